@@ -1,0 +1,220 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError } from '../config.js';
+import { openDatabase } from '../db/open.js';
+import { createDomain, type Domain } from '../domain/index.js';
+import { accountActor, systemClock, type Actor } from '../domain/context.js';
+import { isDomainError } from '../domain/errors.js';
+import { roleLabels } from '../domain/access.js';
+import type { OrgRow } from '../db/schema.js';
+import { createLogger } from '../logger.js';
+import { appSecret, deriveKey } from '../secrets.js';
+import { table, when } from './table.js';
+
+const usage = `Roster — manage organizations from the command line.
+
+Usage:
+  roster org create <name> --owner <email> [--slug <url-name>] [--owner-name <name>]
+  roster org list
+  roster members <org>
+  roster invite <org> <email…> [--role <role>] [--billing-emails] [--as <email>]
+  roster invites <org>
+  roster audit <org> [--action <action>] [--since <date>] [--until <date>] [--actor <id>]
+                     [--target-type <type>] [--target-id <id>] [--limit <n>] [--format table|jsonl|csv]
+
+<org> is an organization's URL name (slug) or id. Commands act as the org's primary owner unless
+--as <email> names another member. Roles: owner, admin, billing, developer, member.
+Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
+embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
+
+class UsageError extends Error {}
+
+type Out = { print: (s: string) => void; error: (s: string) => void };
+
+export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      owner: { type: 'string' },
+      'owner-name': { type: 'string' },
+      slug: { type: 'string' },
+      role: { type: 'string', default: 'member' },
+      'billing-emails': { type: 'boolean', default: false },
+      as: { type: 'string' },
+      action: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      actor: { type: 'string' },
+      'target-type': { type: 'string' },
+      'target-id': { type: 'string' },
+      limit: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || values.help || command === 'help') {
+    out.print(usage);
+    return 0;
+  }
+
+  const config = loadConfig(env);
+  const log = createLogger(env.LOG_LEVEL ?? 'warn', { fd: 2 });
+  const database = await openDatabase(config, log, { poolSize: 2 });
+  const domain = createDomain({
+    db: database.db,
+    clock: systemClock,
+    settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
+  });
+  const link = (token: string) => `${config.publicUrl}/invites/${token}`;
+
+  try {
+    switch (command) {
+      case 'org': {
+        const [sub, ...args] = rest;
+        if (sub === 'create') {
+          const name = args.join(' ');
+          if (!name) throw new UsageError('Give the organization name: roster org create "Acme Inc" --owner you@example.com');
+          if (!values.owner) throw new UsageError('Say who owns it: --owner <email>');
+          const owner = await domain.accounts.findOrCreateByEmail(values.owner, values['owner-name']);
+          const org = await domain.orgs.create(accountActor(owner.id, 'cli'), { name, slug: values.slug });
+          out.print(`Created ${org.name}, owned by ${owner.email}.`);
+          out.print(org.slug);
+          return 0;
+        }
+        if (sub === 'list') {
+          const all = await domain.orgs.listAll();
+          if (!all.length) {
+            out.print('No organizations yet. Create one: roster org create "Acme Inc" --owner you@example.com');
+            return 0;
+          }
+          out.print(table(['SLUG', 'NAME', 'MEMBERS', 'CREATED'], all.map((o) => [o.slug, o.name, o.members, when(o.createdAt)])));
+          return 0;
+        }
+        throw new UsageError(`Unknown command "org ${sub ?? ''}". Try: roster org create | roster org list`);
+      }
+      case 'members': {
+        const { org, actor } = await orgAndActor(domain, rest[0], values.as);
+        const members = await domain.members.list(actor, org.id);
+        out.print(`${org.name} (${org.slug}): ${members.length} member${members.length === 1 ? '' : 's'}`);
+        out.print(
+          table(
+            ['NAME', 'EMAIL', 'ROLE', 'STATUS', 'BILLING EMAILS', 'JOINED', 'VIA'],
+            members.map((m) => [
+              m.displayName,
+              m.email,
+              roleLabels[m.role] + (m.isPrimaryOwner ? ' (primary)' : ''),
+              m.status,
+              m.billingEmails ? 'yes' : 'no',
+              when(m.joinedAt),
+              m.source,
+            ]),
+          ),
+        );
+        return 0;
+      }
+      case 'invite': {
+        const [ref, ...emails] = rest;
+        if (!emails.length) throw new UsageError('Give one or more emails: roster invite <org> a@example.com b@example.com --role member');
+        const { org, actor } = await orgAndActor(domain, ref, values.as);
+        const results = await domain.invites.create(actor, org.id, {
+          emails,
+          role: values.role ?? 'member',
+          billingEmails: values['billing-emails'] ?? false,
+        });
+        for (const r of results) {
+          if (r.ok) {
+            out.print(`✓ ${r.email}: invited as ${roleLabels[r.invite.role]}, expires ${when(r.invite.expiresAt)}\n  ${link(r.token)}`);
+          } else {
+            out.error(`✗ ${r.email}: ${r.message}`);
+          }
+        }
+        return results.every((r) => r.ok) ? 0 : 1;
+      }
+      case 'invites': {
+        const { org, actor } = await orgAndActor(domain, rest[0], values.as);
+        const pending = await domain.invites.listPending(actor, org.id);
+        if (!pending.length) {
+          out.print(`${org.name} has no pending invites.`);
+          return 0;
+        }
+        out.print(
+          table(
+            ['EMAIL', 'ROLE', 'STATE', 'EXPIRES', 'INVITED BY', 'ID'],
+            pending.map((i) => [i.email, roleLabels[i.role], i.state, when(i.expiresAt), i.invitedByName ?? '', i.id]),
+          ),
+        );
+        return 0;
+      }
+      case 'audit': {
+        const { org, actor } = await orgAndActor(domain, rest[0], values.as);
+        const filter = {
+          action: values.action,
+          since: values.since ? parseDate(values.since, '--since') : undefined,
+          until: values.until ? parseDate(values.until, '--until') : undefined,
+          actorId: values.actor,
+          targetType: values['target-type'],
+          targetId: values['target-id'],
+        };
+        const format = values.format ?? 'table';
+        if (format === 'jsonl' || format === 'csv') {
+          process.stdout.write(await domain.audit.export(actor, org.id, format, filter));
+          return 0;
+        }
+        if (format !== 'table') throw new UsageError('--format is table, jsonl or csv.');
+        const limit = values.limit ? Number(values.limit) : 50;
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit is a number from 1 to 1000.');
+        const events = await domain.audit.query(actor, org.id, { ...filter, limit });
+        if (!events.length) {
+          out.print('No audit events match.');
+          return 0;
+        }
+        out.print(
+          table(
+            ['WHEN', 'ACTOR', 'VIA', 'ACTION', 'TARGET'],
+            events.map((e) => [when(e.at), e.actorLabel, e.via, e.action, `${e.targetType} ${e.targetId ?? ''}`]),
+          ),
+        );
+        return 0;
+      }
+      default:
+        throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
+    }
+  } finally {
+    await database.shutdown();
+  }
+}
+
+async function orgAndActor(domain: Domain, ref: string | undefined, as: string | undefined): Promise<{ org: OrgRow; actor: Actor }> {
+  if (!ref) throw new UsageError('Name the organization by its URL name (slug) or id. `roster org list` shows them.');
+  const org = await domain.orgs.resolve(ref);
+  if (!as) return { org, actor: accountActor(org.primaryOwnerId, 'cli') };
+  const account = await domain.accounts.findByEmail(as);
+  if (!account) throw new UsageError(`Nobody with the email ${as} is known to Roster.`);
+  return { org, actor: accountActor(account.id, 'cli') };
+}
+
+function parseDate(value: string, flag: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} must be a date, e.g. 2026-01-31 or 2026-01-31T12:00Z.`);
+  return d;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const out: Out = { print: (s) => console.log(s), error: (s) => console.error(s) };
+  try {
+    process.exitCode = await run(argv, out);
+  } catch (err) {
+    if (isDomainError(err) || err instanceof UsageError || err instanceof ConfigError) {
+      out.error(err.message);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    } else if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      out.error(`${err.message}\n\n${usage}`);
+      process.exitCode = 2;
+    } else {
+      out.error(`Roster failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  }
+}

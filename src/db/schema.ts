@@ -1,0 +1,216 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+export const roleEnum = pgEnum('role', ['owner', 'admin', 'billing', 'developer', 'member']);
+export const memberStatusEnum = pgEnum('member_status', ['active', 'suspended']);
+export const memberSourceEnum = pgEnum('member_source', ['creator', 'invite', 'join_request', 'scim', 'cli']);
+export const inviteStatusEnum = pgEnum('invite_status', ['pending', 'accepted', 'declined', 'revoked', 'expired']);
+export const joinRequestStatusEnum = pgEnum('join_request_status', ['pending', 'approved', 'denied', 'cancelled']);
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+};
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    displayName: text('display_name').notNull(),
+    /** Primary email. Roster's users never change it (it comes from Slack, SCIM or an accepted invite). */
+    email: text('email'),
+    activeOrgId: uuid('active_org_id').references((): any => orgs.id, { onDelete: 'set null' }),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('accounts_email_lower_uq').on(sql`lower(${t.email})`)],
+);
+
+export const slackIdentities = pgTable(
+  'slack_identities',
+  {
+    teamId: text('team_id').notNull(),
+    userId: text('user_id').notNull(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('slack_identities_account_idx').on(t.accountId)],
+);
+
+export const orgs = pgTable(
+  'orgs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    primaryOwnerId: uuid('primary_owner_id')
+      .notNull()
+      .references(() => accounts.id),
+    /** null = invites never expire. */
+    inviteExpiryHours: integer('invite_expiry_hours').default(336),
+    /** Hours before expiry at which invitees are reminded, e.g. {72,24}. */
+    reminderHours: integer('reminder_hours').array().notNull().default(sql`'{72,24}'::integer[]`),
+    seatLimit: integer('seat_limit'),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('orgs_slug_uq').on(t.slug),
+    check('orgs_seat_limit_positive', sql`${t.seatLimit} is null or ${t.seatLimit} > 0`),
+  ],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    role: roleEnum('role').notNull(),
+    status: memberStatusEnum('status').notNull().default('active'),
+    billingEmails: boolean('billing_emails').notNull().default(false),
+    source: memberSourceEnum('source').notNull(),
+    joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('memberships_org_account_uq').on(t.orgId, t.accountId),
+    index('memberships_account_idx').on(t.accountId),
+  ],
+);
+
+export const invites = pgTable(
+  'invites',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    role: roleEnum('role').notNull(),
+    billingEmails: boolean('billing_emails').notNull().default(false),
+    status: inviteStatusEnum('status').notNull().default('pending'),
+    /** sha256 of the secret token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    /** Random per-token salt; the link token is HMAC(INVITE key, id:nonce), so it can be re-derived for reminders. */
+    tokenNonce: text('token_nonce').notNull(),
+    invitedById: uuid('invited_by_id').references(() => accounts.id, { onDelete: 'set null' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Reminder steps (hours before expiry) already sent for the current token. */
+    remindersSent: integer('reminders_sent').array().notNull().default(sql`'{}'::integer[]`),
+    decidedById: uuid('decided_by_id').references(() => accounts.id, { onDelete: 'set null' }),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('invites_token_hash_uq').on(t.tokenHash),
+    uniqueIndex('invites_one_pending_per_email_uq')
+      .on(t.orgId, sql`lower(${t.email})`)
+      .where(sql`${t.status} = 'pending'`),
+    index('invites_org_status_idx').on(t.orgId, t.status),
+    index('invites_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+export const joinRequests = pgTable(
+  'join_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    message: text('message'),
+    status: joinRequestStatusEnum('status').notNull().default('pending'),
+    role: roleEnum('role'),
+    reason: text('reason'),
+    decidedById: uuid('decided_by_id').references(() => accounts.id, { onDelete: 'set null' }),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('join_requests_one_pending_uq').on(t.orgId, t.accountId).where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+/**
+ * Append-only. org_id has no foreign key on purpose: an org's audit trail outlives the org.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    orgId: uuid('org_id'),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    actorLabel: text('actor_label'),
+    via: text('via'),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id'),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [
+    index('audit_org_at_idx').on(t.orgId, t.at),
+    index('audit_org_action_idx').on(t.orgId, t.action, t.at),
+    index('audit_org_target_idx').on(t.orgId, t.targetType, t.targetId),
+  ],
+);
+
+/**
+ * Outbox: what to tell whom, written in the same transaction as the change it is about.
+ * Delivery (Slack DM, email) reads it later; dedupe_key makes a notification exist once.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: text('kind').notNull(),
+    orgId: uuid('org_id'),
+    recipientAccountId: uuid('recipient_account_id').references(() => accounts.id, { onDelete: 'cascade' }),
+    recipientEmail: text('recipient_email'),
+    payload: jsonb('payload').notNull(),
+    dedupeKey: text('dedupe_key').notNull(),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe_uq').on(t.dedupeKey),
+    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+export type Role = (typeof roleEnum.enumValues)[number];
+export type AccountRow = typeof accounts.$inferSelect;
+export type OrgRow = typeof orgs.$inferSelect;
+export type MembershipRow = typeof memberships.$inferSelect;
+export type InviteRow = typeof invites.$inferSelect;
+export type JoinRequestRow = typeof joinRequests.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;

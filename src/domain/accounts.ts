@@ -1,0 +1,183 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { accounts, slackIdentities, type AccountRow } from '../db/schema.js';
+import { recordAudit } from './audit.js';
+import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from './context.js';
+import { fail } from './errors.js';
+import { emailSchema, nameSchema, parseId, parseInput } from './validation.js';
+
+export const displayNameSchema = nameSchema('display name', 80);
+
+const slackIdentitySchema = z.object({
+  teamId: z.string().trim().min(1).max(40),
+  userId: z.string().trim().min(1).max(40),
+  email: emailSchema.optional(),
+  displayName: z.string().optional(),
+});
+export type SlackIdentityInput = z.input<typeof slackIdentitySchema>;
+
+export async function findAccountByEmail(ex: Executor, email: string): Promise<AccountRow | undefined> {
+  const [a] = await ex
+    .select()
+    .from(accounts)
+    .where(sql`lower(${accounts.email}) = lower(${email.trim()})`);
+  return a;
+}
+
+function nameFromEmail(email: string): string {
+  return email.split('@')[0]!.slice(0, 80) || email.slice(0, 80);
+}
+
+function cleanDisplayName(name: string | undefined, email: string | undefined): string {
+  const r = displayNameSchema.safeParse(name ?? '');
+  if (r.success) return r.data;
+  return email ? nameFromEmail(email) : 'Unnamed';
+}
+
+/**
+ * The account owning this email, created if nobody has it yet. The same email from Slack, SCIM or an
+ * invite is the same account (case-insensitive). Safe under concurrency: a racing insert is re-read.
+ */
+export async function findOrCreateAccountByEmail(
+  ex: Executor,
+  input: { email: string; displayName?: string | undefined },
+  actor: Actor,
+  now: Date,
+): Promise<{ account: AccountRow; created: boolean }> {
+  const email = parseInput(emailSchema, input.email);
+  const existing = await findAccountByEmail(ex, email);
+  if (existing) return { account: existing, created: false };
+  const [created] = await ex
+    .insert(accounts)
+    .values({ email, displayName: cleanDisplayName(input.displayName, email), createdAt: now, updatedAt: now })
+    .onConflictDoNothing()
+    .returning();
+  if (!created) {
+    const raced = await findAccountByEmail(ex, email);
+    if (!raced) fail('invalid_input', 'Could not create an account for that email.');
+    return { account: raced, created: false };
+  }
+  await recordAudit(
+    ex,
+    actor,
+    { orgId: null, action: 'account.created', targetType: 'account', targetId: created.id, after: { email } },
+    now,
+  );
+  return { account: created, created: true };
+}
+
+export function createAccountService(deps: Deps) {
+  const { db, clock } = deps;
+
+  async function get(accountId: string): Promise<AccountRow> {
+    parseId(accountId, 'account id');
+    const [a] = await db.select().from(accounts).where(eq(accounts.id, accountId));
+    if (!a) fail('not_found', 'That account does not exist.');
+    return a;
+  }
+
+  /**
+   * The account behind a Slack user, created on first sight. Its email (verified by Slack) links it to
+   * an account already known from SCIM or an invite. An existing account's email is never changed.
+   */
+  async function findOrCreateBySlack(input: SlackIdentityInput): Promise<AccountRow> {
+    const s = parseInput(slackIdentitySchema, input);
+    const known = await bySlack(s.teamId, s.userId);
+    if (known) return known;
+    try {
+      return await db.transaction(async (tx) => {
+        const now = clock.now();
+        const actor = systemActor('slack-identity');
+        let account: AccountRow;
+        if (s.email) {
+          account = (await findOrCreateAccountByEmail(tx, { email: s.email, displayName: s.displayName }, actor, now))
+            .account;
+        } else {
+          const [created] = await tx
+            .insert(accounts)
+            .values({ displayName: cleanDisplayName(s.displayName, undefined), createdAt: now, updatedAt: now })
+            .returning();
+          account = created!;
+          await recordAudit(
+            tx,
+            actor,
+            { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { slack: s.userId } },
+            now,
+          );
+        }
+        await tx.insert(slackIdentities).values({ teamId: s.teamId, userId: s.userId, accountId: account.id });
+        return account;
+      });
+    } catch (err) {
+      // Two first requests from one Slack user at once: the other one linked it.
+      if (isUniqueViolation(err)) {
+        const raced = await bySlack(s.teamId, s.userId);
+        if (raced) return raced;
+      }
+      throw err;
+    }
+  }
+
+  async function bySlack(teamId: string, userId: string): Promise<AccountRow | undefined> {
+    const [row] = await db
+      .select({ account: accounts })
+      .from(slackIdentities)
+      .innerJoin(accounts, eq(accounts.id, slackIdentities.accountId))
+      .where(and(eq(slackIdentities.teamId, teamId), eq(slackIdentities.userId, userId)));
+    return row?.account;
+  }
+
+  async function findOrCreateByEmail(email: string, displayName?: string): Promise<AccountRow> {
+    return db.transaction(async (tx) => {
+      const r = await findOrCreateAccountByEmail(tx, { email, displayName }, systemActor('accounts'), clock.now());
+      return r.account;
+    });
+  }
+
+  async function findByEmail(email: string): Promise<AccountRow | undefined> {
+    return findAccountByEmail(db, parseInput(emailSchema, email));
+  }
+
+  async function slackUserIds(accountId: string, teamId?: string): Promise<{ teamId: string; userId: string }[]> {
+    return db
+      .select({ teamId: slackIdentities.teamId, userId: slackIdentities.userId })
+      .from(slackIdentities)
+      .where(
+        teamId
+          ? and(eq(slackIdentities.accountId, accountId), eq(slackIdentities.teamId, teamId))
+          : eq(slackIdentities.accountId, accountId),
+      );
+  }
+
+  /** People may change their own display name; nobody changes an account's email. */
+  async function rename(actor: Actor, displayName: string): Promise<AccountRow> {
+    if (actor.type !== 'account') fail('forbidden', 'Only a person can rename their account.');
+    const name = parseInput(displayNameSchema, displayName);
+    return db.transaction(async (tx) => {
+      const [before] = await tx.select().from(accounts).where(eq(accounts.id, actor.accountId)).for('update');
+      if (!before) fail('not_found', 'That account does not exist.');
+      const now = clock.now();
+      const [after] = await tx
+        .update(accounts)
+        .set({ displayName: name, updatedAt: now })
+        .where(eq(accounts.id, actor.accountId))
+        .returning();
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId: null,
+          action: 'account.renamed',
+          targetType: 'account',
+          targetId: actor.accountId,
+          before: { displayName: before.displayName },
+          after: { displayName: name },
+        },
+        now,
+      );
+      return after!;
+    });
+  }
+
+  return { get, findOrCreateBySlack, findOrCreateByEmail, findByEmail, bySlack, slackUserIds, rename };
+}

@@ -1,0 +1,175 @@
+import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { accounts, auditEvents, type AuditEventRow } from '../db/schema.js';
+import type { Actor, Deps, Executor } from './context.js';
+import { requireMembership } from './standing.js';
+import { authorize } from './access.js';
+import { parseInput } from './validation.js';
+
+export type AuditAction =
+  | 'account.created'
+  | 'account.renamed'
+  | 'account.active_org_changed'
+  | 'org.created'
+  | 'org.renamed'
+  | 'org.settings_changed'
+  | 'org.deleted'
+  | 'org.primary_owner_transferred'
+  | 'member.added'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'member.left'
+  | 'member.billing_emails_changed'
+  | 'member.suspended'
+  | 'member.restored'
+  | 'invite.created'
+  | 'invite.resent'
+  | 'invite.updated'
+  | 'invite.revoked'
+  | 'invite.accepted'
+  | 'invite.declined'
+  | 'invite.expired'
+  | 'join_request.created'
+  | 'join_request.approved'
+  | 'join_request.denied';
+
+export type AuditTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token';
+
+export type AuditEntry = {
+  orgId: string | null;
+  action: AuditAction;
+  targetType: AuditTarget;
+  targetId: string | null;
+  before?: unknown;
+  after?: unknown;
+};
+
+/** Appends one event. Always called with the transaction that makes the change. */
+export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry, at: Date): Promise<void> {
+  const who = await describeActor(tx, actor);
+  await tx.insert(auditEvents).values({
+    at,
+    orgId: entry.orgId,
+    actorType: actor.type,
+    actorId: who.id,
+    actorLabel: who.label,
+    via: actor.type === 'account' ? actor.via : actor.type === 'scim' ? 'scim' : 'job',
+    action: entry.action,
+    targetType: entry.targetType,
+    targetId: entry.targetId,
+    before: entry.before ?? null,
+    after: entry.after ?? null,
+  });
+}
+
+async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; label: string }> {
+  switch (actor.type) {
+    case 'account': {
+      const [a] = await tx
+        .select({ name: accounts.displayName, email: accounts.email })
+        .from(accounts)
+        .where(eq(accounts.id, actor.accountId));
+      return { id: actor.accountId, label: a ? (a.email ? `${a.name} <${a.email}>` : a.name) : 'unknown account' };
+    }
+    case 'scim':
+      return { id: actor.tokenId, label: `SCIM token ${actor.label}` };
+    case 'system':
+      return { id: actor.job, label: `Roster job ${actor.job}` };
+  }
+}
+
+const MAX_PAGE = 1000;
+
+export const auditFilterSchema = z.object({
+  since: z.coerce.date().optional(),
+  until: z.coerce.date().optional(),
+  actorId: z.string().trim().min(1).max(200).optional(),
+  targetType: z.string().trim().min(1).max(40).optional(),
+  targetId: z.string().trim().min(1).max(200).optional(),
+  action: z.string().trim().min(1).max(80).optional(),
+  /** Events with an id below this one (paging backwards in time). */
+  beforeId: z.number().int().positive().optional(),
+  limit: z.number().int().min(1).max(MAX_PAGE).default(100),
+});
+export type AuditFilter = z.input<typeof auditFilterSchema>;
+
+export function createAuditService(deps: Deps) {
+  async function query(actor: Actor, orgId: string, filter: AuditFilter = {}): Promise<AuditEventRow[]> {
+    const f = parseInput(auditFilterSchema, filter);
+    await requireMembership(deps.db, actor, orgId).then((s) => authorize(s, 'audit:read'));
+    const where: SQL[] = [eq(auditEvents.orgId, orgId)];
+    if (f.since) where.push(gte(auditEvents.at, f.since));
+    if (f.until) where.push(lte(auditEvents.at, f.until));
+    if (f.actorId) where.push(eq(auditEvents.actorId, f.actorId));
+    if (f.targetType) where.push(eq(auditEvents.targetType, f.targetType));
+    if (f.targetId) where.push(eq(auditEvents.targetId, f.targetId));
+    if (f.action) where.push(eq(auditEvents.action, f.action));
+    if (f.beforeId) where.push(lt(auditEvents.id, f.beforeId));
+    return deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(...where))
+      .orderBy(desc(auditEvents.id))
+      .limit(f.limit);
+  }
+
+  /** Every matching event, newest first, as JSON lines or CSV. */
+  async function exportEvents(
+    actor: Actor,
+    orgId: string,
+    format: 'jsonl' | 'csv',
+    filter: Omit<AuditFilter, 'limit' | 'beforeId'> = {},
+  ): Promise<string> {
+    const rows: AuditEventRow[] = [];
+    let beforeId: number | undefined;
+    for (;;) {
+      const page = await query(actor, orgId, { ...filter, beforeId, limit: MAX_PAGE });
+      rows.push(...page);
+      if (page.length < MAX_PAGE) break;
+      beforeId = page[page.length - 1]!.id;
+    }
+    return format === 'jsonl' ? toJsonLines(rows) : toCsv(rows);
+  }
+
+  return { query, export: exportEvents };
+}
+
+const csvColumns = [
+  'id',
+  'at',
+  'orgId',
+  'actorType',
+  'actorId',
+  'actorLabel',
+  'via',
+  'action',
+  'targetType',
+  'targetId',
+  'before',
+  'after',
+] as const;
+
+export function toJsonLines(rows: AuditEventRow[]): string {
+  return rows.map((r) => JSON.stringify({ ...r, at: r.at.toISOString() })).join('\n') + (rows.length ? '\n' : '');
+}
+
+export function toCsv(rows: AuditEventRow[]): string {
+  const header = csvColumns.join(',');
+  const lines = rows.map((r) =>
+    csvColumns
+      .map((c) => {
+        const v = r[c];
+        if (v === null || v === undefined) return '';
+        if (v instanceof Date) return csvCell(v.toISOString());
+        return csvCell(typeof v === 'object' ? JSON.stringify(v) : String(v));
+      })
+      .join(','),
+  );
+  return [header, ...lines].join('\r\n') + '\r\n';
+}
+
+/** Quotes a cell, and defuses spreadsheet formulas (a name like "=HYPERLINK(...)" stays text). */
+function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

@@ -1,0 +1,37 @@
+import type { Db, Executor, Tx } from '../db/client.js';
+
+/** Which surface a person acted through; kept on audit events. */
+export type Via = 'slack' | 'cli' | 'web' | 'scim' | 'job' | 'api';
+
+export type Actor =
+  | { type: 'account'; accountId: string; via: Via }
+  | { type: 'scim'; tokenId: string; orgId: string; label: string }
+  | { type: 'system'; job: string };
+
+export type Clock = { now: () => Date };
+export const systemClock: Clock = { now: () => new Date() };
+
+export type DomainSettings = {
+  membershipMode: 'multi' | 'single';
+  /** Key for deriving invite link tokens (HMAC); never stored in the database. */
+  inviteTokenKey: Buffer;
+};
+
+export type Deps = { db: Db; clock: Clock; settings: DomainSettings };
+
+export type { Db, Executor, Tx };
+
+export function accountActor(accountId: string, via: Via): Actor {
+  return { type: 'account', accountId, via };
+}
+
+export function systemActor(job: string): Actor {
+  return { type: 'system', job };
+}
+
+/** Postgres unique violation, as drizzle wraps it. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
+  const pgErr = e?.cause?.code ? e.cause : e;
+  return pgErr?.code === '23505' && (constraint === undefined || pgErr.constraint === constraint);
+}

@@ -1,0 +1,59 @@
+/**
+ * The one catalogue of things that can go wrong in Roster's rules. Each error has a stable code and a
+ * message written for the person who caused it: what happened and what to do. No HTTP statuses here;
+ * each adapter maps codes to its own medium once.
+ */
+export const errorCatalogue = {
+  invalid_input: 'That input is not valid.',
+  not_found: 'Not found.',
+  forbidden: "You don't have permission to do that.",
+  not_a_member: "You're not a member of that organization.",
+  no_active_org: "You don't have an active organization yet. Create one with `/org create` or join one with `/org join <slug>`.",
+  org_not_found: 'No organization matches that.',
+  slug_taken: 'That URL name is already taken. Choose another.',
+  confirmation_mismatch: 'The name you typed does not match the organization name, so nothing was deleted.',
+  member_not_found: "That person isn't a member of this organization.",
+  primary_owner_protected: 'The primary owner cannot be removed, demoted or leave. They can transfer primary ownership to another owner first.',
+  last_owner: 'An organization must keep at least one owner. Make someone else an owner first.',
+  sole_member: "You're the only member. Delete the organization instead of leaving it.",
+  use_leave: 'To remove yourself, leave the organization instead.',
+  primary_owner_billing: 'The primary owner always receives billing emails.',
+  transfer_target_not_owner: 'Primary ownership can only be transferred to another owner. Make them an owner first.',
+  already_member: 'Already a member of this organization.',
+  single_membership: 'You already belong to an organization. Leave it before joining another one.',
+  seat_limit: "The organization's seat limit is reached. Remove a member or pending invite, or raise the limit.",
+  invite_pending: 'An invite is already pending for that email. Resend or update it instead.',
+  invite_not_found: 'That invite does not exist.',
+  invite_not_pending: 'That invite is no longer pending.',
+  invite_expired: 'This invite has expired. Ask the organization to send a new one.',
+  invite_revoked: 'This invite was revoked. Ask the organization for a new one if you still need access.',
+  invite_used: 'This invite has already been used.',
+  invite_declined: 'This invite was declined.',
+  invite_wrong_email: 'This invite was sent to a different email address than yours.',
+  join_request_not_found: 'That join request does not exist.',
+  join_request_decided: 'That request was already decided.',
+  join_request_pending: 'You already asked to join this organization. An owner or admin will decide soon.',
+  own_request: 'You cannot approve or deny your own request.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? errorCatalogue[code]);
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function fail(code: ErrorCode, message?: string, details?: Record<string, unknown>): never {
+  throw new DomainError(code, message, details);
+}
+
+export function isDomainError(err: unknown, code?: ErrorCode): err is DomainError {
+  return err instanceof DomainError && (code === undefined || err.code === code);
+}

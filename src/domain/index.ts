@@ -1,0 +1,24 @@
+import { createAccountService } from './accounts.js';
+import { createAuditService } from './audit.js';
+import type { Deps } from './context.js';
+import { createInviteService } from './invites.js';
+import { createJoinRequestService } from './join-requests.js';
+import { createMemberService } from './members.js';
+import { createOrgService } from './orgs.js';
+
+/** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
+export function createDomain(deps: Deps) {
+  return {
+    accounts: createAccountService(deps),
+    orgs: createOrgService(deps),
+    members: createMemberService(deps),
+    invites: createInviteService(deps),
+    joinRequests: createJoinRequestService(deps),
+    audit: createAuditService(deps),
+  };
+}
+
+export type Domain = ReturnType<typeof createDomain>;
+export * from './context.js';
+export * from './errors.js';
+export * from './access.js';

@@ -1,0 +1,246 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { accounts, memberships, orgs, type MembershipRow, type Role } from '../db/schema.js';
+import { assertCanGrant, assertCanManage, authorize, parseRole } from './access.js';
+import { recordAudit } from './audit.js';
+import type { Actor, Deps, Executor } from './context.js';
+import { fail } from './errors.js';
+import { ownerCount } from './membership-rules.js';
+import { notify } from './notifications.js';
+import { actorAccountId, lockOrgFor, requireMembership } from './standing.js';
+import { emailSchema, parseId, parseInput } from './validation.js';
+
+export type MemberView = {
+  membershipId: string;
+  accountId: string;
+  displayName: string;
+  email: string | null;
+  role: Role;
+  status: MembershipRow['status'];
+  billingEmails: boolean;
+  source: MembershipRow['source'];
+  joinedAt: Date;
+  isPrimaryOwner: boolean;
+};
+
+const memberColumns = {
+  membershipId: memberships.id,
+  accountId: memberships.accountId,
+  displayName: accounts.displayName,
+  email: accounts.email,
+  role: memberships.role,
+  status: memberships.status,
+  billingEmails: memberships.billingEmails,
+  source: memberships.source,
+  joinedAt: memberships.joinedAt,
+};
+
+export function createMemberService(deps: Deps) {
+  const { db, clock } = deps;
+
+  async function list(actor: Actor, orgId: string, page: { limit?: number; offset?: number } = {}): Promise<MemberView[]> {
+    authorize(await requireMembership(db, actor, orgId), 'member:view');
+    const [org] = await db.select({ primaryOwnerId: orgs.primaryOwnerId }).from(orgs).where(eq(orgs.id, orgId));
+    const rows = await db
+      .select(memberColumns)
+      .from(memberships)
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+      .where(eq(memberships.orgId, orgId))
+      .orderBy(sql`case ${memberships.role} when 'owner' then 0 when 'admin' then 1 else 2 end`, asc(accounts.displayName))
+      .limit(Math.min(page.limit ?? 1000, 5000))
+      .offset(page.offset ?? 0);
+    return rows.map((r) => ({ ...r, isPrimaryOwner: r.accountId === org?.primaryOwnerId }));
+  }
+
+  async function count(actor: Actor, orgId: string): Promise<number> {
+    authorize(await requireMembership(db, actor, orgId), 'member:view');
+    const [r] = await db.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.orgId, orgId));
+    return r?.n ?? 0;
+  }
+
+  /** One member, by account id or email, as seen by someone in the org. */
+  async function find(actor: Actor, orgId: string, who: { accountId?: string; email?: string }): Promise<MemberView> {
+    authorize(await requireMembership(db, actor, orgId), 'member:view');
+    return findIn(db, orgId, who);
+  }
+
+  async function findIn(ex: Executor, orgId: string, who: { accountId?: string; email?: string }): Promise<MemberView> {
+    const cond = who.accountId
+      ? eq(memberships.accountId, parseId(who.accountId, 'account id'))
+      : sql`lower(${accounts.email}) = lower(${parseInput(emailSchema, who.email ?? '')})`;
+    const [row] = await ex
+      .select({ ...memberColumns, primaryOwnerId: sql<string>`(select primary_owner_id from orgs where id = ${orgId})` })
+      .from(memberships)
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+      .where(and(eq(memberships.orgId, orgId), cond));
+    if (!row) fail('member_not_found');
+    const { primaryOwnerId, ...rest } = row;
+    return { ...rest, isPrimaryOwner: rest.accountId === primaryOwnerId };
+  }
+
+  /** Owners change anyone's role; admins change admin and below and cannot touch owners (HCTI). */
+  async function changeRole(actor: Actor, orgId: string, targetAccountId: string, newRole: Role | string): Promise<MemberView> {
+    const role = parseRole(newRole);
+    return db.transaction(async (tx) => {
+      const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:update');
+      const target = await findIn(tx, orgId, { accountId: targetAccountId });
+      assertCanManage(standing.role, target.role);
+      assertCanGrant(standing.role, role);
+      if (target.role === role) return target;
+      if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
+      if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      const now = clock.now();
+      await tx.update(memberships).set({ role, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'member.role_changed',
+          targetType: 'membership',
+          targetId: target.membershipId,
+          before: { accountId: target.accountId, role: target.role },
+          after: { accountId: target.accountId, role },
+        },
+        now,
+      );
+      await notify(tx, {
+        kind: 'member.role_changed',
+        orgId,
+        recipientAccountId: target.accountId,
+        payload: { orgName: org.name, from: target.role, to: role, byAccountId: actorAccountId(actor) },
+        dedupeKey: `member.role_changed:${target.membershipId}:${now.getTime()}:${role}`,
+      });
+      return { ...target, role };
+    });
+  }
+
+  /** Removal revokes access at once (ActiveState). The primary owner cannot be removed. */
+  async function remove(actor: Actor, orgId: string, targetAccountId: string): Promise<void> {
+    await db.transaction(async (tx) => {
+      const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:remove');
+      const target = await findIn(tx, orgId, { accountId: targetAccountId });
+      if (actor.type === 'account' && target.accountId === actor.accountId) fail('use_leave');
+      assertCanManage(standing.role, target.role);
+      if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
+      if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      const now = clock.now();
+      await deleteMembership(tx, orgId, target);
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'member.removed',
+          targetType: 'membership',
+          targetId: target.membershipId,
+          before: { accountId: target.accountId, email: target.email, role: target.role },
+        },
+        now,
+      );
+      await notify(tx, {
+        kind: 'member.removed',
+        orgId,
+        recipientAccountId: target.accountId,
+        payload: { orgName: org.name },
+        dedupeKey: `member.removed:${target.membershipId}`,
+      });
+    });
+  }
+
+  /** Leave: not for the primary owner, nor the last owner; a sole member deletes the org instead (Elastic). */
+  async function leave(actor: Actor, orgId: string): Promise<void> {
+    if (actor.type !== 'account') fail('forbidden', 'Only a person can leave an organization.');
+    await db.transaction(async (tx) => {
+      const { org } = await lockOrgFor(tx, actor, orgId, 'org:view');
+      const me = await findIn(tx, orgId, { accountId: actor.accountId });
+      const [{ n } = { n: 0 }] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(memberships)
+        .where(eq(memberships.orgId, orgId));
+      if (n <= 1) fail('sole_member');
+      if (me.accountId === org.primaryOwnerId) fail('primary_owner_protected', 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first (`/org transfer`), or delete the organization.');
+      if (me.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      const now = clock.now();
+      await deleteMembership(tx, orgId, me);
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'member.left',
+          targetType: 'membership',
+          targetId: me.membershipId,
+          before: { accountId: me.accountId, email: me.email, role: me.role },
+        },
+        now,
+      );
+    });
+  }
+
+  /** HCTI: owners and admins choose who receives billing emails; the primary owner always does. */
+  async function setBillingEmails(actor: Actor, orgId: string, targetAccountId: string, on: boolean): Promise<MemberView> {
+    return db.transaction(async (tx) => {
+      const { org, standing } = await lockOrgFor(tx, actor, orgId, 'billing:toggle_emails');
+      const target = await findIn(tx, orgId, { accountId: targetAccountId });
+      if (!on && target.accountId === org.primaryOwnerId) fail('primary_owner_billing');
+      if (target.role === 'owner' && target.accountId !== actorAccountId(actor)) assertCanManage(standing.role, target.role);
+      if (target.billingEmails === on) return target;
+      const now = clock.now();
+      await tx.update(memberships).set({ billingEmails: on, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'member.billing_emails_changed',
+          targetType: 'membership',
+          targetId: target.membershipId,
+          before: { billingEmails: target.billingEmails },
+          after: { billingEmails: on },
+        },
+        now,
+      );
+      return { ...target, billingEmails: on };
+    });
+  }
+
+  /** Only the primary owner hands primary ownership to another owner (HCTI creator, Slack Primary Owner). */
+  async function transferPrimaryOwnership(actor: Actor, orgId: string, targetAccountId: string): Promise<void> {
+    await db.transaction(async (tx) => {
+      const { org } = await lockOrgFor(tx, actor, orgId, 'org:view');
+      if (actorAccountId(actor) !== org.primaryOwnerId) {
+        fail('forbidden', 'Only the primary owner can transfer primary ownership.');
+      }
+      const target = await findIn(tx, orgId, { accountId: targetAccountId });
+      if (target.accountId === org.primaryOwnerId) return;
+      if (target.role !== 'owner' || target.status !== 'active') fail('transfer_target_not_owner');
+      const now = clock.now();
+      await tx.update(orgs).set({ primaryOwnerId: target.accountId, updatedAt: now }).where(eq(orgs.id, orgId));
+      // The primary owner always receives billing emails.
+      await tx.update(memberships).set({ billingEmails: true, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'org.primary_owner_transferred',
+          targetType: 'org',
+          targetId: orgId,
+          before: { primaryOwnerId: org.primaryOwnerId },
+          after: { primaryOwnerId: target.accountId },
+        },
+        now,
+      );
+    });
+  }
+
+  return { list, count, find, changeRole, remove, leave, setBillingEmails, transferPrimaryOwnership };
+}
+
+async function deleteMembership(tx: Executor, orgId: string, target: MemberView): Promise<void> {
+  await tx.delete(memberships).where(eq(memberships.id, target.membershipId));
+  await tx
+    .update(accounts)
+    .set({ activeOrgId: null })
+    .where(and(eq(accounts.id, target.accountId), eq(accounts.activeOrgId, orgId)));
+}
