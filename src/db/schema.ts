@@ -207,6 +207,23 @@ export const notifications = pgTable(
   ],
 );
 
+/**
+ * Slack messages Roster posted about something (e.g. a join request DM to each admin), so they can all
+ * be updated when it is decided.
+ */
+export const slackMessages = pgTable(
+  'slack_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: text('kind').notNull(),
+    refId: uuid('ref_id').notNull(),
+    channel: text('channel').notNull(),
+    ts: text('ts').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('slack_messages_ref_idx').on(t.kind, t.refId)],
+);
+
 export type Role = (typeof roleEnum.enumValues)[number];
 export type AccountRow = typeof accounts.$inferSelect;
 export type OrgRow = typeof orgs.$inferSelect;

@@ -4,6 +4,7 @@ import type { Deps } from './context.js';
 import { createInviteService } from './invites.js';
 import { createJoinRequestService } from './join-requests.js';
 import { createMemberService } from './members.js';
+import { createMessageRefService } from './message-refs.js';
 import { createOrgService } from './orgs.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
@@ -15,6 +16,7 @@ export function createDomain(deps: Deps) {
     invites: createInviteService(deps),
     joinRequests: createJoinRequestService(deps),
     audit: createAuditService(deps),
+    messageRefs: createMessageRefService(deps),
   };
 }
 

@@ -1,19 +1,27 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type pg from 'pg';
 import { ping } from '../db/client.js';
 
-export type WebDeps = { pool: pg.Pool; version: string; slackEnabled: boolean };
+export type WebDeps = {
+  pool: pg.Pool;
+  version: string;
+  /** Slack's HTTP receiver (/slack/events); it reads the raw body itself to check signatures. */
+  slackRouter?: Router | undefined;
+  slackMode: 'http' | 'socket' | 'off';
+};
 
-/** One express app for every HTTP surface. Health comes first; other surfaces mount on it. */
+/** One express app for every HTTP surface. */
 export function createWebApp(deps: WebDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Mounted before any body parser: a parsed body would break Slack's signature check.
+  if (deps.slackRouter) app.use(deps.slackRouter);
   app.get('/healthz', async (_req, res) => {
     const dbUp = await ping(deps.pool);
     res.status(dbUp ? 200 : 503).json({
       status: dbUp ? 'ok' : 'degraded',
       database: dbUp ? 'up' : 'down',
-      slack: deps.slackEnabled ? 'on' : 'off',
+      slack: deps.slackMode === 'off' ? 'off' : 'on',
       version: deps.version,
     });
   });

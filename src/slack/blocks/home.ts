@@ -1,0 +1,80 @@
+import { can, roleLabels } from '../../domain/access.js';
+import type { InviteView } from '../../domain/invites.js';
+import type { MemberView } from '../../domain/members.js';
+import type { MyOrg } from '../../domain/orgs.js';
+import { ids } from '../ids.js';
+import { type Block, actions, button, context, divider, esc, header, option, section, slackDate } from './kit.js';
+import { type Viewer, inviteBlocks, memberBlocks } from './members.js';
+
+export const HOME_PAGE_SIZE = 25;
+const INVITES_SHOWN = 20;
+
+export type HomeData = {
+  mine: MyOrg[];
+  current: MyOrg | undefined;
+  viewer: Viewer | undefined;
+  members: MemberView[];
+  memberTotal: number;
+  offset: number;
+  pendingInvites: InviteView[];
+  invitesForMe: (InviteView & { orgName: string })[];
+};
+
+/** The App Home tab: at most 100 blocks whatever the org's size (members are paged). */
+export function homeView(d: HomeData): Record<string, unknown> {
+  const blocks: Block[] = [];
+  if (d.invitesForMe.length) {
+    blocks.push(header('Invitations for you'));
+    for (const i of d.invitesForMe.slice(0, 5)) {
+      blocks.push(
+        section(`*${esc(i.orgName)}* invites you as *${roleLabels[i.role]}*${i.invitedByName ? ` (from ${esc(i.invitedByName)})` : ''} · expires ${slackDate(i.expiresAt)}`),
+        actions(button('Accept', ids.actions.inviteAccept, i.id, 'primary'), button('Decline', ids.actions.inviteDecline, i.id)),
+      );
+    }
+    blocks.push(divider());
+  }
+
+  if (!d.current || !d.viewer) {
+    blocks.push(
+      header('Roster'),
+      section("You're not in an organization yet. Create one, or ask to join one with `/org join <slug>`."),
+      actions(button('Create organization', ids.actions.homeCreateOrg, 'create', 'primary')),
+    );
+    return { type: 'home', blocks };
+  }
+
+  const { org } = d.current;
+  const viewer = d.viewer;
+  blocks.push(header(org.name), context(`\`${org.slug}\` · your role: *${roleLabels[viewer.role]}*${viewer.isPrimaryOwner ? ' (primary owner)' : ''}`));
+  const toolbar: Record<string, unknown>[] = [];
+  if (d.mine.length > 1) {
+    const options = d.mine.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
+    toolbar.push({
+      type: 'static_select',
+      action_id: ids.actions.homeSwitchOrg,
+      placeholder: { type: 'plain_text', text: 'Switch organization' },
+      options,
+      initial_option: options.find((o) => o.value === org.id),
+    });
+  }
+  if (can(viewer.role, 'member:invite')) toolbar.push(button('Invite people', ids.actions.homeInvite, org.id, 'primary'));
+  toolbar.push(button('New organization', ids.actions.homeCreateOrg, 'create'));
+  blocks.push(actions(...toolbar), divider());
+
+  const first = d.offset + 1;
+  const last = d.offset + d.members.length;
+  blocks.push(section(`*Members* · ${d.memberTotal}${d.memberTotal > HOME_PAGE_SIZE ? ` (showing ${first}–${last})` : ''}`));
+  blocks.push(...memberBlocks(viewer, d.members, ids.actions.homeMemberMenu, HOME_PAGE_SIZE));
+  const paging: Record<string, unknown>[] = [];
+  if (d.offset > 0) paging.push(button('◀ Previous', ids.actions.homePage, String(Math.max(0, d.offset - HOME_PAGE_SIZE))));
+  if (last < d.memberTotal) paging.push(button('Next ▶', ids.actions.homePage, String(d.offset + HOME_PAGE_SIZE)));
+  if (paging.length) blocks.push(actions(...paging));
+
+  if (can(viewer.role, 'member:invite')) {
+    blocks.push(divider(), section(`*Pending invites* · ${d.pendingInvites.length}`));
+    if (!d.pendingInvites.length) blocks.push(context('No pending invites.'));
+    blocks.push(...inviteBlocks(viewer, d.pendingInvites, ids.actions.homeInviteMenu, INVITES_SHOWN));
+    if (d.pendingInvites.length > INVITES_SHOWN) blocks.push(context(`…and ${d.pendingInvites.length - INVITES_SHOWN} more: \`/org invites\`.`));
+  }
+  return { type: 'home', blocks: blocks.slice(0, 100) };
+}

@@ -1,0 +1,79 @@
+import { can, canManage, roleLabels, type Role } from '../../domain/access.js';
+import type { MemberView } from '../../domain/members.js';
+import type { InviteView } from '../../domain/invites.js';
+import type { OrgRow } from '../../db/schema.js';
+import { ids, menuValue } from '../ids.js';
+import { type Block, type Option, context, esc, header, option, overflow, section, slackDate } from './kit.js';
+
+export type Viewer = { accountId: string; role: Role; isPrimaryOwner: boolean };
+
+/** What a viewer may do to a member: only actions they are allowed to take are offered. */
+export function memberMenu(viewer: Viewer, m: MemberView): Option[] {
+  const opts: Option[] = [];
+  if (m.accountId === viewer.accountId) return opts;
+  if (can(viewer.role, 'member:update') && canManage(viewer.role, m.role) && !m.isPrimaryOwner) {
+    opts.push(option('Change role', menuValue('role', m.accountId)));
+  }
+  if (can(viewer.role, 'member:remove') && canManage(viewer.role, m.role) && !m.isPrimaryOwner) {
+    opts.push(option('Remove from org', menuValue('remove', m.accountId)));
+  }
+  if (can(viewer.role, 'billing:toggle_emails') && canManage(viewer.role, m.role)) {
+    if (m.billingEmails && !m.isPrimaryOwner) opts.push(option('Stop billing emails', menuValue('billing_off', m.accountId)));
+    if (!m.billingEmails) opts.push(option('Send billing emails', menuValue('billing_on', m.accountId)));
+  }
+  return opts;
+}
+
+export function inviteMenu(viewer: Viewer, i: InviteView): Option[] {
+  if (!can(viewer.role, 'member:invite') || !canManage(viewer.role, i.role)) return [];
+  const opts = [option('Resend', menuValue('resend', i.id)), option('Revoke', menuValue('revoke', i.id))];
+  if (i.state === 'pending') opts.push(option('Copy invite link', menuValue('link', i.id)));
+  return opts;
+}
+
+export function memberLine(m: MemberView): string {
+  const tags = [
+    roleLabels[m.role] + (m.isPrimaryOwner ? ' (primary owner)' : ''),
+    m.status === 'suspended' ? ':no_entry: suspended' : null,
+    m.billingEmails ? ':receipt: billing emails' : null,
+    m.source === 'scim' ? 'via SCIM' : null,
+  ].filter(Boolean);
+  return `*${esc(m.displayName)}*${m.email ? ` · ${esc(m.email)}` : ''}\n${tags.join(' · ')} · joined ${slackDate(m.joinedAt)}`;
+}
+
+export function inviteLine(i: InviteView): string {
+  const expiry = i.state === 'expired' ? ':hourglass: expired' : `expires ${slackDate(i.expiresAt)}`;
+  return `*${esc(i.email)}* · ${roleLabels[i.role]}${i.billingEmails ? ' · billing emails' : ''}\n${expiry}${i.invitedByName ? ` · invited by ${esc(i.invitedByName)}` : ''}`;
+}
+
+/**
+ * Member rows, each with the actions this viewer may take. `max` leaves room for the surface's other
+ * blocks; what does not fit is counted in a closing line.
+ */
+export function memberBlocks(viewer: Viewer, members: MemberView[], actionId: string, max: number): Block[] {
+  const shown = members.slice(0, max);
+  const blocks = shown.map((m) => section(memberLine(m), overflow(actionId, memberMenu(viewer, m))));
+  return blocks;
+}
+
+export function inviteBlocks(viewer: Viewer, invites: InviteView[], actionId: string, max: number): Block[] {
+  return invites.slice(0, max).map((i) => section(inviteLine(i), overflow(actionId, inviteMenu(viewer, i))));
+}
+
+/** `/org members` reply: one message, at most 50 blocks. */
+export function membersMessage(org: OrgRow, viewer: Viewer, members: MemberView[], total: number): Block[] {
+  const room = 50 - 3;
+  const blocks: Block[] = [header(`Members of ${org.name}`), context(`${total} member${total === 1 ? '' : 's'} · your role: ${roleLabels[viewer.role]}`)];
+  blocks.push(...memberBlocks(viewer, members, ids.actions.memberMenu, room));
+  if (total > Math.min(members.length, room)) blocks.push(context(`…and ${total - Math.min(members.length, room)} more. Open Roster's *Home* tab to page through everyone.`));
+  return blocks;
+}
+
+export function invitesMessage(org: OrgRow, viewer: Viewer, invites: InviteView[]): Block[] {
+  if (!invites.length) return [section(`*${esc(org.name)}* has no pending invites. Invite someone with \`/org invite\`.`)];
+  const room = 50 - 3;
+  const blocks: Block[] = [header(`Pending invites · ${org.name}`), context(`${invites.length} pending`)];
+  blocks.push(...inviteBlocks(viewer, invites, ids.actions.inviteMenu, room));
+  if (invites.length > room) blocks.push(context(`…and ${invites.length - room} more.`));
+  return blocks;
+}

@@ -1,0 +1,168 @@
+import { roleLabels, type Role } from '../../domain/access.js';
+import type { MyOrg } from '../../domain/orgs.js';
+import type { InviteResult } from '../../domain/invites.js';
+import type { OrgRow } from '../../db/schema.js';
+import { ids } from '../ids.js';
+import { type Block, context, esc, md, modal, option, plain, section } from './kit.js';
+
+const input = (blockId: string, label: string, element: Record<string, unknown>, opts: { optional?: boolean; hint?: string } = {}): Block => ({
+  type: 'input',
+  block_id: blockId,
+  label: plain(label, 2000),
+  element,
+  ...(opts.optional ? { optional: true } : {}),
+  ...(opts.hint ? { hint: plain(opts.hint, 2000) } : {}),
+});
+
+const textInput = (actionId: string, opts: { placeholder?: string; initial?: string; multiline?: boolean; max?: number } = {}) => ({
+  type: 'plain_text_input',
+  action_id: actionId,
+  ...(opts.multiline ? { multiline: true } : {}),
+  ...(opts.placeholder ? { placeholder: plain(opts.placeholder, 150) } : {}),
+  ...(opts.initial ? { initial_value: opts.initial } : {}),
+  ...(opts.max ? { max_length: opts.max } : {}),
+});
+
+function roleSelect(roles: Role[], initial: Role = 'member') {
+  const options = roles.map((r) => option(roleLabels[r], r));
+  const init = options.find((o) => o.value === initial) ?? options[options.length - 1];
+  return { type: 'static_select', action_id: ids.inputs.role, options, ...(init ? { initial_option: init } : {}) };
+}
+
+export function createOrgModal(): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.createOrg,
+    title: 'Create organization',
+    submit: 'Create',
+    blocks: [
+      input(ids.blocks.orgName, 'Name', textInput(ids.inputs.orgName, { placeholder: 'Acme Inc', max: 80 })),
+      input(ids.blocks.orgSlug, 'URL name', textInput(ids.inputs.orgSlug, { placeholder: 'acme-inc', max: 40 }), {
+        optional: true,
+        hint: 'Lowercase letters, digits and dashes. Leave empty and Roster suggests one from the name.',
+      }),
+    ],
+  });
+}
+
+export function switchOrgModal(mine: MyOrg[]): Record<string, unknown> {
+  const options = mine.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
+  const current = mine.find((m) => m.active);
+  return modal({
+    callbackId: ids.views.switchOrg,
+    title: 'Switch organization',
+    submit: 'Switch',
+    blocks: [
+      input(ids.blocks.orgSelect, 'Organization', {
+        type: 'static_select',
+        action_id: ids.inputs.orgSelect,
+        options,
+        ...(current ? { initial_option: options.find((o) => o.value === current.org.id) } : {}),
+      }),
+    ],
+  });
+}
+
+export function inviteModal(org: OrgRow, grantable: Role[], initialEmails = ''): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.invite,
+    title: 'Invite people',
+    submit: 'Send invites',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [
+      section(`Invite people to *${esc(org.name)}*. Each gets an email with a link, and a Slack message if they're in this workspace.`),
+      input(ids.blocks.emails, 'Emails', textInput(ids.inputs.emails, { multiline: true, placeholder: 'ana@example.com, bo@example.com', initial: initialEmails, max: 3000 }), {
+        hint: 'Separate emails with spaces, commas or new lines (up to 100).',
+      }),
+      input(ids.blocks.role, 'Role', roleSelect(grantable)),
+      input(
+        ids.blocks.billing,
+        'Billing',
+        { type: 'checkboxes', action_id: ids.inputs.billing, options: [option('Send them billing emails', 'yes')] },
+        { optional: true },
+      ),
+    ],
+  });
+}
+
+export function inviteResultModal(org: OrgRow, results: InviteResult[]): Record<string, unknown> {
+  const ok = results.filter((r) => r.ok);
+  const failed = results.filter((r) => !r.ok);
+  const blocks: Block[] = [section(`*${ok.length}* invited to *${esc(org.name)}*${failed.length ? `, *${failed.length}* not invited` : ''}.`)];
+  const lines = results.map((r) => (r.ok ? `:white_check_mark: ${esc(r.email)}` : `:warning: ${esc(r.email)}: ${esc(r.message)}`));
+  // Up to 100 lines: chunk them into sections under the 3000-character limit.
+  let chunk = '';
+  for (const line of lines) {
+    if (chunk.length + line.length + 1 > 2900) {
+      blocks.push(section(chunk));
+      chunk = '';
+    }
+    chunk += (chunk ? '\n' : '') + line;
+  }
+  if (chunk) blocks.push(section(chunk));
+  if (failed.some((r) => !r.ok && r.code === 'invite_pending')) blocks.push(context('To send a pending invite again, use *Resend* in `/org invites`.'));
+  return modal({ callbackId: ids.views.inviteResult, title: 'Invites', blocks });
+}
+
+export function changeRoleModal(org: OrgRow, grantable: Role[], initialUser?: string): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.changeRole,
+    title: 'Change role',
+    submit: 'Change role',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [
+      input(ids.blocks.member, 'Member', { type: 'users_select', action_id: ids.inputs.member, ...(initialUser ? { initial_user: initialUser } : {}) }),
+      input(ids.blocks.role, 'New role', roleSelect(grantable)),
+    ],
+  });
+}
+
+/** Member chosen by account (from App Home / members list), not by Slack user. */
+export function changeRoleForAccountModal(org: OrgRow, grantable: Role[], member: { accountId: string; displayName: string; role: Role }): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.changeRole,
+    title: 'Change role',
+    submit: 'Change role',
+    privateMetadata: JSON.stringify({ orgId: org.id, accountId: member.accountId }),
+    blocks: [
+      section(`Change the role of *${esc(member.displayName)}* (now ${roleLabels[member.role]}) in *${esc(org.name)}*.`),
+      input(ids.blocks.role, 'New role', roleSelect(grantable, member.role)),
+    ],
+  });
+}
+
+export function leaveModal(org: OrgRow): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.leave,
+    title: 'Leave organization',
+    submit: 'Leave',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [section(`Leave *${esc(org.name)}*? You lose access at once, and someone will have to invite you again.`)],
+  });
+}
+
+export function renameModal(org: OrgRow): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.rename,
+    title: 'Rename organization',
+    submit: 'Rename',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [input(ids.blocks.orgName, 'New name', textInput(ids.inputs.orgName, { initial: org.name, max: 80 }))],
+  });
+}
+
+export function deleteOrgModal(org: OrgRow): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.deleteOrg,
+    title: 'Delete organization',
+    submit: 'Delete',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [
+      section(`:warning: This deletes *${esc(org.name)}*: every membership, pending invite and SCIM token. The audit log is kept. This cannot be undone.`),
+      input(ids.blocks.confirmName, `Type the organization name (${org.name}) to confirm`, textInput(ids.inputs.confirmName, { max: 200 })),
+    ],
+  });
+}
+
+export function infoModal(title: string, text: string): Record<string, unknown> {
+  return modal({ callbackId: ids.views.info, title, blocks: [{ type: 'section', text: md(text) }] });
+}

@@ -1,0 +1,58 @@
+import { grantableRoles, roleLabels } from '../../domain/access.js';
+import type { InviteResult } from '../../domain/invites.js';
+import type { OrgRow } from '../../db/schema.js';
+import type { SlackPerson } from '../actor.js';
+import type { SlackDeps, WebClient } from '../context.js';
+import { esc } from '../blocks/kit.js';
+import { invitesMessage } from '../blocks/members.js';
+import { inviteModal } from '../blocks/modals.js';
+import { sendInviteDm } from '../dm.js';
+import { parseInviteArgs } from '../parse.js';
+import { fail } from '../../domain/errors.js';
+import { type CommandCtx, openModal, say } from './types.js';
+
+export async function invite(c: CommandCtx) {
+  const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
+  const parsed = parseInviteArgs(c.args);
+  if (!parsed.emails.length) {
+    const grantable = grantableRoles(role);
+    if (!grantable.length) fail('forbidden', `Only owners and admins can invite people to ${org.name}. Your role is ${roleLabels[role]}.`);
+    await openModal(c, inviteModal(org, grantable));
+    return;
+  }
+  if (parsed.unknown.length) {
+    fail('invalid_input', `I didn't understand "${parsed.unknown.join(' ')}". Use \`/org invite ana@example.com bo@example.com admin\`. Roles: owner, admin, billing, developer, member.`);
+  }
+  const results = await c.deps.domain.invites.create(c.me.actor, org.id, {
+    emails: parsed.emails,
+    role: parsed.role ?? 'member',
+    billingEmails: parsed.billingEmails,
+  });
+  await deliverInviteDms(c.deps, c.client, org, c.me, results);
+  await say(c, summarize(org, results));
+}
+
+/** DMs every successfully invited person who is in this workspace; a DM failure never hides the result. */
+export async function deliverInviteDms(deps: SlackDeps, client: WebClient, org: OrgRow, me: SlackPerson, results: InviteResult[]) {
+  for (const r of results) {
+    if (!r.ok) continue;
+    await sendInviteDm(deps, client, r.invite, org, me.account.displayName).catch((err) => {
+      deps.log.warn({ err, inviteId: r.invite.id }, 'invite DM failed; the email link still works');
+    });
+  }
+}
+
+export function summarize(org: OrgRow, results: InviteResult[]): string {
+  const lines = results.map((r) =>
+    r.ok ? `:white_check_mark: ${esc(r.email)} invited as ${roleLabels[r.invite.role]}` : `:warning: ${esc(r.email)}: ${esc(r.message)}`,
+  );
+  const ok = results.filter((r) => r.ok).length;
+  return `*${esc(org.name)}*: ${ok} of ${results.length} invited.\n${lines.join('\n')}`.slice(0, 3900);
+}
+
+export async function invites(c: CommandCtx) {
+  const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
+  const pending = await c.deps.domain.invites.listPending(c.me.actor, org.id);
+  const viewer = { accountId: c.me.account.id, role, isPrimaryOwner: org.primaryOwnerId === c.me.account.id };
+  await say(c, `${org.name} has ${pending.length} pending invite${pending.length === 1 ? '' : 's'}.`, invitesMessage(org, viewer, pending));
+}

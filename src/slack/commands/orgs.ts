@@ -1,0 +1,56 @@
+import { roleLabels } from '../../domain/access.js';
+import { esc } from '../blocks/kit.js';
+import { orgListMessage } from '../blocks/messages.js';
+import { createOrgModal, deleteOrgModal, renameModal, switchOrgModal } from '../blocks/modals.js';
+import { type CommandCtx, openModal, say } from './types.js';
+
+export async function create(c: CommandCtx) {
+  if (!c.rest) {
+    await openModal(c, createOrgModal());
+    return;
+  }
+  const org = await c.deps.domain.orgs.create(c.me.actor, { name: c.rest });
+  await say(c, `:tada: Created *${esc(org.name)}* (\`${org.slug}\`). You're its owner, and it is now your active organization. Invite people with \`/org invite\`.`);
+}
+
+export async function list(c: CommandCtx) {
+  const msg = orgListMessage(await c.deps.domain.orgs.listMine(c.me.actor));
+  await say(c, msg.text, msg.blocks);
+}
+
+export async function switchOrg(c: CommandCtx) {
+  if (!c.args[0]) {
+    const mine = await c.deps.domain.orgs.listMine(c.me.actor);
+    if (!mine.length) {
+      await say(c, orgListMessage(mine).text);
+      return;
+    }
+    await openModal(c, switchOrgModal(mine));
+    return;
+  }
+  const org = await c.deps.domain.orgs.switchActive(c.me.actor, c.args[0]);
+  await say(c, `Your active organization is now *${esc(org.name)}* (\`${org.slug}\`).`);
+}
+
+export async function rename(c: CommandCtx) {
+  const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
+  if (!c.rest) {
+    if (role !== 'owner') {
+      await say(c, `:warning: Only owners can rename *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
+      return;
+    }
+    await openModal(c, renameModal(org));
+    return;
+  }
+  const after = await c.deps.domain.orgs.rename(c.me.actor, org.id, c.rest);
+  await say(c, `Renamed *${esc(org.name)}* to *${esc(after.name)}*.`);
+}
+
+export async function remove(c: CommandCtx) {
+  const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
+  if (role !== 'owner') {
+    await say(c, `:warning: Only owners can delete *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
+    return;
+  }
+  await openModal(c, deleteOrgModal(org));
+}

@@ -1,0 +1,16 @@
+import type { App } from '@slack/bolt';
+import type { Domain } from '../domain/index.js';
+import type { Clock } from '../domain/context.js';
+import type { Logger } from '../logger.js';
+
+/** What every Slack listener needs: the domain to call, and how to build links. */
+export type SlackDeps = {
+  domain: Domain;
+  clock: Clock;
+  log: Logger;
+  publicUrl: string;
+};
+
+export type Register = (app: App, deps: SlackDeps) => void;
+
+export type WebClient = App['client'];

@@ -1,0 +1,17 @@
+import type { App } from '@slack/bolt';
+import { slackPerson } from '../actor.js';
+import type { SlackDeps } from '../context.js';
+import { publishHome } from '../home.js';
+
+export function registerEvents(app: App, deps: SlackDeps) {
+  app.event('app_home_opened', async ({ event, body, client }) => {
+    if (event.tab !== 'home') return;
+    const teamId = (body as { team_id?: string }).team_id ?? '';
+    try {
+      const me = await slackPerson(deps.domain, client, teamId, event.user);
+      await publishHome(deps, client, me);
+    } catch (err) {
+      deps.log.error({ err }, 'could not publish App Home');
+    }
+  });
+}

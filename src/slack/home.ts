@@ -1,0 +1,28 @@
+import type { SlackPerson } from './actor.js';
+import type { SlackDeps, WebClient } from './context.js';
+import { HOME_PAGE_SIZE, homeView } from './blocks/home.js';
+import { isDomainError } from '../domain/errors.js';
+
+/** Builds and publishes a person's App Home from the database (fresh at every open and after every change). */
+export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0): Promise<void> {
+  const { domain } = deps;
+  const [mine, invitesForMe] = await Promise.all([domain.orgs.listMine(me.actor), domain.invites.listForMe(me.actor)]);
+  const current = await domain.orgs.active(me.actor).catch((err) => {
+    if (isDomainError(err, 'no_active_org')) return undefined;
+    throw err;
+  });
+  let view;
+  if (current && current.status === 'active') {
+    const viewer = { accountId: me.account.id, role: current.role, isPrimaryOwner: current.org.primaryOwnerId === me.account.id };
+    const total = await domain.members.count(me.actor, current.org.id);
+    const start = Math.max(0, Math.min(offset, Math.max(0, total - 1)));
+    const [members, pendingInvites] = await Promise.all([
+      domain.members.list(me.actor, current.org.id, { limit: HOME_PAGE_SIZE, offset: start }),
+      viewer.role === 'owner' || viewer.role === 'admin' ? domain.invites.listPending(me.actor, current.org.id) : Promise.resolve([]),
+    ]);
+    view = homeView({ mine, current, viewer, members, memberTotal: total, offset: start, pendingInvites, invitesForMe });
+  } else {
+    view = homeView({ mine, current: undefined, viewer: undefined, members: [], memberTotal: 0, offset: 0, pendingInvites: [], invitesForMe });
+  }
+  await client.views.publish({ user_id: me.userId, view: view as never });
+}

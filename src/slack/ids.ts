@@ -1,0 +1,66 @@
+/** Every action_id, callback_id and block_id Roster uses in Slack, in one place. */
+export const ids = {
+  command: '/org',
+  views: {
+    createOrg: 'org_create_modal',
+    switchOrg: 'org_switch_modal',
+    invite: 'org_invite_modal',
+    inviteResult: 'org_invite_result_modal',
+    changeRole: 'org_role_modal',
+    leave: 'org_leave_modal',
+    rename: 'org_rename_modal',
+    deleteOrg: 'org_delete_modal',
+    inviteLink: 'org_invite_link_modal',
+    info: 'org_info_modal',
+    joinDeny: 'join_deny_modal',
+  },
+  blocks: {
+    orgName: 'org_name',
+    orgSlug: 'org_slug',
+    orgSelect: 'org_select',
+    emails: 'invite_emails',
+    role: 'role',
+    billing: 'billing',
+    member: 'member',
+    confirmName: 'confirm_name',
+    reason: 'reason',
+  },
+  inputs: {
+    orgName: 'org_name_input',
+    orgSlug: 'org_slug_input',
+    orgSelect: 'org_select_input',
+    emails: 'invite_emails_input',
+    role: 'role_input',
+    billing: 'billing_input',
+    member: 'member_input',
+    confirmName: 'confirm_name_input',
+    reason: 'reason_input',
+  },
+  actions: {
+    inviteAccept: 'invite_accept',
+    inviteDecline: 'invite_decline',
+    joinApprove: 'join_approve',
+    joinDeny: 'join_deny',
+    joinRole: 'join_role',
+    homeSwitchOrg: 'home_switch_org',
+    homeMemberMenu: 'home_member_menu',
+    homeInviteMenu: 'home_invite_menu',
+    homePage: 'home_page',
+    homeInvite: 'home_invite',
+    homeCreateOrg: 'home_create_org',
+    inviteMenu: 'invite_menu',
+    memberMenu: 'member_menu',
+  },
+} as const;
+
+/** Values of overflow menus: "<verb>:<id>". */
+export type MenuVerb = 'role' | 'remove' | 'billing_on' | 'billing_off' | 'resend' | 'revoke' | 'link';
+
+export function menuValue(verb: MenuVerb, id: string): string {
+  return `${verb}:${id}`;
+}
+
+export function parseMenuValue(value: string): { verb: MenuVerb; id: string } | undefined {
+  const m = /^(role|remove|billing_on|billing_off|resend|revoke|link):([0-9a-f-]{36})$/.exec(value);
+  return m ? { verb: m[1] as MenuVerb, id: m[2]! } : undefined;
+}

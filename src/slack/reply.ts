@@ -1,0 +1,18 @@
+import { randomBytes } from 'node:crypto';
+import { isDomainError } from '../domain/errors.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The text a person sees when something fails. Domain errors carry their own message; anything else
+ * is our fault: a generic message with a reference that matches the log line.
+ */
+export function errorText(err: unknown, log: Logger): string {
+  if (isDomainError(err)) return `:warning: ${err.message}`;
+  const ref = randomBytes(4).toString('hex');
+  log.error({ err, ref }, 'slack handler failed');
+  return `:x: Something went wrong on our side (ref ${ref}). Please try again in a moment.`;
+}
+
+export function ephemeral(text: string, blocks?: unknown[]) {
+  return { response_type: 'ephemeral' as const, text, ...(blocks ? { blocks: blocks as never[] } : {}) };
+}

@@ -1,0 +1,267 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { start } from '../../src/main.js';
+import { freshDatabase } from './db.js';
+import { TestClock } from './domain.js';
+import type { Domain } from '../../src/domain/index.js';
+import type { Database } from '../../src/db/client.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const TEAM = 'T0TEST';
+
+export type SlackCall = { method: string; args: Record<string, any>; at: number };
+export type SlackUser = { id: string; email?: string; name: string };
+
+/**
+ * A small fake of Slack's Web API on 127.0.0.1: records every call (JSON-decoding `view`, `blocks`
+ * and other JSON-string fields) and answers like Slack. response_url posts land here too.
+ */
+export class FakeSlack {
+  calls: SlackCall[] = [];
+  responses: { id: string; body: Record<string, any> }[] = [];
+  users = new Map<string, SlackUser>();
+  private server!: http.Server;
+  url = '';
+  private ts = 1000;
+
+  async start() {
+    this.server = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        const body = parseBody(req.headers['content-type'] ?? '', raw);
+        const path = (req.url ?? '').replace(/^\/+/, '');
+        if (path.startsWith('response/')) {
+          this.responses.push({ id: path.slice('response/'.length), body });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+          return;
+        }
+        const method = path.replace(/^api\//, '').split('?')[0]!;
+        this.calls.push({ method, args: body, at: Date.now() });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, body)));
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/`;
+  }
+
+  stop() {
+    return new Promise<void>((r) => {
+      this.server.close(() => r());
+      this.server.closeAllConnections();
+    });
+  }
+
+  addUser(name: string, email?: string): SlackUser {
+    const u = { id: `U${randomBytes(4).toString('hex').toUpperCase()}`, name, ...(email ? { email } : {}) };
+    this.users.set(u.id, u);
+    return u;
+  }
+
+  responseUrl(id = randomBytes(4).toString('hex')) {
+    return { id, url: this.url.replace(/api\/$/, `response/${id}`) };
+  }
+
+  private answer(method: string, args: Record<string, any>): Record<string, any> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: TEAM };
+      case 'users.info': {
+        const u = this.users.get(args.user);
+        if (!u) return { ok: false, error: 'user_not_found' };
+        return { ok: true, user: { id: u.id, name: u.name, real_name: u.name, profile: { email: u.email, real_name: u.name, display_name: u.name } } };
+      }
+      case 'users.lookupByEmail': {
+        const u = [...this.users.values()].find((x) => x.email?.toLowerCase() === String(args.email).toLowerCase());
+        return u ? { ok: true, user: { id: u.id, name: u.name } } : { ok: false, error: 'users_not_found' };
+      }
+      case 'chat.postMessage':
+        return { ok: true, channel: args.channel?.startsWith('U') ? `D${args.channel.slice(1)}` : args.channel, ts: `${++this.ts}.000100`, message: {} };
+      case 'chat.update':
+        return { ok: true, channel: args.channel, ts: args.ts };
+      case 'views.open':
+      case 'views.push':
+      case 'views.update':
+      case 'views.publish':
+        return { ok: true, view: { id: `V${++this.ts}`, ...(args.view ?? {}) } };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(args.users).slice(1)}` } };
+      default:
+        return { ok: true };
+    }
+  }
+
+  /** Calls of one method, optionally after a mark (index into calls). */
+  of(method: string, since = 0): SlackCall[] {
+    return this.calls.slice(since).filter((c) => c.method === method);
+  }
+
+  async waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const v = find();
+      if (v) return v;
+      if (Date.now() > until) {
+        throw new Error(`Timed out waiting for ${what}. Calls: ${this.calls.map((c) => c.method).join(', ')}; responses: ${this.responses.length}`);
+      }
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  waitForCall(method: string, since = 0, match: (c: SlackCall) => boolean = () => true) {
+    return this.waitFor(() => this.of(method, since).find(match), `${method}`);
+  }
+
+  waitForResponse(id: string) {
+    return this.waitFor(() => this.responses.find((r) => r.id === id)?.body, `response_url ${id}`);
+  }
+}
+
+function parseBody(type: string, raw: string): Record<string, any> {
+  let body: Record<string, any> = {};
+  if (type.includes('application/json')) body = raw ? JSON.parse(raw) : {};
+  else body = Object.fromEntries(new URLSearchParams(raw));
+  for (const key of ['view', 'blocks', 'attachments']) {
+    if (typeof body[key] === 'string') {
+      try {
+        body[key] = JSON.parse(body[key]);
+      } catch {
+        // leave as is
+      }
+    }
+  }
+  return body;
+}
+
+export function sign(body: string, timestamp = Math.floor(Date.now() / 1000), secret = SIGNING_SECRET) {
+  const sig = 'v0=' + createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex');
+  return { 'x-slack-signature': sig, 'x-slack-request-timestamp': String(timestamp) };
+}
+
+export type SlackHarness = {
+  slack: FakeSlack;
+  domain: Domain;
+  db: Database;
+  clock: TestClock;
+  baseUrl: string;
+  /** Posts a signed form body to /slack/events. */
+  post: (form: Record<string, string>, headers?: Record<string, string>) => Promise<{ status: number; text: string }>;
+  /** Runs `/org <text>` as the user and waits for the reply sent to its response_url. */
+  command: (user: SlackUser, text: string) => Promise<Record<string, any>>;
+  /** Sends `/org <text>` and returns at once (for commands that open modals). */
+  commandNoWait: (user: SlackUser, text: string) => Promise<{ status: number; responseId: string }>;
+  /** Sends a block_actions payload; returns the response_url id used. */
+  action: (user: SlackUser, action: Record<string, any>, extra?: Record<string, any>) => Promise<{ status: number; responseId: string; text: string }>;
+  /** Submits a modal; returns the HTTP response body (response_action …) as JSON, or {} for a plain ack. */
+  submit: (user: SlackUser, view: Record<string, any>, values: Record<string, Record<string, any>>) => Promise<Record<string, any>>;
+};
+
+/** Roster's real server with Slack on (HTTP mode), a fresh database, and a fake Slack API. */
+export function useSlackRoster(env: Record<string, string> = {}): () => SlackHarness {
+  let h: SlackHarness | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  const slack = new FakeSlack();
+  beforeAll(async () => {
+    await slack.start();
+    const db = await freshDatabase();
+    const clock = new TestClock(new Date());
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      PUBLIC_URL: 'https://roster.test',
+      APP_SECRET: 's'.repeat(40),
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_API_URL: slack.url,
+      ...env,
+    });
+    const roster = await start(config, { database: db, clock });
+    stop = async () => {
+      await roster.stop();
+      await db.close();
+    };
+    const baseUrl = `http://127.0.0.1:${roster.port}`;
+    const post: SlackHarness['post'] = async (form, headers) => {
+      const body = new URLSearchParams(form).toString();
+      const res = await fetch(`${baseUrl}/slack/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(body), ...headers },
+        body,
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const commandNoWait: SlackHarness['commandNoWait'] = async (user, text) => {
+      const r = slack.responseUrl();
+      const res = await post({
+        command: '/org',
+        text,
+        team_id: TEAM,
+        team_domain: 'test',
+        user_id: user.id,
+        user_name: user.name,
+        channel_id: 'C0GENERAL',
+        response_url: r.url,
+        trigger_id: `trig-${r.id}`,
+        api_app_id: 'A0ROSTER',
+        token: 'legacy',
+      });
+      return { status: res.status, responseId: r.id };
+    };
+    h = {
+      slack,
+      domain: roster.domain,
+      db,
+      clock,
+      baseUrl,
+      post,
+      commandNoWait,
+      command: async (user, text) => {
+        const { status, responseId } = await commandNoWait(user, text);
+        if (status !== 200) throw new Error(`slash command got HTTP ${status}`);
+        return slack.waitForResponse(responseId);
+      },
+      action: async (user, action, extra = {}) => {
+        const r = slack.responseUrl();
+        const payload = {
+          type: 'block_actions',
+          team: { id: TEAM, domain: 'test' },
+          user: { id: user.id, name: user.name, team_id: TEAM },
+          api_app_id: 'A0ROSTER',
+          trigger_id: `trig-${r.id}`,
+          response_url: r.url,
+          container: { type: 'message', message_ts: '1.1', channel_id: 'D1' },
+          channel: { id: 'D1' },
+          actions: [{ block_id: 'b', action_ts: '1', ...action }],
+          ...extra,
+        };
+        const res = await post({ payload: JSON.stringify(payload) });
+        return { status: res.status, responseId: r.id, text: res.text };
+      },
+      submit: async (user, view, values) => {
+        const payload = {
+          type: 'view_submission',
+          team: { id: TEAM, domain: 'test' },
+          user: { id: user.id, name: user.name, team_id: TEAM },
+          api_app_id: 'A0ROSTER',
+          trigger_id: 'trig-submit',
+          view: { id: 'V1', type: 'modal', private_metadata: '', ...view, state: { values } },
+        };
+        const res = await post({ payload: JSON.stringify(payload) });
+        if (res.status !== 200) throw new Error(`view_submission got HTTP ${res.status}: ${res.text}`);
+        return res.text ? JSON.parse(res.text) : {};
+      },
+    };
+  });
+  afterAll(async () => {
+    await stop?.();
+    await slack.stop();
+  });
+  return () => {
+    if (!h) throw new Error('harness not ready');
+    return h;
+  };
+}
