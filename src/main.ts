@@ -8,6 +8,7 @@ import { createDomain } from './domain/index.js';
 import { systemClock, type Clock } from './domain/context.js';
 import { createLogger, type Logger } from './logger.js';
 import { appSecret, deriveKey } from './secrets.js';
+import { createScimRouter } from './scim/router.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createWebApp } from './web/server.js';
@@ -44,7 +45,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
     log.info('Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on (see README).');
   }
 
-  const app = createWebApp({ pool: database.pool, version, slackRouter: slack?.router, slackMode: slack?.mode ?? 'off' });
+  const scimRouter = createScimRouter({ domain, log, publicUrl: config.publicUrl });
+  const app = createWebApp({ pool: database.pool, version, slackRouter: slack?.router, slackMode: slack?.mode ?? 'off', scimRouter });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

@@ -30,7 +30,28 @@ class UsageError extends Error {}
 
 type Out = { print: (s: string) => void; error: (s: string) => void };
 
+/**
+ * Runs one command and returns its exit code: 0 done, 1 refused or failed (the message says why),
+ * 2 wrong usage. Errors are written with out.error, never thrown, so callers (main, tests) see the same.
+ */
 export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    return await execute(argv, out, env);
+  } catch (err) {
+    if (isDomainError(err) || err instanceof UsageError || err instanceof ConfigError) {
+      out.error(err.message);
+      return err instanceof UsageError ? 2 : 1;
+    }
+    if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      out.error(`${err.message}\n\n${usage}`);
+      return 2;
+    }
+    out.error(`Roster failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -159,7 +180,9 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
         };
         const format = values.format ?? 'table';
         if (format === 'jsonl' || format === 'csv') {
-          process.stdout.write(await domain.audit.export(actor, org.id, format, filter));
+          // Through `out` like every other output (it was written to process.stdout, out of callers' reach).
+          const text = await domain.audit.export(actor, org.id, format, filter);
+          if (text) out.print(text.replace(/\n$/, ''));
           return 0;
         }
         if (format !== 'table') throw new UsageError('--format is table, jsonl or csv.');
@@ -203,18 +226,5 @@ function parseDate(value: string, flag: string): Date {
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const out: Out = { print: (s) => console.log(s), error: (s) => console.error(s) };
-  try {
-    process.exitCode = await run(argv, out);
-  } catch (err) {
-    if (isDomainError(err) || err instanceof UsageError || err instanceof ConfigError) {
-      out.error(err.message);
-      process.exitCode = err instanceof UsageError ? 2 : 1;
-    } else if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      out.error(`${err.message}\n\n${usage}`);
-      process.exitCode = 2;
-    } else {
-      out.error(`Roster failed: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    }
-  }
+  process.exitCode = await run(argv, out);
 }

@@ -66,6 +66,10 @@ export const orgs = pgTable(
     /** Hours before expiry at which invitees are reminded, e.g. {72,24}. */
     reminderHours: integer('reminder_hours').array().notNull().default(sql`'{72,24}'::integer[]`),
     seatLimit: integer('seat_limit'),
+    /** Role given to members SCIM provisions who are in no mapped group. */
+    scimDefaultRole: roleEnum('scim_default_role').notNull().default('member'),
+    /** Whether SCIM group mappings may grant the owner role (off unless an owner allows it). */
+    scimAllowOwner: boolean('scim_allow_owner').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -88,6 +92,12 @@ export const memberships = pgTable(
     status: memberStatusEnum('status').notNull().default('active'),
     billingEmails: boolean('billing_emails').notNull().default(false),
     source: memberSourceEnum('source').notNull(),
+    /**
+     * For a membership whose role SCIM groups manage: the role it would have without them (its role
+     * before SCIM took over, or the org's default SCIM role). SCIM only takes away what it granted.
+     * null = SCIM groups do not manage this member's role.
+     */
+    scimBaseRole: roleEnum('scim_base_role'),
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -223,6 +233,111 @@ export const slackMessages = pgTable(
   },
   (t) => [index('slack_messages_ref_idx').on(t.kind, t.refId)],
 );
+
+export const scimTokens = pgTable(
+  'scim_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdById: uuid('created_by_id').references(() => accounts.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    /** Set when rotated: the old token keeps working until then, so the IdP can be updated. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('scim_tokens_hash_uq').on(t.tokenHash),
+    uniqueIndex('scim_tokens_active_name_uq').on(t.orgId, sql`lower(${t.name})`).where(sql`${t.revokedAt} is null and ${t.expiresAt} is null`),
+  ],
+);
+
+/** A user as the org's identity provider knows them; linked to the account and its membership. */
+export const scimUsers = pgTable(
+  'scim_users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    userName: text('user_name').notNull(),
+    externalId: text('external_id'),
+    givenName: text('given_name'),
+    familyName: text('family_name'),
+    displayName: text('display_name'),
+    email: text('email').notNull(),
+    active: boolean('active').notNull().default(true),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('scim_users_org_username_uq').on(t.orgId, sql`lower(${t.userName})`),
+    uniqueIndex('scim_users_org_account_uq').on(t.orgId, t.accountId),
+    index('scim_users_org_external_idx').on(t.orgId, t.externalId),
+    index('scim_users_org_email_idx').on(t.orgId, sql`lower(${t.email})`),
+  ],
+);
+
+export const scimGroups = pgTable(
+  'scim_groups',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    displayName: text('display_name').notNull(),
+    externalId: text('external_id'),
+    /** The role this group grants its members; keyed by the group, so renaming it in the IdP keeps it. */
+    role: roleEnum('role'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('scim_groups_org_name_idx').on(t.orgId, sql`lower(${t.displayName})`),
+    index('scim_groups_org_external_idx').on(t.orgId, t.externalId),
+  ],
+);
+
+export const scimGroupMembers = pgTable(
+  'scim_group_members',
+  {
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => scimGroups.id, { onDelete: 'cascade' }),
+    scimUserId: uuid('scim_user_id')
+      .notNull()
+      .references(() => scimUsers.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.scimUserId] }), index('scim_group_members_user_idx').on(t.scimUserId)],
+);
+
+/**
+ * A role mapped by group name before the IdP has pushed that group. When a group with this name
+ * arrives, the mapping moves onto the group itself (keyed by its id) and this row goes away.
+ */
+export const scimPendingMappings = pgTable(
+  'scim_pending_mappings',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    displayName: text('display_name').notNull(),
+    role: roleEnum('role').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('scim_pending_mappings_uq').on(t.orgId, sql`lower(${t.displayName})`)],
+);
+
+export type ScimTokenRow = typeof scimTokens.$inferSelect;
+export type ScimUserRow = typeof scimUsers.$inferSelect;
+export type ScimGroupRow = typeof scimGroups.$inferSelect;
 
 export type Role = (typeof roleEnum.enumValues)[number];
 export type AccountRow = typeof accounts.$inferSelect;

@@ -31,9 +31,20 @@ export type AuditAction =
   | 'invite.expired'
   | 'join_request.created'
   | 'join_request.approved'
-  | 'join_request.denied';
+  | 'join_request.denied'
+  | 'scim_token.created'
+  | 'scim_token.revoked'
+  | 'scim_token.rotated'
+  | 'scim.user_provisioned'
+  | 'scim.user_updated'
+  | 'scim.user_deprovisioned'
+  | 'scim.group_created'
+  | 'scim.group_updated'
+  | 'scim.group_deleted'
+  | 'scim.group_mapped'
+  | 'scim.settings_changed';
 
-export type AuditTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token';
+export type AuditTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group';
 
 export type AuditEntry = {
   orgId: string | null;

@@ -34,6 +34,14 @@ export const errorCatalogue = {
   join_request_decided: 'That request was already decided.',
   join_request_pending: 'You already asked to join this organization. An owner or admin will decide soon.',
   own_request: 'You cannot approve or deny your own request.',
+  scim_token_not_found: 'No active SCIM token has that name. List them with `/org scim`.',
+  scim_token_name_taken: 'A SCIM token with that name already exists. Choose another name, or rotate that token.',
+  scim_unauthorized: 'The SCIM token is missing, wrong, expired or revoked.',
+  scim_user_not_found: 'No SCIM user with that id in this organization.',
+  scim_group_not_found: 'No SCIM group with that id in this organization.',
+  scim_uniqueness: 'A user with that userName already exists in this organization.',
+  scim_managed: "This member is managed by your identity provider (SCIM). Change it there, or, as an owner, force the change.",
+  scim_no_email: 'Roster needs an email for each user: send a work email in emails, or a userName that is an email address.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

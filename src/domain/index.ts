@@ -6,6 +6,8 @@ import { createJoinRequestService } from './join-requests.js';
 import { createMemberService } from './members.js';
 import { createMessageRefService } from './message-refs.js';
 import { createOrgService } from './orgs.js';
+import { createScimService } from './scim.js';
+import { createScimTokenService } from './scim-tokens.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(deps: Deps) {
@@ -17,6 +19,8 @@ export function createDomain(deps: Deps) {
     joinRequests: createJoinRequestService(deps),
     audit: createAuditService(deps),
     messageRefs: createMessageRefService(deps),
+    scimTokens: createScimTokenService(deps),
+    scim: createScimService(deps),
   };
 }
 

@@ -120,8 +120,9 @@ export function createMemberService(deps: Deps) {
       const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:remove');
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
       if (actor.type === 'account' && target.accountId === actor.accountId) fail('use_leave');
-      assertCanManage(standing.role, target.role);
+      // Nobody may remove the primary owner: say so first, rather than "only owners can" to an admin.
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
+      assertCanManage(standing.role, target.role);
       if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, target);

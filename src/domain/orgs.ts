@@ -86,56 +86,60 @@ export function createOrgService(deps: Deps) {
     if (actor.type !== 'account') fail('forbidden', 'Only a person can create an organization.');
     const name = parseInput(orgNameSchema, input.name);
     const wanted = input.slug !== undefined && input.slug.trim() !== '' ? parseInput(slugSchema, input.slug) : undefined;
-    try {
-      return await db.transaction(async (tx) => {
-        const now = clock.now();
-        await assertMayJoinAnotherOrg(tx, settings, actor.accountId);
-        const slug = wanted ?? (await suggestSlug(name, tx));
-        const [org] = await tx
-          .insert(orgs)
-          .values({ name, slug, primaryOwnerId: actor.accountId, createdAt: now, updatedAt: now })
-          .returning();
-        const [m] = await tx
-          .insert(memberships)
-          .values({
-            orgId: org!.id,
-            accountId: actor.accountId,
-            role: 'owner',
-            billingEmails: true,
-            source: 'creator',
-            joinedAt: now,
-            updatedAt: now,
-          })
-          .returning();
-        await tx
-          .update(accounts)
-          .set({ activeOrgId: org!.id, updatedAt: now })
-          .where(eq(accounts.id, actor.accountId));
-        await recordAudit(
-          tx,
-          actor,
-          { orgId: org!.id, action: 'org.created', targetType: 'org', targetId: org!.id, after: { name, slug } },
-          now,
-        );
-        await recordAudit(
-          tx,
-          actor,
-          {
-            orgId: org!.id,
-            action: 'member.added',
-            targetType: 'membership',
-            targetId: m!.id,
-            after: { accountId: actor.accountId, role: 'owner', source: 'creator' },
-          },
-          now,
-        );
-        return org!;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err, 'orgs_slug_uq')) {
-        fail('slug_taken', `The URL name "${wanted ?? slugify(name)}" is already taken. Choose another.`);
+    // A suggested slug can be taken by someone creating the same name at the same moment: suggest again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction(async (tx) => {
+          const now = clock.now();
+          await assertMayJoinAnotherOrg(tx, settings, actor.accountId);
+          const slug = wanted ?? (await suggestSlug(name, tx));
+          const [org] = await tx
+            .insert(orgs)
+            .values({ name, slug, primaryOwnerId: actor.accountId, createdAt: now, updatedAt: now })
+            .returning();
+          const [m] = await tx
+            .insert(memberships)
+            .values({
+              orgId: org!.id,
+              accountId: actor.accountId,
+              role: 'owner',
+              billingEmails: true,
+              source: 'creator',
+              joinedAt: now,
+              updatedAt: now,
+            })
+            .returning();
+          await tx
+            .update(accounts)
+            .set({ activeOrgId: org!.id, updatedAt: now })
+            .where(eq(accounts.id, actor.accountId));
+          await recordAudit(
+            tx,
+            actor,
+            { orgId: org!.id, action: 'org.created', targetType: 'org', targetId: org!.id, after: { name, slug } },
+            now,
+          );
+          await recordAudit(
+            tx,
+            actor,
+            {
+              orgId: org!.id,
+              action: 'member.added',
+              targetType: 'membership',
+              targetId: m!.id,
+              after: { accountId: actor.accountId, role: 'owner', source: 'creator' },
+            },
+            now,
+          );
+          return org!;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, 'orgs_slug_uq')) {
+          if (wanted === undefined && attempt < 5) continue;
+          fail('slug_taken', `The URL name "${wanted ?? slugify(name)}" is already taken. Choose another.`);
+        }
+        throw err;
       }
-      throw err;
     }
   }
 

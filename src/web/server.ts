@@ -8,6 +8,8 @@ export type WebDeps = {
   /** Slack's HTTP receiver (/slack/events); it reads the raw body itself to check signatures. */
   slackRouter?: Router | undefined;
   slackMode: 'http' | 'socket' | 'off';
+  /** /scim/v2 for identity providers. */
+  scimRouter?: Router | undefined;
 };
 
 /** One express app for every HTTP surface. */
@@ -16,6 +18,7 @@ export function createWebApp(deps: WebDeps): Express {
   app.disable('x-powered-by');
   // Mounted before any body parser: a parsed body would break Slack's signature check.
   if (deps.slackRouter) app.use(deps.slackRouter);
+  if (deps.scimRouter) app.use('/scim/v2', deps.scimRouter);
   app.get('/healthz', async (_req, res) => {
     const dbUp = await ping(deps.pool);
     res.status(dbUp ? 200 : 503).json({

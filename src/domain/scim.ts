@@ -1,0 +1,641 @@
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import {
+  memberships,
+  orgs,
+  scimGroupMembers,
+  scimGroups,
+  scimPendingMappings,
+  scimUsers,
+  type MembershipRow,
+  type OrgRow,
+  type Role,
+  type ScimGroupRow,
+  type ScimUserRow,
+} from '../db/schema.js';
+import { authorize, parseRole, roleRank } from './access.js';
+import { findOrCreateAccountByEmail } from './accounts.js';
+import { recordAudit } from './audit.js';
+import { type Actor, type Deps, type Tx, isUniqueViolation } from './context.js';
+import { fail } from './errors.js';
+import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
+import { findMembership, lockOrgFor, requireMembership, requireOrg } from './standing.js';
+import { isValidEmail, parseInput } from './validation.js';
+
+/**
+ * SCIM provisioning rules (SPEC §6), independent of the SCIM wire format: the scim/ adapter turns
+ * requests into these calls. The org always comes from the token (the actor), never from the body.
+ */
+
+export type ScimEmail = { value: string; type?: string | undefined; primary?: boolean | undefined };
+export type ScimUserInput = {
+  userName: string;
+  externalId?: string | null | undefined;
+  givenName?: string | null | undefined;
+  familyName?: string | null | undefined;
+  displayName?: string | null | undefined;
+  emails?: ScimEmail[] | undefined;
+  active?: boolean | undefined;
+};
+export type ScimUserView = ScimUserRow & { groups: { id: string; displayName: string }[] };
+export type ScimGroupInput = { displayName: string; externalId?: string | null | undefined; memberIds: string[] };
+export type ScimGroupView = ScimGroupRow & { members: { id: string; display: string }[] | undefined };
+
+export type FilterOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'pr' | 'gt' | 'ge' | 'lt' | 'le';
+export type FilterTerm = { field: string; op: FilterOp; value?: string | boolean | number | null };
+/** OR of ANDs, as SCIM filters come. */
+export type ScimQuery = { anyOf: FilterTerm[][]; startIndex: number; count: number; withMembers?: boolean };
+
+export const MAX_PAGE = 1000;
+
+const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
+const userSchema = z.object({
+  userName: text(256).min(1, 'userName is required'),
+  externalId: text(256).nullish(),
+  givenName: text(256).nullish(),
+  familyName: text(256).nullish(),
+  displayName: text(256).nullish(),
+  emails: z.array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() })).max(20).optional(),
+  active: z.boolean().optional(),
+});
+const groupSchema = z.object({
+  displayName: text(256).min(1, 'displayName is required'),
+  externalId: text(256).nullish(),
+  memberIds: z.array(z.string()).max(100_000),
+});
+
+function scimOrgId(actor: Actor): string {
+  if (actor.type !== 'scim') fail('forbidden', 'Only a SCIM token can do that.');
+  return actor.orgId;
+}
+
+/** The email Roster keys accounts by: primary work email, any email, or a userName that is one. */
+export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): string {
+  const emails = input.emails ?? [];
+  const pick =
+    emails.find((e) => e.primary && isValidEmail(e.value.trim())) ??
+    emails.find((e) => e.type === 'work' && isValidEmail(e.value.trim())) ??
+    emails.find((e) => isValidEmail(e.value.trim()));
+  if (pick) return pick.value.trim();
+  if (isValidEmail(input.userName.trim())) return input.userName.trim();
+  fail('scim_no_email');
+}
+
+function maxRole(roles: Role[]): Role {
+  return roles.reduce((a, b) => (roleRank[b] > roleRank[a] ? b : a));
+}
+
+const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
+export function createScimService(deps: Deps) {
+  const { db, clock, settings } = deps;
+
+  /** Share-locks the org (owner changes wait); seat-limited orgs also serialize SCIM adds. */
+  async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
+    const [org] = await tx.select().from(orgs).where(eq(orgs.id, orgId)).for('share');
+    if (!org) fail('org_not_found');
+    if (org.seatLimit !== null) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${orgId}::text, 7))`);
+    return org;
+  }
+
+  async function userView(ex: Tx | typeof db, row: ScimUserRow): Promise<ScimUserView> {
+    const groups = await ex
+      .select({ id: scimGroups.id, displayName: scimGroups.displayName })
+      .from(scimGroupMembers)
+      .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
+      .where(eq(scimGroupMembers.scimUserId, row.id));
+    return { ...row, groups };
+  }
+
+  async function findUser(ex: Tx | typeof db, orgId: string, id: string, lock = false): Promise<ScimUserRow> {
+    if (!isUuid(id)) fail('scim_user_not_found');
+    const q = ex.select().from(scimUsers).where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
+    const [row] = lock ? await q.for('update') : await q;
+    if (!row) fail('scim_user_not_found');
+    return row;
+  }
+
+  /**
+   * POST /Users: finds or creates the account by email, links it, and adds a membership with the org's
+   * default SCIM role (or keeps the membership a person already had).
+   */
+  async function createUser(actor: Actor, raw: ScimUserInput): Promise<ScimUserView> {
+    const orgId = scimOrgId(actor);
+    const input = parseInput(userSchema, raw);
+    const email = emailOf(input);
+    try {
+      return await db.transaction(async (tx) => {
+        const org = await lockOrgForScim(tx, orgId);
+        const now = clock.now();
+        const [taken] = await tx
+          .select({ id: scimUsers.id })
+          .from(scimUsers)
+          .where(and(eq(scimUsers.orgId, orgId), sql`lower(${scimUsers.userName}) = lower(${input.userName})`));
+        if (taken) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
+        const { account } = await findOrCreateAccountByEmail(
+          tx,
+          { email, displayName: input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined },
+          actor,
+          now,
+        );
+        const [row] = await tx
+          .insert(scimUsers)
+          .values({
+            orgId,
+            accountId: account.id,
+            userName: input.userName,
+            externalId: input.externalId ?? null,
+            givenName: input.givenName ?? null,
+            familyName: input.familyName ?? null,
+            displayName: input.displayName ?? null,
+            email,
+            active: input.active ?? true,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning();
+        let membership = await findMembership(tx, orgId, account.id, { lock: true });
+        if (!membership) {
+          await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
+          await assertSeatAvailable(tx, org, now);
+          membership = await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim' }, now);
+        }
+        if (!row!.active) await setStatus(tx, actor, org, membership, 'suspended', now);
+        await recordAudit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
+        return { ...row!, groups: [] };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
+      if (isUniqueViolation(err, 'scim_users_org_account_uq')) fail('scim_uniqueness', `A user with the email ${email} is already provisioned in this organization.`);
+      throw err;
+    }
+  }
+
+  async function getUser(actor: Actor, id: string): Promise<ScimUserView> {
+    const orgId = scimOrgId(actor);
+    return userView(db, await findUser(db, orgId, id));
+  }
+
+  /** PUT (and PATCH, which the adapter turns into a full replacement). active=false suspends at once. */
+  async function replaceUser(actor: Actor, id: string, raw: ScimUserInput): Promise<ScimUserView> {
+    const orgId = scimOrgId(actor);
+    const input = parseInput(userSchema, raw);
+    try {
+      return await db.transaction(async (tx) => {
+        const org = await lockOrgForScim(tx, orgId);
+        const before = await findUser(tx, orgId, id, true);
+        const now = clock.now();
+        const email = input.emails?.length || isValidEmail(input.userName) ? emailOf(input) : before.email;
+        const [after] = await tx
+          .update(scimUsers)
+          .set({
+            userName: input.userName,
+            externalId: input.externalId ?? null,
+            givenName: input.givenName ?? null,
+            familyName: input.familyName ?? null,
+            displayName: input.displayName ?? null,
+            email,
+            active: input.active ?? true,
+            updatedAt: now,
+          })
+          .where(eq(scimUsers.id, id))
+          .returning();
+        if (before.active !== after!.active) {
+          const membership = await findMembership(tx, orgId, before.accountId, { lock: true });
+          if (membership) await setStatus(tx, actor, org, membership, after!.active ? 'active' : 'suspended', now);
+        }
+        await recordAudit(tx, actor, { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(after!) }, now);
+        return userView(tx, after!);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
+      throw err;
+    }
+  }
+
+  async function setStatus(tx: Tx, actor: Actor, org: OrgRow, m: MembershipRow, status: 'active' | 'suspended', now: Date) {
+    if (m.status === status) return;
+    if (status === 'suspended' && m.accountId === org.primaryOwnerId) {
+      fail('primary_owner_protected', "The organization's primary owner cannot be deactivated through SCIM. An owner must transfer primary ownership in Roster first.");
+    }
+    await tx.update(memberships).set({ status, updatedAt: now }).where(eq(memberships.id, m.id));
+    await recordAudit(
+      tx,
+      actor,
+      { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: m.id, before: { status: m.status }, after: { status } },
+      now,
+    );
+  }
+
+  /** DELETE: the SCIM identity goes; the membership goes too if SCIM created it (SCIM only takes away what it granted). */
+  async function deleteUser(actor: Actor, id: string): Promise<void> {
+    const orgId = scimOrgId(actor);
+    await db.transaction(async (tx) => {
+      const org = await lockOrgForScim(tx, orgId);
+      const row = await findUser(tx, orgId, id, true);
+      const now = clock.now();
+      const m = await findMembership(tx, orgId, row.accountId, { lock: true });
+      if (m && m.accountId === org.primaryOwnerId) {
+        fail('primary_owner_protected', "The organization's primary owner cannot be deprovisioned through SCIM. An owner must transfer primary ownership in Roster first.");
+      }
+      await tx.delete(scimUsers).where(eq(scimUsers.id, id));
+      if (m && m.source === 'scim') {
+        await tx.delete(memberships).where(eq(memberships.id, m.id));
+        await tx.execute(sql`update accounts set active_org_id = null where id = ${m.accountId} and active_org_id = ${orgId}`);
+        await recordAudit(tx, actor, { orgId, action: 'member.removed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role, source: m.source } }, now);
+      } else if (m && m.scimBaseRole !== null) {
+        // Roles the groups granted go back to what the person had before.
+        await tx.update(memberships).set({ role: m.scimBaseRole, scimBaseRole: null, updatedAt: now }).where(eq(memberships.id, m.id));
+      }
+      await recordAudit(tx, actor, { orgId, action: 'scim.user_deprovisioned', targetType: 'scim_user', targetId: id, before: auditUser(row) }, now);
+    });
+  }
+
+  async function listUsers(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimUserView[] }> {
+    const orgId = scimOrgId(actor);
+    const where = and(eq(scimUsers.orgId, orgId), filterSql(q.anyOf, userField));
+    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(scimUsers).where(where);
+    const rows = await db
+      .select()
+      .from(scimUsers)
+      .where(where)
+      .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
+      .limit(Math.min(q.count, MAX_PAGE))
+      .offset(Math.max(q.startIndex - 1, 0));
+    const groups = rows.length
+      ? await db
+          .select({ userId: scimGroupMembers.scimUserId, id: scimGroups.id, displayName: scimGroups.displayName })
+          .from(scimGroupMembers)
+          .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
+          .where(inArray(scimGroupMembers.scimUserId, rows.map((r) => r.id)))
+      : [];
+    return { total: n, items: rows.map((r) => ({ ...r, groups: groups.filter((g) => g.userId === r.id).map(({ id, displayName }) => ({ id, displayName })) })) };
+  }
+
+  // ---- Groups ----
+
+  async function findGroup(ex: Tx | typeof db, orgId: string, id: string, lock = false): Promise<ScimGroupRow> {
+    if (!isUuid(id)) fail('scim_group_not_found');
+    const q = ex.select().from(scimGroups).where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.id, id)));
+    const [row] = lock ? await q.for('update') : await q;
+    if (!row) fail('scim_group_not_found');
+    return row;
+  }
+
+  async function groupMembers(ex: Tx | typeof db, groupId: string) {
+    return ex
+      .select({ id: scimUsers.id, display: sql<string>`coalesce(${scimUsers.displayName}, ${scimUsers.userName})` })
+      .from(scimGroupMembers)
+      .innerJoin(scimUsers, eq(scimUsers.id, scimGroupMembers.scimUserId))
+      .where(eq(scimGroupMembers.groupId, groupId))
+      .orderBy(asc(scimUsers.userName));
+  }
+
+  async function setGroupMembers(tx: Tx, actor: Actor, org: OrgRow, groupId: string, memberIds: string[], now: Date): Promise<void> {
+    const wanted = [...new Set(memberIds)];
+    for (const id of wanted) if (!isUuid(id)) fail('invalid_input', `Group member "${id.slice(0, 60)}" is not a user of this organization.`);
+    const known = wanted.length
+      ? await tx.select({ id: scimUsers.id }).from(scimUsers).where(and(eq(scimUsers.orgId, org.id), inArray(scimUsers.id, wanted)))
+      : [];
+    if (known.length !== wanted.length) {
+      const missing = wanted.find((w) => !known.some((k) => k.id === w));
+      fail('invalid_input', `Group member "${missing}" is not a user of this organization.`);
+    }
+    const current = (await tx.select({ id: scimGroupMembers.scimUserId }).from(scimGroupMembers).where(eq(scimGroupMembers.groupId, groupId))).map((r) => r.id);
+    const add = wanted.filter((w) => !current.includes(w));
+    const remove = current.filter((c) => !wanted.includes(c));
+    if (add.length) await tx.insert(scimGroupMembers).values(add.map((scimUserId) => ({ groupId, scimUserId }))).onConflictDoNothing();
+    if (remove.length) await tx.delete(scimGroupMembers).where(and(eq(scimGroupMembers.groupId, groupId), inArray(scimGroupMembers.scimUserId, remove)));
+    for (const userId of [...add, ...remove]) await syncRole(tx, actor, org, userId, now);
+  }
+
+  /**
+   * A member's role under SCIM groups: the highest role among their mapped groups, never below the
+   * role they had without them (SCIM only takes away what it granted). Owner only if the org allows.
+   */
+  async function syncRole(tx: Tx, actor: Actor, org: OrgRow, scimUserId: string, now: Date): Promise<void> {
+    const [u] = await tx.select({ accountId: scimUsers.accountId }).from(scimUsers).where(eq(scimUsers.id, scimUserId));
+    if (!u || u.accountId === org.primaryOwnerId) return;
+    const m = await findMembership(tx, org.id, u.accountId, { lock: true });
+    if (!m) return;
+    const granted = (
+      await tx
+        .select({ role: scimGroups.role })
+        .from(scimGroupMembers)
+        .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
+        .where(and(eq(scimGroupMembers.scimUserId, scimUserId), sql`${scimGroups.role} is not null`))
+    )
+      .map((r) => r.role!)
+      .filter((r) => r !== 'owner' || org.scimAllowOwner);
+    const base = m.scimBaseRole ?? m.role;
+    const role = granted.length ? maxRole([...granted, base]) : base;
+    const scimBaseRole = granted.length ? base : null;
+    if (role === m.role && scimBaseRole === m.scimBaseRole) return;
+    await tx.update(memberships).set({ role, scimBaseRole, updatedAt: now }).where(eq(memberships.id, m.id));
+    if (role !== m.role) {
+      await recordAudit(
+        tx,
+        actor,
+        { orgId: org.id, action: 'member.role_changed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role }, after: { accountId: m.accountId, role, via: 'scim groups' } },
+        now,
+      );
+    }
+  }
+
+  async function attachPendingMapping(tx: Tx, orgId: string, displayName: string): Promise<Role | null> {
+    const [pending] = await tx
+      .delete(scimPendingMappings)
+      .where(and(eq(scimPendingMappings.orgId, orgId), sql`lower(${scimPendingMappings.displayName}) = lower(${displayName})`))
+      .returning();
+    return pending?.role ?? null;
+  }
+
+  async function createGroup(actor: Actor, raw: ScimGroupInput): Promise<ScimGroupView> {
+    const orgId = scimOrgId(actor);
+    const input = parseInput(groupSchema, raw);
+    return db.transaction(async (tx) => {
+      const org = await lockOrgForScim(tx, orgId);
+      const now = clock.now();
+      const role = await attachPendingMapping(tx, orgId, input.displayName);
+      const [group] = await tx
+        .insert(scimGroups)
+        .values({ orgId, displayName: input.displayName, externalId: input.externalId ?? null, role, createdAt: now, updatedAt: now })
+        .returning();
+      await setGroupMembers(tx, actor, org, group!.id, input.memberIds, now);
+      await recordAudit(tx, actor, { orgId, action: 'scim.group_created', targetType: 'scim_group', targetId: group!.id, after: { displayName: input.displayName, role, members: input.memberIds.length } }, now);
+      return { ...group!, members: await groupMembers(tx, group!.id) };
+    });
+  }
+
+  async function getGroup(actor: Actor, id: string, withMembers = true): Promise<ScimGroupView> {
+    const orgId = scimOrgId(actor);
+    const g = await findGroup(db, orgId, id);
+    return { ...g, members: withMembers ? await groupMembers(db, g.id) : undefined };
+  }
+
+  async function replaceGroup(actor: Actor, id: string, raw: ScimGroupInput): Promise<ScimGroupView> {
+    const orgId = scimOrgId(actor);
+    const input = parseInput(groupSchema, raw);
+    return db.transaction(async (tx) => {
+      const org = await lockOrgForScim(tx, orgId);
+      const before = await findGroup(tx, orgId, id, true);
+      const now = clock.now();
+      const [after] = await tx
+        .update(scimGroups)
+        .set({ displayName: input.displayName, externalId: input.externalId ?? null, updatedAt: now })
+        .where(eq(scimGroups.id, id))
+        .returning();
+      await setGroupMembers(tx, actor, org, id, input.memberIds, now);
+      await recordAudit(
+        tx,
+        actor,
+        { orgId, action: 'scim.group_updated', targetType: 'scim_group', targetId: id, before: { displayName: before.displayName }, after: { displayName: after!.displayName, members: input.memberIds.length } },
+        now,
+      );
+      return { ...after!, members: await groupMembers(tx, id) };
+    });
+  }
+
+  async function deleteGroup(actor: Actor, id: string): Promise<void> {
+    const orgId = scimOrgId(actor);
+    await db.transaction(async (tx) => {
+      const org = await lockOrgForScim(tx, orgId);
+      const g = await findGroup(tx, orgId, id, true);
+      const now = clock.now();
+      await setGroupMembers(tx, actor, org, id, [], now);
+      await tx.delete(scimGroups).where(eq(scimGroups.id, id));
+      await recordAudit(tx, actor, { orgId, action: 'scim.group_deleted', targetType: 'scim_group', targetId: id, before: { displayName: g.displayName, role: g.role } }, now);
+    });
+  }
+
+  async function listGroups(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimGroupView[] }> {
+    const orgId = scimOrgId(actor);
+    const where = and(eq(scimGroups.orgId, orgId), filterSql(q.anyOf, groupField));
+    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(scimGroups).where(where);
+    const rows = await db
+      .select()
+      .from(scimGroups)
+      .where(where)
+      .orderBy(asc(scimGroups.createdAt), asc(scimGroups.id))
+      .limit(Math.min(q.count, MAX_PAGE))
+      .offset(Math.max(q.startIndex - 1, 0));
+    const items: ScimGroupView[] = [];
+    for (const g of rows) items.push({ ...g, members: q.withMembers === false ? undefined : await groupMembers(db, g.id) });
+    return { total: n, items };
+  }
+
+  // ---- What owners configure (Slack, CLI) ----
+
+  /**
+   * Maps a group, by its name as the IdP shows it, to a role (null removes the mapping). The mapping is
+   * stored on the group (its stable id), so renaming the group in the IdP keeps it; for a group the IdP
+   * has not pushed yet, it waits under the name and moves onto the group when it arrives.
+   */
+  async function mapGroup(actor: Actor, orgId: string, groupName: string, roleName: string | null): Promise<{ pending: boolean; groups: number }> {
+    const role = roleName === null ? null : parseRole(roleName);
+    const name = groupName.trim();
+    if (!name || name.length > 256) fail('invalid_input', 'Give the group name as your identity provider shows it (1–256 characters).');
+    return db.transaction(async (tx) => {
+      const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
+      if (role === 'owner' && !org.scimAllowOwner) {
+        fail('forbidden', 'SCIM may not grant the owner role in this organization. An owner can allow it first (`/org scim allow-owner on`).');
+      }
+      const now = clock.now();
+      const groups = await tx
+        .select()
+        .from(scimGroups)
+        .where(and(eq(scimGroups.orgId, orgId), sql`lower(${scimGroups.displayName}) = lower(${name})`))
+        .for('update');
+      await tx.delete(scimPendingMappings).where(and(eq(scimPendingMappings.orgId, orgId), sql`lower(${scimPendingMappings.displayName}) = lower(${name})`));
+      if (!groups.length && role) await tx.insert(scimPendingMappings).values({ orgId, displayName: name, role, createdAt: now });
+      for (const g of groups) {
+        await tx.update(scimGroups).set({ role, updatedAt: now }).where(eq(scimGroups.id, g.id));
+        const memberIds = (await tx.select({ id: scimGroupMembers.scimUserId }).from(scimGroupMembers).where(eq(scimGroupMembers.groupId, g.id))).map((r) => r.id);
+        const fresh = await requireOrg(tx, orgId);
+        for (const id of memberIds) await syncRole(tx, actor, fresh, id, now);
+      }
+      await recordAudit(tx, actor, { orgId, action: 'scim.group_mapped', targetType: 'org', targetId: orgId, after: { group: name, role, pending: !groups.length } }, now);
+      return { pending: !groups.length, groups: groups.length };
+    });
+  }
+
+  async function mappings(actor: Actor, orgId: string): Promise<{ group: string; role: Role; pending: boolean; members: number }[]> {
+    authorize(await requireMembership(db, actor, orgId), 'scim:manage');
+    const live = await db
+      .select({ group: scimGroups.displayName, role: scimGroups.role, members: sql<number>`(select count(*)::int from scim_group_members m where m.group_id = "scim_groups"."id")` })
+      .from(scimGroups)
+      .where(and(eq(scimGroups.orgId, orgId), sql`${scimGroups.role} is not null`))
+      .orderBy(asc(scimGroups.displayName));
+    const pending = await db.select().from(scimPendingMappings).where(eq(scimPendingMappings.orgId, orgId));
+    return [
+      ...live.map((l) => ({ group: l.group, role: l.role!, pending: false, members: l.members })),
+      ...pending.map((p) => ({ group: p.displayName, role: p.role, pending: true, members: 0 })),
+    ];
+  }
+
+  async function updateSettings(actor: Actor, orgId: string, s: { defaultRole?: string; allowOwner?: boolean }): Promise<OrgRow> {
+    const defaultRole = s.defaultRole !== undefined ? parseRole(s.defaultRole) : undefined;
+    return db.transaction(async (tx) => {
+      const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
+      const allowOwner = s.allowOwner ?? org.scimAllowOwner;
+      if (defaultRole === 'owner' && !allowOwner) fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner.');
+      const now = clock.now();
+      const [after] = await tx
+        .update(orgs)
+        .set({ scimDefaultRole: defaultRole ?? org.scimDefaultRole, scimAllowOwner: allowOwner, updatedAt: now })
+        .where(eq(orgs.id, orgId))
+        .returning();
+      await recordAudit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'scim.settings_changed',
+          targetType: 'org',
+          targetId: orgId,
+          before: { defaultRole: org.scimDefaultRole, allowOwner: org.scimAllowOwner },
+          after: { defaultRole: after!.scimDefaultRole, allowOwner: after!.scimAllowOwner },
+        },
+        now,
+      );
+      return after!;
+    });
+  }
+
+  return {
+    createUser,
+    getUser,
+    replaceUser,
+    deleteUser,
+    listUsers,
+    createGroup,
+    getGroup,
+    replaceGroup,
+    deleteGroup,
+    listGroups,
+    mapGroup,
+    mappings,
+    updateSettings,
+  };
+}
+
+function auditUser(u: ScimUserRow) {
+  return { userName: u.userName, externalId: u.externalId, email: u.email, active: u.active };
+}
+
+// ---- Filters → SQL (indexed: userName, externalId and email lookups stay fast at 100k users) ----
+
+type FieldSql = { expr: SQL; caseInsensitive: boolean; kind: 'text' | 'bool' | 'time' | 'id' };
+
+function userField(field: string): FieldSql | undefined {
+  switch (field.toLowerCase()) {
+    case 'id':
+      return { expr: sql`${scimUsers.id}::text`, caseInsensitive: true, kind: 'id' };
+    case 'username':
+      return { expr: sql`${scimUsers.userName}`, caseInsensitive: true, kind: 'text' };
+    case 'externalid':
+      return { expr: sql`${scimUsers.externalId}`, caseInsensitive: false, kind: 'text' };
+    case 'emails.value':
+    case 'emails':
+      return { expr: sql`${scimUsers.email}`, caseInsensitive: true, kind: 'text' };
+    case 'displayname':
+      return { expr: sql`${scimUsers.displayName}`, caseInsensitive: true, kind: 'text' };
+    case 'name.givenname':
+      return { expr: sql`${scimUsers.givenName}`, caseInsensitive: true, kind: 'text' };
+    case 'name.familyname':
+      return { expr: sql`${scimUsers.familyName}`, caseInsensitive: true, kind: 'text' };
+    case 'active':
+      return { expr: sql`${scimUsers.active}`, caseInsensitive: false, kind: 'bool' };
+    case 'meta.created':
+      return { expr: sql`${scimUsers.createdAt}`, caseInsensitive: false, kind: 'time' };
+    case 'meta.lastmodified':
+      return { expr: sql`${scimUsers.updatedAt}`, caseInsensitive: false, kind: 'time' };
+    default:
+      return undefined;
+  }
+}
+
+function groupField(field: string): FieldSql | undefined {
+  switch (field.toLowerCase()) {
+    case 'id':
+      return { expr: sql`${scimGroups.id}::text`, caseInsensitive: true, kind: 'id' };
+    case 'displayname':
+      return { expr: sql`${scimGroups.displayName}`, caseInsensitive: true, kind: 'text' };
+    case 'externalid':
+      return { expr: sql`${scimGroups.externalId}`, caseInsensitive: false, kind: 'text' };
+    case 'members.value':
+    case 'members':
+      return { expr: sql`(select string_agg(scim_user_id::text, ',') from scim_group_members m where m.group_id = "scim_groups"."id")`, caseInsensitive: true, kind: 'id' };
+    case 'meta.created':
+      return { expr: sql`${scimGroups.createdAt}`, caseInsensitive: false, kind: 'time' };
+    case 'meta.lastmodified':
+      return { expr: sql`${scimGroups.updatedAt}`, caseInsensitive: false, kind: 'time' };
+    default:
+      return undefined;
+  }
+}
+
+export class UnsupportedFilterError extends Error {}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSql | undefined): SQL | undefined {
+  if (!anyOf.length) return undefined;
+  const ors = anyOf.map((all) => {
+    const ands = all.map((t) => termSql(t, fieldOf));
+    return ands.length === 1 ? ands[0]! : sql`(${sql.join(ands, sql` and `)})`;
+  });
+  return ors.length === 1 ? ors[0] : sql`(${sql.join(ors, sql` or `)})`;
+}
+
+function termSql(t: FilterTerm, fieldOf: (f: string) => FieldSql | undefined): SQL {
+  const f = fieldOf(t.field);
+  if (!f) throw new UnsupportedFilterError(`Filtering on "${t.field}" is not supported.`);
+  if (t.op === 'pr') return sql`(${f.expr} is not null)`;
+  if (t.value === undefined) throw new UnsupportedFilterError(`The "${t.op}" comparison on "${t.field}" needs a value.`);
+  if (f.kind === 'bool') {
+    const v = typeof t.value === 'boolean' ? t.value : String(t.value).toLowerCase() === 'true';
+    if (t.op === 'eq') return sql`(${f.expr} = ${v})`;
+    if (t.op === 'ne') return sql`(${f.expr} <> ${v})`;
+    throw new UnsupportedFilterError(`"${t.field}" can only be compared with eq or ne.`);
+  }
+  if (t.value === null) return t.op === 'ne' ? sql`(${f.expr} is not null)` : sql`(${f.expr} is null)`;
+  const raw = String(t.value);
+  if (f.kind === 'time') {
+    const d = new Date(raw);
+    if (Number.isNaN(d.getTime())) throw new UnsupportedFilterError(`"${raw}" is not a date-time.`);
+    const op = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }[t.op as 'eq'];
+    if (!op) throw new UnsupportedFilterError(`"${t.field}" cannot be compared with ${t.op}.`);
+    return sql`(${f.expr} ${sql.raw(op)} ${d})`;
+  }
+  const col = f.caseInsensitive ? sql`lower(${f.expr})` : f.expr;
+  const val = f.caseInsensitive ? raw.toLowerCase() : raw;
+  if (f.kind === 'id' && t.field.toLowerCase().startsWith('members')) {
+    if (t.op !== 'eq') throw new UnsupportedFilterError('members can only be filtered with eq.');
+    return sql`exists (select 1 from scim_group_members m where m.group_id = "scim_groups"."id" and m.scim_user_id::text = ${val})`;
+  }
+  switch (t.op) {
+    case 'eq':
+      return sql`(${col} = ${val})`;
+    case 'ne':
+      return sql`(${col} is distinct from ${val})`;
+    case 'co':
+      return sql`(${col} like ${`%${likeEscape(val)}%`})`;
+    case 'sw':
+      return sql`(${col} like ${`${likeEscape(val)}%`})`;
+    case 'ew':
+      return sql`(${col} like ${`%${likeEscape(val)}`})`;
+    case 'gt':
+      return sql`(${col} > ${val})`;
+    case 'ge':
+      return sql`(${col} >= ${val})`;
+    case 'lt':
+      return sql`(${col} < ${val})`;
+    case 'le':
+      return sql`(${col} <= ${val})`;
+    default:
+      throw new UnsupportedFilterError(`Unknown comparison "${t.op}".`);
+  }
+}

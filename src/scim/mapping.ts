@@ -1,0 +1,150 @@
+import SCIMMY from 'scimmy';
+import { isDomainError } from '../domain/errors.js';
+import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim.js';
+import { UnsupportedFilterError } from '../domain/scim.js';
+
+/**
+ * The one place SCIM attributes meet Roster's data: resources out, request bodies in, filters to
+ * the domain's query terms, and domain errors to SCIM errors.
+ */
+
+export function toScimUser(u: ScimUserView): Record<string, unknown> {
+  const formatted = [u.givenName, u.familyName].filter(Boolean).join(' ');
+  return {
+    id: u.id,
+    ...(u.externalId ? { externalId: u.externalId } : {}),
+    userName: u.userName,
+    ...(u.givenName || u.familyName
+      ? { name: { ...(u.givenName ? { givenName: u.givenName } : {}), ...(u.familyName ? { familyName: u.familyName } : {}), formatted } }
+      : {}),
+    ...(u.displayName ? { displayName: u.displayName } : {}),
+    emails: [{ value: u.email, type: 'work', primary: true }],
+    active: u.active,
+    groups: u.groups.map((g) => ({ value: g.id, display: g.displayName, type: 'direct' })),
+    meta: { resourceType: 'User', created: u.createdAt, lastModified: u.updatedAt },
+  };
+}
+
+export function fromScimUser(instance: Record<string, any>): ScimUserInput {
+  return {
+    userName: String(instance.userName ?? ''),
+    externalId: instance.externalId ?? null,
+    givenName: instance.name?.givenName ?? null,
+    familyName: instance.name?.familyName ?? null,
+    displayName: instance.displayName ?? null,
+    emails: Array.isArray(instance.emails)
+      ? instance.emails.filter((e: any) => e && typeof e.value === 'string').map((e: any) => ({ value: e.value, type: e.type, primary: e.primary === true }))
+      : undefined,
+    active: instance.active === undefined ? true : instance.active !== false,
+  };
+}
+
+export function toScimGroup(g: ScimGroupView): Record<string, unknown> {
+  return {
+    id: g.id,
+    ...(g.externalId ? { externalId: g.externalId } : {}),
+    displayName: g.displayName,
+    ...(g.members ? { members: g.members.map((m) => ({ value: m.id, display: m.display, type: 'User' })) } : {}),
+    meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt },
+  };
+}
+
+export function fromScimGroup(instance: Record<string, any>): ScimGroupInput {
+  return {
+    displayName: String(instance.displayName ?? ''),
+    externalId: instance.externalId ?? null,
+    memberIds: Array.isArray(instance.members) ? instance.members.map((m: any) => String(m?.value ?? '')).filter(Boolean) : [],
+  };
+}
+
+/**
+ * A parsed SCIMMY filter ([{attr: [op, value]}, …] OR-ed; keys AND-ed; nested objects for
+ * sub-attributes and value paths) as the domain's OR-of-AND terms.
+ */
+export function filterTerms(filter: SCIMMY.Types.Filter | undefined): FilterTerm[][] {
+  if (!filter || !filter.length) return [];
+  return [...filter].map((expr) => termsOf(expr as Record<string, unknown>, ''));
+}
+
+const ops = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'pr', 'gt', 'ge', 'lt', 'le']);
+
+function termsOf(expr: Record<string, unknown>, prefix: string): FilterTerm[] {
+  const out: FilterTerm[] = [];
+  for (const [key, val] of Object.entries(expr)) {
+    if (key === '!') throw new UnsupportedFilterError('"not" filters are not supported.');
+    const field = prefix ? `${prefix}.${key}` : key;
+    if (Array.isArray(val) && typeof val[0] === 'string') out.push(term(field, val));
+    else if (Array.isArray(val) && Array.isArray(val[0])) for (const v of val) out.push(term(field, v as unknown[]));
+    else if (val && typeof val === 'object') {
+      // emails[type eq "work"].value eq "x": Roster keeps one work email, so the type test always holds for "work".
+      const sub = termsOf(val as Record<string, unknown>, field);
+      for (const t of sub) {
+        if (/^emails\.type$/i.test(t.field)) {
+          if (t.op !== 'eq' || String(t.value).toLowerCase() !== 'work') throw new UnsupportedFilterError('Only work emails are kept; filter with emails[type eq "work"].');
+          continue;
+        }
+        if (/^emails\.primary$/i.test(t.field)) continue;
+        out.push(t);
+      }
+    } else throw new UnsupportedFilterError(`The filter on "${field}" could not be understood.`);
+  }
+  return out;
+}
+
+function term(field: string, v: unknown[]): FilterTerm {
+  const op = String(v[0]).toLowerCase();
+  if (!ops.has(op)) throw new UnsupportedFilterError(`Unknown comparison "${v[0]}".`);
+  if (op !== 'pr' && v.length < 2) throw new UnsupportedFilterError(`The "${op}" comparison on "${field}" needs a value.`);
+  return { field, op: op as FilterOp, value: v[1] as FilterTerm['value'] };
+}
+
+/** Entra ID sends booleans as "True"/"False" strings; SCIM wants JSON booleans. */
+export function normalizeBooleans(value: unknown, key = ''): unknown {
+  if (typeof value === 'string' && /^(active|primary)$/i.test(key.split('.').pop() ?? '') && /^(true|false)$/i.test(value)) {
+    return value.toLowerCase() === 'true';
+  }
+  if (Array.isArray(value)) return value.map((v) => normalizeBooleans(v, key));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeBooleans(v, k)]));
+  }
+  return value;
+}
+
+/** PatchOp bodies: booleans normalized for paths like "active" too. */
+export function normalizePatch(body: any): any {
+  if (!body || typeof body !== 'object' || !Array.isArray(body.Operations)) return body;
+  return {
+    ...body,
+    Operations: body.Operations.map((op: any) =>
+      op && typeof op === 'object' ? { ...op, value: normalizeBooleans(op.value, typeof op.path === 'string' ? op.path : '') } : op,
+    ),
+  };
+}
+
+/** Domain errors become SCIM errors with the right status and scimType; nothing else leaks. */
+export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error> {
+  if (err instanceof SCIMMY.Types.Error) return err;
+  if (err instanceof UnsupportedFilterError) return new SCIMMY.Types.Error(400, 'invalidFilter', err.message);
+  if (isDomainError(err)) {
+    switch (err.code) {
+      case 'scim_user_not_found':
+      case 'scim_group_not_found':
+      case 'not_found':
+        return new SCIMMY.Types.Error(404, null as never, err.message);
+      case 'scim_uniqueness':
+        return new SCIMMY.Types.Error(409, 'uniqueness', err.message);
+      case 'invalid_input':
+      case 'scim_no_email':
+        return new SCIMMY.Types.Error(400, 'invalidValue', err.message);
+      case 'primary_owner_protected':
+        return new SCIMMY.Types.Error(400, 'mutability', err.message);
+      case 'seat_limit':
+      case 'single_membership':
+      case 'forbidden':
+        return new SCIMMY.Types.Error(403, null as never, err.message);
+      default:
+        return new SCIMMY.Types.Error(400, 'invalidValue', err.message);
+    }
+  }
+  return new SCIMMY.Types.Error(500, null as never, 'Internal error');
+}

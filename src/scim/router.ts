@@ -1,0 +1,188 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import SCIMMY from 'scimmy';
+import SCIMMYRouters from 'scimmy-routers';
+import type { Actor } from '../domain/context.js';
+import type { Domain } from '../domain/index.js';
+import { MAX_PAGE } from '../domain/scim.js';
+import type { Logger } from '../logger.js';
+import { filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, scimError, toScimGroup, toScimUser } from './mapping.js';
+
+export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
+
+/** What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not. */
+type ScimContext = { actor: Actor; domain: Domain; log: Logger };
+
+const BODY_LIMIT = '1mb';
+const DEFAULT_COUNT = 100;
+const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+
+function sendError(res: Response, status: number, detail: string, scimType?: string) {
+  res
+    .status(status)
+    .type('application/scim+json')
+    .send(JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }));
+}
+
+/** Runs a domain call inside a SCIMMY handler: domain errors become SCIM errors, never SCIMMY's catch-all 404. */
+async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const e = scimError(err);
+    if (e.status >= 500) ctx.log.error({ err }, 'SCIM handler failed');
+    throw e;
+  }
+}
+
+let declared = false;
+/** SCIMMY's resource registry is global: declare once, with handlers that take everything from ctx. */
+function declareResources() {
+  if (declared) return;
+  declared = true;
+  SCIMMY.Resources.declare(SCIMMY.Resources.User)
+    .extend(SCIMMY.Schemas.EnterpriseUser, false)
+    .ingress((resource, instance, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        const input = fromScimUser(instance as Record<string, any>);
+        const view = resource.id ? await ctx.domain.scim.replaceUser(ctx.actor, resource.id, input) : await ctx.domain.scim.createUser(ctx.actor, input);
+        return toScimUser(view) as never;
+      }),
+    )
+    .egress((resource, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        if (!resource.id) throw new SCIMMY.Types.Error(501, null as never, 'Use GET /Users to list users.');
+        return toScimUser(await ctx.domain.scim.getUser(ctx.actor, resource.id)) as never;
+      }),
+    )
+    .degress((resource, ctx: ScimContext) => guarded(ctx, () => ctx.domain.scim.deleteUser(ctx.actor, resource.id!)));
+
+  SCIMMY.Resources.declare(SCIMMY.Resources.Group)
+    .ingress((resource, instance, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        const input = fromScimGroup(instance as Record<string, any>);
+        const view = resource.id ? await ctx.domain.scim.replaceGroup(ctx.actor, resource.id, input) : await ctx.domain.scim.createGroup(ctx.actor, input);
+        return toScimGroup(view) as never;
+      }),
+    )
+    .egress((resource, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        if (!resource.id) throw new SCIMMY.Types.Error(501, null as never, 'Use GET /Groups to list groups.');
+        return toScimGroup(await ctx.domain.scim.getGroup(ctx.actor, resource.id)) as never;
+      }),
+    )
+    .degress((resource, ctx: ScimContext) => guarded(ctx, () => ctx.domain.scim.deleteGroup(ctx.actor, resource.id!)));
+}
+
+/**
+ * /scim/v2 for Okta, Entra ID and any RFC 7644 client. The bearer token decides the org; lists are
+ * filtered and paged in SQL; everything else goes through SCIMMY (schemas, PATCH, discovery).
+ */
+export function createScimRouter(deps: ScimDeps): Router {
+  declareResources();
+  const router = express.Router();
+
+  // express 5 re-parses req.query on every read, which loses SCIMMY's numeric startIndex/count: pin it once.
+  router.use((req, _res, next) => {
+    Object.defineProperty(req, 'query', { value: { ...req.query }, writable: true, configurable: true, enumerable: true });
+    next();
+  });
+
+  router.use(async (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const principal = match ? await deps.domain.scimTokens.authenticate(match[1]!).catch((err) => {
+      deps.log.error({ err }, 'SCIM token check failed');
+      return undefined;
+    }) : undefined;
+    if (!principal) {
+      res.set('WWW-Authenticate', 'Bearer realm="Roster SCIM"');
+      sendError(res, 401, match ? 'The bearer token is not valid: it may be wrong, revoked or expired. Create a new one with `/org scim create`.' : 'Send the SCIM token as "Authorization: Bearer <token>".');
+      return;
+    }
+    const ctx: ScimContext = {
+      actor: { type: 'scim', tokenId: principal.tokenId, orgId: principal.orgId, label: principal.name },
+      domain: deps.domain,
+      log: deps.log,
+    };
+    (req as Request & { scim?: ScimContext }).scim = ctx;
+    next();
+  });
+
+  router.use((req, res, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is(['application/scim+json', 'application/json'])) {
+      sendError(res, 415, 'Send the body as application/scim+json (or application/json).', 'invalidSyntax');
+      return;
+    }
+    next();
+  });
+
+  router.use(express.json({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT, strict: true }));
+  router.use((err: { type?: string; status?: number; message?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (err?.type === 'entity.too.large') return sendError(res, 413, `The request body is larger than ${BODY_LIMIT}.`, 'tooLarge');
+    if (err?.type === 'entity.parse.failed') return sendError(res, 400, 'The request body is not valid JSON.', 'invalidSyntax');
+    if (err?.status && err.status < 500) return sendError(res, err.status, err.message ?? 'Bad request.', 'invalidSyntax');
+    next(err);
+  });
+  router.use((req, _res, next) => {
+    if (req.body && typeof req.body === 'object') req.body = req.method === 'PATCH' ? normalizePatch(req.body) : normalizeBooleans(req.body);
+    next();
+  });
+
+  const ctxOf = (req: Request) => (req as Request & { scim: ScimContext }).scim;
+  const base = (req: Request) => `${deps.publicUrl}${req.baseUrl}`;
+
+  /** GET list: filter → SQL, page in SQL, then SCIMMY shapes each resource (attributes/excludedAttributes). */
+  function listRoute(kind: 'Users' | 'Groups') {
+    return async (req: Request, res: Response) => {
+      const ctx = ctxOf(req);
+      try {
+        const q = req.query as Record<string, string | undefined>;
+        const Resource = kind === 'Users' ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
+        const params = Object.fromEntries(
+          (['filter', 'attributes', 'excludedAttributes'] as const).filter((k) => typeof q[k] === 'string' && q[k] !== '').map((k) => [k, q[k]]),
+        );
+        const shape = new Resource(params as never);
+        const startIndex = Math.max(1, Number.parseInt(q.startIndex ?? '1', 10) || 1);
+        const count = Math.min(MAX_PAGE, Math.max(0, Number.parseInt(q.count ?? String(DEFAULT_COUNT), 10) || (q.count === '0' ? 0 : DEFAULT_COUNT)));
+        const query = { anyOf: filterTerms(shape.filter), startIndex, count, withMembers: !/\bmembers\b/i.test(q.excludedAttributes ?? '') };
+        const page = kind === 'Users' ? await ctx.domain.scim.listUsers(ctx.actor, query) : await ctx.domain.scim.listGroups(ctx.actor, query);
+        const location = `${base(req)}/${kind}`;
+        const Resources = (page.items as never[]).map((item) =>
+          kind === 'Users'
+            ? new SCIMMY.Schemas.User(toScimUser(item) as never, 'out', location, shape.attributes as never)
+            : new SCIMMY.Schemas.Group(toScimGroup(item) as never, 'out', location, shape.attributes as never),
+        );
+        res.type('application/scim+json').send(
+          JSON.stringify({ schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources }),
+        );
+      } catch (err) {
+        const e = scimError(err);
+        if (e.status >= 500) ctx.log.error({ err }, 'SCIM list failed');
+        sendError(res, e.status, e.message, e.scimType);
+      }
+    };
+  }
+  router.get('/Users', listRoute('Users'));
+  router.get('/Groups', listRoute('Groups'));
+  router.post(['/.search', '/Users/.search', '/Groups/.search'], (_req, res) => sendError(res, 501, 'POST .search is not supported; use GET with a filter.'));
+
+  const scimmy = new SCIMMYRouters({
+    type: 'bearer',
+    docUri: `${deps.publicUrl}/docs/scim`,
+    handler: async (req: Request) => ctxOf(req).actor.type,
+    context: (req: Request) => ctxOf(req),
+    baseUri: () => deps.publicUrl,
+  });
+  // Tell clients only what is true (SCIMMYRouters advertises sort and bulk by default).
+  SCIMMY.Config.set({
+    patch: true,
+    filter: { supported: true, maxResults: MAX_PAGE },
+    sort: false,
+    bulk: false,
+    etag: false,
+    changePassword: false,
+  });
+  router.use(scimmy);
+  return router;
+}
