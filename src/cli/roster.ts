@@ -20,6 +20,12 @@ Usage:
   roster invites <org>
   roster audit <org> [--action <action>] [--since <date>] [--until <date>] [--actor <id>]
                      [--target-type <type>] [--target-id <id>] [--limit <n>] [--format table|jsonl|csv]
+  roster scim token create <org> [--name <name>]    prints the new token alone on its last line
+  roster scim token list <org>
+  roster scim token rotate <org> <name>             the old token keeps working for 24 hours
+  roster scim token revoke <org> <name>
+  roster scim map <org> "<group>" <role>            members of that IdP group get the role
+  roster scim unmap <org> "<group>"
 
 <org> is an organization's URL name (slug) or id. Commands act as the org's primary owner unless
 --as <email> names another member. Roles: owner, admin, billing, developer, member.
@@ -71,6 +77,7 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
       'target-id': { type: 'string' },
       limit: { type: 'string' },
       format: { type: 'string', default: 'table' },
+      name: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -129,7 +136,7 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
               m.status,
               m.billingEmails ? 'yes' : 'no',
               when(m.joinedAt),
-              m.source,
+              m.source === 'scim' ? 'scim (IdP)' : m.source + (m.scimBaseRole !== null ? ', role from IdP groups' : ''),
             ]),
           ),
         );
@@ -167,6 +174,9 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
           ),
         );
         return 0;
+      }
+      case 'scim': {
+        return await scimCommand(domain, rest, values, out, config.publicUrl);
       }
       case 'audit': {
         const { org, actor } = await orgAndActor(domain, rest[0], values.as);
@@ -207,6 +217,62 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
   } finally {
     await database.shutdown();
   }
+}
+
+async function scimCommand(
+  domain: Domain,
+  rest: string[],
+  values: { name?: string | undefined; as?: string | undefined },
+  out: Out,
+  publicUrl: string,
+): Promise<number> {
+  const [area, ...args] = rest;
+  if (area === 'token') {
+    const [verb, ref, ...nameParts] = args;
+    const { org, actor } = await orgAndActor(domain, ref, values.as);
+    const name = nameParts.join(' ');
+    switch (verb) {
+      case 'create': {
+        const { token, view } = await domain.scimTokens.create(actor, org.id, values.name ?? (name || 'default'));
+        out.print(`SCIM token "${view.name}" for ${org.name}. Base URL: ${publicUrl}/scim/v2 — shown only once:`);
+        out.print(token);
+        return 0;
+      }
+      case 'list': {
+        const tokens = await domain.scimTokens.list(actor, org.id);
+        if (!tokens.length) {
+          out.print(`${org.name} has no SCIM tokens. Create one: roster scim token create ${org.slug} --name okta`);
+          return 0;
+        }
+        out.print(table(['NAME', 'CREATED', 'LAST USED', 'VALID UNTIL'], tokens.map((t) => [t.name, when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ? when(t.expiresAt) : 'until revoked'])));
+        return 0;
+      }
+      case 'rotate': {
+        if (!name) throw new UsageError('Name the token: roster scim token rotate <org> <name>');
+        const { token, oldValidUntil } = await domain.scimTokens.rotate(actor, org.id, name);
+        out.print(`New token for "${name}"; the old one works until ${when(oldValidUntil)}. Shown only once:`);
+        out.print(token);
+        return 0;
+      }
+      case 'revoke': {
+        if (!name) throw new UsageError('Name the token: roster scim token revoke <org> <name>');
+        await domain.scimTokens.revoke(actor, org.id, name);
+        out.print(`Revoked "${name}".`);
+        return 0;
+      }
+      default:
+        throw new UsageError('Use: roster scim token create|list|rotate|revoke <org> …');
+    }
+  }
+  if (area === 'map' || area === 'unmap') {
+    const [ref, group, role] = args;
+    if (!group || (area === 'map' && !role)) throw new UsageError('Use: roster scim map <org> "<group>" <role>  or  roster scim unmap <org> "<group>"');
+    const { org, actor } = await orgAndActor(domain, ref, values.as);
+    const r = await domain.scim.mapGroup(actor, org.id, group, area === 'map' ? role! : null);
+    out.print(area === 'unmap' ? `"${group}" no longer grants a role in ${org.name}.` : `Members of "${group}" get the ${role} role in ${org.name}${r.pending ? ' once the IdP pushes that group' : ''}.`);
+    return 0;
+  }
+  throw new UsageError('Use: roster scim token … | roster scim map … | roster scim unmap …');
 }
 
 async function orgAndActor(domain: Domain, ref: string | undefined, as: string | undefined): Promise<{ org: OrgRow; actor: Actor }> {

@@ -123,14 +123,24 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   };
 }
 
-async function othersConnected(url: string): Promise<boolean> {
+/**
+ * Whether other sessions are still connected. A session that has just disconnected (this process's own
+ * pool, closed a moment ago, or a CLI command that just finished) stays listed until its backend exits,
+ * so a non-zero count is re-checked for a short while before concluding someone is still there.
+ */
+async function othersConnected(url: string, settleMs = 3_000): Promise<boolean> {
   const client = new Client({ connectionString: url });
   try {
     await client.connect();
-    const r = await client.query(
-      `select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`,
-    );
-    return (r.rows[0]?.n ?? 0) > 0;
+    const deadline = Date.now() + settleMs;
+    for (;;) {
+      const r = await client.query(
+        `select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`,
+      );
+      if ((r.rows[0]?.n ?? 0) === 0) return false;
+      if (Date.now() >= deadline) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } catch {
     return false;
   } finally {

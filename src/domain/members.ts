@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { accounts, memberships, orgs, type MembershipRow, type Role } from '../db/schema.js';
 import { assertCanGrant, assertCanManage, authorize, parseRole } from './access.js';
@@ -18,9 +19,18 @@ export type MemberView = {
   status: MembershipRow['status'];
   billingEmails: boolean;
   source: MembershipRow['source'];
+  /** The role SCIM groups would fall back to; non-null means the IdP's groups manage this role. */
+  scimBaseRole: Role | null;
   joinedAt: Date;
   isPrimaryOwner: boolean;
 };
+
+/** What the identity provider owns about a member: their membership (SCIM created it) and/or their role (SCIM groups). */
+export function scimOwnership(m: Pick<MemberView, 'source' | 'scimBaseRole'>): { membership: boolean; role: boolean } {
+  return { membership: m.source === 'scim', role: m.scimBaseRole !== null };
+}
+
+export type ForceOption = { force?: boolean };
 
 const memberColumns = {
   membershipId: memberships.id,
@@ -31,6 +41,7 @@ const memberColumns = {
   status: memberships.status,
   billingEmails: memberships.billingEmails,
   source: memberships.source,
+  scimBaseRole: memberships.scimBaseRole,
   joinedAt: memberships.joinedAt,
 };
 
@@ -78,7 +89,12 @@ export function createMemberService(deps: Deps) {
   }
 
   /** Owners change anyone's role; admins change admin and below and cannot touch owners (HCTI). */
-  async function changeRole(actor: Actor, orgId: string, targetAccountId: string, newRole: Role | string): Promise<MemberView> {
+  /**
+   * Owners change anyone's role; admins change admin and below and cannot touch owners (HCTI). A role
+   * that SCIM groups manage is the IdP's: only an owner may force a change, which becomes the role the
+   * groups fall back to.
+   */
+  async function changeRole(actor: Actor, orgId: string, targetAccountId: string, newRole: Role | string, opts: ForceOption = {}): Promise<MemberView> {
     const role = parseRole(newRole);
     return db.transaction(async (tx) => {
       const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:update');
@@ -87,9 +103,13 @@ export function createMemberService(deps: Deps) {
       assertCanGrant(standing.role, role);
       if (target.role === role) return target;
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
+      if (scimOwnership(target).role) assertForced(opts, standing.role, "This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as an owner, force the change.");
       if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
-      await tx.update(memberships).set({ role, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+      await tx
+        .update(memberships)
+        .set({ role, updatedAt: now, ...(target.scimBaseRole !== null ? { scimBaseRole: role } : {}) })
+        .where(eq(memberships.id, target.membershipId));
       await recordAudit(
         tx,
         actor,
@@ -108,14 +128,14 @@ export function createMemberService(deps: Deps) {
         orgId,
         recipientAccountId: target.accountId,
         payload: { orgName: org.name, from: target.role, to: role, byAccountId: actorAccountId(actor) },
-        dedupeKey: `member.role_changed:${target.membershipId}:${now.getTime()}:${role}`,
+        dedupeKey: `member.role_changed:${randomUUID()}`,
       });
       return { ...target, role };
     });
   }
 
   /** Removal revokes access at once (ActiveState). The primary owner cannot be removed. */
-  async function remove(actor: Actor, orgId: string, targetAccountId: string): Promise<void> {
+  async function remove(actor: Actor, orgId: string, targetAccountId: string, opts: ForceOption = {}): Promise<void> {
     await db.transaction(async (tx) => {
       const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:remove');
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
@@ -123,6 +143,7 @@ export function createMemberService(deps: Deps) {
       // Nobody may remove the primary owner: say so first, rather than "only owners can" to an admin.
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
       assertCanManage(standing.role, target.role);
+      if (scimOwnership(target).membership) assertForced(opts, standing.role, 'This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as an owner, force the removal.');
       if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, target);
@@ -236,6 +257,12 @@ export function createMemberService(deps: Deps) {
   }
 
   return { list, count, find, changeRole, remove, leave, setBillingEmails, transferPrimaryOwnership };
+}
+
+/** Changes the IdP owns need an owner who says so explicitly. */
+function assertForced(opts: ForceOption, role: Role, message: string): void {
+  if (!opts.force) fail('scim_managed', message);
+  if (role !== 'owner') fail('forbidden', 'Only an owner can override your identity provider (SCIM).');
 }
 
 async function deleteMembership(tx: Executor, orgId: string, target: MemberView): Promise<void> {

@@ -1,6 +1,6 @@
-import { asc, eq, getTableColumns, like, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, like, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { accounts, memberships, orgs, type MembershipRow, type OrgRow, type Role } from '../db/schema.js';
+import { accounts, memberships, notifications, orgs, type MembershipRow, type OrgRow, type Role } from '../db/schema.js';
 import { authorize } from './access.js';
 import { recordAudit } from './audit.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation } from './context.js';
@@ -222,6 +222,8 @@ export function createOrgService(deps: Deps) {
         .from(memberships)
         .where(eq(memberships.orgId, orgId));
       await tx.delete(orgs).where(eq(orgs.id, orgId));
+      // Undelivered messages about a deleted org (invite links, join requests) would point at nothing.
+      await tx.delete(notifications).where(and(eq(notifications.orgId, orgId), eq(notifications.status, 'pending')));
       await recordAudit(
         tx,
         actor,

@@ -36,7 +36,8 @@ export function memberLine(m: MemberView): string {
     roleLabels[m.role] + (m.isPrimaryOwner ? ' (primary owner)' : ''),
     m.status === 'suspended' ? ':no_entry: suspended' : null,
     m.billingEmails ? ':receipt: billing emails' : null,
-    m.source === 'scim' ? 'via SCIM' : null,
+    m.source === 'scim' ? 'managed by your IdP (SCIM)' : null,
+    m.scimBaseRole !== null ? 'role from IdP groups' : null,
   ].filter(Boolean);
   return `*${esc(m.displayName)}*${m.email ? ` · ${esc(m.email)}` : ''}\n${tags.join(' · ')} · joined ${slackDate(m.joinedAt)}`;
 }

@@ -16,6 +16,8 @@ export const helpText = [
   '`/org leave` leave · `/org rename [name]` rename · `/org delete` delete the organization',
   '`/org join <slug>` ask to join an organization',
   '`/org audit [action] [@user] [since]` the audit log, e.g. `/org audit invite.created 7d`',
+  '`/org scim` connect Okta or Entra ID: tokens and group → role mappings (owners)',
+  'Members your identity provider manages are changed there; an owner can add `force` to `role`/`remove`.',
   'Roles: owner, admin, billing, developer, member.',
 ].join('\n');
 

@@ -8,6 +8,7 @@ import { errorText } from '../reply.js';
 import { audit } from './audit.js';
 import { invite, invites } from './invites.js';
 import { join } from './join.js';
+import { scim } from './scim.js';
 import * as members from './members.js';
 import * as orgs from './orgs.js';
 import { type CommandCtx, type SubcommandHandler, say } from './types.js';
@@ -33,6 +34,7 @@ const subcommands: Record<string, SubcommandHandler> = {
   invites,
   join,
   audit,
+  scim,
 };
 
 /** `/org <sub> …`: ack at once, then resolve who is asking and run the subcommand. */

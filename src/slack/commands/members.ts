@@ -29,19 +29,22 @@ export async function role(c: CommandCtx) {
     await openModal(c, changeRoleModal(org, grantableRoles(myRole)));
     return;
   }
-  const [who, newRole] = c.args;
+  const force = c.args.some((a) => a.toLowerCase() === 'force');
+  const [who, newRole] = c.args.filter((a) => a.toLowerCase() !== 'force');
   if (!newRole) fail('invalid_input', 'Say which role: `/org role @ana admin`. Roles: owner, admin, billing, developer, member.');
   const r = parseRole(newRole);
   const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(who));
-  const after = await c.deps.domain.members.changeRole(c.me.actor, org.id, target.id, r);
+  const after = await c.deps.domain.members.changeRole(c.me.actor, org.id, target.id, r, { force });
   await say(c, `*${esc(after.displayName)}* is now ${roleLabels[after.role]} in *${esc(org.name)}*.`);
 }
 
 export async function remove(c: CommandCtx) {
   const { org } = await c.deps.domain.orgs.active(c.me.actor);
-  if (!c.args[0]) fail('invalid_input', 'Say who to remove: `/org remove @ana` or `/org remove ana@example.com`.');
-  const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(c.args[0]));
-  await c.deps.domain.members.remove(c.me.actor, org.id, target.id);
+  const force = c.args.some((a) => a.toLowerCase() === 'force');
+  const who = c.args.find((a) => a.toLowerCase() !== 'force');
+  if (!who) fail('invalid_input', 'Say who to remove: `/org remove @ana` or `/org remove ana@example.com`.');
+  const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(who));
+  await c.deps.domain.members.remove(c.me.actor, org.id, target.id, { force });
   await say(c, `Removed *${esc(target.displayName)}* from *${esc(org.name)}*. Their access ended now.`);
 }
 
