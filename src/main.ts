@@ -11,6 +11,7 @@ import { appSecret, deriveKey } from './secrets.js';
 import { createScimRouter } from './scim/router.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
+import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
 
 export type StartOptions = {
@@ -45,8 +46,10 @@ export async function start(config: Config, opts: StartOptions = {}) {
     log.info('Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on (see README).');
   }
 
+  const secret = appSecret(config);
   const scimRouter = createScimRouter({ domain, log, publicUrl: config.publicUrl });
-  const app = createWebApp({ pool: database.pool, version, slackRouter: slack?.router, slackMode: slack?.mode ?? 'off', scimRouter });
+  const inviteRouter = createInvitePages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl });
+  const app = createWebApp({ pool: database.pool, version, slackRouter: slack?.router, slackMode: slack?.mode ?? 'off', scimRouter, inviteRouter });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

@@ -10,6 +10,8 @@ export type WebDeps = {
   slackMode: 'http' | 'socket' | 'off';
   /** /scim/v2 for identity providers. */
   scimRouter?: Router | undefined;
+  /** /invites/<token>: the invite page. */
+  inviteRouter?: Router | undefined;
 };
 
 /** One express app for every HTTP surface. */
@@ -19,6 +21,7 @@ export function createWebApp(deps: WebDeps): Express {
   // Mounted before any body parser: a parsed body would break Slack's signature check.
   if (deps.slackRouter) app.use(deps.slackRouter);
   if (deps.scimRouter) app.use('/scim/v2', deps.scimRouter);
+  if (deps.inviteRouter) app.use('/invites', deps.inviteRouter);
   app.get('/healthz', async (_req, res) => {
     const dbUp = await ping(deps.pool);
     res.status(dbUp ? 200 : 503).json({
