@@ -23,6 +23,10 @@ const schema = z.object({
   APP_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
     message: 'APP_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`).',
   }),
+  SMTP_URL: optionalString,
+  SMTP_FROM: z.string().trim().default('Roster <roster@localhost>'),
+  OUTBOX_DIR: optionalString,
+  ROSTER_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,
@@ -41,6 +45,14 @@ export type Config = {
   membershipMode: 'multi' | 'single';
   /** Signs invite links. Without it, a secret is generated once and kept in DATA_DIR. */
   appSecret: string | undefined;
+  email: {
+    /** smtp(s)://user:pass@host:port; without it, messages are written as .eml files to outboxDir. */
+    smtpUrl: string | undefined;
+    from: string;
+    outboxDir: string;
+  };
+  /** all: web and jobs in one process; web: HTTP only; worker: jobs only. */
+  role: 'all' | 'web' | 'worker';
   slack: {
     signingSecret: string | undefined;
     botToken: string | undefined;
@@ -72,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     membershipMode: e.MEMBERSHIP_MODE,
     appSecret: e.APP_SECRET,
+    email: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, outboxDir: e.OUTBOX_DIR ?? `${e.DATA_DIR}/outbox` },
+    role: e.ROSTER_ROLE,
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
       botToken: e.SLACK_BOT_TOKEN,

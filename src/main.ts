@@ -8,7 +8,11 @@ import { createDomain } from './domain/index.js';
 import { systemClock, type Clock } from './domain/context.js';
 import { createLogger, type Logger } from './logger.js';
 import { appSecret, deriveKey } from './secrets.js';
+import { createEmailChannel } from './delivery/email-channel.js';
+import { createMailer, type Mailer } from './delivery/email.js';
+import { createWorker, type Worker } from './jobs/agenda.js';
 import { createScimRouter } from './scim/router.js';
+import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createInvitePages } from './web/invite-page.js';
@@ -19,6 +23,11 @@ export type StartOptions = {
   database?: Database;
   clock?: Clock;
   log?: Logger;
+  /** Tests pass their own mailer (e.g. pointed at a test SMTP server). */
+  mailer?: Mailer;
+  /** false: the worker exists (its jobs can be run by hand) but agenda does not schedule them. */
+  startJobs?: boolean;
+  jobIntervals?: Partial<Record<'expireInvites' | 'remindInvitees' | 'deliverNotifications', string>>;
 };
 
 /** Wiring: the only module that knows every part. Returns a handle to stop it all. */
@@ -36,20 +45,51 @@ export async function start(config: Config, opts: StartOptions = {}) {
     settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
   });
 
+  // Notifications queued by a change go out at once from this process when it runs the worker.
+  let worker: Worker | undefined;
+  const kickOutbox = () => worker?.kick();
+
   let slack: SlackSurface | undefined;
   const { signingSecret, botToken, appToken, apiUrl } = config.slack;
   if (signingSecret && botToken) {
-    slack = createSlack({ signingSecret, botToken, appToken, apiUrl }, { domain, clock, log, publicUrl: config.publicUrl });
-    await slack.start();
+    slack = createSlack({ signingSecret, botToken, appToken, apiUrl }, { domain, clock, log, publicUrl: config.publicUrl, kickOutbox });
     log.info({ mode: slack.mode }, slack.mode === 'socket' ? 'Slack on: Socket Mode' : 'Slack on: HTTP events at /slack/events');
   } else {
     log.info('Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on (see README).');
   }
 
+  const mailer = opts.mailer ?? createMailer({ ...config.email, log });
+  if (mailer.mode === 'outbox') log.info({ outbox: config.email.outboxDir }, 'Email goes to the outbox folder as .eml files (set SMTP_URL to send it).');
+
+  const web = config.role !== 'worker';
+  if (config.role !== 'web') {
+    worker = createWorker({
+      pool: database.pool,
+      domain,
+      log,
+      channels: {
+        email: createEmailChannel(mailer, config.publicUrl),
+        slack: slack ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client) : undefined,
+      },
+      intervals: opts.jobIntervals,
+    });
+    if (opts.startJobs !== false) await worker.start();
+  }
+  if (slack && web) await slack.start();
+
   const secret = appSecret(config);
-  const scimRouter = createScimRouter({ domain, log, publicUrl: config.publicUrl });
-  const inviteRouter = createInvitePages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl });
-  const app = createWebApp({ pool: database.pool, version, slackRouter: slack?.router, slackMode: slack?.mode ?? 'off', scimRouter, inviteRouter });
+  const app = createWebApp({
+    pool: database.pool,
+    version,
+    slackMode: slack?.mode ?? 'off',
+    ...(web
+      ? {
+          slackRouter: slack?.router,
+          scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl }),
+          inviteRouter: createInvitePages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
+        }
+      : {}),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -61,6 +101,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const stop = () =>
     (stopping ??= (async () => {
       await slack?.stop();
+      await worker?.stop();
+      mailer.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections?.();
@@ -69,7 +111,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       log.info('stopped');
     })());
 
-  return { port, domain, stop, log };
+  return { port, domain, stop, log, worker };
 }
 
 async function main() {

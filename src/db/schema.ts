@@ -202,18 +202,22 @@ export const notifications = pgTable(
     orgId: uuid('org_id'),
     recipientAccountId: uuid('recipient_account_id').references(() => accounts.id, { onDelete: 'cascade' }),
     recipientEmail: text('recipient_email'),
+    /** email | slack | slack_or_email (a Slack DM when the person uses Slack, an email otherwise). */
+    channel: text('channel').notNull().default('email'),
     payload: jsonb('payload').notNull(),
     dedupeKey: text('dedupe_key').notNull(),
+    /** pending → sending (claimed by one worker until locked_until) → sent | skipped | failed. */
     status: text('status').notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
     lastError: text('last_error'),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('notifications_dedupe_uq').on(t.dedupeKey),
-    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    uniqueIndex('notifications_dedupe_uq').on(t.dedupeKey, t.channel),
+    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.status} in ('pending', 'sending')`),
   ],
 );
 
@@ -338,6 +342,8 @@ export const scimPendingMappings = pgTable(
 export type ScimTokenRow = typeof scimTokens.$inferSelect;
 export type ScimUserRow = typeof scimUsers.$inferSelect;
 export type ScimGroupRow = typeof scimGroups.$inferSelect;
+
+export type NotificationRow = typeof notifications.$inferSelect;
 
 export type Role = (typeof roleEnum.enumValues)[number];
 export type AccountRow = typeof accounts.$inferSelect;

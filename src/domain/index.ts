@@ -6,16 +6,19 @@ import { createJoinRequestService } from './join-requests.js';
 import { createMemberService } from './members.js';
 import { createMessageRefService } from './message-refs.js';
 import { createOrgService } from './orgs.js';
+import { createOutboxService } from './notifications.js';
 import { createScimService } from './scim.js';
 import { createScimTokenService } from './scim-tokens.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(deps: Deps) {
+  const invites = createInviteService(deps);
   return {
     accounts: createAccountService(deps),
     orgs: createOrgService(deps),
     members: createMemberService(deps),
-    invites: createInviteService(deps),
+    invites,
+    outbox: createOutboxService(deps, invites.tokenOf),
     joinRequests: createJoinRequestService(deps),
     audit: createAuditService(deps),
     messageRefs: createMessageRefService(deps),

@@ -8,7 +8,7 @@ import { recordAudit } from './audit.js';
 import { type Actor, type Deps, type Executor, type Tx, accountActor, isUniqueViolation } from './context.js';
 import { DomainError, type ErrorCode, fail, isDomainError } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
-import { notify } from './notifications.js';
+import { channelsFor, notify } from './notifications.js';
 import { actorAccountId, findMembership, lockOrgFor, requireMembership, requireOrg } from './standing.js';
 import { deriveToken, hashToken, looksLikeToken, newNonce } from './tokens.js';
 import { isValidEmail, normalizeEmail, parseId, parseInput, sameEmail } from './validation.js';
@@ -163,10 +163,11 @@ export function createInviteService(deps: Deps) {
 
   async function notifySent(tx: Executor, invite: InviteRow, org: OrgRow): Promise<void> {
     await notify(tx, {
+      at: invite.updatedAt,
       kind: 'invite.sent',
       orgId: org.id,
       recipientEmail: invite.email,
-      payload: { inviteId: invite.id, orgName: org.name, role: invite.role, expiresAt: invite.expiresAt?.toISOString() ?? null },
+      payload: { inviteId: invite.id, nonce: invite.tokenNonce, orgName: org.name, role: invite.role, expiresAt: invite.expiresAt?.toISOString() ?? null },
       dedupeKey: `invite.sent:${invite.id}:${invite.tokenNonce}`,
     });
   }
@@ -352,6 +353,7 @@ export function createInviteService(deps: Deps) {
     await recordAudit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
     if (invite!.invitedById) {
       await notify(tx, {
+        at: now,
         kind: 'invite.accepted',
         orgId: org.id,
         recipientAccountId: invite!.invitedById,
@@ -397,6 +399,7 @@ export function createInviteService(deps: Deps) {
     if (invite!.invitedById) {
       const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite!.orgId));
       await notify(tx, {
+        at: now,
         kind: 'invite.declined',
         orgId: invite!.orgId,
         recipientAccountId: invite!.invitedById,
@@ -470,9 +473,48 @@ export function createInviteService(deps: Deps) {
     return r.rows[0]?.n ?? 0;
   }
 
+  /**
+   * Queues reminders for invites whose next reminder step (hours before expiry, per org) has come.
+   * One set-based statement; a step is recorded on the invite when queued, and the dedupe key makes a
+   * step's reminder exist once, so two workers never remind twice. If several steps came due at once
+   * (a worker was down), one reminder goes out. Never for invites that don't expire.
+   */
+  async function remindDue(limit = 10_000): Promise<number> {
+    const now = clock.now();
+    const channels = channelsFor['invite.reminder'];
+    const r = await db.execute<{ n: number }>(sql`
+      with due as (
+        select i.id, i.org_id, i.email, i.token_nonce,
+          array(select h from unnest(o.reminder_hours) h where ${now}::timestamptz >= i.expires_at - make_interval(hours => h)) as due_steps,
+          (select min(h) from unnest(o.reminder_hours) h
+             where ${now}::timestamptz >= i.expires_at - make_interval(hours => h) and not (h = any(i.reminders_sent))) as step
+        from invites i join orgs o on o.id = i.org_id
+        where i.status = 'pending' and i.expires_at is not null and i.expires_at > ${now}
+          and exists (select 1 from unnest(o.reminder_hours) h
+                      where ${now}::timestamptz >= i.expires_at - make_interval(hours => h) and not (h = any(i.reminders_sent)))
+        order by i.expires_at
+        limit ${limit}
+        for update of i skip locked
+      ), marked as (
+        update invites set reminders_sent = array(select distinct x from unnest(invites.reminders_sent || due.due_steps) x order by x desc), updated_at = ${now}
+        from due where invites.id = due.id
+        returning invites.id
+      ), queued as (
+        insert into notifications (kind, org_id, recipient_email, channel, payload, dedupe_key, created_at, next_attempt_at)
+        select 'invite.reminder', due.org_id, due.email, ch,
+               jsonb_build_object('inviteId', due.id, 'nonce', due.token_nonce, 'hoursBeforeExpiry', due.step),
+               'invite.reminder:' || due.id || ':' || due.token_nonce || ':' || due.step, ${now}, ${now}
+        from due cross join unnest(${channels}::text[]) ch
+        on conflict (dedupe_key, channel) do nothing
+      )
+      select count(*)::int as n from marked`);
+    return r.rows[0]?.n ?? 0;
+  }
+
   return {
     create,
     resend,
+    remindDue,
     update,
     revoke,
     linkToken,

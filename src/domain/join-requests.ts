@@ -42,6 +42,7 @@ export function createJoinRequestService(deps: Deps) {
         await notify(
           tx,
           ...approvers.map((a) => ({
+            at: now,
             kind: 'join_request.created' as const,
             orgId: org.id,
             recipientAccountId: a.accountId,
@@ -94,6 +95,7 @@ export function createJoinRequestService(deps: Deps) {
         now,
       );
       await notify(tx, {
+        at: now,
         kind: 'join_request.decided',
         orgId: org.id,
         recipientAccountId: req!.accountId,

@@ -124,6 +124,7 @@ export function createMemberService(deps: Deps) {
         now,
       );
       await notify(tx, {
+        at: now,
         kind: 'member.role_changed',
         orgId,
         recipientAccountId: target.accountId,
@@ -160,6 +161,7 @@ export function createMemberService(deps: Deps) {
         now,
       );
       await notify(tx, {
+        at: now,
         kind: 'member.removed',
         orgId,
         recipientAccountId: target.accountId,

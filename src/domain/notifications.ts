@@ -1,12 +1,14 @@
-import { notifications } from '../db/schema.js';
-import type { Executor } from './context.js';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { accounts, invites, notifications, orgs, type NotificationRow, type Role } from '../db/schema.js';
+import type { Deps, Executor } from './context.js';
 
 /**
- * What to tell whom — decided by the domain, written to the outbox in the same transaction as the
- * change. How it is delivered (Slack DM, email) is the delivery adapters' business.
+ * The outbox. The domain decides what to tell whom (and over which channel), writing it in the same
+ * transaction as the change; delivery jobs read it, send it once, and retry with backoff.
  */
 export type NotificationKind =
   | 'invite.sent'
+  | 'invite.reminder'
   | 'invite.accepted'
   | 'invite.declined'
   | 'member.role_changed'
@@ -14,29 +16,160 @@ export type NotificationKind =
   | 'join_request.created'
   | 'join_request.decided';
 
+export type Channel = 'email' | 'slack' | 'slack_or_email';
+
+/**
+ * Invites reach the invitee both ways (an email link always works; a Slack DM if they're in the
+ * workspace). Join requests need Slack's buttons. Everything else: a DM if possible, else an email.
+ */
+export const channelsFor: Record<NotificationKind, Channel[]> = {
+  'invite.sent': ['email', 'slack'],
+  'invite.reminder': ['email', 'slack'],
+  'invite.accepted': ['slack_or_email'],
+  'invite.declined': ['slack_or_email'],
+  'member.role_changed': ['slack_or_email'],
+  'member.removed': ['slack_or_email'],
+  'join_request.created': ['slack'],
+  'join_request.decided': ['slack_or_email'],
+};
+
 export type Notification = {
+  /** When the change happened (the domain's clock): the notification is due from then. */
+  at: Date;
   kind: NotificationKind;
   orgId: string | null;
   recipientAccountId?: string | null;
   recipientEmail?: string | null;
   payload: Record<string, unknown>;
-  /** Makes the notification exist once, however often the change is retried. */
+  /** Makes the notification exist once per channel, however often the change is retried. */
   dedupeKey: string;
 };
 
 export async function notify(tx: Executor, ...items: Notification[]): Promise<void> {
-  if (!items.length) return;
-  await tx
-    .insert(notifications)
-    .values(
-      items.map((n) => ({
-        kind: n.kind,
-        orgId: n.orgId,
-        recipientAccountId: n.recipientAccountId ?? null,
-        recipientEmail: n.recipientEmail ?? null,
-        payload: n.payload,
-        dedupeKey: n.dedupeKey,
-      })),
-    )
-    .onConflictDoNothing({ target: notifications.dedupeKey });
+  const rows = items.flatMap((n) =>
+    channelsFor[n.kind].map((channel) => ({
+      kind: n.kind,
+      orgId: n.orgId,
+      recipientAccountId: n.recipientAccountId ?? null,
+      recipientEmail: n.recipientEmail ?? null,
+      channel,
+      payload: n.payload,
+      dedupeKey: n.dedupeKey,
+      createdAt: n.at,
+      nextAttemptAt: n.at,
+    })),
+  );
+  if (!rows.length) return;
+  await tx.insert(notifications).values(rows).onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] });
+}
+
+/** Everything a channel needs to word a notification, looked up fresh at delivery time. */
+export type NotificationContent = {
+  notification: NotificationRow;
+  orgName: string | null;
+  recipient: { accountId: string | null; email: string | null; name: string | null };
+  /** For invite notifications: the invite as it is now, and its current link token. */
+  invite?: { id: string; email: string; role: Role; expiresAt: Date | null; inviterName: string | null; token: string };
+};
+
+export const MAX_ATTEMPTS = 8;
+
+/** Exponential backoff: 30 s, 1 min, 2 min … capped at 1 h. */
+export function backoffMs(attempts: number): number {
+  return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
+}
+
+export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; tokenNonce: string }) => string) {
+  const { db, clock } = deps;
+
+  /**
+   * Claims due notifications for this worker: FOR UPDATE SKIP LOCKED, so several workers never take
+   * the same row; a claim is a lease (a crashed worker's claims come back after it ends).
+   */
+  async function claimDue(limit = 50, leaseMs = 120_000): Promise<NotificationRow[]> {
+    const now = clock.now();
+    const r = await db.execute<Record<string, unknown>>(sql`
+      update notifications set status = 'sending', attempts = attempts + 1, locked_until = ${new Date(now.getTime() + leaseMs)}
+      where id in (
+        select id from notifications
+        where (status = 'pending' and next_attempt_at <= ${now})
+           or (status = 'sending' and locked_until <= ${now})
+        order by next_attempt_at, id
+        limit ${limit}
+        for update skip locked)
+      returning id`);
+    const ids = r.rows.map((x) => Number(x.id));
+    if (!ids.length) return [];
+    return db.select().from(notifications).where(inArray(notifications.id, ids)).orderBy(notifications.id);
+  }
+
+  async function settle(id: number, outcome: { status: 'sent' | 'skipped' } | { status: 'failed'; error: string; attempts: number }) {
+    const now = clock.now();
+    if (outcome.status === 'failed') {
+      const final = outcome.attempts >= MAX_ATTEMPTS;
+      await db
+        .update(notifications)
+        .set({
+          status: final ? 'failed' : 'pending',
+          lastError: outcome.error.slice(0, 500),
+          nextAttemptAt: new Date(now.getTime() + backoffMs(outcome.attempts)),
+          lockedUntil: null,
+        })
+        .where(eq(notifications.id, id));
+      return;
+    }
+    await db
+      .update(notifications)
+      .set({ status: outcome.status, deliveredAt: now, lockedUntil: null, ...(outcome.status === 'skipped' ? {} : { lastError: null }) })
+      .where(and(eq(notifications.id, id), eq(notifications.status, 'sending')));
+  }
+
+  /**
+   * What a notification says, from the database as it is now. undefined = it no longer applies (the
+   * invite was revoked, accepted or replaced by a newer link; the org is gone): skip it.
+   */
+  async function describe(n: NotificationRow): Promise<NotificationContent | undefined> {
+    const org = n.orgId ? (await db.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, n.orgId)))[0] : undefined;
+    if (n.orgId && !org) return undefined;
+    const account = n.recipientAccountId
+      ? (await db.select({ id: accounts.id, email: accounts.email, name: accounts.displayName }).from(accounts).where(eq(accounts.id, n.recipientAccountId)))[0]
+      : undefined;
+    const content: NotificationContent = {
+      notification: n,
+      orgName: org?.name ?? null,
+      recipient: { accountId: account?.id ?? null, email: n.recipientEmail ?? account?.email ?? null, name: account?.name ?? null },
+    };
+    const payload = (n.payload ?? {}) as Record<string, unknown>;
+    if (n.kind === 'invite.sent' || n.kind === 'invite.reminder') {
+      const inviteId = String(payload.inviteId ?? '');
+      const [row] = await db
+        .select({ invite: invites, inviter: accounts.displayName })
+        .from(invites)
+        .leftJoin(accounts, eq(accounts.id, invites.invitedById))
+        .where(eq(invites.id, inviteId));
+      if (!row || row.invite.status !== 'pending') return undefined;
+      if (row.invite.expiresAt && row.invite.expiresAt <= clock.now()) return undefined;
+      // A resend made a new link: messages about the old one are superseded.
+      if (payload.nonce && payload.nonce !== row.invite.tokenNonce) return undefined;
+      content.invite = {
+        id: row.invite.id,
+        email: row.invite.email,
+        role: row.invite.role,
+        expiresAt: row.invite.expiresAt,
+        inviterName: row.inviter,
+        token: tokenOf(row.invite),
+      };
+    }
+    return content;
+  }
+
+  /** For tests and operators: where a notification stands. */
+  async function find(where: { dedupeKey?: string; kind?: NotificationKind }): Promise<NotificationRow[]> {
+    const conds = [];
+    if (where.dedupeKey) conds.push(eq(notifications.dedupeKey, where.dedupeKey));
+    if (where.kind) conds.push(eq(notifications.kind, where.kind));
+    return db.select().from(notifications).where(conds.length ? and(...conds) : undefined);
+  }
+
+  return { claimDue, settle, describe, find };
 }

@@ -9,6 +9,8 @@ export type SlackDeps = {
   clock: Clock;
   log: Logger;
   publicUrl: string;
+  /** Asks the notification worker to deliver what was just queued (DMs, emails) right away. */
+  kickOutbox: () => void;
 };
 
 export type Register = (app: App, deps: SlackDeps) => void;

@@ -52,7 +52,7 @@ describe('invite races', () => {
     for (const l of losers) expect(l).toMatchObject({ code: 'invite_pending', inviteId: winnerId });
     expect(await w.count('invites', `org_id = '${org.id}' and lower(email) = lower('${email}')`)).toBe(1);
     expect(await w.count('audit_events', `org_id = '${org.id}' and action = 'invite.created' and after->>'email' ilike '${email}'`)).toBe(1);
-    expect(await w.count('notifications', `kind = 'invite.sent' and lower(recipient_email) = lower('${email}')`)).toBe(1);
+    expect(await w.count('notifications', `kind = 'invite.sent' and channel = 'email' and lower(recipient_email) = lower('${email}')`)).toBe(1);
   });
 
   it('parallel invites of different emails never exceed the seat limit', async () => {

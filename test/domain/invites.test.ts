@@ -294,8 +294,9 @@ describe('creating invites', () => {
     const r = await inviteOne(w, owner.actor, org.id, e, { role: 'billing', billingEmails: true });
     const [event] = await w.domain.audit.query(owner.actor, org.id, { action: 'invite.created', targetId: r.invite.id });
     expect(event).toMatchObject({ actorId: owner.account.id, targetType: 'invite', after: { email: e, role: 'billing', billingEmails: true, status: 'pending' } });
-    const sent = await w.db.pool.query(`select org_id, payload from notifications where kind = 'invite.sent' and recipient_email = $1`, [e]);
-    expect(sent.rows).toHaveLength(1);
+    // Invites go out by email and, for people in the Slack workspace, as a DM: one outbox row per channel.
+    const sent = await w.db.pool.query(`select org_id, channel, payload from notifications where kind = 'invite.sent' and recipient_email = $1 order by channel`, [e]);
+    expect(sent.rows.map((x) => x.channel)).toEqual(['email', 'slack']);
     expect(sent.rows[0]).toMatchObject({ org_id: org.id, payload: { inviteId: r.invite.id, orgName: org.name, role: 'billing' } });
   });
 });
@@ -637,7 +638,7 @@ describe('resending invites', () => {
     expect(again.invite.expiresAt?.getTime()).toBe(w.clock.now().getTime() + 14 * DAY * 3_600_000);
     expect(again.invite.remindersSent).toEqual([]);
     expect(again.invite.status).toBe('pending');
-    expect(await w.count('notifications', `kind = 'invite.sent' and recipient_email = '${e}'`)).toBe(2);
+    expect(await w.count('notifications', `kind = 'invite.sent' and channel = 'email' and recipient_email = '${e}'`)).toBe(2);
     const [event] = await w.domain.audit.query(owner.actor, org.id, { action: 'invite.resent', targetId: r.invite.id });
     expect(event?.before).toMatchObject({ expiresAt: r.invite.expiresAt!.toISOString() });
     expect(event?.after).toMatchObject({ expiresAt: again.invite.expiresAt!.toISOString(), status: 'pending' });

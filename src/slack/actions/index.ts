@@ -6,7 +6,7 @@ import { ids, parseMenuValue } from '../ids.js';
 import { esc, modal, section } from '../blocks/kit.js';
 import { inviteDecidedDm } from '../blocks/messages.js';
 import { changeRoleForAccountModal, createOrgModal, infoModal, inviteModal } from '../blocks/modals.js';
-import { inviteLink, sendInviteDm } from '../dm.js';
+import { inviteLink } from '../dm.js';
 import { publishHome } from '../home.js';
 import { announceJoinDecision } from '../join-decisions.js';
 import { errorText } from '../reply.js';
@@ -166,8 +166,7 @@ export function registerActions(app: App, deps: SlackDeps) {
     switch (picked.verb) {
       case 'resend': {
         const { invite } = await domain.invites.resend(a.me.actor, picked.id);
-        const org = await domain.orgs.get(a.me.actor, invite.orgId);
-        await sendInviteDm(deps, a.client, invite, org, a.me.account.displayName).catch((err) => deps.log.warn({ err }, 'invite DM failed'));
+        deps.kickOutbox();
         await done(a, `Sent the invite to *${esc(invite.email)}* again with a new link. The old link no longer works.`);
         return;
       }

@@ -1,12 +1,9 @@
 import { grantableRoles, roleLabels } from '../../domain/access.js';
 import type { InviteResult } from '../../domain/invites.js';
 import type { OrgRow } from '../../db/schema.js';
-import type { SlackPerson } from '../actor.js';
-import type { SlackDeps, WebClient } from '../context.js';
 import { esc } from '../blocks/kit.js';
 import { invitesMessage } from '../blocks/members.js';
 import { inviteModal } from '../blocks/modals.js';
-import { sendInviteDm } from '../dm.js';
 import { parseInviteArgs } from '../parse.js';
 import { fail } from '../../domain/errors.js';
 import { type CommandCtx, openModal, say } from './types.js';
@@ -28,18 +25,8 @@ export async function invite(c: CommandCtx) {
     role: parsed.role ?? 'member',
     billingEmails: parsed.billingEmails,
   });
-  await deliverInviteDms(c.deps, c.client, org, c.me, results);
+  c.deps.kickOutbox();
   await say(c, summarize(org, results));
-}
-
-/** DMs every successfully invited person who is in this workspace; a DM failure never hides the result. */
-export async function deliverInviteDms(deps: SlackDeps, client: WebClient, org: OrgRow, me: SlackPerson, results: InviteResult[]) {
-  for (const r of results) {
-    if (!r.ok) continue;
-    await sendInviteDm(deps, client, r.invite, org, me.account.displayName).catch((err) => {
-      deps.log.warn({ err, inviteId: r.invite.id }, 'invite DM failed; the email link still works');
-    });
-  }
 }
 
 export function summarize(org: OrgRow, results: InviteResult[]): string {

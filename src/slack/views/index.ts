@@ -6,7 +6,6 @@ import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { esc } from '../blocks/kit.js';
 import { infoModal, inviteResultModal } from '../blocks/modals.js';
-import { deliverInviteDms } from '../commands/invites.js';
 import { publishHome } from '../home.js';
 import { announceJoinDecision } from '../join-decisions.js';
 import { errorText } from '../reply.js';
@@ -89,7 +88,7 @@ export function registerViews(app: App, deps: SlackDeps) {
       billingEmails: (values[ids.blocks.billing]?.[ids.inputs.billing]?.selected_options ?? []).length > 0,
     });
     await ack({ response_action: 'update', view: inviteResultModal(org, results) });
-    await deliverInviteDms(deps, client, org, me, results);
+    deps.kickOutbox();
     await publishHome(deps, client, me);
   });
 

@@ -1,0 +1,66 @@
+import { roleLabels } from '../domain/access.js';
+import type { NotificationContent } from '../domain/notifications.js';
+
+/** Subject, text and HTML for each notification that goes by email. Pure: content in, message out. */
+export type RenderedEmail = { subject: string; text: string; html: string };
+
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function when(d: Date | null): string {
+  if (!d) return 'does not expire';
+  return `expires on ${d.toUTCString().replace(/:\d\d GMT$/, ' UTC')}`;
+}
+
+function layout(title: string, paragraphs: string[], action?: { label: string; url: string }): string {
+  const body = paragraphs.map((p) => `<p style="margin:0 0 16px">${p}</p>`).join('');
+  const button = action
+    ? `<p style="margin:24px 0"><a href="${escapeHtml(action.url)}" style="background:#1264a3;color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;font-weight:600">${escapeHtml(action.label)}</a></p><p style="margin:0 0 16px;color:#616061;font-size:13px">Or open this link: ${escapeHtml(action.url)}</p>`
+    : '';
+  return `<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1c1d;max-width:560px;margin:0 auto;padding:24px"><h1 style="font-size:20px">${escapeHtml(title)}</h1>${body}${button}<p style="color:#616061;font-size:12px">Sent by Roster.</p></body></html>`;
+}
+
+export function renderEmail(c: NotificationContent, publicUrl: string): RenderedEmail | undefined {
+  const org = c.orgName ?? 'your organization';
+  const payload = (c.notification.payload ?? {}) as Record<string, any>;
+  switch (c.notification.kind) {
+    case 'invite.sent':
+    case 'invite.reminder': {
+      if (!c.invite) return undefined;
+      const link = `${publicUrl}/invites/${c.invite.token}`;
+      const by = c.invite.inviterName ? `${c.invite.inviterName} invited you` : "You're invited";
+      const reminder = c.notification.kind === 'invite.reminder';
+      const subject = reminder ? `Reminder: your invite to ${org} ${when(c.invite.expiresAt)}` : `${by} to join ${org} on Roster`;
+      const lines = [
+        `${by} to join ${org} as ${roleLabels[c.invite.role]}.`,
+        `This invite ${when(c.invite.expiresAt)}.`,
+      ];
+      return {
+        subject,
+        text: `${reminder ? 'Reminder: ' : ''}${lines.join('\n')}\n\nAccept or decline: ${link}\n`,
+        html: layout(reminder ? `Reminder: join ${org}` : `Join ${org}`, lines.map(escapeHtml), { label: 'View invite', url: link }),
+      };
+    }
+    case 'invite.accepted':
+    case 'invite.declined': {
+      const verb = c.notification.kind === 'invite.accepted' ? 'accepted' : 'declined';
+      const line = `${payload.email} ${verb} your invite to ${org}.`;
+      return { subject: `${payload.email} ${verb} your invite to ${org}`, text: `${line}\n`, html: layout(`Invite ${verb}`, [escapeHtml(line)]) };
+    }
+    case 'member.role_changed': {
+      const line = `Your role in ${org} is now ${roleLabels[payload.to as keyof typeof roleLabels] ?? payload.to}.`;
+      return { subject: `Your role in ${org} changed`, text: `${line}\n`, html: layout('Your role changed', [escapeHtml(line)]) };
+    }
+    case 'member.removed': {
+      const line = `You were removed from ${org} and no longer have access to it.`;
+      return { subject: `You were removed from ${org}`, text: `${line}\n`, html: layout(`Removed from ${org}`, [escapeHtml(line)]) };
+    }
+    case 'join_request.decided': {
+      const line = payload.approved
+        ? `Your request to join ${org} was approved. You're in as ${roleLabels[payload.role as keyof typeof roleLabels] ?? payload.role}.`
+        : `Your request to join ${org} was declined.${payload.reason ? ` Reason: ${payload.reason}` : ''}`;
+      return { subject: `Your request to join ${org} was ${payload.approved ? 'approved' : 'declined'}`, text: `${line}\n`, html: layout('Join request', [escapeHtml(line)]) };
+    }
+    default:
+      return undefined;
+  }
+}

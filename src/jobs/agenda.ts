@@ -1,0 +1,103 @@
+import os from 'node:os';
+import { Agenda } from 'agenda';
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import type pg from 'pg';
+import type { Domain } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import { type Channels, deliverDueNotifications } from './deliver-notifications.js';
+
+export const jobNames = {
+  expireInvites: 'expire-invites',
+  remindInvitees: 'remind-invitees',
+  deliverNotifications: 'deliver-notifications',
+} as const;
+
+export type WorkerOptions = {
+  pool: pg.Pool;
+  domain: Domain;
+  log: Logger;
+  channels: Channels;
+  intervals?: Partial<Record<keyof typeof jobNames, string>>;
+};
+
+/**
+ * Roster's jobs on agenda 6 + PostgreSQL. Each job finds due work with one set-based query and is safe
+ * on several processes at once (agenda runs an interval job once per interval across processes; the
+ * queries themselves use SKIP LOCKED and per-row markers). The agenda table comes from our migrations
+ * (ensureSchema: false), so processes starting together cannot race creating it.
+ */
+export function createWorker(opts: WorkerOptions) {
+  const { domain, log, channels } = opts;
+  const intervals = { expireInvites: '1 minute', remindInvitees: '5 minutes', deliverNotifications: '15 seconds', ...opts.intervals };
+
+  const run = {
+    expireInvites: async () => {
+      const n = await domain.invites.expireDue();
+      if (n) log.info({ expired: n }, 'expired invites');
+      return n;
+    },
+    remindInvitees: async () => {
+      const n = await domain.invites.remindDue();
+      if (n) {
+        log.info({ reminded: n }, 'queued invite reminders');
+        kick();
+      }
+      return n;
+    },
+    deliverNotifications: async () => {
+      const stats = await deliverDueNotifications(domain, channels, log);
+      if (stats.sent || stats.failed) log.info(stats, 'delivered notifications');
+      return stats;
+    },
+  };
+
+  let agenda: Agenda | undefined;
+
+  // In-process nudge after a change queued notifications: deliver now instead of at the next tick.
+  let running: Promise<unknown> | undefined;
+  let again = false;
+  function kick(): void {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = run
+      .deliverNotifications()
+      .catch((err) => log.error({ err }, 'notification delivery failed'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          kick();
+        }
+      });
+  }
+
+  async function start(): Promise<void> {
+    agenda = new Agenda({
+      backend: new PostgresBackend({ pool: opts.pool, ensureSchema: false }),
+      name: `roster-${os.hostname()}-${process.pid}`,
+      processEvery: '5 seconds',
+      defaultLockLifetime: 10 * 60_000,
+    });
+    agenda.on('error', (err) => log.error({ err }, 'job scheduler error'));
+    agenda.on('fail', (err: unknown, job: { attrs?: { name?: string } }) => log.error({ err, job: job?.attrs?.name }, 'job failed'));
+    agenda.define(jobNames.expireInvites, async () => void (await run.expireInvites()), { concurrency: 1 });
+    agenda.define(jobNames.remindInvitees, async () => void (await run.remindInvitees()), { concurrency: 1 });
+    agenda.define(jobNames.deliverNotifications, async () => void (await run.deliverNotifications()), { concurrency: 1 });
+    await agenda.start();
+    await agenda.every(intervals.expireInvites, jobNames.expireInvites);
+    await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);
+    await agenda.every(intervals.deliverNotifications, jobNames.deliverNotifications);
+    log.info('job worker started');
+  }
+
+  async function stop(): Promise<void> {
+    await agenda?.stop();
+    await running;
+  }
+
+  return { start, stop, kick, run };
+}
+
+export type Worker = ReturnType<typeof createWorker>;

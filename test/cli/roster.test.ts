@@ -1,0 +1,368 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/roster.js';
+import { freshDatabase } from '../helpers/db.js';
+import {
+  livePostmaster,
+  removeDataDir,
+  RosterServer,
+  runCliProcess,
+  show,
+  tempDataDir,
+} from '../helpers/process.js';
+
+/**
+ * The operator's CLI. Most tests call run() in-process against a fresh test database (fast); one test
+ * runs the real `bin/roster.js` on the embedded PostgreSQL, with and without a server running.
+ */
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  db = await freshDatabase(2);
+  env = { DATABASE_URL: db.url, LOG_LEVEL: 'silent', PUBLIC_URL: 'https://roster.test', APP_SECRET: 'x'.repeat(40) };
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+type Result = { code: number; stdout: string; stderr: string; lines: string[] };
+
+async function roster(...argv: string[]): Promise<Result> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await run(argv, { print: (s) => stdout.push(s), error: (s) => stderr.push(s) }, env);
+  const out = stdout.join('\n');
+  return { code, stdout: out, stderr: stderr.join('\n'), lines: out.split('\n') };
+}
+
+const fmt = (r: Result) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+
+const tag = () => randomBytes(3).toString('hex');
+
+async function count(table: string, where: string, params: unknown[] = []): Promise<number> {
+  const r = await db.pool.query<{ n: number }>(`select count(*)::int as n from ${table} where ${where}`, params);
+  return r.rows[0]!.n;
+}
+
+/** A new org created through the CLI; returns its slug and owner email. */
+async function newOrg(name = 'Acme'): Promise<{ slug: string; owner: string; name: string }> {
+  const t = tag();
+  const owner = `owner.${t}@example.com`;
+  const fullName = `${name} ${t}`;
+  const r = await roster('org', 'create', fullName, '--owner', owner);
+  expect(r.code, fmt(r)).toBe(0);
+  return { slug: r.lines.at(-1)!, owner, name: fullName };
+}
+
+describe('roster org', () => {
+  it('org create prints the slug on its last line and makes the owner the primary owner', async () => {
+    const t = tag();
+    const r = await roster('org', 'create', 'Globex', 'Corp', t, '--owner', `Hank.${t}@Example.com`, '--owner-name', 'Hank Scorpio');
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.lines.at(-1)).toBe(`globex-corp-${t}`);
+    expect(r.stdout).toContain(`Created Globex Corp ${t}`);
+
+    const org = await db.pool.query<{ name: string; primary_email: string }>(
+      `select o.name, a.email as primary_email from orgs o join accounts a on a.id = o.primary_owner_id where o.slug = $1`,
+      [`globex-corp-${t}`],
+    );
+    expect(org.rows).toHaveLength(1);
+    expect(org.rows[0]!.primary_email.toLowerCase()).toBe(`hank.${t}@example.com`);
+    const owners = await count(
+      'memberships m join orgs o on o.id = m.org_id',
+      `o.slug = $1 and m.role = 'owner'`,
+      [`globex-corp-${t}`],
+    );
+    expect(owners).toBe(1);
+  });
+
+  it('org create with --slug uses that URL name, and a taken slug is refused with exit 1 and no second org', async () => {
+    const t = tag();
+    const ok = await roster('org', 'create', 'Initech', '--owner', `peter.${t}@example.com`, '--slug', `initech-${t}`);
+    expect(ok.code, fmt(ok)).toBe(0);
+    expect(ok.lines.at(-1)).toBe(`initech-${t}`);
+
+    const taken = await roster('org', 'create', 'Initech Two', '--owner', `bill.${t}@example.com`, '--slug', `initech-${t}`);
+    expect(taken.code, fmt(taken)).toBe(1);
+    expect(taken.stderr).toMatch(/already taken/);
+    expect(await count('orgs', `name = 'Initech Two'`)).toBe(0);
+  });
+
+  it('org create without --owner is a usage error (exit 2) and creates nothing', async () => {
+    const name = `Ownerless ${tag()}`;
+    const r = await roster('org', 'create', name);
+    expect(r.code, fmt(r)).toBe(2);
+    expect(r.stderr).toMatch(/--owner <email>/);
+    expect(r.stdout).toBe('');
+    expect(await count('orgs', 'name = $1', [name])).toBe(0);
+  });
+
+  it('org list shows every org as a table with its slug, name and member count', async () => {
+    const a = await newOrg('Listed');
+    const b = await newOrg('Also Listed');
+    const r = await roster('org', 'list');
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.lines[0]).toMatch(/^SLUG\s+NAME\s+MEMBERS\s+CREATED$/);
+    expect(r.lines[1]).toMatch(/^-+( +-+){3}$/);
+    for (const o of [a, b]) {
+      const row = r.lines.find((l) => l.startsWith(`${o.slug} `));
+      expect(row, r.stdout).toMatch(new RegExp(`^${o.slug}\\s+${o.name}\\s+1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC$`));
+    }
+  });
+});
+
+describe('roster members', () => {
+  it('members shows the creator as Owner (primary), active, receiving billing emails', async () => {
+    const o = await newOrg('Members');
+    const r = await roster('members', o.slug);
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.lines[0]).toBe(`${o.name} (${o.slug}): 1 member`);
+    expect(r.lines[1]).toMatch(/^NAME\s+EMAIL\s+ROLE\s+STATUS\s+BILLING EMAILS\s+JOINED\s+VIA$/);
+    const row = r.lines.find((l) => l.includes(o.owner));
+    expect(row, r.stdout).toMatch(/Owner \(primary\)\s+active\s+yes\s+/);
+    expect(row).toMatch(/creator$/);
+  });
+
+  it('an org can also be named by its id', async () => {
+    const o = await newOrg('By Id');
+    const id = (await db.pool.query<{ id: string }>('select id from orgs where slug = $1', [o.slug])).rows[0]!.id;
+    const r = await roster('members', id);
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.stdout).toContain(o.owner);
+  });
+
+  it('an unknown org is refused with a clear message and exit 1', async () => {
+    const r = await roster('members', `no-such-org-${tag()}`);
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr).toMatch(/No organization has the URL name "no-such-org-/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--as someone who is not a member of the org is refused with not_a_member', async () => {
+    const o = await newOrg('Private');
+    const outsider = await newOrg('Elsewhere'); // a known account, owner of another org only
+    const r = await roster('members', o.slug, '--as', outsider.owner);
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr).toBe("You're not a member of that organization.");
+    expect(r.stdout).not.toContain(o.owner);
+  });
+
+  it('--as an email Roster does not know is refused, naming the email', async () => {
+    const o = await newOrg('Unknown As');
+    const r = await roster('members', o.slug, '--as', `ghost.${tag()}@example.com`);
+    expect(r.code, fmt(r)).not.toBe(0);
+    expect(r.stderr).toMatch(/Nobody with the email ghost\..*@example\.com is known/);
+  });
+});
+
+describe('roster invite and invites', () => {
+  it('invites several emails with --role admin, printing a link per email', async () => {
+    const o = await newOrg('Inviting');
+    const t = tag();
+    const emails = [`ann.${t}@example.com`, `bob.${t}@example.com`, `cy.${t}@example.com`];
+    const r = await roster('invite', o.slug, ...emails, '--role', 'admin');
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.stderr).toBe('');
+    const links = r.stdout.match(/https:\/\/roster\.test\/invites\/[A-Za-z0-9_-]+/g) ?? [];
+    expect(links, r.stdout).toHaveLength(3);
+    expect(new Set(links).size).toBe(3);
+    for (const email of emails) expect(r.stdout).toContain(`✓ ${email}: invited as Admin, expires `);
+    // Each link sits right under its ✓ line.
+    for (const line of r.lines.filter((l) => l.startsWith('✓'))) {
+      expect(r.lines[r.lines.indexOf(line) + 1]).toMatch(/^ {2}https:\/\/roster\.test\/invites\/[A-Za-z0-9_-]{20,}$/);
+    }
+    expect(await count('invites i join orgs o on o.id = i.org_id', `o.slug = $1 and i.role = 'admin'`, [o.slug])).toBe(3);
+  });
+
+  it('an invalid email gets a ✗ line and exit 1, while the valid ones are still invited', async () => {
+    const o = await newOrg('Partly');
+    const good = `good.${tag()}@example.com`;
+    const r = await roster('invite', o.slug, good, 'not-an-email', '--role', 'member');
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr).toMatch(/^✗ not-an-email: .*valid email/m);
+    expect(r.stdout).toContain(`✓ ${good}`);
+    expect(r.stdout).toMatch(/https:\/\/roster\.test\/invites\//);
+    expect(await count('invites i join orgs o on o.id = i.org_id', 'o.slug = $1', [o.slug])).toBe(1);
+  });
+
+  it('inviting an email that already has a pending invite is refused per email with exit 1', async () => {
+    const o = await newOrg('Twice');
+    const email = `twice.${tag()}@example.com`;
+    expect((await roster('invite', o.slug, email)).code).toBe(0);
+    const again = await roster('invite', o.slug, email);
+    expect(again.code, fmt(again)).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^✗ ${email.replace(/\./g, '\\.')}: .*pending`, 'm'));
+    expect(again.stdout).not.toMatch(/invites\//);
+    expect(await count('invites i join orgs o on o.id = i.org_id', 'o.slug = $1', [o.slug])).toBe(1);
+  });
+
+  it('invites lists the pending invites with role, state and inviter', async () => {
+    const o = await newOrg('Pending');
+    const t = tag();
+    expect((await roster('invite', o.slug, `dev.${t}@example.com`, '--role', 'developer')).code).toBe(0);
+    expect((await roster('invite', o.slug, `bill.${t}@example.com`, '--role', 'billing', '--billing-emails')).code).toBe(0);
+    const r = await roster('invites', o.slug);
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.lines[0]).toMatch(/^EMAIL\s+ROLE\s+STATE\s+EXPIRES\s+INVITED BY\s+ID$/);
+    expect(r.lines.find((l) => l.startsWith(`dev.${t}@example.com `))).toMatch(/\sDeveloper\s+pending\s/);
+    expect(r.lines.find((l) => l.startsWith(`bill.${t}@example.com `))).toMatch(/\sBilling\s+pending\s/);
+    expect(r.lines).toHaveLength(4);
+  });
+
+  it('invites says so when there is none', async () => {
+    const o = await newOrg('Quiet');
+    const r = await roster('invites', o.slug);
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.stdout).toBe(`${o.name} has no pending invites.`);
+  });
+
+  it('--as a member without invite rights cannot invite, and no invite is created', async () => {
+    const o = await newOrg('Guarded');
+    const outsider = await newOrg('Other');
+    const r = await roster('invite', o.slug, `x.${tag()}@example.com`, '--as', outsider.owner);
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr).toMatch(/not a member/);
+    expect(await count('invites i join orgs o on o.id = i.org_id', 'o.slug = $1', [o.slug])).toBe(0);
+  });
+});
+
+describe('roster audit', () => {
+  async function orgWithHistory() {
+    const o = await newOrg('Audited');
+    const email = `audited.${tag()}@example.com`;
+    expect((await roster('invite', o.slug, email, '--role', 'admin')).code).toBe(0);
+    return { ...o, email };
+  }
+
+  it('audit shows the org creation, the owner joining and the invite, newest first', async () => {
+    const o = await orgWithHistory();
+    const r = await roster('audit', o.slug);
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.lines[0]).toMatch(/^WHEN\s+ACTOR\s+VIA\s+ACTION\s+TARGET$/);
+    const actions = r.lines.slice(2).map((l) => l.match(/\s(\w+\.\w+)\s+\w+ /)?.[1]);
+    expect(actions).toEqual(['invite.created', 'member.added', 'org.created']);
+    expect(r.lines[2]).toContain(o.owner);
+    expect(r.lines[2]).toMatch(/\scli\s/);
+  });
+
+  it('--action keeps only that action', async () => {
+    const o = await orgWithHistory();
+    const r = await roster('audit', o.slug, '--action', 'invite.created');
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.lines).toHaveLength(3);
+    expect(r.lines[2]).toMatch(/\sinvite\.created\s+invite [0-9a-f-]{36}$/);
+  });
+
+  it('--format jsonl prints one parseable JSON event per line', async () => {
+    const o = await orgWithHistory();
+    const r = await roster('audit', o.slug, '--format', 'jsonl');
+    expect(r.code, fmt(r)).toBe(0);
+    const events = r.lines.map((l) => JSON.parse(l) as { action: string; via: string; after: { email?: string } | null });
+    expect(events.map((e) => e.action)).toEqual(['invite.created', 'member.added', 'org.created']);
+    expect(events[0]).toMatchObject({ via: 'cli', after: { email: o.email, role: 'admin' } });
+  });
+
+  it('--format csv prints a header row, then one row per event', async () => {
+    const o = await orgWithHistory();
+    const r = await roster('audit', o.slug, '--format', 'csv', '--action', 'org.created');
+    expect(r.code, fmt(r)).toBe(0);
+    const rows = r.stdout.split(/\r?\n/); // RFC 4180 CSV: CRLF line ends
+    expect(rows[0]).toBe('id,at,orgId,actorType,actorId,actorLabel,via,action,targetType,targetId,before,after');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toContain(',cli,org.created,org,');
+  });
+
+  it('a filter that matches nothing says so', async () => {
+    const o = await orgWithHistory();
+    const r = await roster('audit', o.slug, '--action', 'member.removed');
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.stdout).toBe('No audit events match.');
+  });
+
+  it('an unknown --format or a bad --since is a usage error (exit 2)', async () => {
+    const o = await newOrg('Formats');
+    const xml = await roster('audit', o.slug, '--format', 'xml');
+    expect(xml.code, fmt(xml)).toBe(2);
+    expect(xml.stderr).toMatch(/--format is table, jsonl or csv/);
+    const since = await roster('audit', o.slug, '--since', 'yesterday-ish');
+    expect(since.code, fmt(since)).toBe(2);
+    expect(since.stderr).toMatch(/--since must be a date/);
+  });
+});
+
+describe('roster usage', () => {
+  it('an unknown command is a usage error (exit 2) that shows the usage', async () => {
+    const r = await roster('frobnicate');
+    expect(r.code, fmt(r)).toBe(2);
+    expect(r.stderr).toMatch(/Unknown command "frobnicate"/);
+    expect(r.stderr).toMatch(/Usage:\n\s+roster org create/);
+  });
+
+  it('an unknown option is a usage error (exit 2)', async () => {
+    const r = await roster('org', 'list', '--colour');
+    expect(r.code, fmt(r)).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--colour'/);
+  });
+
+  it('help and no arguments print the usage with exit 0', async () => {
+    for (const argv of [['help'], [], ['--help']]) {
+      const r = await roster(...argv);
+      expect(r.code, fmt(r)).toBe(0);
+      expect(r.stdout).toMatch(/^Roster — manage organizations/);
+      expect(r.stdout).toContain('roster invite <org> <email…>');
+    }
+  });
+});
+
+describe('bin/roster.js on the embedded PostgreSQL (real processes)', () => {
+  let dataDir: string | undefined;
+  let server: RosterServer | undefined;
+
+  afterEach(async () => {
+    await server?.kill();
+    if (dataDir) await removeDataDir(dataDir);
+    server = undefined;
+    dataDir = undefined;
+  });
+
+  it('works with no server running (starting and stopping PostgreSQL itself) and joins a running server without stopping it', async () => {
+    dataDir = await tempDataDir('roster-cli-');
+    const cliEnv = { DATA_DIR: dataDir, PUBLIC_URL: 'https://roster.test' };
+
+    // No server: the CLI starts the embedded PostgreSQL, and stops it when done.
+    const created = await runCliProcess(['org', 'create', 'Solo Co', '--owner', 'solo@example.com'], cliEnv);
+    expect(created.code, show(created)).toBe(0);
+    expect(created.stdout.trim().split('\n').at(-1)).toBe('solo-co');
+    expect(livePostmaster(dataDir), `the CLI left PostgreSQL running\n${show(created)}`).toBeUndefined();
+
+    // Exit codes reach the shell: a refused command exits non-zero.
+    const unknown = await runCliProcess(['members', 'nope'], cliEnv);
+    expect(unknown.code, show(unknown)).toBe(1);
+    expect(unknown.stderr).toMatch(/No organization has the URL name "nope"/);
+
+    // With `npm start` running on the same DATA_DIR, the CLI joins its PostgreSQL.
+    server = new RosterServer({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+    const port = await server.listening();
+    const postmaster = livePostmaster(dataDir);
+    expect(postmaster, server.output()).toBeDefined();
+
+    const invited = await runCliProcess(['invite', 'solo-co', 'friend@example.com', '--role', 'admin'], cliEnv);
+    expect(invited.code, `${show(invited)}\n${server.output()}`).toBe(0);
+    expect(invited.stdout).toMatch(/https:\/\/roster\.test\/invites\/\S+/);
+    const members = await runCliProcess(['members', 'solo-co'], cliEnv);
+    expect(members.code, show(members)).toBe(0);
+    expect(members.stdout).toMatch(/solo@example\.com\s+Owner \(primary\)/);
+
+    // Still the server's postmaster (no second one), still serving the server.
+    expect(livePostmaster(dataDir), server.output()).toBe(postmaster);
+    const health = await server.get(port, '/healthz');
+    expect(health, server.output()).toMatchObject({ status: 200, body: { database: 'up' } });
+
+    expect(await server.stop('SIGTERM'), server.output()).toEqual({ code: 0, signal: null });
+    expect(livePostmaster(dataDir), server.output()).toBeUndefined();
+  }, 150_000);
+});
