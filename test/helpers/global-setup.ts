@@ -26,13 +26,23 @@ export default async function setup(project: TestProject) {
   const server = await startEmbeddedPostgres({ dataDir: dir, fast: true, onLog: (l) => logs.push(l) }).catch((err) => {
     throw new Error(`Test PostgreSQL did not start: ${err.message}\n${logs.slice(-20).join('\n')}`);
   });
-  const admin = new pg.Client({ connectionString: server.url() });
-  await admin.connect();
-  await admin.query(`create database ${TEMPLATE_DB}`);
-  const tpl = connect(server.url(TEMPLATE_DB), 2);
-  await runMigrations(tpl.pool);
-  await tpl.close();
-  await admin.end();
+  try {
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    await admin.query(`create database ${TEMPLATE_DB}`);
+    const tpl = connect(server.url(TEMPLATE_DB), 2);
+    try {
+      await runMigrations(tpl.pool);
+    } finally {
+      await tpl.close();
+      await admin.end();
+    }
+  } catch (err) {
+    // A broken migration must not leave a postmaster and its folder behind.
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   project.provide('pgAdminUrl', server.url());
   project.provide('pgTemplateDb', TEMPLATE_DB);
   return async () => {
