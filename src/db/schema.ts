@@ -286,6 +286,7 @@ export const scimUsers = pgTable(
     uniqueIndex('scim_users_org_account_uq').on(t.orgId, t.accountId),
     index('scim_users_org_external_idx').on(t.orgId, t.externalId),
     index('scim_users_org_email_idx').on(t.orgId, sql`lower(${t.email})`),
+    index('scim_users_org_created_idx').on(t.orgId, t.createdAt, t.id),
   ],
 );
 

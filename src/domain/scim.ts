@@ -254,14 +254,13 @@ export function createScimService(deps: Deps) {
   async function listUsers(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimUserView[] }> {
     const orgId = scimOrgId(actor);
     const where = and(eq(scimUsers.orgId, orgId), filterSql(q.anyOf, userField));
-    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(scimUsers).where(where);
-    const rows = await db
-      .select()
-      .from(scimUsers)
-      .where(where)
-      .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
-      .limit(Math.min(q.count, MAX_PAGE))
-      .offset(Math.max(q.startIndex - 1, 0));
+    const limit = Math.min(q.count, MAX_PAGE);
+    const offset = Math.max(q.startIndex - 1, 0);
+    const rows = limit
+      ? await db.select().from(scimUsers).where(where).orderBy(asc(scimUsers.createdAt), asc(scimUsers.id)).limit(limit).offset(offset)
+      : [];
+    // A page that ends before the limit tells the total without counting (the common IdP lookup by userName).
+    const n = rows.length && rows.length < limit ? offset + rows.length : await countWhere(scimUsers, where);
     const groups = rows.length
       ? await db
           .select({ userId: scimGroupMembers.scimUserId, id: scimGroups.id, displayName: scimGroups.displayName })
@@ -270,6 +269,11 @@ export function createScimService(deps: Deps) {
           .where(inArray(scimGroupMembers.scimUserId, rows.map((r) => r.id)))
       : [];
     return { total: n, items: rows.map((r) => ({ ...r, groups: groups.filter((g) => g.userId === r.id).map(({ id, displayName }) => ({ id, displayName })) })) };
+  }
+
+  async function countWhere(table: typeof scimUsers | typeof scimGroups, where: SQL | undefined): Promise<number> {
+    const [r] = await db.select({ n: sql<number>`count(*)::int` }).from(table).where(where);
+    return r?.n ?? 0;
   }
 
   // ---- Groups ----
@@ -411,14 +415,12 @@ export function createScimService(deps: Deps) {
   async function listGroups(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimGroupView[] }> {
     const orgId = scimOrgId(actor);
     const where = and(eq(scimGroups.orgId, orgId), filterSql(q.anyOf, groupField));
-    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(scimGroups).where(where);
-    const rows = await db
-      .select()
-      .from(scimGroups)
-      .where(where)
-      .orderBy(asc(scimGroups.createdAt), asc(scimGroups.id))
-      .limit(Math.min(q.count, MAX_PAGE))
-      .offset(Math.max(q.startIndex - 1, 0));
+    const limit = Math.min(q.count, MAX_PAGE);
+    const offset = Math.max(q.startIndex - 1, 0);
+    const rows = limit
+      ? await db.select().from(scimGroups).where(where).orderBy(asc(scimGroups.createdAt), asc(scimGroups.id)).limit(limit).offset(offset)
+      : [];
+    const n = rows.length && rows.length < limit ? offset + rows.length : await countWhere(scimGroups, where);
     const items: ScimGroupView[] = [];
     for (const g of rows) items.push({ ...g, members: q.withMembers === false ? undefined : await groupMembers(db, g.id) });
     return { total: n, items };

@@ -27,7 +27,7 @@ type ActionArgs = {
 export function registerActions(app: App, deps: SlackDeps) {
   const { domain } = deps;
 
-  function on(actionId: string, run: (a: ActionArgs) => Promise<void>) {
+  function on(actionId: string | RegExp, run: (a: ActionArgs) => Promise<void>) {
     app.action<BlockAction>(actionId, async ({ ack, body, action, client, respond }) => {
       await ack();
       const fromHome = body.view?.type === 'home';
@@ -119,7 +119,8 @@ export function registerActions(app: App, deps: SlackDeps) {
     await publishHome(deps, a.client, a.me);
   });
 
-  on(ids.actions.homePage, async (a) => {
+  // Previous and Next carry distinct action_ids (home_page:prev / home_page:next); plain home_page from older views too.
+  on(new RegExp(`^${ids.actions.homePage}(:(prev|next))?$`), async (a) => {
     await publishHome(deps, a.client, a.me, Number(value(a)) || 0);
   });
 

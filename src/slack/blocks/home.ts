@@ -61,13 +61,15 @@ export function homeView(d: HomeData): Record<string, unknown> {
   toolbar.push(button('New organization', ids.actions.homeCreateOrg, 'create'));
   blocks.push(actions(...toolbar), divider());
 
+  // At most one page is shown, whatever the caller passed.
   const first = d.offset + 1;
-  const last = d.offset + d.members.length;
+  const last = d.offset + Math.min(d.members.length, HOME_PAGE_SIZE);
   blocks.push(section(`*Members* · ${d.memberTotal}${d.memberTotal > HOME_PAGE_SIZE ? ` (showing ${first}–${last})` : ''}`));
   blocks.push(...memberBlocks(viewer, d.members, ids.actions.homeMemberMenu, HOME_PAGE_SIZE));
+  // Slack rejects an actions block whose elements share an action_id: Previous and Next differ by a suffix.
   const paging: Record<string, unknown>[] = [];
-  if (d.offset > 0) paging.push(button('◀ Previous', ids.actions.homePage, String(Math.max(0, d.offset - HOME_PAGE_SIZE))));
-  if (last < d.memberTotal) paging.push(button('Next ▶', ids.actions.homePage, String(d.offset + HOME_PAGE_SIZE)));
+  if (d.offset > 0) paging.push(button('◀ Previous', `${ids.actions.homePage}:prev`, String(Math.max(0, d.offset - HOME_PAGE_SIZE))));
+  if (last < d.memberTotal) paging.push(button('Next ▶', `${ids.actions.homePage}:next`, String(last)));
   if (paging.length) blocks.push(actions(...paging));
 
   if (can(viewer.role, 'member:invite')) {

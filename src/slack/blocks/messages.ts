@@ -45,7 +45,8 @@ export type InviteDmData = {
 
 export function inviteDm(d: InviteDmData): { text: string; blocks: Block[] } {
   const by = d.inviterName ? `${esc(d.inviterName)} invited you` : "You're invited";
-  const text = `${by} to join ${d.orgName} as ${roleLabels[d.role]}.`;
+  // The fallback text is parsed for mentions too (notifications): names are escaped there as well.
+  const text = `${by} to join ${esc(d.orgName)} as ${roleLabels[d.role]}.`;
   return {
     text,
     blocks: [
@@ -60,11 +61,13 @@ export function inviteDm(d: InviteDmData): { text: string; blocks: Block[] } {
 }
 
 export function inviteDecidedDm(orgName: string, outcome: 'accepted' | 'declined', role?: Role): { text: string; blocks: Block[] } {
-  const text =
+  // Escaped once here: the fallback text is parsed for mentions like the blocks are.
+  const name = esc(orgName);
+  const say = (org: string) =>
     outcome === 'accepted'
-      ? `:white_check_mark: You joined ${orgName}${role ? ` as ${roleLabels[role]}` : ''}. It is now available in \`/org\` commands.`
-      : `You declined the invite to ${orgName}.`;
-  return { text, blocks: [section(esc(text).replace(esc(orgName), `*${esc(orgName)}*`))] };
+      ? `:white_check_mark: You joined ${org}${role ? ` as ${roleLabels[role]}` : ''}. It is now available in \`/org\` commands.`
+      : `You declined the invite to ${org}.`;
+  return { text: say(name), blocks: [section(say(`*${name}*`))] };
 }
 
 export type JoinRequestDmData = {
@@ -78,7 +81,7 @@ export type JoinRequestDmData = {
 
 export function joinRequestDm(d: JoinRequestDmData): { text: string; blocks: Block[] } {
   const who = `*${esc(d.requesterName)}*${d.requesterEmail ? ` (${esc(d.requesterEmail)})` : ''}`;
-  const text = `${d.requesterName} asks to join ${d.orgName}.`;
+  const text = `${esc(d.requesterName)} asks to join ${esc(d.orgName)}.`;
   const roleOptions = d.grantable.filter((r) => r !== 'owner').map((r) => option(roleLabels[r], r));
   const initial = roleOptions.find((o) => o.value === 'member') ?? roleOptions[0];
   return {
@@ -99,25 +102,39 @@ export function joinRequestDm(d: JoinRequestDmData): { text: string; blocks: Blo
 }
 
 export function joinRequestDecidedDm(d: { requesterName: string; orgName: string; approved: boolean; role: Role | null; deciderName: string }): { text: string; blocks: Block[] } {
+  // Names escaped in the fallback text too: it is parsed for mentions like the blocks are.
+  const [decider, requester, org] = [esc(d.deciderName), esc(d.requesterName), esc(d.orgName)];
   const text = d.approved
-    ? `${d.deciderName} approved ${d.requesterName}'s request to join ${d.orgName} as ${roleLabels[d.role ?? 'member']}.`
-    : `${d.deciderName} denied ${d.requesterName}'s request to join ${d.orgName}.`;
-  return { text, blocks: [section(`${d.approved ? ':white_check_mark:' : ':no_entry_sign:'} ${esc(text)}`)] };
+    ? `${decider} approved ${requester}'s request to join ${org} as ${roleLabels[d.role ?? 'member']}.`
+    : `${decider} denied ${requester}'s request to join ${org}.`;
+  return { text, blocks: [section(`${d.approved ? ':white_check_mark:' : ':no_entry_sign:'} ${text}`)] };
 }
 
 export function auditMessage(orgName: string, events: AuditEventRow[]): { text: string; blocks: Block[] } {
   if (!events.length) return { text: 'No audit events match.', blocks: [section('No audit events match. Try fewer filters, e.g. `/org audit 30d`.')] };
   const lines = events.map((e) => `${slackDate(e.at)} · *${esc(e.action)}* · ${esc(e.actorLabel ?? e.actorType)} · ${esc(e.targetType)}${e.targetId ? ` \`${esc(e.targetId.slice(0, 8))}\`` : ''}`);
   const blocks: Block[] = [header(`Audit log · ${orgName}`)];
+  // Header + sections + closing context ≤ 50 blocks: lines that don't fit are left out and the footer says so.
+  const maxSections = 50 - 2;
   let chunk = '';
+  let shown = 0;
+  let inChunk = 0;
   for (const line of lines) {
     if (chunk.length + line.length + 1 > 2900) {
       blocks.push(section(chunk));
+      shown += inChunk;
       chunk = '';
+      inChunk = 0;
+      if (blocks.length - 1 >= maxSections) break;
     }
     chunk += (chunk ? '\n' : '') + line;
+    inChunk++;
   }
-  if (chunk) blocks.push(section(chunk));
-  blocks.push(context(`Newest ${events.length} shown. Export everything with \`roster audit <org> --format csv\`.`));
-  return { text: `${events.length} audit events`, blocks: blocks.slice(0, 50) };
+  if (chunk) {
+    blocks.push(section(chunk));
+    shown += inChunk;
+  }
+  const footer = shown < events.length ? `Newest ${shown} of ${events.length} shown.` : `Newest ${shown} shown.`;
+  blocks.push(context(`${footer} Export everything with \`roster audit <org> --format csv\`.`));
+  return { text: `${events.length} audit events`, blocks };
 }

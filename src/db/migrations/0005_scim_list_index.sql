@@ -1,0 +1,1 @@
+CREATE INDEX "scim_users_org_created_idx" ON "scim_users" USING btree ("org_id","created_at","id");
