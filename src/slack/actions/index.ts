@@ -1,10 +1,13 @@
 import type { App, BlockAction, RespondFn } from '@slack/bolt';
-import { grantableRoles } from '../../domain/access.js';
+import { assertCanManage, authorize, grantableRoles } from '../../domain/access.js';
+import { fail } from '../../domain/errors.js';
 import { slackPerson, type SlackPerson } from '../actor.js';
 import type { SlackDeps, WebClient } from '../context.js';
 import { ids, parseMenuValue } from '../ids.js';
 import { esc, modal, section } from '../blocks/kit.js';
 import { inviteDecidedDm } from '../blocks/messages.js';
+import { orgOfMemberBlock } from '../blocks/members.js';
+import type { MyOrg } from '../../domain/orgs.js';
 import { changeRoleForAccountModal, createOrgModal, infoModal, inviteModal } from '../blocks/modals.js';
 import { inviteLink } from '../dm.js';
 import { publishHome } from '../home.js';
@@ -130,17 +133,32 @@ export function registerActions(app: App, deps: SlackDeps) {
 
   on(ids.actions.homeInvite, async (a) => {
     const current = await domain.orgs.active(a.me.actor);
+    // A stale App Home can still show the button to someone who lost the right: refuse instead of an empty role list.
+    authorize(current, 'member:invite');
     await a.client.views.open({ trigger_id: a.body.trigger_id, view: inviteModal(current.org, grantableRoles(current.role)) as never });
   });
+
+  /** The org a member row was rendered for (its block_id); the active org for rows without one. */
+  async function menuOrg(a: ActionArgs): Promise<MyOrg> {
+    const orgId = orgOfMemberBlock(a.action.block_id);
+    if (!orgId) return domain.orgs.active(a.me.actor);
+    const mine = await domain.orgs.listMine(a.me.actor);
+    return mine.find((m) => m.org.id === orgId) ?? fail('not_a_member');
+  }
 
   const memberMenu = async (a: ActionArgs) => {
     const picked = parseMenuValue(menuChoice(a));
     if (!picked) return;
-    const current = await domain.orgs.active(a.me.actor);
+    const current = await menuOrg(a);
     const orgId = current.org.id;
     switch (picked.verb) {
       case 'role': {
         const m = await domain.members.find(a.me.actor, orgId, { accountId: picked.id });
+        // Checked before the form opens: a forwarded or forged menu must not even show the form
+        // (someone with no grantable role would get an invalid one); the submission is checked again.
+        authorize(current, 'member:update');
+        assertCanManage(current.role, m.role);
+        if (m.isPrimaryOwner) fail('primary_owner_protected');
         await a.client.views.open({ trigger_id: a.body.trigger_id, view: changeRoleForAccountModal(current.org, grantableRoles(current.role), m) as never });
         return;
       }

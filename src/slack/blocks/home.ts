@@ -65,7 +65,7 @@ export function homeView(d: HomeData): Record<string, unknown> {
   const first = d.offset + 1;
   const last = d.offset + Math.min(d.members.length, HOME_PAGE_SIZE);
   blocks.push(section(`*Members* · ${d.memberTotal}${d.memberTotal > HOME_PAGE_SIZE ? ` (showing ${first}–${last})` : ''}`));
-  blocks.push(...memberBlocks(viewer, d.members, ids.actions.homeMemberMenu, HOME_PAGE_SIZE));
+  blocks.push(...memberBlocks(viewer, d.members, ids.actions.homeMemberMenu, HOME_PAGE_SIZE, org.id));
   // Slack rejects an actions block whose elements share an action_id: Previous and Next differ by a suffix.
   const paging: Record<string, unknown>[] = [];
   if (d.offset > 0) paging.push(button('◀ Previous', `${ids.actions.homePage}:prev`, String(Math.max(0, d.offset - HOME_PAGE_SIZE))));

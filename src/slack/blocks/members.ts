@@ -48,12 +48,27 @@ export function inviteLine(i: InviteView): string {
 }
 
 /**
+ * A member row's block_id names the org it was rendered for: a menu clicked after the viewer switched
+ * their active org must still act on the org the list showed, not on the active one.
+ */
+export function memberBlockId(orgId: string, accountId: string): string {
+  return `member:${orgId}:${accountId}`;
+}
+
+export function orgOfMemberBlock(blockId: string | undefined): string | undefined {
+  return /^member:([0-9a-f-]{36}):[0-9a-f-]{36}$/.exec(blockId ?? '')?.[1];
+}
+
+/**
  * Member rows, each with the actions this viewer may take. `max` leaves room for the surface's other
  * blocks; what does not fit is counted in a closing line.
  */
-export function memberBlocks(viewer: Viewer, members: MemberView[], actionId: string, max: number): Block[] {
+export function memberBlocks(viewer: Viewer, members: MemberView[], actionId: string, max: number, orgId?: string): Block[] {
   const shown = members.slice(0, max);
-  const blocks = shown.map((m) => section(memberLine(m), overflow(actionId, memberMenu(viewer, m))));
+  const blocks = shown.map((m) => ({
+    ...section(memberLine(m), overflow(actionId, memberMenu(viewer, m))),
+    ...(orgId ? { block_id: memberBlockId(orgId, m.accountId) } : {}),
+  }));
   return blocks;
 }
 
@@ -65,7 +80,7 @@ export function inviteBlocks(viewer: Viewer, invites: InviteView[], actionId: st
 export function membersMessage(org: OrgRow, viewer: Viewer, members: MemberView[], total: number): Block[] {
   const room = 50 - 3;
   const blocks: Block[] = [header(`Members of ${org.name}`), context(`${total} member${total === 1 ? '' : 's'} · your role: ${roleLabels[viewer.role]}`)];
-  blocks.push(...memberBlocks(viewer, members, ids.actions.memberMenu, room));
+  blocks.push(...memberBlocks(viewer, members, ids.actions.memberMenu, room, org.id));
   if (total > Math.min(members.length, room)) blocks.push(context(`…and ${total - Math.min(members.length, room)} more. Open Roster's *Home* tab to page through everyone.`));
   return blocks;
 }
