@@ -86,7 +86,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       ? {
           slackRouter: slack?.router,
           scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl }),
-          inviteRouter: createInvitePages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
+          inviteRouter: createInvitePages({ domain, log, clock, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
         }
       : {}),
   });
