@@ -41,6 +41,6 @@ export async function targetAccount(domain: Domain, client: WebClient, teamId: s
   const info = await client.users.info({ user: target.slackUserId });
   const email = info.user?.profile?.email;
   const byEmail = email ? await domain.accounts.findByEmail(email) : undefined;
-  if (!byEmail) fail('member_not_found', `<@${target.slackUserId}> isn't a member of this organization.`);
+  if (!byEmail) fail('member_not_found', "That person isn't a member of this organization.");
   return byEmail;
 }

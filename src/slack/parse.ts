@@ -32,7 +32,7 @@ export function parseTarget(token: string | undefined): Target | undefined {
   const m = mention.exec(token.trim());
   if (m) return { slackUserId: m[1]! };
   const t = token.trim();
-  if (t.includes('@') && !t.startsWith('@')) return { email: t };
+  if (/^[^\s@<>|]+@[^\s@<>|]+\.[^\s@<>|]+$/.test(t)) return { email: t };
   return undefined;
 }
 

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -177,6 +179,8 @@ export function useSlackRoster(env: Record<string, string> = {}): () => SlackHar
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_API_URL: slack.url,
+      // Development email delivery writes .eml files: keep them out of the project folder.
+      OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`),
       ...env,
     });
     const roster = await start(config, { database: db, clock });

@@ -133,3 +133,12 @@ describe('parseAuditArgs', () => {
     expect(parseAuditArgs([], now)).toEqual({ unknown: [] });
   });
 });
+
+describe('parseTarget rejects tokens that only look like emails', () => {
+  it('a token with @ that is not an email is not a target', () => {
+    expect(parseTarget('<@u123>')).toBeUndefined();
+    expect(parseTarget('<!channel>@x')).toBeUndefined();
+    expect(parseTarget('a@b@c')).toBeUndefined();
+    expect(parseTarget('ana@example.com')).toEqual({ email: 'ana@example.com' });
+  });
+});

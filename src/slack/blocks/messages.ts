@@ -136,5 +136,5 @@ export function auditMessage(orgName: string, events: AuditEventRow[]): { text: 
   }
   const footer = shown < events.length ? `Newest ${shown} of ${events.length} shown.` : `Newest ${shown} shown.`;
   blocks.push(context(`${footer} Export everything with \`roster audit <org> --format csv\`.`));
-  return { text: `${events.length} audit events`, blocks };
+  return { text: `${events.length} audit event${events.length === 1 ? '' : 's'}`, blocks };
 }

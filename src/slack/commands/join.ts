@@ -7,7 +7,8 @@ export async function join(c: CommandCtx) {
   const [slug, ...message] = c.args;
   if (!slug) fail('invalid_input', 'Say which organization: `/org join acme-inc` (ask a member for its URL name).');
   const org = await c.deps.domain.orgs.findBySlug(slug);
-  const text = c.rest.slice(slug.length).trim() || message.join(' ');
+  // The separator after the slug may be a comma or semicolon too (`/org join acme-inc, please`).
+  const text = c.rest.slice(slug.length).replace(/^[\s,;]+/, '').trim() || message.join(' ');
   const { approverIds } = await c.deps.domain.joinRequests.request(c.me.actor, org, text || undefined);
   c.deps.kickOutbox();
   await say(

@@ -20,13 +20,18 @@ export async function members(c: CommandCtx) {
     c.deps.domain.members.list(c.me.actor, org.id, { limit: 47 }),
     c.deps.domain.members.count(c.me.actor, org.id),
   ]);
-  await say(c, `${org.name} has ${total} member${total === 1 ? '' : 's'}.`, membersMessage(org, viewer, list, total));
+  // The fallback text is mrkdwn too: the name is escaped so it can never become a mention.
+  await say(c, `${esc(org.name)} has ${total} member${total === 1 ? '' : 's'}.`, membersMessage(org, viewer, list, total));
 }
 
 export async function role(c: CommandCtx) {
   const { org, role: myRole } = await c.deps.domain.orgs.active(c.me.actor);
   if (!c.args.length) {
-    await openModal(c, changeRoleModal(org, grantableRoles(myRole)));
+    // A role select with no options is an invalid view: Slack would refuse it and the person would get
+    // a generic error. Say why instead, like `/org invite` does.
+    const grantable = grantableRoles(myRole);
+    if (!grantable.length) fail('forbidden', `Only owners and admins can change roles in ${esc(org.name)}. Your role is ${roleLabels[myRole]}.`);
+    await openModal(c, changeRoleModal(org, grantable));
     return;
   }
   const force = c.args.some((a) => a.toLowerCase() === 'force');

@@ -53,7 +53,7 @@ export function registerViews(app: App, deps: SlackDeps) {
         if (!acked) {
           await once(
             isDomainError(err) && errorBlock
-              ? { response_action: 'errors', errors: { [errorBlockFor(err, errorBlock)]: (err as DomainError).message.slice(0, 150) } }
+              ? { response_action: 'errors', errors: { [errorBlockFor(err, errorBlock, view.state.values)]: (err as DomainError).message.slice(0, 150) } }
               : { response_action: 'update', view: infoModal('Roster', message) },
           );
         } else {
@@ -134,8 +134,10 @@ export function registerViews(app: App, deps: SlackDeps) {
 }
 
 /** Field errors go where the person can fix them. */
-function errorBlockFor(err: DomainError, fallback: string): string {
+function errorBlockFor(err: DomainError, fallback: string, values: Values): string {
   if (err.code === 'slug_taken') return ids.blocks.orgSlug;
+  // About the person picked in the form (change role by Slack user), not about the role chosen.
+  if ((err.code === 'member_not_found' || err.code === 'primary_owner_protected') && values[ids.blocks.member]) return ids.blocks.member;
   if (err.code === 'invalid_input' && /URL name/.test(err.message)) return ids.blocks.orgSlug;
   return fallback;
 }

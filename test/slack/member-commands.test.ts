@@ -1,0 +1,362 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { accountActor } from '../../src/domain/context.js';
+import type { Role } from '../../src/domain/access.js';
+import type { OrgRow } from '../../src/db/schema.js';
+import { TEAM, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+
+// `/org` commands about members: members, role, remove, leave, billing-emails, transfer.
+
+const harness = useSlackRoster({ OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`) });
+
+const uniq = () => randomBytes(4).toString('hex');
+
+type Person = Awaited<ReturnType<typeof person>>;
+
+/** A Slack user the fake Slack knows, with their Roster account already linked. */
+async function person(h: SlackHarness, name: string) {
+  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
+  const user = h.slack.addUser(name, email);
+  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
+  return { user, account, actor: accountActor(account.id, 'slack'), email };
+}
+
+async function orgOf(h: SlackHarness, owner: Person, name = 'Acme'): Promise<OrgRow> {
+  return h.domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
+}
+
+/** A new person who joined the org with the role through a real invite. */
+async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
+  const p = await person(h, name);
+  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
+  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
+  await h.domain.invites.accept(p.actor, r.invite.id);
+  return p;
+}
+
+/** How Slack writes a mention in an escaped slash command: <@U123|name>. */
+const mention = (p: Person) => `<@${p.user.id}|${p.user.name.toLowerCase()}>`;
+
+async function count(h: SlackHarness, table: string, where: string): Promise<number> {
+  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
+  return r.rows[0]!.n;
+}
+
+const auditCount = (h: SlackHarness, org: OrgRow, action: string) => count(h, 'audit_events', `org_id = '${org.id}' and action = '${action}'`);
+
+async function memberOf(h: SlackHarness, org: OrgRow, p: Person) {
+  const [m] = (
+    await h.db.db.execute<{ role: Role; billing_emails: boolean }>(
+      sql.raw(`select role, billing_emails from memberships where org_id = '${org.id}' and account_id = '${p.account.id}'`),
+    )
+  ).rows;
+  return m;
+}
+
+/** Runs a command that should open a modal; returns the view passed to views.open for this trigger. */
+async function modalFrom(h: SlackHarness, user: SlackUser, text: string): Promise<Record<string, any>> {
+  const mark = h.slack.calls.length;
+  const { status, responseId } = await h.commandNoWait(user, text);
+  expect(status).toBe(200);
+  const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
+  return call.args.view;
+}
+
+/** Runs a command and checks its reply is ephemeral (only the person who asked sees it). */
+async function ask(h: SlackHarness, p: Person, text: string): Promise<Record<string, any>> {
+  const reply = await h.command(p.user, text);
+  expect(reply.response_type).toBe('ephemeral');
+  return reply;
+}
+
+async function team(h: SlackHarness) {
+  const olga = await person(h, 'Olga');
+  const org = await orgOf(h, olga);
+  const adam = await addMember(h, org, olga, 'admin', 'Adam');
+  const mia = await addMember(h, org, olga, 'member', 'Mia');
+  return { org, olga, adam, mia };
+}
+
+describe('/org members', () => {
+  it('lists every member with their role, the primary owner marked', async () => {
+    const h = harness();
+    const { org, olga, mia } = await team(h);
+    const reply = await ask(h, mia, 'members');
+    expect(reply.text).toBe(`${org.name} has 3 members.`);
+    expect(reply.blocks[0].text.text).toBe(`Members of ${org.name}`);
+    expect(reply.blocks[1].elements[0].text).toBe('3 members · your role: Member');
+    const rows = reply.blocks.filter((b: any) => b.type === 'section').map((b: any) => b.text.text as string);
+    expect(rows).toHaveLength(3);
+    const row = (name: string) => rows.find((r: string) => r.startsWith(`*${name}*`))!;
+    expect(row('Olga')).toContain(olga.email);
+    expect(row('Olga')).toMatch(/\nOwner \(primary owner\) · /);
+    expect(row('Adam')).toMatch(/\nAdmin · /);
+    expect(row('Mia')).toMatch(/\nMember · /);
+  });
+
+  it('an org name with Slack markup is escaped in the reply, so it can never become a mention', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    const org = await h.domain.orgs.create(olga.actor, { name: `<!channel> & Co ${uniq()}` });
+    const reply = await ask(h, olga, 'members');
+    const escaped = org.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;');
+    expect(reply.text).toBe(`${escaped} has 1 member.`);
+    // Plain-text fields (the header) show the name as typed; no mrkdwn field carries the raw markup.
+    const mrkdwn = JSON.stringify(reply.blocks).match(/"type":"mrkdwn","text":"[^"]*"/g) ?? [];
+    expect(mrkdwn.length).toBeGreaterThan(0);
+    expect(mrkdwn.filter((t) => t.includes('<!channel>'))).toEqual([]);
+  });
+
+  it('someone with no organization is told to create or join one', async () => {
+    const h = harness();
+    // A Slack user Roster has never seen: their account is made from users.info on the way.
+    const email = `newbie.${uniq()}@acme.test`;
+    const newbie = h.slack.addUser('Newbie', email);
+    const reply = await h.command(newbie, 'members');
+    expect(reply.response_type).toBe('ephemeral');
+    expect(reply.text).toBe(":warning: You don't have an active organization yet. Create one with `/org create` or join one with `/org join <slug>`.");
+    expect(reply.blocks).toBeUndefined();
+    expect((await h.domain.accounts.findByEmail(email))?.displayName).toBe('Newbie');
+  });
+});
+
+describe('/org role', () => {
+  it('an owner changes a role by @mention', async () => {
+    const h = harness();
+    const { org, olga, mia } = await team(h);
+    const reply = await ask(h, olga, `role ${mention(mia)} admin`);
+    expect(reply.text).toBe(`*Mia* is now Admin in *${org.name}*.`);
+    expect((await memberOf(h, org, mia))?.role).toBe('admin');
+    expect(await auditCount(h, org, 'member.role_changed')).toBe(1);
+  });
+
+  it('an admin changes a role by email', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, adam, `role ${mia.email.toUpperCase()} developer`);
+    expect(reply.text).toBe(`*Mia* is now Developer in *${org.name}*.`);
+    expect((await memberOf(h, org, mia))?.role).toBe('developer');
+  });
+
+  it('an escaped email from Slack (<mailto:…|…>) names the person too', async () => {
+    const h = harness();
+    const { org, olga, mia } = await team(h);
+    const reply = await ask(h, olga, `role <mailto:${mia.email}|${mia.email}> billing`);
+    expect(reply.text).toBe(`*Mia* is now Billing in *${org.name}*.`);
+    expect((await memberOf(h, org, mia))?.role).toBe('billing');
+  });
+
+  it('an admin cannot change an owner, and the owner keeps their role', async () => {
+    const h = harness();
+    const { org, olga, adam } = await team(h);
+    const otto = await addMember(h, org, olga, 'owner', 'Otto');
+    const reply = await ask(h, adam, `role ${mention(otto)} member`);
+    expect(reply.text).toBe(':warning: Only owners can change or remove an owner.');
+    expect((await memberOf(h, org, otto))?.role).toBe('owner');
+    expect(await auditCount(h, org, 'member.role_changed')).toBe(0);
+  });
+
+  it('an admin cannot make anyone an owner', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, adam, `role ${mention(mia)} owner`);
+    expect(reply.text).toBe(':warning: Only owners can make someone an owner.');
+    expect((await memberOf(h, org, mia))?.role).toBe('member');
+  });
+
+  it('an unknown role is refused with the list of roles', async () => {
+    const h = harness();
+    const { org, olga, mia } = await team(h);
+    const reply = await ask(h, olga, `role ${mention(mia)} superuser`);
+    expect(reply.text).toBe(':warning: "superuser" is not a role. Choose one of: owner, admin, billing, developer, member.');
+    expect((await memberOf(h, org, mia))?.role).toBe('member');
+  });
+
+  it('forgetting the role says how to write the command', async () => {
+    const h = harness();
+    const { olga, mia } = await team(h);
+    const reply = await ask(h, olga, `role ${mention(mia)}`);
+    expect(reply.text).toMatch(/^:warning: Say which role: `\/org role @ana admin`\. Roles: owner, admin, billing, developer, member\.$/);
+  });
+
+  it('someone outside the org cannot be given a role there', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const stranger = await person(h, 'Stan');
+    const reply = await ask(h, olga, `role ${mention(stranger)} admin`);
+    expect(reply.text).toBe(":warning: That person isn't a member of this organization.");
+    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${stranger.account.id}'`)).toBe(0);
+  });
+
+  it('a plain member cannot change roles', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, mia, `role ${mention(adam)} member`);
+    expect(reply.text).toBe(":warning: You don't have permission to change members' roles (owners and admins only).");
+    expect((await memberOf(h, org, adam))?.role).toBe('admin');
+  });
+
+  it('role with no arguments opens the change-role modal offering only roles I may grant', async () => {
+    const h = harness();
+    const { org, olga, adam } = await team(h);
+    const options = (view: Record<string, any>) =>
+      view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value);
+
+    const ownerView = await modalFrom(h, olga.user, 'role');
+    expect(ownerView.callback_id).toBe('org_role_modal');
+    expect(JSON.parse(ownerView.private_metadata)).toEqual({ orgId: org.id });
+    expect(ownerView.blocks.find((b: any) => b.block_id === 'member').element.type).toBe('users_select');
+    expect(options(ownerView)).toEqual(['owner', 'admin', 'billing', 'developer', 'member']);
+
+    const adminView = await modalFrom(h, adam.user, 'role');
+    expect(options(adminView)).toEqual(['admin', 'billing', 'developer', 'member']);
+  });
+
+  it('a plain member running role with no arguments is told why instead of getting an empty form', async () => {
+    const h = harness();
+    const { org, mia } = await team(h);
+    const mark = h.slack.calls.length;
+    const reply = await ask(h, mia, 'role');
+    expect(reply.text).toBe(`:warning: Only owners and admins can change roles in ${org.name}. Your role is Member.`);
+    expect(h.slack.of('views.open', mark)).toEqual([]);
+  });
+});
+
+describe('/org remove', () => {
+  it('an admin removes a member by @mention and their access ends', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, adam, `remove ${mention(mia)}`);
+    expect(reply.text).toBe(`Removed *Mia* from *${org.name}*. Their access ended now.`);
+    expect(await memberOf(h, org, mia)).toBeUndefined();
+    await expect(h.domain.orgs.get(mia.actor, org.id)).rejects.toMatchObject({ code: 'not_a_member' });
+  });
+
+  it('the primary owner cannot be removed, even by another owner', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const otto = await addMember(h, org, olga, 'owner', 'Otto');
+    const reply = await ask(h, otto, `remove ${mention(olga)}`);
+    expect(reply.text).toMatch(/^:warning: The primary owner cannot be removed, demoted or leave\. They can transfer primary ownership/);
+    expect((await memberOf(h, org, olga))?.role).toBe('owner');
+    expect(await auditCount(h, org, 'member.removed')).toBe(0);
+  });
+
+  it('removing yourself is refused with a pointer to leave instead', async () => {
+    const h = harness();
+    const { org, adam } = await team(h);
+    const reply = await ask(h, adam, `remove ${adam.email}`);
+    expect(reply.text).toBe(':warning: To remove yourself, leave the organization instead.');
+    expect(await memberOf(h, org, adam)).toBeDefined();
+  });
+
+  it('a plain member cannot remove anyone', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, mia, `remove ${mention(adam)}`);
+    expect(reply.text).toBe(":warning: You don't have permission to remove members (owners and admins only).");
+    expect(await memberOf(h, org, adam)).toBeDefined();
+  });
+
+  it('remove with nobody named says how to write it', async () => {
+    const h = harness();
+    const { adam } = await team(h);
+    const reply = await ask(h, adam, 'remove');
+    expect(reply.text).toBe(':warning: Say who to remove: `/org remove @ana` or `/org remove ana@example.com`.');
+  });
+});
+
+describe('/org leave', () => {
+  it('leave opens the leave modal for the active org and removes nothing yet', async () => {
+    const h = harness();
+    const { org, mia } = await team(h);
+    const view = await modalFrom(h, mia.user, 'leave');
+    expect(view.callback_id).toBe('org_leave_modal');
+    expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id });
+    expect(view.blocks[0].text.text).toContain(`Leave *${org.name}*?`);
+    expect(await memberOf(h, org, mia)).toBeDefined();
+  });
+
+  it('leave with no organization says there is nothing to leave and opens no modal', async () => {
+    const h = harness();
+    const zed = await person(h, 'Zed');
+    const mark = h.slack.calls.length;
+    const reply = await ask(h, zed, 'leave');
+    expect(reply.text).toMatch(/^:warning: You don't have an active organization yet\./);
+    expect(h.slack.of('views.open', mark)).toEqual([]);
+  });
+});
+
+describe('/org billing-emails', () => {
+  it('an admin turns billing emails on and off for a member', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const on = await ask(h, adam, `billing-emails ${mention(mia)} on`);
+    expect(on.text).toBe(`*Mia* now receives billing emails for *${org.name}*.`);
+    expect((await memberOf(h, org, mia))?.billing_emails).toBe(true);
+
+    const off = await ask(h, adam, `billing-emails ${mia.email} OFF`);
+    expect(off.text).toBe(`*Mia* no longer receives billing emails for *${org.name}*.`);
+    expect((await memberOf(h, org, mia))?.billing_emails).toBe(false);
+    expect(await auditCount(h, org, 'member.billing_emails_changed')).toBe(2);
+  });
+
+  it("the primary owner's billing emails cannot be turned off", async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const reply = await ask(h, olga, `billing-emails ${mention(olga)} off`);
+    expect(reply.text).toBe(':warning: The primary owner always receives billing emails.');
+    expect((await memberOf(h, org, olga))?.billing_emails).toBe(true);
+    expect(await auditCount(h, org, 'member.billing_emails_changed')).toBe(0);
+  });
+
+  it('a plain member cannot change who receives billing emails', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, mia, `billing-emails ${mention(adam)} on`);
+    expect(reply.text).toBe(":warning: You don't have permission to change who receives billing emails (owners and admins only).");
+    expect((await memberOf(h, org, adam))?.billing_emails).toBe(false);
+  });
+
+  it('without on or off, the usage is shown', async () => {
+    const h = harness();
+    const { adam, mia } = await team(h);
+    const reply = await ask(h, adam, `billing-emails ${mention(mia)} yes`);
+    expect(reply.text).toBe(':warning: Use `/org billing-emails @ana on` or `/org billing-emails @ana off`.');
+  });
+});
+
+describe('/org transfer', () => {
+  it('the primary owner hands primary ownership to another owner', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const otto = await addMember(h, org, olga, 'owner', 'Otto');
+    const reply = await ask(h, olga, `transfer ${mention(otto)}`);
+    expect(reply.text).toBe(`*Otto* is now the primary owner of *${org.name}*.`);
+    const after = await h.domain.orgs.get(olga.actor, org.id);
+    expect(after.primaryOwnerId).toBe(otto.account.id);
+    // The new primary owner always receives billing emails.
+    expect((await memberOf(h, org, otto))?.billing_emails).toBe(true);
+  });
+
+  it('primary ownership cannot go to someone who is not an owner', async () => {
+    const h = harness();
+    const { org, olga, adam } = await team(h);
+    const reply = await ask(h, olga, `transfer ${mention(adam)}`);
+    expect(reply.text).toBe(':warning: Primary ownership can only be transferred to another owner. Make them an owner first.');
+    expect((await h.domain.orgs.get(olga.actor, org.id)).primaryOwnerId).toBe(olga.account.id);
+    expect(await auditCount(h, org, 'org.primary_owner_transferred')).toBe(0);
+  });
+
+  it('another owner cannot take primary ownership for themselves', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const otto = await addMember(h, org, olga, 'owner', 'Otto');
+    const reply = await ask(h, otto, `transfer ${mention(otto)}`);
+    expect(reply.text).toBe(':warning: Only the primary owner can transfer primary ownership.');
+    expect((await h.domain.orgs.get(olga.actor, org.id)).primaryOwnerId).toBe(olga.account.id);
+  });
+});
