@@ -20,9 +20,23 @@ export type Mailer = { send: (m: EmailMessage) => Promise<void>; mode: 'smtp' | 
  * SMTP through nodemailer when SMTP_URL is set. Without it (development), each message is written
  * as an .eml file into the outbox folder and its link is logged.
  */
-export function createMailer(opts: { smtpUrl?: string | undefined; from: string; outboxDir: string; log: Logger }): Mailer {
+/**
+ * Bounded SMTP waits. nodemailer's defaults (2 min to connect, 10 min of socket silence) outlast the
+ * outbox claim's 2-minute lease: a hung server would let another worker re-claim and re-send the
+ * message meanwhile. Failing sooner means the outbox retries it with backoff instead. Options in
+ * SMTP_URL's query string (e.g. ?socketTimeout=…) still take precedence.
+ */
+export const SMTP_TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 15_000, socketTimeout: 60_000 };
+
+export function createMailer(opts: {
+  smtpUrl?: string | undefined;
+  from: string;
+  outboxDir: string;
+  log: Logger;
+  timeouts?: Partial<typeof SMTP_TIMEOUTS>;
+}): Mailer {
   if (opts.smtpUrl) {
-    const transport = nodemailer.createTransport(opts.smtpUrl, { from: opts.from });
+    const transport = nodemailer.createTransport({ url: opts.smtpUrl, ...SMTP_TIMEOUTS, ...opts.timeouts }, { from: opts.from });
     return {
       mode: 'smtp',
       send: async (m) => {

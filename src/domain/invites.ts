@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { accounts, invites, memberships, orgs, type InviteRow, type OrgRow, type Role } from '../db/schema.js';
 import { assertCanGrant, authorize, parseRole, roleLabels } from './access.js';
@@ -482,16 +482,19 @@ export function createInviteService(deps: Deps) {
   async function remindDue(limit = 10_000): Promise<number> {
     const now = clock.now();
     const channels = channelsFor['invite.reminder'];
+    // A step is due once its moment has come, and only if that moment is after the invite was sent:
+    // a 72 h invite is not "reminded" 72 h before expiry, i.e. the instant it goes out.
+    const stepDue = (h: SQL) => sql`${now}::timestamptz >= i.expires_at - make_interval(hours => ${h}) and i.expires_at - make_interval(hours => ${h}) > i.last_sent_at`;
     const r = await db.execute<{ n: number }>(sql`
       with due as (
         select i.id, i.org_id, i.email, i.token_nonce,
-          array(select h from unnest(o.reminder_hours) h where ${now}::timestamptz >= i.expires_at - make_interval(hours => h)) as due_steps,
+          array(select h from unnest(o.reminder_hours) h where ${stepDue(sql`h`)}) as due_steps,
           (select min(h) from unnest(o.reminder_hours) h
-             where ${now}::timestamptz >= i.expires_at - make_interval(hours => h) and not (h = any(i.reminders_sent))) as step
+             where ${stepDue(sql`h`)} and not (h = any(i.reminders_sent))) as step
         from invites i join orgs o on o.id = i.org_id
         where i.status = 'pending' and i.expires_at is not null and i.expires_at > ${now}
           and exists (select 1 from unnest(o.reminder_hours) h
-                      where ${now}::timestamptz >= i.expires_at - make_interval(hours => h) and not (h = any(i.reminders_sent)))
+                      where ${stepDue(sql`h`)} and not (h = any(i.reminders_sent)))
         order by i.expires_at
         limit ${limit}
         for update of i skip locked
@@ -504,7 +507,8 @@ export function createInviteService(deps: Deps) {
         select 'invite.reminder', due.org_id, due.email, ch,
                jsonb_build_object('inviteId', due.id, 'nonce', due.token_nonce, 'hoursBeforeExpiry', due.step),
                'invite.reminder:' || due.id || ':' || due.token_nonce || ':' || due.step, ${now}, ${now}
-        from due cross join unnest(${channels}::text[]) ch
+        -- sql.param: one array parameter (a bare JS array would be spread into a row and fail the cast).
+        from due cross join unnest(${sql.param(channels)}::text[]) ch
         on conflict (dedupe_key, channel) do nothing
       )
       select count(*)::int as n from marked`);

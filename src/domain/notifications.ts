@@ -72,7 +72,8 @@ export type NotificationContent = {
   invite?: { id: string; email: string; role: Role; expiresAt: Date | null; inviterName: string | null; token: string };
 };
 
-export const MAX_ATTEMPTS = 8;
+/** About 14 hours of retries (backoff capped at 1 h), so a long Slack or SMTP outage loses nothing. */
+export const MAX_ATTEMPTS = 20;
 
 /** Exponential backoff: 30 s, 1 min, 2 min … capped at 1 h. */
 export function backoffMs(attempts: number): number {
@@ -103,25 +104,33 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
     return db.select().from(notifications).where(inArray(notifications.id, ids)).orderBy(notifications.id);
   }
 
-  async function settle(id: number, outcome: { status: 'sent' | 'skipped' } | { status: 'failed'; error: string; attempts: number }) {
+  /**
+   * Records how a claimed delivery went. The claim is identified by its attempt number: a worker whose
+   * lease ran out (and whose row another worker claimed again) cannot overwrite the newer claim.
+   */
+  async function settle(
+    claim: Pick<NotificationRow, 'id' | 'attempts'>,
+    outcome: { status: 'sent' | 'skipped' } | { status: 'failed'; error: string },
+  ) {
     const now = clock.now();
+    const stillMine = and(eq(notifications.id, claim.id), eq(notifications.status, 'sending'), eq(notifications.attempts, claim.attempts));
     if (outcome.status === 'failed') {
-      const final = outcome.attempts >= MAX_ATTEMPTS;
+      const final = claim.attempts >= MAX_ATTEMPTS;
       await db
         .update(notifications)
         .set({
           status: final ? 'failed' : 'pending',
           lastError: outcome.error.slice(0, 500),
-          nextAttemptAt: new Date(now.getTime() + backoffMs(outcome.attempts)),
+          nextAttemptAt: new Date(now.getTime() + backoffMs(claim.attempts)),
           lockedUntil: null,
         })
-        .where(eq(notifications.id, id));
+        .where(stillMine);
       return;
     }
     await db
       .update(notifications)
       .set({ status: outcome.status, deliveredAt: now, lockedUntil: null, ...(outcome.status === 'skipped' ? {} : { lastError: null }) })
-      .where(and(eq(notifications.id, id), eq(notifications.status, 'sending')));
+      .where(stillMine);
   }
 
   /**

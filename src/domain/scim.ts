@@ -40,6 +40,12 @@ export type ScimUserInput = {
 export type ScimUserView = ScimUserRow & { groups: { id: string; displayName: string }[] };
 export type ScimGroupInput = { displayName: string; externalId?: string | null | undefined; memberIds: string[] };
 export type ScimGroupView = ScimGroupRow & { members: { id: string; display: string }[] | undefined };
+/**
+ * For a PATCH, which the adapter applies to the resource it read: that resource as read. Only what the
+ * PATCH changed relative to it is written, on top of the current row (read under lock), so IdPs' parallel
+ * PATCHes (Okta and Entra send them) don't undo each other: two member adds both stay, a removal stays removed.
+ */
+export type PatchBase<T> = { base?: T | undefined };
 
 export type FilterOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'pr' | 'gt' | 'ge' | 'lt' | 'le';
 export type FilterTerm = { field: string; op: FilterOp; value?: string | boolean | number | null };
@@ -176,26 +182,29 @@ export function createScimService(deps: Deps) {
     return userView(db, await findUser(db, orgId, id));
   }
 
-  /** PUT (and PATCH, which the adapter turns into a full replacement). active=false suspends at once. */
-  async function replaceUser(actor: Actor, id: string, raw: ScimUserInput): Promise<ScimUserView> {
+  /** PUT, and PATCH (the adapter applies it to what it read: see PatchBase). active=false suspends at once. */
+  async function replaceUser(actor: Actor, id: string, raw: ScimUserInput, opts: PatchBase<ScimUserInput> = {}): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
     const input = parseInput(userSchema, raw);
+    const base = opts.base ? parseInput(userSchema, opts.base) : undefined;
+    const changed = (k: keyof typeof input) => !base || JSON.stringify(input[k] ?? null) !== JSON.stringify(base[k] ?? null);
     try {
       return await db.transaction(async (tx) => {
         const org = await lockOrgForScim(tx, orgId);
         const before = await findUser(tx, orgId, id, true);
         const now = clock.now();
-        const email = input.emails?.length || isValidEmail(input.userName) ? emailOf(input) : before.email;
+        const email =
+          !changed('emails') && !changed('userName') ? before.email : input.emails?.length || isValidEmail(input.userName) ? emailOf(input) : before.email;
         const [after] = await tx
           .update(scimUsers)
           .set({
-            userName: input.userName,
-            externalId: input.externalId ?? null,
-            givenName: input.givenName ?? null,
-            familyName: input.familyName ?? null,
-            displayName: input.displayName ?? null,
+            userName: changed('userName') ? input.userName : before.userName,
+            externalId: changed('externalId') ? (input.externalId ?? null) : before.externalId,
+            givenName: changed('givenName') ? (input.givenName ?? null) : before.givenName,
+            familyName: changed('familyName') ? (input.familyName ?? null) : before.familyName,
+            displayName: changed('displayName') ? (input.displayName ?? null) : before.displayName,
             email,
-            active: input.active ?? true,
+            active: changed('active') ? (input.active ?? true) : before.active,
             updatedAt: now,
           })
           .where(eq(scimUsers.id, id))
@@ -295,22 +304,35 @@ export function createScimService(deps: Deps) {
       .orderBy(asc(scimUsers.userName));
   }
 
-  async function setGroupMembers(tx: Tx, actor: Actor, org: OrgRow, groupId: string, memberIds: string[], now: Date): Promise<void> {
-    const wanted = [...new Set(memberIds)];
-    for (const id of wanted) if (!isUuid(id)) fail('invalid_input', `Group member "${id.slice(0, 60)}" is not a user of this organization.`);
-    const known = wanted.length
-      ? await tx.select({ id: scimUsers.id }).from(scimUsers).where(and(eq(scimUsers.orgId, org.id), inArray(scimUsers.id, wanted)))
+  /**
+   * Sets a group's members (and syncs their roles). With baseIds (a PATCH), only the PATCH's own adds and
+   * removals relative to baseIds are applied to the current members. Returns the member count.
+   */
+  async function setGroupMembers(tx: Tx, actor: Actor, org: OrgRow, groupId: string, memberIds: string[], now: Date, baseIds?: string[]): Promise<number> {
+    const requested = [...new Set(memberIds)];
+    const current = (await tx.select({ id: scimGroupMembers.scimUserId }).from(scimGroupMembers).where(eq(scimGroupMembers.groupId, groupId))).map((r) => r.id);
+    // Sets: groups can have many thousands of members.
+    const base = baseIds ? new Set(baseIds) : undefined;
+    const requestedSet = new Set(requested);
+    const added = base ? requested.filter((w) => !base.has(w)) : requested;
+    const dropped = new Set(baseIds?.filter((b) => !requestedSet.has(b)) ?? []);
+    const wanted = base ? [...new Set([...current.filter((c) => !dropped.has(c)), ...added])] : requested;
+    for (const id of added) if (!isUuid(id)) fail('invalid_input', `Group member "${id.slice(0, 60)}" is not a user of this organization.`);
+    const known = added.length
+      ? await tx.select({ id: scimUsers.id }).from(scimUsers).where(and(eq(scimUsers.orgId, org.id), inArray(scimUsers.id, added)))
       : [];
-    if (known.length !== wanted.length) {
-      const missing = wanted.find((w) => !known.some((k) => k.id === w));
+    if (known.length !== added.length) {
+      const missing = added.find((w) => !known.some((k) => k.id === w));
       fail('invalid_input', `Group member "${missing}" is not a user of this organization.`);
     }
-    const current = (await tx.select({ id: scimGroupMembers.scimUserId }).from(scimGroupMembers).where(eq(scimGroupMembers.groupId, groupId))).map((r) => r.id);
-    const add = wanted.filter((w) => !current.includes(w));
-    const remove = current.filter((c) => !wanted.includes(c));
+    const currentSet = new Set(current);
+    const wantedSet = new Set(wanted);
+    const add = wanted.filter((w) => !currentSet.has(w));
+    const remove = current.filter((c) => !wantedSet.has(c));
     if (add.length) await tx.insert(scimGroupMembers).values(add.map((scimUserId) => ({ groupId, scimUserId }))).onConflictDoNothing();
     if (remove.length) await tx.delete(scimGroupMembers).where(and(eq(scimGroupMembers.groupId, groupId), inArray(scimGroupMembers.scimUserId, remove)));
     for (const userId of [...add, ...remove]) await syncRole(tx, actor, org, userId, now);
+    return wanted.length;
   }
 
   /**
@@ -377,23 +399,29 @@ export function createScimService(deps: Deps) {
     return { ...g, members: withMembers ? await groupMembers(db, g.id) : undefined };
   }
 
-  async function replaceGroup(actor: Actor, id: string, raw: ScimGroupInput): Promise<ScimGroupView> {
+  /** PUT, and PATCH (the adapter applies it to what it read: see PatchBase). */
+  async function replaceGroup(actor: Actor, id: string, raw: ScimGroupInput, opts: PatchBase<ScimGroupInput> = {}): Promise<ScimGroupView> {
     const orgId = scimOrgId(actor);
     const input = parseInput(groupSchema, raw);
+    const base = opts.base ? parseInput(groupSchema, opts.base) : undefined;
     return db.transaction(async (tx) => {
       const org = await lockOrgForScim(tx, orgId);
       const before = await findGroup(tx, orgId, id, true);
       const now = clock.now();
       const [after] = await tx
         .update(scimGroups)
-        .set({ displayName: input.displayName, externalId: input.externalId ?? null, updatedAt: now })
+        .set({
+          displayName: !base || input.displayName !== base.displayName ? input.displayName : before.displayName,
+          externalId: !base || (input.externalId ?? null) !== (base.externalId ?? null) ? (input.externalId ?? null) : before.externalId,
+          updatedAt: now,
+        })
         .where(eq(scimGroups.id, id))
         .returning();
-      await setGroupMembers(tx, actor, org, id, input.memberIds, now);
+      const members = await setGroupMembers(tx, actor, org, id, input.memberIds, now, base?.memberIds);
       await recordAudit(
         tx,
         actor,
-        { orgId, action: 'scim.group_updated', targetType: 'scim_group', targetId: id, before: { displayName: before.displayName }, after: { displayName: after!.displayName, members: input.memberIds.length } },
+        { orgId, action: 'scim.group_updated', targetType: 'scim_group', targetId: id, before: { displayName: before.displayName }, after: { displayName: after!.displayName, members } },
         now,
       );
       return { ...after!, members: await groupMembers(tx, id) };
@@ -480,13 +508,25 @@ export function createScimService(deps: Deps) {
     return db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
       const allowOwner = s.allowOwner ?? org.scimAllowOwner;
-      if (defaultRole === 'owner' && !allowOwner) fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner.');
+      // The default that would apply, not only a new one: turning owner off must not leave owner as the default.
+      if ((defaultRole ?? org.scimDefaultRole) === 'owner' && !allowOwner) {
+        fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner. Change the default SCIM role first (`/org scim default-role member`).');
+      }
       const now = clock.now();
       const [after] = await tx
         .update(orgs)
         .set({ scimDefaultRole: defaultRole ?? org.scimDefaultRole, scimAllowOwner: allowOwner, updatedAt: now })
         .where(eq(orgs.id, orgId))
         .returning();
+      if (org.scimAllowOwner && !allowOwner) {
+        // SCIM may no longer grant owner: take back the owner role its groups granted (never below the base role).
+        const granted = await tx
+          .selectDistinct({ id: scimGroupMembers.scimUserId })
+          .from(scimGroupMembers)
+          .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
+          .where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.role, 'owner')));
+        for (const { id } of granted) await syncRole(tx, actor, after!, id, now);
+      }
       await recordAudit(
         tx,
         actor,
@@ -587,6 +627,8 @@ function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSql | und
   if (!anyOf.length) return undefined;
   const ors = anyOf.map((all) => {
     const ands = all.map((t) => termSql(t, fieldOf));
+    // No terms left (e.g. only emails[type eq "work"], which every user has): matches all, not "()".
+    if (!ands.length) return sql`true`;
     return ands.length === 1 ? ands[0]! : sql`(${sql.join(ands, sql` and `)})`;
   });
   return ors.length === 1 ? ors[0] : sql`(${sql.join(ors, sql` or `)})`;
@@ -598,6 +640,8 @@ function termSql(t: FilterTerm, fieldOf: (f: string) => FieldSql | undefined): S
   if (t.op === 'pr') return sql`(${f.expr} is not null)`;
   if (t.value === undefined) throw new UnsupportedFilterError(`The "${t.op}" comparison on "${t.field}" needs a value.`);
   if (f.kind === 'bool') {
+    // "True"/"False" strings are Entra's booleans; anything else is not a boolean, and no match is a guess.
+    if (typeof t.value !== 'boolean' && !/^(true|false)$/i.test(String(t.value))) throw new UnsupportedFilterError(`"${t.field}" is true or false, not ${JSON.stringify(t.value)}.`);
     const v = typeof t.value === 'boolean' ? t.value : String(t.value).toLowerCase() === 'true';
     if (t.op === 'eq') return sql`(${f.expr} = ${v})`;
     if (t.op === 'ne') return sql`(${f.expr} <> ${v})`;

@@ -94,7 +94,8 @@ export function createWorker(opts: WorkerOptions) {
 
   async function stop(): Promise<void> {
     await agenda?.stop();
-    await running;
+    // A nudge that arrived during a run starts another when it ends: wait for that one too.
+    while (running) await running;
   }
 
   return { start, stop, kick, run };

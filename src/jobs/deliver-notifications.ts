@@ -20,12 +20,12 @@ export async function deliverDueNotifications(domain: Domain, channels: Channels
       try {
         const content = await domain.outbox.describe(n);
         const outcome = content ? await send(channels, n.channel, content) : 'skipped';
-        await domain.outbox.settle(n.id, { status: outcome });
+        await domain.outbox.settle(n, { status: outcome });
         stats[outcome]++;
       } catch (err) {
         stats.failed++;
         log.warn({ err: (err as Error).message, notification: n.id, kind: n.kind, channel: n.channel, attempts: n.attempts }, 'notification delivery failed; will retry');
-        await domain.outbox.settle(n.id, { status: 'failed', error: (err as Error).message ?? String(err), attempts: n.attempts });
+        await domain.outbox.settle(n, { status: 'failed', error: (err as Error).message ?? String(err) });
       }
     }
     if (claimed.length < batch) return stats;
