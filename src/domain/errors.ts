@@ -65,3 +65,15 @@ export function fail(code: ErrorCode, message?: string, details?: Record<string,
 export function isDomainError(err: unknown, code?: ErrorCode): err is DomainError {
   return err instanceof DomainError && (code === undefined || err.code === code);
 }
+
+/**
+ * PostgreSQL unreachable or shutting down (not the caller's fault, and temporary): adapters answer
+ * 503 / "try again shortly" instead of a generic failure.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(e.code)) return true;
+    if (e.message && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+  }
+  return false;
+}

@@ -1,5 +1,5 @@
 import SCIMMY from 'scimmy';
-import { isDomainError } from '../domain/errors.js';
+import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
 import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim.js';
 import { UnsupportedFilterError } from '../domain/scim.js';
 
@@ -58,12 +58,33 @@ export function fromScimGroup(instance: Record<string, any>): ScimGroupInput {
 }
 
 /**
+ * Rejects filters SCIMMY would crash on (a bare attribute, a lone "or": TypeErrors, which became 500s)
+ * or silently shorten (a dangling "and"/"or", empty parentheses, which became an empty list): a filter
+ * that does not parse is a 400 invalidFilter, never a guess (SPEC §6).
+ */
+export function checkFilter(expr: string): void {
+  const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  if (/^\s*(and|or)\b/i.test(bare) || /\b(and|or|not)\s*(\)|$)/i.test(bare) || /\(\s*(and|or)\b/i.test(bare) || /\(\s*\)/.test(bare)) {
+    throw new UnsupportedFilterError(`The filter "${expr.slice(0, 100)}" is incomplete: "and"/"or" need a comparison on both sides.`);
+  }
+  try {
+    new SCIMMY.Types.Filter(expr);
+  } catch (err) {
+    if (err instanceof SCIMMY.Types.Error) throw err;
+    throw new UnsupportedFilterError(`The filter "${expr.slice(0, 100)}" could not be parsed. Use e.g. userName eq "someone@example.com".`);
+  }
+}
+
+/**
  * A parsed SCIMMY filter ([{attr: [op, value]}, …] OR-ed; keys AND-ed; nested objects for
  * sub-attributes and value paths) as the domain's OR-of-AND terms.
  */
 export function filterTerms(filter: SCIMMY.Types.Filter | undefined): FilterTerm[][] {
   if (!filter || !filter.length) return [];
-  return [...filter].map((expr) => termsOf(expr as Record<string, unknown>, ''));
+  return [...filter].map((expr) => {
+    if (!expr || typeof expr !== 'object' || !Object.keys(expr).length) throw new UnsupportedFilterError('The filter has an empty expression.');
+    return termsOf(expr as Record<string, unknown>, '');
+  });
 }
 
 const ops = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'pr', 'gt', 'ge', 'lt', 'le']);
@@ -146,5 +167,6 @@ export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error>
         return new SCIMMY.Types.Error(400, 'invalidValue', err.message);
     }
   }
+  if (isDatabaseUnavailable(err)) return new SCIMMY.Types.Error(503, null as never, 'Roster cannot reach its database right now. Retry shortly; nothing was changed.');
   return new SCIMMY.Types.Error(500, null as never, 'Internal error');
 }

@@ -3,14 +3,25 @@ import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
-import { MAX_PAGE } from '../domain/scim.js';
+import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
 import type { Logger } from '../logger.js';
-import { filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, scimError, toScimGroup, toScimUser } from './mapping.js';
+import { checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, scimError, toScimGroup, toScimUser } from './mapping.js';
 
 export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
 
-/** What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not. */
-type ScimContext = { actor: Actor; domain: Domain; log: Logger };
+/**
+ * What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not.
+ * For a PATCH, SCIMMY reads the resource (egress), applies the operations and writes it back (ingress);
+ * what it read is kept here so the domain writes only what the PATCH changed (domain PatchBase).
+ */
+type ScimContext = {
+  actor: Actor;
+  domain: Domain;
+  log: Logger;
+  patching: boolean;
+  userBase?: ScimUserInput;
+  groupBase?: ScimGroupInput;
+};
 
 const BODY_LIMIT = '1mb';
 const DEFAULT_COUNT = 100;
@@ -45,14 +56,18 @@ function declareResources() {
     .ingress((resource, instance, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const input = fromScimUser(instance as Record<string, any>);
-        const view = resource.id ? await ctx.domain.scim.replaceUser(ctx.actor, resource.id, input) : await ctx.domain.scim.createUser(ctx.actor, input);
+        const view = resource.id
+          ? await ctx.domain.scim.replaceUser(ctx.actor, resource.id, input, { base: ctx.userBase })
+          : await ctx.domain.scim.createUser(ctx.actor, input);
         return toScimUser(view) as never;
       }),
     )
     .egress((resource, ctx: ScimContext) =>
       guarded(ctx, async () => {
         if (!resource.id) throw new SCIMMY.Types.Error(501, null as never, 'Use GET /Users to list users.');
-        return toScimUser(await ctx.domain.scim.getUser(ctx.actor, resource.id)) as never;
+        const out = toScimUser(await ctx.domain.scim.getUser(ctx.actor, resource.id));
+        if (ctx.patching) ctx.userBase = fromScimUser(out);
+        return out as never;
       }),
     )
     .degress((resource, ctx: ScimContext) => guarded(ctx, () => ctx.domain.scim.deleteUser(ctx.actor, resource.id!)));
@@ -61,14 +76,18 @@ function declareResources() {
     .ingress((resource, instance, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const input = fromScimGroup(instance as Record<string, any>);
-        const view = resource.id ? await ctx.domain.scim.replaceGroup(ctx.actor, resource.id, input) : await ctx.domain.scim.createGroup(ctx.actor, input);
+        const view = resource.id
+          ? await ctx.domain.scim.replaceGroup(ctx.actor, resource.id, input, { base: ctx.groupBase })
+          : await ctx.domain.scim.createGroup(ctx.actor, input);
         return toScimGroup(view) as never;
       }),
     )
     .egress((resource, ctx: ScimContext) =>
       guarded(ctx, async () => {
         if (!resource.id) throw new SCIMMY.Types.Error(501, null as never, 'Use GET /Groups to list groups.');
-        return toScimGroup(await ctx.domain.scim.getGroup(ctx.actor, resource.id)) as never;
+        const out = toScimGroup(await ctx.domain.scim.getGroup(ctx.actor, resource.id));
+        if (ctx.patching) ctx.groupBase = fromScimGroup(out);
+        return out as never;
       }),
     )
     .degress((resource, ctx: ScimContext) => guarded(ctx, () => ctx.domain.scim.deleteGroup(ctx.actor, resource.id!)));
@@ -91,10 +110,17 @@ export function createScimRouter(deps: ScimDeps): Router {
   router.use(async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const principal = match ? await deps.domain.scimTokens.authenticate(match[1]!).catch((err) => {
-      deps.log.error({ err }, 'SCIM token check failed');
-      return undefined;
-    }) : undefined;
+    let principal: Awaited<ReturnType<typeof deps.domain.scimTokens.authenticate>>;
+    try {
+      principal = match ? await deps.domain.scimTokens.authenticate(match[1]!) : undefined;
+    } catch (err) {
+      // Never a 401 for our own trouble: an IdP that sees 401 may stop provisioning altogether.
+      const e = scimError(err);
+      if (e.status >= 500) deps.log.error({ err }, 'SCIM token check failed');
+      if (e.status === 503) res.set('Retry-After', '30');
+      sendError(res, e.status, e.message, e.scimType);
+      return;
+    }
     if (!principal) {
       res.set('WWW-Authenticate', 'Bearer realm="Roster SCIM"');
       sendError(res, 401, match ? 'The bearer token is not valid: it may be wrong, revoked or expired. Create a new one with `/org scim create`.' : 'Send the SCIM token as "Authorization: Bearer <token>".');
@@ -104,6 +130,7 @@ export function createScimRouter(deps: ScimDeps): Router {
       actor: { type: 'scim', tokenId: principal.tokenId, orgId: principal.orgId, label: principal.name },
       domain: deps.domain,
       log: deps.log,
+      patching: req.method === 'PATCH',
     };
     (req as Request & { scim?: ScimContext }).scim = ctx;
     next();
@@ -142,6 +169,7 @@ export function createScimRouter(deps: ScimDeps): Router {
         const params = Object.fromEntries(
           (['filter', 'attributes', 'excludedAttributes'] as const).filter((k) => typeof q[k] === 'string' && q[k] !== '').map((k) => [k, q[k]]),
         );
+        if (params.filter) checkFilter(params.filter);
         const shape = new Resource(params as never);
         const startIndex = Math.max(1, Number.parseInt(q.startIndex ?? '1', 10) || 1);
         const count = Math.min(MAX_PAGE, Math.max(0, Number.parseInt(q.count ?? String(DEFAULT_COUNT), 10) || (q.count === '0' ? 0 : DEFAULT_COUNT)));
@@ -166,6 +194,8 @@ export function createScimRouter(deps: ScimDeps): Router {
   router.get('/Users', listRoute('Users'));
   router.get('/Groups', listRoute('Groups'));
   router.post(['/.search', '/Users/.search', '/Groups/.search'], (_req, res) => sendError(res, 501, 'POST .search is not supported; use GET with a filter.'));
+  // SCIMMY would look the token's actor type up as a user id (a 404 "no such user"): a token is no user.
+  router.all('/Me', (_req, res) => sendError(res, 501, 'The SCIM token belongs to the organization, not to a user: /Me is not supported.'));
 
   const scimmy = new SCIMMYRouters({
     type: 'bearer',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isDomainError } from '../domain/errors.js';
+import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -8,6 +8,10 @@ import type { Logger } from '../logger.js';
  */
 export function errorText(err: unknown, log: Logger): string {
   if (isDomainError(err)) return `:warning: ${err.message}`;
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ err: (err as Error).message }, 'database unavailable');
+    return ":hourglass: Roster can't reach its database right now. Nothing was changed; please try again in a minute.";
+  }
   const ref = randomBytes(4).toString('hex');
   log.error({ err, ref }, 'slack handler failed');
   return `:x: Something went wrong on our side (ref ${ref}). Please try again in a moment.`;

@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, patchBody, q, useScimRoster, userBody, type ScimHarness } from '../helpers/scim.js';
+
+/** Bad input gets a SCIM error body with the right status and scimType, never a 500, and changes nothing. */
+const roster = useScimRoster();
+
+const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+
+function expectScimError(r: { status: number; body: any; text: string }, status: number, scimType?: string) {
+  expect(r.status, r.text).toBe(status);
+  expect(r.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: String(status) });
+  if (scimType) expect(r.body.scimType).toBe(scimType);
+  expect(typeof r.body.detail).toBe('string');
+}
+
+async function orgState(h: ScimHarness, orgId: string) {
+  return {
+    users: await h.count('scim_users', `org_id = '${orgId}'`),
+    memberships: await h.count('memberships', `org_id = '${orgId}'`),
+    audit: await h.count('audit_events', `org_id = '${orgId}'`),
+  };
+}
+
+describe('request bodies', () => {
+  it('malformed JSON is 400 invalidSyntax and creates nothing', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const u = await h.scim(token, 'POST', '/Users', userBody(`json.${h.tag()}@example.com`));
+    const before = await orgState(h, org.id);
+    for (const [method, path] of [
+      ['POST', '/Users'],
+      ['PUT', `/Users/${u.body.id}`],
+      ['PATCH', `/Users/${u.body.id}`],
+      ['POST', '/Groups'],
+    ] as const) {
+      expectScimError(await h.scim(token, method, path, '{"userName": "broken@example.com",'), 400, 'invalidSyntax');
+    }
+    expectScimError(await h.scim(token, 'POST', '/Users', '"just a string"'), 400, 'invalidSyntax');
+    expectScimError(await h.scim(token, 'POST', '/Users', '[{"userName":"a@example.com"}]'), 400, 'invalidSyntax');
+    expect(await orgState(h, org.id)).toEqual(before);
+  });
+
+  it('a content type other than application/scim+json or application/json is 415; a charset parameter is fine', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const email = `ct.${h.tag()}@example.com`;
+    const body = JSON.stringify(userBody(email));
+    const before = await orgState(h, org.id);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      expectScimError(await h.scim(token, 'POST', '/Users', body, { 'content-type': type }), 415);
+    }
+    expect(await orgState(h, org.id)).toEqual(before);
+
+    const okta = await h.scim(token, 'POST', '/Users', body, { 'content-type': 'application/scim+json; charset=utf-8' });
+    expect(okta.status, okta.text).toBe(201);
+    const plainJson = await h.scim(token, 'PATCH', `/Users/${okta.body.id}`, JSON.stringify(patchBody({ op: 'replace', path: 'displayName', value: 'Json' })), { 'content-type': 'application/json' });
+    expect(plainJson.status, plainJson.text).toBe(200);
+    expect(plainJson.body.displayName).toBe('Json');
+  });
+
+  it('a body over 1 MB is 413 and creates nothing', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    const r = await h.scim(token, 'POST', '/Users', userBody(`big.${h.tag()}@example.com`, { displayName: 'x'.repeat(1_100_000) }));
+    expectScimError(r, 413);
+    expect(r.body.detail).toMatch(/larger than/i);
+    expect(await orgState(h, org.id)).toEqual(before);
+  });
+
+  it('wrong attribute types and missing required attributes are 400 and create nothing', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    const email = `types.${h.tag()}@example.com`;
+    for (const body of [
+      userBody(email, { active: 'maybe' }),
+      { ...userBody(email), userName: 42 },
+      { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], displayName: 'No userName' },
+      userBody(email, { displayName: 'x'.repeat(300) }),
+      userBody(email, { emails: 'not-a-list' }),
+    ]) {
+      expectScimError(await h.scim(token, 'POST', '/Users', body), 400, 'invalidValue');
+    }
+    expectScimError(await h.scim(token, 'POST', '/Users', { schemas: ['urn:example:not-a-user'], userName: email }), 400);
+    expectScimError(await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], members: [] }), 400, 'invalidValue');
+    expect(await orgState(h, org.id)).toEqual(before);
+  });
+
+  it('a PATCH with a wrong type, a bad path or no operations is 400 and changes nothing', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const email = `patch.${h.tag()}@example.com`;
+    const u = await h.scim(token, 'POST', '/Users', userBody(email, { displayName: 'Unchanged' }));
+    const before = await orgState(h, org.id);
+    for (const body of [
+      patchBody({ op: 'replace', path: 'active', value: 'maybe' }),
+      patchBody({ op: 'replace', path: 'userName', value: 42 }),
+      patchBody({ op: 'remove', path: 'userName' }),
+      patchBody({ op: 'replace', path: 'nonsense[', value: 1 }),
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'] },
+    ]) {
+      const r = await h.scim(token, 'PATCH', `/Users/${u.body.id}`, body);
+      expectScimError(r, 400);
+    }
+    expect(await orgState(h, org.id)).toEqual(before);
+    expect((await h.scim(token, 'GET', `/Users/${u.body.id}`)).body).toMatchObject({ userName: email, displayName: 'Unchanged', active: true });
+    expect((await h.memberByEmail(org, email))!.status).toBe('active');
+  });
+});
+
+describe('filters', () => {
+  it('a filter that does not parse is 400 invalidFilter, never a 500 or an empty list', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    await h.scim(token, 'POST', '/Users', userBody(`filter.${h.tag()}@example.com`));
+    for (const filter of [
+      'userName eq',
+      'bogus((',
+      'userName',
+      '"x"',
+      'or',
+      'and',
+      '()',
+      'userName eq "a" or',
+      'userName eq "a" and (',
+      'userName eq "a" or ()',
+      'userName zz "a"',
+      'userName eq "a" userName eq "b"',
+      'active eq "maybe"',
+      'meta.created gt "not a date"',
+    ]) {
+      const r = await h.scim(token, 'GET', `/Users?filter=${q(filter)}`);
+      expect(r.status, `${filter}: ${r.text}`).toBe(400);
+      expect(r.body, filter).toMatchObject({ schemas: [ERROR_SCHEMA], status: '400', scimType: 'invalidFilter' });
+    }
+    for (const filter of ['displayName eq', 'displayName((', 'or']) {
+      const r = await h.scim(token, 'GET', `/Groups?filter=${q(filter)}`);
+      expect(r.status, `${filter}: ${r.text}`).toBe(400);
+      expect(r.body.scimType).toBe('invalidFilter');
+    }
+  });
+
+  it('a filter on an attribute Roster does not keep is 400 invalidFilter, naming the attribute', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    for (const [path, filter, attr] of [
+      ['/Users', 'nickName eq "x"', 'nickName'],
+      ['/Users', 'title eq "x"', 'title'],
+      ['/Users', 'emails[type eq "home"].value eq "x@example.com"', 'work'],
+      ['/Groups', 'owner eq "x"', 'owner'],
+    ] as const) {
+      const r = await h.scim(token, 'GET', `${path}?filter=${q(filter)}`);
+      expect(r.status, `${filter}: ${r.text}`).toBe(400);
+      expect(r.body.scimType).toBe('invalidFilter');
+      expect(r.body.detail).toContain(attr);
+    }
+  });
+
+  it('a valid filter that matches nothing is an empty list, not an error', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    const r = await h.scim(token, 'GET', `/Users?filter=${q('userName eq "nobody@example.com" and active eq True')}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ schemas: [LIST_SCHEMA], totalResults: 0, Resources: [] });
+  });
+});
+
+describe('ids', () => {
+  it('an unknown or non-uuid id is 404 for every method on Users and Groups', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    for (const id of [UNKNOWN_ID, 'not-a-uuid', '1']) {
+      expectScimError(await h.scim(token, 'GET', `/Users/${id}`), 404);
+      expectScimError(await h.scim(token, 'PUT', `/Users/${id}`, userBody(`put.${h.tag()}@example.com`)), 404);
+      expectScimError(await h.scim(token, 'PATCH', `/Users/${id}`, patchBody({ op: 'replace', value: { active: false } })), 404);
+      expectScimError(await h.scim(token, 'DELETE', `/Users/${id}`), 404);
+      expectScimError(await h.scim(token, 'GET', `/Groups/${id}`), 404);
+      expectScimError(await h.scim(token, 'PUT', `/Groups/${id}`, { schemas: [GROUP_SCHEMA], displayName: 'X', members: [] }), 404);
+      expectScimError(await h.scim(token, 'PATCH', `/Groups/${id}`, patchBody({ op: 'replace', path: 'displayName', value: 'Y' })), 404);
+      expectScimError(await h.scim(token, 'DELETE', `/Groups/${id}`), 404);
+    }
+    expect(await orgState(h, org.id)).toEqual(before);
+  });
+});
+
+describe('authentication', () => {
+  it('a missing, malformed, wrong or revoked token is 401 with a SCIM error body and WWW-Authenticate', async () => {
+    const h = roster();
+    const { org, owner, token } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    const attempts: [string | null, Record<string, string>][] = [
+      [null, {}],
+      [null, { authorization: 'Basic Zm9vOmJhcg==' }],
+      [null, { authorization: `Bearer` }],
+      ['not-a-roster-token', {}],
+      [`rst_${'A'.repeat(43)}`, {}],
+      [token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), {}],
+    ];
+    for (const [t, headers] of attempts) {
+      for (const [method, path, body] of [
+        ['GET', '/Users', undefined],
+        ['POST', '/Users', userBody(`auth.${h.tag()}@example.com`)],
+        ['GET', '/ServiceProviderConfig', undefined],
+      ] as const) {
+        const r = await h.scim(t, method, path, body, headers);
+        expectScimError(r, 401);
+        expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      }
+    }
+    expect(await orgState(h, org.id)).toEqual(before);
+
+    await h.domain.scimTokens.revoke(owner.actor, org.id, 'idp');
+    const revoked = await h.scim(token, 'GET', '/Users');
+    expectScimError(revoked, 401);
+    expect(revoked.body.detail).toMatch(/revoked/);
+  });
+});
+
+describe('discovery', () => {
+  it('ServiceProviderConfig tells the truth: patch and filter (max 1000) yes; bulk, sort, etag, changePassword no; bearer tokens', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    const r = await h.scim(token, 'GET', '/ServiceProviderConfig');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+      patch: { supported: true },
+      filter: { supported: true, maxResults: 1000 },
+      bulk: { supported: false },
+      sort: { supported: false },
+      etag: { supported: false },
+      changePassword: { supported: false },
+    });
+    expect(r.body.authenticationSchemes.map((s: { type: string }) => s.type)).toEqual(['oauthbearertoken']);
+  });
+
+  it('what ServiceProviderConfig says is what the endpoints do', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    // patch: supported (a PATCH works); filter: supported; sort: not applied; bulk and .search: not implemented.
+    const u = await h.scim(token, 'POST', '/Users', userBody(`truth.${h.tag()}@example.com`));
+    expect((await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: 'P' }))).status).toBe(200);
+    expect((await h.scim(token, 'GET', `/Users?filter=${q(`id eq "${u.body.id}"`)}`)).body.totalResults).toBe(1);
+    expectScimError(await h.scim(token, 'POST', '/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] }), 501);
+    expectScimError(await h.scim(token, 'POST', '/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] }), 501);
+    expectScimError(await h.scim(token, 'POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] }), 501);
+    // The token is the org's, not a user's: /Me is not implemented (RFC 7644 §3.11), not "user not found".
+    expectScimError(await h.scim(token, 'GET', '/Me'), 501);
+    // A page never holds more than filter.maxResults, whatever count asks for.
+    const big = await h.scim(token, 'GET', '/Users?count=5000');
+    expect(big.status).toBe(200);
+    expect(big.body.itemsPerPage).toBeLessThanOrEqual(1000);
+  });
+
+  it('ResourceTypes and Schemas describe Users (with the enterprise extension) and Groups', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    const types = await h.scim(token, 'GET', '/ResourceTypes');
+    expect(types.status).toBe(200);
+    const byId = Object.fromEntries(types.body.Resources.map((t: { id: string }) => [t.id, t]));
+    expect(byId.User).toMatchObject({
+      endpoint: '/Users',
+      schema: 'urn:ietf:params:scim:schemas:core:2.0:User',
+      schemaExtensions: [{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }],
+    });
+    expect(byId.Group).toMatchObject({ endpoint: '/Groups', schema: 'urn:ietf:params:scim:schemas:core:2.0:Group' });
+
+    const schemas = await h.scim(token, 'GET', '/Schemas');
+    expect(schemas.status).toBe(200);
+    const ids = schemas.body.Resources.map((s: { id: string }) => s.id);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'urn:ietf:params:scim:schemas:core:2.0:User',
+        'urn:ietf:params:scim:schemas:core:2.0:Group',
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+      ]),
+    );
+    const user = schemas.body.Resources.find((s: { id: string }) => s.id === 'urn:ietf:params:scim:schemas:core:2.0:User');
+    // userName compares case-insensitively, as Roster does (caseExact false).
+    expect(user.attributes.find((a: { name: string }) => a.name === 'userName')).toMatchObject({ required: true, caseExact: false, uniqueness: 'server' });
+  });
+});
