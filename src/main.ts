@@ -58,7 +58,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     log.info('Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on (see README).');
   }
 
-  const mailer = opts.mailer ?? createMailer({ ...config.email, log });
+  const mailer = opts.mailer ?? createMailer({ ...config.email, log, production: config.env === 'production' });
   if (mailer.mode === 'outbox') log.info({ outbox: config.email.outboxDir }, 'Email goes to the outbox folder as .eml files (set SMTP_URL to send it).');
 
   const web = config.role !== 'worker';

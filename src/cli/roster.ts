@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config.js';
 import { openDatabase } from '../db/open.js';
 import { createDomain, type Domain } from '../domain/index.js';
-import { accountActor, systemClock, type Actor } from '../domain/context.js';
+import { accountActor, systemActor, systemClock, type Actor } from '../domain/context.js';
 import { isDomainError } from '../domain/errors.js';
+import { inviteUrl } from '../domain/invites.js';
 import { roleLabels } from '../domain/access.js';
 import type { OrgRow } from '../db/schema.js';
+import { settingsView } from '../domain/orgs.js';
 import { createLogger } from '../logger.js';
 import { appSecret, deriveKey } from '../secrets.js';
 import { table, when } from './table.js';
@@ -15,6 +17,8 @@ const usage = `Roster — manage organizations from the command line.
 Usage:
   roster org create <name> --owner <email> [--slug <url-name>] [--owner-name <name>]
   roster org list
+  roster org settings <org> [--invite-expiry 72h|7d|14d|30d|never] [--reminders 72,24|none]
+                            [--seat-limit <n>|none]    shows the settings; flags change them (owners)
   roster members <org>
   roster invite <org> <email…> [--role <role>] [--billing-emails] [--as <email>]
   roster invites <org>
@@ -27,8 +31,8 @@ Usage:
   roster scim map <org> "<group>" <role>            members of that IdP group get the role
   roster scim unmap <org> "<group>"
 
-<org> is an organization's URL name (slug) or id. Commands act as the org's primary owner unless
---as <email> names another member. Roles: owner, admin, billing, developer, member.
+<org> is an organization's URL name (slug) or id. Commands act as the operator, with an owner's
+rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: owner, admin, billing, developer, member.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
@@ -78,6 +82,9 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
       limit: { type: 'string' },
       format: { type: 'string', default: 'table' },
       name: { type: 'string' },
+      'invite-expiry': { type: 'string' },
+      reminders: { type: 'string' },
+      'seat-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -95,7 +102,7 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
     clock: systemClock,
     settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
   });
-  const link = (token: string) => `${config.publicUrl}/invites/${token}`;
+  const link = (token: string) => inviteUrl(config.publicUrl, token);
 
   try {
     switch (command) {
@@ -109,6 +116,28 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
           const org = await domain.orgs.create(accountActor(owner.id, 'cli'), { name, slug: values.slug });
           out.print(`Created ${org.name}, owned by ${owner.email}.`);
           out.print(org.slug);
+          return 0;
+        }
+        if (sub === 'settings') {
+          const { org, actor } = await orgAndActor(domain, args[0], values.as);
+          const changes: Parameters<typeof domain.orgs.updateSettings>[2] = {};
+          if (values['invite-expiry'] !== undefined) changes.inviteExpiry = values['invite-expiry'] as never;
+          if (values.reminders !== undefined) {
+            changes.reminderHours = values.reminders === 'none' ? [] : values.reminders.split(',').map((h) => Number(h.trim()));
+          }
+          if (values['seat-limit'] !== undefined) changes.seatLimit = values['seat-limit'] === 'none' ? null : Number(values['seat-limit']);
+          const after = Object.keys(changes).length ? await domain.orgs.updateSettings(actor, org.id, changes) : org;
+          const s = settingsView(after);
+          out.print(
+            table(
+              ['SETTING', 'VALUE'],
+              [
+                ['invite expiry', s.inviteExpiry],
+                ['reminders (hours before expiry)', s.reminderHours.length ? s.reminderHours.join(', ') : 'none'],
+                ['seat limit', s.seatLimit ?? 'none'],
+              ],
+            ),
+          );
           return 0;
         }
         if (sub === 'list') {
@@ -278,7 +307,8 @@ async function scimCommand(
 async function orgAndActor(domain: Domain, ref: string | undefined, as: string | undefined): Promise<{ org: OrgRow; actor: Actor }> {
   if (!ref) throw new UsageError('Name the organization by its URL name (slug) or id. `roster org list` shows them.');
   const org = await domain.orgs.resolve(ref);
-  if (!as) return { org, actor: accountActor(org.primaryOwnerId, 'cli') };
+  // The operator acts with owner rights, and the audit log says it was the operator, not an owner.
+  if (!as) return { org, actor: systemActor('cli') };
   const account = await domain.accounts.findByEmail(as);
   if (!account) throw new UsageError(`Nobody with the email ${as} is known to Roster.`);
   return { org, actor: accountActor(account.id, 'cli') };

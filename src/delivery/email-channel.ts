@@ -1,3 +1,4 @@
+import { inviteUrl } from '../domain/invites.js';
 import type { NotificationContent } from '../domain/notifications.js';
 import type { Mailer } from './email.js';
 import { renderEmail } from './email-templates.js';
@@ -14,7 +15,7 @@ export function createEmailChannel(mailer: Mailer, publicUrl: string) {
         to,
         ...rendered,
         messageId: `<${c.notification.dedupeKey.replace(/[^A-Za-z0-9.:-]/g, '-')}@${host}>`,
-        devLink: c.invite ? `${publicUrl}/invites/${c.invite.token}` : undefined,
+        devLink: c.invite ? inviteUrl(publicUrl, c.invite.token) : undefined,
       });
       return 'sent';
     },

@@ -1,4 +1,5 @@
 import { roleLabels } from '../domain/access.js';
+import { inviteUrl } from '../domain/invites.js';
 import type { NotificationContent } from '../domain/notifications.js';
 
 /** Subject, text and HTML for each notification that goes by email. Pure: content in, message out. */
@@ -26,7 +27,7 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
     case 'invite.sent':
     case 'invite.reminder': {
       if (!c.invite) return undefined;
-      const link = `${publicUrl}/invites/${c.invite.token}`;
+      const link = inviteUrl(publicUrl, c.invite.token);
       const by = c.invite.inviterName ? `${c.invite.inviterName} invited you` : "You're invited";
       const reminder = c.notification.kind === 'invite.reminder';
       const subject = reminder ? `Reminder: your invite to ${org} ${when(c.invite.expiresAt)}` : `${by} to join ${org} on Roster`;

@@ -32,6 +32,8 @@ export function createMailer(opts: {
   smtpUrl?: string | undefined;
   from: string;
   outboxDir: string;
+  /** In production an invite link (a credential) is never written to the log. */
+  production?: boolean;
   log: Logger;
   timeouts?: Partial<typeof SMTP_TIMEOUTS>;
 }): Mailer {
@@ -53,7 +55,7 @@ export function createMailer(opts: {
       await mkdir(opts.outboxDir, { recursive: true });
       const file = path.join(opts.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${m.messageId.replace(/[^a-z0-9]+/gi, '_').slice(0, 60)}.eml`);
       await writeFile(file, info.message as Buffer);
-      opts.log.info({ to: m.to, file, ...(m.devLink ? { link: m.devLink } : {}) }, `email written to the outbox (no SMTP_URL): ${m.subject}`);
+      opts.log.info({ to: m.to, file, ...(m.devLink && !opts.production ? { link: m.devLink } : {}) }, `email written to the outbox (no SMTP_URL): ${m.subject}`);
     },
     close: () => writer.close(),
   };

@@ -86,7 +86,10 @@ export type Standing = { role: Role; status: 'active' | 'suspended' };
 /** The single permission check. Suspended members can do nothing. */
 export function authorize(standing: Standing | undefined, permission: Permission): void {
   if (!standing) fail('not_a_member');
-  if (standing.status !== 'active' || !can(standing.role, permission)) {
+  if (standing.status !== 'active') {
+    fail('forbidden', 'Your membership in this organization is suspended by your identity provider. Ask your IT admin to reactivate it.');
+  }
+  if (!can(standing.role, permission)) {
     fail('forbidden', `${forbiddenMessage(permission)}`);
   }
 }

@@ -64,7 +64,7 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry,
     actorType: actor.type,
     actorId: who.id,
     actorLabel: who.label,
-    via: actor.type === 'account' ? actor.via : actor.type === 'scim' ? 'scim' : 'job',
+    via: actor.type === 'account' ? actor.via : actor.type === 'scim' ? 'scim' : actor.job === 'cli' ? 'cli' : 'job',
     action: entry.action,
     targetType: entry.targetType,
     targetId: entry.targetId,
@@ -85,7 +85,7 @@ async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; 
     case 'scim':
       return { id: actor.tokenId, label: `SCIM token ${actor.label}` };
     case 'system':
-      return { id: actor.job, label: `Roster job ${actor.job}` };
+      return { id: actor.job, label: actor.job === 'cli' ? 'Operator (roster CLI)' : `Roster job ${actor.job}` };
   }
 }
 

@@ -59,6 +59,11 @@ export function splitEmails(input: string | string[]): string[] {
   });
 }
 
+/** The page an invite link opens (served by the web adapter at /invites/<token>). */
+export function inviteUrl(publicUrl: string, token: string): string {
+  return `${publicUrl}/invites/${token}`;
+}
+
 export function inviteState(invite: InviteRow, now: Date): InviteState {
   if (invite.status === 'pending' && invite.expiresAt && invite.expiresAt <= now) return 'expired';
   return invite.status;
@@ -372,7 +377,7 @@ export function createInviteService(deps: Deps) {
     });
   }
 
-  async function decline(actor: Actor, inviteId: string): Promise<InviteRow> {
+  async function decline(actor: Actor, inviteId: string): Promise<InviteRow & { orgName: string }> {
     if (actor.type !== 'account') fail('forbidden', 'Only the invited person can decline an invite.');
     parseId(inviteId, 'invite id');
     return db.transaction(async (tx) => {
@@ -380,7 +385,9 @@ export function createInviteService(deps: Deps) {
       const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId));
       if (!invite) fail('invite_not_found');
       if (!me || !sameEmail(me.email, invite.email)) fail('invite_wrong_email');
-      return declineLocked(tx, invite.id, actor, me.id);
+      const declined = await declineLocked(tx, invite.id, actor, me.id);
+      const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite.orgId));
+      return { ...declined, orgName: org?.name ?? '' };
     });
   }
 

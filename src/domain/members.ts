@@ -57,8 +57,8 @@ export function createMemberService(deps: Deps) {
       .innerJoin(accounts, eq(accounts.id, memberships.accountId))
       .where(eq(memberships.orgId, orgId))
       .orderBy(sql`case ${memberships.role} when 'owner' then 0 when 'admin' then 1 else 2 end`, asc(accounts.displayName))
-      .limit(Math.min(page.limit ?? 1000, 5000))
-      .offset(page.offset ?? 0);
+      .limit(Math.max(0, Math.min(Math.trunc(page.limit ?? 1000) || 0, 5000)))
+      .offset(Math.max(0, Math.trunc(page.offset ?? 0) || 0));
     return rows.map((r) => ({ ...r, isPrimaryOwner: r.accountId === org?.primaryOwnerId }));
   }
 
@@ -104,7 +104,7 @@ export function createMemberService(deps: Deps) {
       if (target.role === role) return target;
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
       if (scimOwnership(target).role) assertForced(opts, standing.role, "This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as an owner, force the change.");
-      if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      if (target.role === 'owner' && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await tx
         .update(memberships)
@@ -145,7 +145,7 @@ export function createMemberService(deps: Deps) {
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
       assertCanManage(standing.role, target.role);
       if (scimOwnership(target).membership) assertForced(opts, standing.role, 'This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as an owner, force the removal.');
-      if (target.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      if (target.role === 'owner' && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, target);
       await recordAudit(
@@ -241,7 +241,15 @@ export function createMemberService(deps: Deps) {
       const now = clock.now();
       await tx.update(orgs).set({ primaryOwnerId: target.accountId, updatedAt: now }).where(eq(orgs.id, orgId));
       // The primary owner always receives billing emails.
-      await tx.update(memberships).set({ billingEmails: true, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+      if (!target.billingEmails) {
+        await tx.update(memberships).set({ billingEmails: true, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+        await recordAudit(
+          tx,
+          actor,
+          { orgId, action: 'member.billing_emails_changed', targetType: 'membership', targetId: target.membershipId, before: { billingEmails: false }, after: { billingEmails: true } },
+          now,
+        );
+      }
       await recordAudit(
         tx,
         actor,

@@ -4,9 +4,7 @@ import { joinRequestDecidedDm } from './blocks/messages.js';
 
 const JOIN_REQUEST = 'join_request';
 
-export function inviteLink(publicUrl: string, token: string): string {
-  return `${publicUrl}/invites/${token}`;
-}
+export { inviteUrl as inviteLink } from '../domain/invites.js';
 
 /** After the first decision, every admin's copy of the request shows the outcome (no more buttons). */
 export async function updateJoinRequestDms(

@@ -245,8 +245,11 @@ describe('roster audit', () => {
     expect(r.lines[0]).toMatch(/^WHEN\s+ACTOR\s+VIA\s+ACTION\s+TARGET$/);
     const actions = r.lines.slice(2).map((l) => l.match(/\s(\w+\.\w+)\s+\w+ /)?.[1]);
     expect(actions).toEqual(['invite.created', 'member.added', 'org.created']);
-    expect(r.lines[2]).toContain(o.owner);
+    // The invite was made by the operator, not by the org's owner; the org was created as the owner.
+    expect(r.lines[2]).toContain('Operator (roster CLI)');
+    expect(r.lines[2]).not.toContain(o.owner);
     expect(r.lines[2]).toMatch(/\scli\s/);
+    expect(r.lines[4]).toContain(o.owner);
   });
 
   it('--action keeps only that action', async () => {
