@@ -80,6 +80,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const secret = appSecret(config);
   const app = createWebApp({
     pool: database.pool,
+    outboxStats: domain.outbox.stats,
     version,
     slackMode: slack?.mode ?? 'off',
     ...(web

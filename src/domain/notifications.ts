@@ -180,5 +180,11 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
     return db.select().from(notifications).where(conds.length ? and(...conds) : undefined);
   }
 
-  return { claimDue, settle, describe, find };
+  /** Outbox rows by status, for /metrics. */
+  async function stats(): Promise<Record<string, number>> {
+    const r = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from notifications group by status`);
+    return Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
+  }
+
+  return { claimDue, settle, describe, find, stats };
 }

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { roleLabels } from '../domain/access.js';
 import { displayNameSchema } from '../domain/accounts.js';
 import { systemClock, type Clock } from '../domain/context.js';
-import { type ErrorCode, isDomainError } from '../domain/errors.js';
+import { type ErrorCode, isDomainError, isDatabaseUnavailable } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import type { InviteLookup } from '../domain/invites.js';
 import { looksLikeToken, sameSecret } from '../domain/tokens.js';
@@ -112,6 +112,11 @@ export function createInvitePages(deps: InvitePageDeps): Router {
       if (!e.type && status === 400) return send(res, unknownPage()); // a path that does not decode is not a token
       if (status === 413) return send(res, messagePage(413, 'Too much data', 'That was more than this form accepts, so nothing was changed. Go back to your invite link and try again.'));
       return send(res, messagePage(status, 'That request could not be read', 'Nothing was changed. Go back to your invite link and try again.'));
+    }
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: (err as Error).message }, 'invite page: database unavailable');
+      res.set('Retry-After', '30');
+      return send(res, messagePage(503, 'Roster is briefly unavailable', 'Nothing was changed. Please try your invite link again in a minute.'));
     }
     log.error({ err }, 'invite page failed');
     send(res, serverErrorPage());

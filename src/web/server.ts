@@ -4,6 +4,8 @@ import { ping } from '../db/client.js';
 
 export type WebDeps = {
   pool: pg.Pool;
+  /** Outbox counts by status, for /metrics. */
+  outboxStats?: () => Promise<Record<string, number>>;
   version: string;
   /** Slack's HTTP receiver (/slack/events); it reads the raw body itself to check signatures. */
   slackRouter?: Router | undefined;
@@ -30,6 +32,33 @@ export function createWebApp(deps: WebDeps): Express {
       slack: deps.slackMode === 'off' ? 'off' : 'on',
       version: deps.version,
     });
+  });
+  // Prometheus text format: enough to alert on a stuck outbox, a saturated pool or a growing process.
+  app.get('/metrics', async (_req, res) => {
+    const dbUp = await ping(deps.pool);
+    const outbox = dbUp && deps.outboxStats ? await deps.outboxStats().catch(() => ({}) as Record<string, number>) : {};
+    const mem = process.memoryUsage();
+    const lines = [
+      '# HELP roster_database_up 1 when PostgreSQL answers.',
+      '# TYPE roster_database_up gauge',
+      `roster_database_up ${dbUp ? 1 : 0}`,
+      '# HELP roster_db_pool_connections Connections in this process\'s pool.',
+      '# TYPE roster_db_pool_connections gauge',
+      `roster_db_pool_connections{state="total"} ${deps.pool.totalCount}`,
+      `roster_db_pool_connections{state="idle"} ${deps.pool.idleCount}`,
+      `roster_db_pool_connections{state="waiting"} ${deps.pool.waitingCount}`,
+      '# HELP roster_notifications Outbox notifications by status (all processes).',
+      '# TYPE roster_notifications gauge',
+      ...['pending', 'sending', 'sent', 'skipped', 'failed'].map((st) => `roster_notifications{status="${st}"} ${outbox[st] ?? 0}`),
+      '# HELP process_resident_memory_bytes Resident memory.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${mem.rss}`,
+      '# HELP process_uptime_seconds Seconds since this process started.',
+      '# TYPE process_uptime_seconds gauge',
+      `process_uptime_seconds ${Math.round(process.uptime())}`,
+      `roster_info{version="${deps.version}",slack="${deps.slackMode}"} 1`,
+    ];
+    res.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
   });
   return app;
 }
