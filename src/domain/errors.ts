@@ -62,6 +62,14 @@ export function fail(code: ErrorCode, message?: string, details?: Record<string,
   throw new DomainError(code, message, details);
 }
 
+/** For a lookup by id: a caller outside the thing's org gets "not found" instead of "not a member". */
+export function notFoundFor(code: ErrorCode) {
+  return (err: unknown): never => {
+    if (isDomainError(err, 'not_a_member')) fail(code);
+    throw err;
+  };
+}
+
 export function isDomainError(err: unknown, code?: ErrorCode): err is DomainError {
   return err instanceof DomainError && (code === undefined || err.code === code);
 }

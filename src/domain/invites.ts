@@ -6,7 +6,7 @@ import { assertCanGrant, authorize, parseRole, roleLabels } from './access.js';
 import { findOrCreateAccountByEmail } from './accounts.js';
 import { recordAudit } from './audit.js';
 import { type Actor, type Deps, type Executor, type Tx, accountActor, isUniqueViolation } from './context.js';
-import { DomainError, type ErrorCode, fail, isDomainError } from './errors.js';
+import { DomainError, type ErrorCode, fail, isDomainError, notFoundFor } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
 import { channelsFor, notify } from './notifications.js';
 import { actorAccountId, findMembership, lockOrgFor, requireMembership, requireOrg } from './standing.js';
@@ -192,7 +192,8 @@ export function createInviteService(deps: Deps) {
     parseId(inviteId, 'invite id');
     const [peek] = await tx.select({ orgId: invites.orgId }).from(invites).where(eq(invites.id, inviteId));
     if (!peek || (orgId !== undefined && peek.orgId !== orgId)) fail('invite_not_found');
-    const { org, standing } = await lockOrgFor(tx, actor, peek.orgId, 'member:invite');
+    // Someone outside the invite's org learns nothing about it, not even that its org exists.
+    const { org, standing } = await lockOrgFor(tx, actor, peek.orgId, 'member:invite').catch(notFoundFor('invite_not_found'));
     const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId)).for('update');
     if (!invite) fail('invite_not_found');
     assertCanGrant(standing.role, invite.role);

@@ -4,7 +4,7 @@ import { accounts, joinRequests, memberships, type JoinRequestRow, type OrgRow }
 import { assertCanGrant, authorize, parseRole } from './access.js';
 import { recordAudit } from './audit.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
-import { fail } from './errors.js';
+import { fail, notFoundFor } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
 import { notify } from './notifications.js';
 import { findMembership, lockOrgFor, requireMembership } from './standing.js';
@@ -69,7 +69,7 @@ export function createJoinRequestService(deps: Deps) {
     return db.transaction(async (tx) => {
       const [peek] = await tx.select({ orgId: joinRequests.orgId }).from(joinRequests).where(eq(joinRequests.id, requestId));
       if (!peek) fail('join_request_not_found');
-      const { org, standing } = await lockOrgFor(tx, actor, peek.orgId, 'member:invite');
+      const { org, standing } = await lockOrgFor(tx, actor, peek.orgId, 'member:invite').catch(notFoundFor('join_request_not_found'));
       const [req] = await tx.select().from(joinRequests).where(eq(joinRequests.id, requestId)).for('update');
       if (req!.status !== 'pending') fail('join_request_decided', `That request was already ${req!.status}.`);
       if (actor.type === 'account' && actor.accountId === req!.accountId) fail('own_request');

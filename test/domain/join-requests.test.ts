@@ -157,7 +157,7 @@ describe('deciding join requests', () => {
     const other = await w.org('OtherOrg');
     const p = await w.person('Between');
     const { request } = await w.domain.joinRequests.request(p.actor, org);
-    await expect(w.domain.joinRequests.approve(other.owner.actor, request.id, 'member')).rejects.toMatchObject({ code: 'not_a_member' });
+    await expect(w.domain.joinRequests.approve(other.owner.actor, request.id, 'member')).rejects.toMatchObject({ code: 'join_request_not_found' });
     await expect(w.domain.joinRequests.get(other.owner.actor, request.id)).rejects.toMatchObject({ code: 'join_request_not_found' });
     await expect(w.domain.joinRequests.listPending(other.owner.actor, org.id)).rejects.toMatchObject({ code: 'not_a_member' });
     expect((await requestRow(w, request.id)).status).toBe('pending');

@@ -32,7 +32,7 @@ describe('when PostgreSQL is unreachable', () => {
     });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('30');
-    const body = await res.json();
+    const body = (await res.json()) as { detail: string };
     expect(body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503' });
     expect(body.detail).toMatch(/database/i);
   });
