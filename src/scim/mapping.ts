@@ -170,3 +170,30 @@ export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error>
   if (isDatabaseUnavailable(err)) return new SCIMMY.Types.Error(503, null as never, 'Roster cannot reach its database right now. Retry shortly; nothing was changed.');
   return new SCIMMY.Types.Error(500, null as never, 'Internal error');
 }
+
+/**
+ * A PatchOp body's shape, checked before SCIMMY applies it (some malformed operations would otherwise
+ * surface as 500s from inside the library). undefined = well-formed.
+ */
+export function patchProblem(body: unknown): { detail: string; scimType: 'invalidSyntax' | 'invalidValue' } | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return { detail: 'A PATCH body must be a PatchOp object.', scimType: 'invalidSyntax' };
+  const ops = (body as { Operations?: unknown }).Operations;
+  if (!Array.isArray(ops) || ops.length === 0) return { detail: 'A PatchOp needs a non-empty "Operations" array.', scimType: 'invalidSyntax' };
+  if (ops.length > 1000) return { detail: 'At most 1000 operations per PATCH.', scimType: 'invalidSyntax' };
+  for (const [i, op] of ops.entries()) {
+    const n = i + 1;
+    if (!op || typeof op !== 'object' || Array.isArray(op)) return { detail: `Operation ${n} must be an object.`, scimType: 'invalidSyntax' };
+    const { op: verb, path, value } = op as { op?: unknown; path?: unknown; value?: unknown };
+    if (typeof verb !== 'string' || !/^(add|replace|remove)$/i.test(verb)) return { detail: `Operation ${n}: "op" must be add, replace or remove.`, scimType: 'invalidSyntax' };
+    if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) return { detail: `Operation ${n}: "path" must be a non-empty string.`, scimType: 'invalidSyntax' };
+    if (/^remove$/i.test(verb)) {
+      if (path === undefined) return { detail: `Operation ${n}: remove needs a "path".`, scimType: 'invalidSyntax' };
+      continue;
+    }
+    if (path === undefined && (!value || typeof value !== 'object' || Array.isArray(value))) {
+      return { detail: `Operation ${n}: without a "path", "value" must be an object of attributes.`, scimType: 'invalidValue' };
+    }
+    if (value === undefined || value === null) return { detail: `Operation ${n}: "value" is required for ${verb}.`, scimType: 'invalidValue' };
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@ import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
 import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
 import type { Logger } from '../logger.js';
-import { checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, scimError, toScimGroup, toScimUser } from './mapping.js';
+import { checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, scimError, toScimGroup, toScimUser } from './mapping.js';
 
 export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
 
@@ -153,6 +153,11 @@ export function createScimRouter(deps: ScimDeps): Router {
   });
   router.use((req, _res, next) => {
     if (req.body && typeof req.body === 'object') req.body = req.method === 'PATCH' ? normalizePatch(req.body) : normalizeBooleans(req.body);
+    next();
+  });
+  router.patch('/:type/:id', (req, res, next) => {
+    const problem = patchProblem(req.body);
+    if (problem) return sendError(res, 400, problem.detail, problem.scimType);
     next();
   });
 
