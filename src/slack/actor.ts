@@ -2,6 +2,7 @@ import type { AccountRow } from '../db/schema.js';
 import { accountActor, type Actor } from '../domain/context.js';
 import { fail } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
+import type { MemberView } from '../domain/members.js';
 import type { Target } from './parse.js';
 import type { WebClient } from './context.js';
 
@@ -28,19 +29,50 @@ export async function slackPerson(domain: Domain, client: WebClient, teamId: str
   return { actor: accountActor(account.id, 'slack'), account, teamId, userId };
 }
 
-/** The account an `@mention` or email names, for commands like `/org role @ana admin`. */
-export async function targetAccount(domain: Domain, client: WebClient, teamId: string, target: Target | undefined): Promise<AccountRow> {
+/**
+ * The member an `@mention` or email names, for commands like `/org role @ana admin`, looked up inside
+ * the acting org only. members.find checks the actor's own membership first and answers
+ * member_not_found for anyone outside the org, so the reply never tells whether an email or a Slack
+ * user has an account elsewhere in this deployment.
+ */
+export async function targetMember(
+  domain: Domain,
+  client: WebClient,
+  me: Pick<SlackPerson, 'actor' | 'teamId'>,
+  orgId: string,
+  target: Target | undefined,
+): Promise<MemberView> {
   if (!target) fail('invalid_input', 'Name the person with an @mention or their email, e.g. `/org role @ana admin`.');
-  if ('email' in target) {
-    const a = await domain.accounts.findByEmail(target.email);
-    if (!a) fail('member_not_found', `Nobody with the email ${target.email} is a member here.`);
-    return a;
+  if ('email' in target) return domain.members.find(me.actor, orgId, { email: target.email });
+  const known = await domain.accounts.bySlack(me.teamId, target.slackUserId);
+  if (known) return domain.members.find(me.actor, orgId, { accountId: known.id });
+  // Not seen yet from Slack: the member (if any) is known by the email Slack verified for that user.
+  const email = await slackEmail(client, target.slackUserId);
+  if (email) return domain.members.find(me.actor, orgId, { email });
+  // Nobody to look for: the same checks, in the same order, and the same answer as a lookup that finds no one.
+  await domain.orgs.get(me.actor, orgId);
+  fail('member_not_found');
+}
+
+/**
+ * The account an `@mention` stands for, or undefined, for filters (the audit log's actor): never an
+ * error, so the reply depends only on what the filtered query returns to someone allowed to run it.
+ * Former members are found too: their events stay in the log.
+ */
+export async function mentionedAccountId(domain: Domain, client: WebClient, teamId: string, slackUserId: string): Promise<string | undefined> {
+  const known = await domain.accounts.bySlack(teamId, slackUserId);
+  if (known) return known.id;
+  const email = await slackEmail(client, slackUserId);
+  return email ? (await domain.accounts.findByEmail(email))?.id : undefined;
+}
+
+/** The email Slack verified for a user; undefined for a user Slack doesn't know. */
+async function slackEmail(client: WebClient, userId: string): Promise<string | undefined> {
+  try {
+    const info = await client.users.info({ user: userId });
+    return info.user?.profile?.email || undefined;
+  } catch (err) {
+    if ((err as { data?: { error?: string } }).data?.error === 'user_not_found') return undefined;
+    throw err;
   }
-  const known = await domain.accounts.bySlack(teamId, target.slackUserId);
-  if (known) return known;
-  const info = await client.users.info({ user: target.slackUserId });
-  const email = info.user?.profile?.email;
-  const byEmail = email ? await domain.accounts.findByEmail(email) : undefined;
-  if (!byEmail) fail('member_not_found', "That person isn't a member of this organization.");
-  return byEmail;
 }

@@ -1,8 +1,7 @@
 import type { JoinRequestRow } from '../db/schema.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { joinRequestDecidedDm } from './blocks/messages.js';
-
-const JOIN_REQUEST = 'join_request';
+import { ids } from './ids.js';
 
 export { inviteUrl as inviteLink } from '../domain/invites.js';
 
@@ -14,7 +13,7 @@ export async function updateJoinRequestDms(
   text: { requesterName: string; orgName: string; deciderName: string },
 ): Promise<void> {
   const msg = joinRequestDecidedDm({ ...text, approved: request.status === 'approved', role: request.role });
-  for (const ref of await deps.domain.messageRefs.find(JOIN_REQUEST, request.id)) {
+  for (const ref of await deps.domain.messageRefs.find(ids.messageRefs.joinRequest, request.id)) {
     await client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks as never[] }).catch((err) => {
       deps.log.warn({ err, channel: ref.channel }, 'could not update a join request message');
     });

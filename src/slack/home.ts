@@ -1,16 +1,25 @@
 import type { SlackPerson } from './actor.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { HOME_PAGE_SIZE, homeView } from './blocks/home.js';
-import { isDomainError } from '../domain/errors.js';
+import { can } from '../domain/access.js';
+import type { MyOrg } from '../domain/orgs.js';
+
+/**
+ * The org App Home shows, picked from the one listMine result the same way domain.orgs.active picks
+ * it (the active one; else the only usable one), so App Home and `/org` commands agree.
+ */
+function currentOf(mine: MyOrg[]): MyOrg | undefined {
+  const active = mine.find((m) => m.active);
+  if (active) return active;
+  const usable = mine.filter((m) => m.status === 'active');
+  return usable.length === 1 ? { ...usable[0]!, active: true } : undefined;
+}
 
 /** Builds and publishes a person's App Home from the database (fresh at every open and after every change). */
 export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0): Promise<void> {
   const { domain } = deps;
   const [mine, invitesForMe] = await Promise.all([domain.orgs.listMine(me.actor), domain.invites.listForMe(me.actor)]);
-  const current = await domain.orgs.active(me.actor).catch((err) => {
-    if (isDomainError(err, 'no_active_org')) return undefined;
-    throw err;
-  });
+  const current = currentOf(mine);
   let view;
   if (current && current.status === 'active') {
     const viewer = { accountId: me.account.id, role: current.role, isPrimaryOwner: current.org.primaryOwnerId === me.account.id };
@@ -18,7 +27,7 @@ export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackP
     const start = Math.max(0, Math.min(offset, Math.max(0, total - 1)));
     const [members, pendingInvites] = await Promise.all([
       domain.members.list(me.actor, current.org.id, { limit: HOME_PAGE_SIZE, offset: start }),
-      viewer.role === 'owner' || viewer.role === 'admin' ? domain.invites.listPending(me.actor, current.org.id) : Promise.resolve([]),
+      can(viewer.role, 'member:invite') ? domain.invites.listPending(me.actor, current.org.id) : Promise.resolve([]),
     ]);
     view = homeView({ mine, current, viewer, members, memberTotal: total, offset: start, pendingInvites, invitesForMe });
   } else {

@@ -13,6 +13,9 @@ export const ids = {
     inviteLink: 'org_invite_link_modal',
     info: 'org_info_modal',
     joinDeny: 'join_deny_modal',
+    settings: 'org_settings_modal',
+    inviteChange: 'invite_change_modal',
+    removeMember: 'org_remove_member_modal',
   },
   blocks: {
     orgName: 'org_name',
@@ -24,6 +27,9 @@ export const ids = {
     member: 'member',
     confirmName: 'confirm_name',
     reason: 'reason',
+    inviteExpiry: 'invite_expiry',
+    reminders: 'reminder_hours',
+    seatLimit: 'seat_limit',
   },
   inputs: {
     orgName: 'org_name_input',
@@ -35,6 +41,9 @@ export const ids = {
     member: 'member_input',
     confirmName: 'confirm_name_input',
     reason: 'reason_input',
+    inviteExpiry: 'invite_expiry_input',
+    reminders: 'reminder_hours_input',
+    seatLimit: 'seat_limit_input',
   },
   actions: {
     inviteAccept: 'invite_accept',
@@ -51,9 +60,13 @@ export const ids = {
     inviteMenu: 'invite_menu',
     memberMenu: 'member_menu',
   },
+  /** Kinds of Slack messages Roster remembers (domain.messageRefs) to update them later. */
+  messageRefs: {
+    joinRequest: 'join_request',
+  },
 } as const;
 
-/** Values of overflow menus: "<verb>:<id>". */
+/** Values of overflow menus: "<verb>:<id>". `role` is "Change role" in both menus (of a member, of an invite). */
 export type MenuVerb = 'role' | 'remove' | 'billing_on' | 'billing_off' | 'resend' | 'revoke' | 'link';
 
 export function menuValue(verb: MenuVerb, id: string): string {

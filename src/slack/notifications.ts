@@ -1,11 +1,10 @@
-import { grantableRoles, roleLabels } from '../domain/access.js';
+import { can, grantableRoles, roleLabels } from '../domain/access.js';
 import type { NotificationContent } from '../domain/notifications.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { esc } from './blocks/kit.js';
 import { inviteDm, joinRequestDm } from './blocks/messages.js';
 import { inviteLink } from './dm.js';
-
-const JOIN_REQUEST = 'join_request';
+import { ids } from './ids.js';
 
 /**
  * The Slack side of notification delivery: a DM from Roster's bot. 'skipped' when the person isn't
@@ -57,7 +56,8 @@ export function createSlackChannel(deps: SlackDeps, client: WebClient) {
           const req = await deps.domain.joinRequests.get(system, String(p.requestId));
           if (req.status !== 'pending') return 'skipped';
           const approver = await deps.domain.members.find(system, req.orgId, { accountId: c.recipient.accountId ?? '' }).catch(() => undefined);
-          if (!approver || (approver.role !== 'owner' && approver.role !== 'admin')) return 'skipped';
+          // Someone who can no longer decide join requests (demoted since) gets no buttons they can't use.
+          if (!approver || !can(approver.role, 'member:invite')) return 'skipped';
           const msg = joinRequestDm({
             requestId: req.id,
             orgName: org,
@@ -67,7 +67,7 @@ export function createSlackChannel(deps: SlackDeps, client: WebClient) {
             grantable: grantableRoles(approver.role),
           });
           const posted = await post(user, msg);
-          if (posted.channel && posted.ts) await deps.domain.messageRefs.remember(JOIN_REQUEST, req.id, posted.channel, posted.ts);
+          if (posted.channel && posted.ts) await deps.domain.messageRefs.remember(ids.messageRefs.joinRequest, req.id, posted.channel, posted.ts);
           return 'sent';
         }
         case 'join_request.decided':

@@ -72,3 +72,20 @@ export function parseAuditArgs(args: string[], now: Date): { action?: string; ac
   }
   return out;
 }
+
+/**
+ * The settings form's reminder field: "72, 24" (or "72h 24 hours") → [72, 24]; empty → [] (no
+ * reminders). undefined when a part is not a whole number; the domain checks the range.
+ */
+export function parseReminderHours(text: string): number[] | undefined {
+  const parts = text.replace(/(\d)\s*(?:hours?|hrs?|h)\b/gi, '$1').split(/[\s,;]+/).filter(Boolean);
+  if (parts.some((p) => !/^-?\d{1,7}$/.test(p))) return undefined;
+  return parts.map(Number);
+}
+
+/** The settings form's seat limit: empty → null (no limit); undefined when not a whole number. */
+export function parseSeatLimit(text: string): number | null | undefined {
+  const t = text.trim();
+  if (!t) return null;
+  return /^-?\d{1,9}$/.test(t) ? Number(t) : undefined;
+}

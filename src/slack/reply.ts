@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { esc } from './blocks/kit.js';
 
 /**
  * The text a person sees when something fails. Domain errors carry their own message; anything else
  * is our fault: a generic message with a reference that matches the log line.
+ * Domain messages may quote user-controlled text (org names, emails, what was typed), and every place
+ * this text goes is mrkdwn: it is escaped here, once, so it can never become a link or a mention.
+ * Adapters therefore pass raw names into fail() messages.
  */
 export function errorText(err: unknown, log: Logger): string {
-  if (isDomainError(err)) return `:warning: ${err.message}`;
+  if (isDomainError(err)) return `:warning: ${esc(err.message)}`;
   if (isDatabaseUnavailable(err)) {
     log.warn({ err: (err as Error).message }, 'database unavailable');
     return ":hourglass: Roster can't reach its database right now. Nothing was changed; please try again in a minute.";

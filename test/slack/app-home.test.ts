@@ -72,6 +72,15 @@ async function homeRefusal(h: SlackHarness, user: SlackUser, action: Record<stri
   return JSON.stringify(open.args.view.blocks);
 }
 
+/** A click in App Home that opens a modal; resolves with that modal. */
+async function homeOpens(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<any> {
+  const mark = h.slack.calls.length;
+  const { responseId } = await h.action(user, action, HOME);
+  return (await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`)).args.view;
+}
+
+const viewText = (view: any) => (view.blocks as any[]).filter((b) => b.type === 'section').map((b) => b.text.text).join('\n');
+
 const menu = (verb: string, id: string) => ({ type: 'overflow', selected_option: { text: { type: 'plain_text', text: verb }, value: `${verb}:${id}` } });
 
 /** The section of a member or invite line, found by text. */
@@ -115,7 +124,7 @@ describe('App Home', () => {
     const inviteRow = row(view, inviteeEmail);
     expect(inviteRow.text.text).toContain('Developer');
     expect(inviteRow.accessory.action_id).toBe('home_invite_menu');
-    expect(optionLabels(inviteRow.accessory)).toEqual(['Resend', 'Revoke', 'Copy invite link']);
+    expect(optionLabels(inviteRow.accessory)).toEqual(['Change role', 'Resend', 'Revoke', 'Copy invite link']);
   });
 
   it('a member sees the org and their role, but no menus on others and no pending invites', async () => {
@@ -166,12 +175,20 @@ describe('App Home', () => {
     expect((await h.domain.orgs.active(owner.actor)).org.id).toBe(org.id);
   });
 
-  it('an owner removes a member from App Home: the membership is gone and App Home is re-published without them', async () => {
+  it('an owner removes a member from App Home after confirming: the membership is gone and App Home is re-published without them', async () => {
     const h = harness();
     const { owner, org, member } = await setup(h);
-    const view = await homeClick(h, owner.user, { action_id: 'home_member_menu', ...menu('remove', member.account.id) });
-    expect(row(view, '*Mia*')).toBeUndefined();
-    expect(JSON.stringify(view.blocks)).toContain('*Members* · 2');
+    const view = await homeOpens(h, owner.user, { action_id: 'home_member_menu', ...menu('remove', member.account.id) });
+    expect(view.callback_id).toBe('org_remove_member_modal');
+    expect(viewText(view)).toBe(`Remove *Mia* from *${org.name}*? Their access ends now.`);
+    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
+
+    const mark = h.slack.calls.length;
+    const res = await h.submit(owner.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {});
+    expect(viewText(res.view)).toBe(`Removed *Mia* from *${org.name}*. Their access ended now.`);
+    const home = (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === owner.user.id)).args.view;
+    expect(row(home, '*Mia*')).toBeUndefined();
+    expect(JSON.stringify(home.blocks)).toContain('*Members* · 2');
     expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(0);
   });
 
@@ -239,10 +256,15 @@ describe('App Home', () => {
     const { member, admin, owner, org, invite, token } = await setup(h);
     const before = await count(h, 'audit_events', `org_id = '${org.id}'`);
 
-    expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('remove', admin.account.id) })).toMatch(/permission to remove members/);
+    // Remove asks to confirm first; confirming is refused.
+    const confirm = await homeOpens(h, member.user, { action_id: 'home_member_menu', ...menu('remove', admin.account.id) });
+    const refused = await h.submit(member.user, { callback_id: confirm.callback_id, private_metadata: confirm.private_metadata }, {});
+    expect(refused.response_action).toBe('update');
+    expect(viewText(refused.view)).toMatch(/permission to remove members/);
     expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('billing_on', admin.account.id) })).toMatch(/permission to change who receives billing emails/);
     expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('role', admin.account.id) })).toMatch(/permission to change members' roles/);
     expect(await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('revoke', invite.id) })).toMatch(/permission to invite people/);
+    expect(await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('role', invite.id) })).toMatch(/permission to invite people/);
     expect(await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('resend', invite.id) })).toMatch(/permission to invite people/);
     const linkRefusal = await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('link', invite.id) });
     expect(linkRefusal).toMatch(/permission to invite people/);
@@ -254,11 +276,71 @@ describe('App Home', () => {
     expect(await count(h, 'audit_events', `org_id = '${org.id}'`)).toBe(before);
   });
 
-  it('an admin who forges a remove of the primary owner is refused', async () => {
+  it('an admin who forges a remove of the primary owner is refused when confirming, and the primary owner stays', async () => {
     const h = harness();
     const { admin, owner, org } = await setup(h);
-    expect(await homeRefusal(h, admin.user, { action_id: 'home_member_menu', ...menu('remove', owner.account.id) })).toMatch(/:warning:/);
+    const view = await homeOpens(h, admin.user, { action_id: 'home_member_menu', ...menu('remove', owner.account.id) });
+    const res = await h.submit(admin.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {});
+    expect(res.response_action).toBe('update');
+    expect(viewText(res.view)).toMatch(/^:warning: /);
     expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${owner.account.id}'`)).toBe(1);
+    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'member.removed'`)).toBe(0);
+  });
+
+  it('Change role on an invite in App Home: saving changes it and App Home shows the new role', async () => {
+    const h = harness();
+    const { owner, invite, inviteeEmail } = await setup(h);
+    const view = await homeOpens(h, owner.user, { action_id: 'home_invite_menu', ...menu('role', invite.id) });
+    expect(view.callback_id).toBe('invite_change_modal');
+    const mark = h.slack.calls.length;
+    const res = await h.submit(owner.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
+      role: { role_input: { type: 'static_select', selected_option: { value: 'admin' } } },
+      billing: { billing_input: { type: 'checkboxes', selected_options: [] } },
+    });
+    expect(res.response_action).toBe('update');
+    const home = (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === owner.user.id)).args.view;
+    expect(row(home, inviteeEmail).text.text).toContain(' · Admin');
+    expect((await h.domain.invites.get(owner.actor, invite.id)).role).toBe('admin');
+  });
+
+  // Moves the server's clock 15 days ahead: later tests in this file create their invites after that, so they are unaffected.
+  it('an expired invite offers no Change role (only Resend and Revoke)', async () => {
+    const h = harness();
+    const { owner, inviteeEmail } = await setup(h);
+    h.clock.advanceHours(24 * 15);
+    const view = await openHome(h, owner.user);
+    expect(optionLabels(row(view, inviteeEmail).accessory)).toEqual(['Resend', 'Revoke']);
+  });
+
+  it('when the active org is deleted and one org is left, App Home shows that one', async () => {
+    const h = harness();
+    const pia = await slackPerson(h, 'Pia');
+    const left = await h.domain.orgs.create(pia.actor, { name: `Left ${uniq()}` });
+    const gone = await h.domain.orgs.create(pia.actor, { name: `Gone ${uniq()}` }); // now active
+    await h.domain.orgs.delete(pia.actor, gone.id, gone.name);
+    const view = await openHome(h, pia.user);
+    expect(view.blocks[0]).toMatchObject({ type: 'header', text: { text: left.name } });
+    expect(JSON.stringify(view.blocks[1])).toContain('your role: *Owner* (primary owner)');
+  });
+
+  it('when the active org is deleted and two are left, App Home asks which one to work in; choosing one makes it active', async () => {
+    const h = harness();
+    const pia = await slackPerson(h, 'Pia');
+    const a = await h.domain.orgs.create(pia.actor, { name: `Alpha ${uniq()}` });
+    const b = await h.domain.orgs.create(pia.actor, { name: `Beta ${uniq()}` });
+    const gone = await h.domain.orgs.create(pia.actor, { name: `Gone ${uniq()}` });
+    await h.domain.orgs.delete(pia.actor, gone.id, gone.name);
+
+    const view = await openHome(h, pia.user);
+    const text = JSON.stringify(view.blocks);
+    expect(text).toContain('Choose the organization to work in');
+    expect(text).not.toContain("You're not in an organization yet");
+    const select = view.blocks.flatMap((blk: any) => blk.elements ?? []).find((e: any) => e.action_id === 'home_switch_org');
+    expect(select.options.map((o: any) => o.value).sort()).toEqual([a.id, b.id].sort());
+
+    const after = await homeClick(h, pia.user, { action_id: 'home_switch_org', type: 'static_select', selected_option: { value: b.id } });
+    expect(after.blocks[0]).toMatchObject({ type: 'header', text: { text: b.name } });
+    expect((await h.domain.orgs.active(pia.actor)).org.id).toBe(b.id);
   });
 
   it('pages through a large org with Next and Previous', async () => {

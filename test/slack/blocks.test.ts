@@ -18,6 +18,7 @@ import {
   orgListMessage,
 } from '../../src/slack/blocks/messages.js';
 import {
+  changeInviteModal,
   changeRoleForAccountModal,
   changeRoleModal,
   createOrgModal,
@@ -26,7 +27,10 @@ import {
   inviteModal,
   inviteResultModal,
   leaveModal,
+  removeMemberModal,
   renameModal,
+  settingsModal,
+  settingsSavedModal,
   switchOrgModal,
 } from '../../src/slack/blocks/modals.js';
 
@@ -105,11 +109,19 @@ function checkElement(el: Json, path: string, issues: string[]) {
     case 'checkboxes':
       if (!Array.isArray(el.options) || el.options.length < 1 || el.options.length > LIMIT.checkboxOptions) issues.push(`${path}: checkboxes options ${el.options?.length}`);
       (el.options ?? []).forEach((o: Json, i: number) => checkOption(o, `${path}.options[${i}]`, issues));
+      for (const o of el.initial_options ?? []) {
+        if (!(el.options ?? []).some((x: Json) => JSON.stringify(x) === JSON.stringify(o))) issues.push(`${path}: an initial option is not one of its options`);
+      }
       break;
     case 'plain_text_input':
       if (el.placeholder) textObj(el.placeholder, `${path}.placeholder`, LIMIT.placeholder, issues, 'plain_text');
       if (el.max_length !== undefined && (el.max_length < 1 || el.max_length > 3000)) issues.push(`${path}.max_length ${el.max_length}`);
       if (el.initial_value !== undefined && el.max_length !== undefined && el.initial_value.length > el.max_length) issues.push(`${path}.initial_value longer than max_length`);
+      break;
+    case 'number_input':
+      if (typeof el.is_decimal_allowed !== 'boolean') issues.push(`${path}.is_decimal_allowed must be a boolean`);
+      if (el.initial_value !== undefined && (typeof el.initial_value !== 'string' || Number.isNaN(Number(el.initial_value)))) issues.push(`${path}.initial_value must be a number string`);
+      if (el.initial_value !== undefined && el.is_decimal_allowed === false && !/^-?\d+$/.test(el.initial_value)) issues.push(`${path}.initial_value must be whole`);
       break;
     case 'users_select':
       if (el.placeholder) textObj(el.placeholder, `${path}.placeholder`, LIMIT.placeholder, issues, 'plain_text');
@@ -396,6 +408,15 @@ describe('App Home (homeView)', () => {
     expect(allText(view)).not.toMatch(/Pending invites/);
   });
 
+  it('someone in 150 organizations with none active gets a valid chooser of at most 100, not the welcome', () => {
+    const mine = Array.from({ length: 150 }, (_, i) => myOrg(orgRow(`Org ${i} ${'z'.repeat(80)}`), 'member'));
+    const view = homeView({ mine, current: undefined, viewer: undefined, members: [], memberTotal: 0, offset: 0, pendingInvites: [], invitesForMe: [] });
+    expect(viewIssues(view)).toEqual([]);
+    const [select] = findAll(view, (n) => n.action_id === ids.actions.homeSwitchOrg);
+    expect(select.options).toHaveLength(100);
+    expect(allText(view)).not.toMatch(/not in an organization yet/);
+  });
+
   it('someone in no organization gets a valid welcome with a create button', () => {
     const view = homeView({ mine: [], current: undefined, viewer: undefined, members: [], memberTotal: 0, offset: 0, pendingInvites: [], invitesForMe: [] });
     expect(viewIssues(view)).toEqual([]);
@@ -489,6 +510,12 @@ describe('modals', () => {
       renameModal: renameModal(org),
       deleteOrgModal: deleteOrgModal(org),
       infoModal: infoModal('A title far longer than twenty-four characters', 'x'.repeat(5000)),
+      removeMemberModal: removeMemberModal(org, { accountId: randomUUID(), displayName: 'A'.repeat(500) }),
+      changeInviteModal: changeInviteModal(inviteView(1, { role: 'developer', billingEmails: true }), ['admin', 'billing', 'developer', 'member']),
+      changeInviteModalForAnOwnerInvite: changeInviteModal(inviteView(2, { role: 'owner', billingEmails: false }), ['admin', 'member']),
+      settingsModal: settingsModal(org),
+      settingsModalWithEverySetting: settingsModal({ ...org, inviteExpiryHours: null, reminderHours: [720, 336, 168, 72, 1], seatLimit: 1_000_000 }),
+      settingsSavedModal: settingsSavedModal({ ...org, reminderHours: [], seatLimit: 25 }),
     };
     for (const [name, view] of Object.entries(views)) expect({ name, issues: viewIssues(view) }).toEqual({ name, issues: [] });
   });
@@ -498,6 +525,55 @@ describe('modals', () => {
     const [select] = findAll(view, (n) => n.action_id === ids.inputs.role);
     expect(select.options.map((o: Json) => o.value)).toEqual(['admin', 'billing', 'developer', 'member']);
     expect(select.initial_option.value).toBe('member');
+  });
+});
+
+describe('settings, invite change and remove confirmation modals', () => {
+  const input = (view: Json, blockId: string) => view.blocks.find((b: Json) => b.block_id === blockId)?.element;
+
+  it('the settings modal shows the current values: expiry preselected, reminders as "72, 24", no seat limit', () => {
+    const view = settingsModal(orgRow('Acme', { inviteExpiryHours: 336, reminderHours: [72, 24], seatLimit: null }));
+    const expiry = input(view, ids.blocks.inviteExpiry);
+    expect(expiry.options.map((o: Json) => o.value)).toEqual(['72h', '7d', '14d', '30d', 'never']);
+    expect(expiry.initial_option.value).toBe('14d');
+    expect(input(view, ids.blocks.reminders).initial_value).toBe('72, 24');
+    expect(input(view, ids.blocks.seatLimit)).toMatchObject({ type: 'number_input', is_decimal_allowed: false });
+    expect(input(view, ids.blocks.seatLimit).initial_value).toBeUndefined();
+    expect(JSON.parse(view.private_metadata as string)).toEqual({ orgId: expect.any(String) });
+  });
+
+  it('changed settings are preselected too: never, no reminders, a seat limit', () => {
+    const view = settingsModal(orgRow('Acme', { inviteExpiryHours: null, reminderHours: [], seatLimit: 12 }));
+    expect(input(view, ids.blocks.inviteExpiry).initial_option.value).toBe('never');
+    expect(input(view, ids.blocks.reminders).initial_value).toBeUndefined();
+    expect(input(view, ids.blocks.seatLimit).initial_value).toBe('12');
+  });
+
+  it('the saved summary says what each setting now is', () => {
+    const text = findAll(settingsSavedModal(orgRow('Acme', { inviteExpiryHours: 168, reminderHours: [48, 2], seatLimit: 30 })), (n) => n.type === 'mrkdwn')[0].text;
+    expect(text).toBe('Saved the settings of *Acme*:\n• Invites expire after 7 days\n• Reminders 48 h, 2 h before expiry\n• Seat limit: 30 (members and pending invites)');
+    const none = findAll(settingsSavedModal(orgRow('Acme', { inviteExpiryHours: null, reminderHours: [], seatLimit: null })), (n) => n.type === 'mrkdwn')[0].text;
+    expect(none).toBe('Saved the settings of *Acme*:\n• Invites never expire\n• No reminders\n• No seat limit');
+  });
+
+  it('the invite change modal offers only the roles given, preselects the current role and billing flag', () => {
+    const invite = inviteView(1, { role: 'developer', billingEmails: true });
+    const view = changeInviteModal(invite, ['admin', 'billing', 'developer', 'member']);
+    expect(view.callback_id).toBe(ids.views.inviteChange);
+    expect(JSON.parse(view.private_metadata as string)).toEqual({ inviteId: invite.id });
+    expect(input(view, ids.blocks.role).options.map((o: Json) => o.value)).toEqual(['admin', 'billing', 'developer', 'member']);
+    expect(input(view, ids.blocks.role).initial_option.value).toBe('developer');
+    expect(input(view, ids.blocks.billing).initial_options.map((o: Json) => o.value)).toEqual(['yes']);
+    expect(input(changeInviteModal({ ...invite, billingEmails: false }, ['member']), ids.blocks.billing).initial_options).toBeUndefined();
+  });
+
+  it('the remove confirmation names the member and the org, and removes nothing by itself (it is only a question)', () => {
+    const org = orgRow('Acme');
+    const accountId = randomUUID();
+    const view = removeMemberModal(org, { accountId, displayName: 'Mia' });
+    expect(view).toMatchObject({ callback_id: ids.views.removeMember, submit: { text: 'Remove' }, close: { text: 'Cancel' } });
+    expect(JSON.parse(view.private_metadata as string)).toEqual({ orgId: org.id, accountId });
+    expect(findAll(view, (n) => n.type === 'mrkdwn').map((n) => n.text)).toEqual(['Remove *Mia* from *Acme*? Their access ends now.']);
   });
 });
 
@@ -637,6 +713,10 @@ describe('escaping: a name can never become a live mention', () => {
       changeRole: changeRoleForAccountModal(org, ['member'], { accountId: randomUUID(), displayName: evil, role: 'member' }),
       leave: leaveModal(org),
       deleteOrg: deleteOrgModal(org),
+      removeMember: removeMemberModal(org, { accountId: randomUUID(), displayName: evil }),
+      changeInvite: changeInviteModal(invite, ['member']),
+      settings: settingsModal(org),
+      settingsSaved: settingsSavedModal(org),
     };
     for (const [name, surface] of Object.entries(surfaces)) {
       const live = parsedTexts(surface).filter((t) => LIVE_MENTION.test(t));
@@ -698,7 +778,7 @@ describe('menus offer only what the viewer may do', () => {
   it('an admin cannot touch invites for the owner role, but manages the others', () => {
     const v = viewerOf('admin');
     expect(inviteMenu(v, inviteView(1, { role: 'owner' }))).toEqual([]);
-    expect(labels(inviteMenu(v, inviteView(2, { role: 'admin' })))).toEqual(['Resend', 'Revoke', 'Copy invite link']);
+    expect(labels(inviteMenu(v, inviteView(2, { role: 'admin' })))).toEqual(['Change role', 'Resend', 'Revoke', 'Copy invite link']);
   });
 
   it('nobody is offered to remove or demote the primary owner (nor stop their billing emails)', () => {
@@ -723,10 +803,10 @@ describe('menus offer only what the viewer may do', () => {
       `billing_off:${plainMember.accountId}`,
     ]);
     const inv = inviteView(1);
-    expect(inviteMenu(viewerOf('owner'), inv).map((o) => o.value)).toEqual([`resend:${inv.id}`, `revoke:${inv.id}`, `link:${inv.id}`]);
+    expect(inviteMenu(viewerOf('owner'), inv).map((o) => o.value)).toEqual([`role:${inv.id}`, `resend:${inv.id}`, `revoke:${inv.id}`, `link:${inv.id}`]);
   });
 
-  it('an expired invite can be resent or revoked, but has no link to copy', () => {
+  it('an expired invite can be resent or revoked, but not changed and has no link to copy', () => {
     expect(labels(inviteMenu(viewerOf('owner'), inviteView(1, { state: 'expired' })))).toEqual(['Resend', 'Revoke']);
   });
 });

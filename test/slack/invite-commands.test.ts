@@ -186,6 +186,34 @@ describe('/org invite with no arguments', () => {
   });
 });
 
+describe('refusals that quote the org name', () => {
+  it('are escaped exactly once: "Smith & <Sons>" shows as Smith &amp; &lt;Sons&gt;, never double-escaped', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    const org = await h.domain.orgs.create(olga.actor, { name: `Smith & <Sons> ${uniq()}` });
+    const mia = await addMember(h, org, olga, 'member', 'Mia');
+    const shown = org.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;');
+
+    const mark = h.slack.calls.length;
+    const invite = await ask(h, mia, 'invite');
+    expect(invite.text).toBe(`:warning: Only owners and admins can invite people to ${shown}. Your role is Member.`);
+    const list = await ask(h, mia, 'invites');
+    expect(list.text).toBe(`:warning: Only owners and admins can see the pending invites of ${shown}. Your role is Member.`);
+    const role = await ask(h, mia, 'role');
+    expect(role.text).toBe(`:warning: Only owners and admins can change roles in ${shown}. Your role is Member.`);
+    expect(h.slack.of('views.open', mark)).toEqual([]);
+  });
+
+  it('what the person typed is escaped too when it is quoted back', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const reply = await ask(h, olga, `invite ana.${uniq()}@example.com &lt;!channel&gt;`);
+    expect(reply.text).toMatch(/^:warning: I didn't understand "&lt;!channel&gt;"\./);
+    expect(reply.text).not.toContain('<!channel>');
+    expect(await newInvites(h, org)).toEqual([]);
+  });
+});
+
 describe('/org invites', () => {
   it('an admin sees the pending invites with their role and who sent them', async () => {
     const h = harness();

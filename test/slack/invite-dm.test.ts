@@ -194,6 +194,29 @@ describe('invite DM', () => {
     expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(1);
   });
 
+  it('a refusal quoting a user-controlled org name is escaped: an org called <https://evil|Click> hitting its seat limit on Accept shows no live link', async () => {
+    const h = harness();
+    const owner = await slackPerson(h, 'Ana');
+    const org = await h.domain.orgs.create(owner.actor, { name: '<https://evil|Click>' });
+    const email = `seat.${uniq()}@acme.test`;
+    const invitee = h.slack.addUser('Sid', email);
+    const [r, other] = await h.domain.invites.create(owner.actor, org.id, { emails: [email, `other.${uniq()}@acme.test`] });
+    if (!r?.ok || !other?.ok) throw new Error('invite failed');
+    // Owner + the other pending invite already use both seats.
+    await h.domain.orgs.updateSettings(owner.actor, org.id, { seatLimit: 2 });
+
+    const { responseId } = await h.action(invitee, { action_id: 'invite_accept', value: r.invite.id, type: 'button' });
+    const reply = await h.slack.waitForResponse(responseId);
+    expect(reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(reply.text).toMatch(/^:warning: .*seats/);
+    expect(reply.text).toContain('&lt;https://evil|Click&gt;');
+    expect(reply.text).not.toContain('<https://evil');
+    expect(reply.text).not.toContain('&amp;lt;');
+    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
+    expect((await h.domain.invites.get(owner.actor, r.invite.id)).state).toBe('pending');
+    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
+  });
+
   // Moves the server's clock 15 days ahead: later invites in this file are created after that, so they are unaffected.
   it('Accept of an invite past its 14-day expiry is refused with a clear message; Decline still works', async () => {
     const h = harness();

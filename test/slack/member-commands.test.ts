@@ -117,7 +117,8 @@ describe('/org members', () => {
     const newbie = h.slack.addUser('Newbie', email);
     const reply = await h.command(newbie, 'members');
     expect(reply.response_type).toBe('ephemeral');
-    expect(reply.text).toBe(":warning: You don't have an active organization yet. Create one with `/org create` or join one with `/org join <slug>`.");
+    // Escaped once for mrkdwn: Slack shows `<slug>`.
+    expect(reply.text).toBe(":warning: You don't have an active organization yet. Create one with `/org create` or join one with `/org join &lt;slug&gt;`.");
     expect(reply.blocks).toBeUndefined();
     expect((await h.domain.accounts.findByEmail(email))?.displayName).toBe('Newbie');
   });
@@ -358,5 +359,68 @@ describe('/org transfer', () => {
     const reply = await ask(h, otto, `transfer ${mention(otto)}`);
     expect(reply.text).toBe(':warning: Only the primary owner can transfer primary ownership.');
     expect((await h.domain.orgs.get(olga.actor, org.id)).primaryOwnerId).toBe(olga.account.id);
+  });
+});
+
+describe('naming a person (@mention or email) looks only inside the active org', () => {
+  const notMember = ":warning: That person isn't a member of this organization.";
+
+  it('a plain member gets the same answer for an email with an account in another org and an email nobody has', async () => {
+    const h = harness();
+    const { mia } = await team(h);
+    const elsewhere = await person(h, 'Elsa');
+    const other = await orgOf(h, elsewhere, 'Other');
+
+    const known = await ask(h, mia, `remove ${elsewhere.email}`);
+    const unknown = await ask(h, mia, `remove nobody.${uniq()}@acme.test`);
+    expect(known.text).toBe(notMember);
+    expect(unknown.text).toBe(notMember);
+    expect(await count(h, 'memberships', `org_id = '${other.id}' and account_id = '${elsewhere.account.id}'`)).toBe(1);
+    expect(await count(h, 'audit_events', `action = 'member.removed' and org_id = '${other.id}'`)).toBe(0);
+  });
+
+  it('an owner gets the same answer for a mention of someone in another org, of a Slack user with no account and of a user Slack does not know', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const elsewhere = await person(h, 'Elsa');
+    await orgOf(h, elsewhere, 'Other');
+    const neverSeenEmail = `never.${uniq()}@acme.test`;
+    const neverSeen = h.slack.addUser('Nev', neverSeenEmail);
+
+    const replies = [
+      await ask(h, olga, `role ${mention(elsewhere)} admin`),
+      await ask(h, olga, `role <@${neverSeen.id}|nev> admin`),
+      await ask(h, olga, `role <@U0GHOST00|ghost> admin`),
+    ];
+    expect(replies.map((r) => r.text)).toEqual([notMember, notMember, notMember]);
+    // Looking someone up creates nothing.
+    expect(await h.domain.accounts.findByEmail(neverSeenEmail)).toBeUndefined();
+    expect(await auditCount(h, org, 'member.role_changed')).toBe(0);
+  });
+
+  it('a plain member naming a real member still gets the permission refusal (members may see each other)', async () => {
+    const h = harness();
+    const { org, adam, mia } = await team(h);
+    const reply = await ask(h, mia, `billing-emails ${adam.email} on`);
+    expect(reply.text).toBe(":warning: You don't have permission to change who receives billing emails (owners and admins only).");
+    expect((await memberOf(h, org, adam))?.billing_emails).toBe(false);
+  });
+
+  it('a member Roster has not seen in Slack yet is found by the email Slack has for them', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    // Nina joined through the invite link (an email-only account); she is in the workspace too.
+    const email = `nina.${uniq()}@acme.test`;
+    const [r] = await h.domain.invites.create(olga.actor, org.id, { emails: email });
+    if (!r?.ok) throw new Error('invite failed');
+    await h.domain.invites.acceptByToken(r.token, { displayName: 'Nina' });
+    const nina = h.slack.addUser('Nina', email);
+
+    const reply = await ask(h, olga, `role <@${nina.id}|nina> developer`);
+    expect(reply.text).toBe(`*Nina* is now Developer in *${org.name}*.`);
+    const r2 = await h.db.db.execute<{ role: Role; n: number }>(
+      sql.raw(`select m.role, (select count(*)::int from accounts where lower(email) = lower('${email}')) as n from memberships m join accounts a on a.id = m.account_id where m.org_id = '${org.id}' and lower(a.email) = lower('${email}')`),
+    );
+    expect(r2.rows).toEqual([{ role: 'developer', n: 1 }]);
   });
 });

@@ -369,6 +369,97 @@ describe('rename modal', () => {
   });
 });
 
+describe('settings modal', () => {
+  const numberValue = (value: string | null) => ({ type: 'number_input', value });
+  const submitSettings = (h: SlackHarness, p: Person, org: OrgRow, v: { expiry: string; reminders: string | null; seats: string | null }) =>
+    h.submit(p.user, { callback_id: 'org_settings_modal', private_metadata: meta({ orgId: org.id }) }, {
+      invite_expiry: { invite_expiry_input: selectValue(v.expiry) },
+      reminder_hours: { reminder_hours_input: textValue(v.reminders) },
+      seat_limit: { seat_limit_input: numberValue(v.seats) },
+    });
+
+  async function settingsOf(h: SlackHarness, org: OrgRow) {
+    const r = await h.db.db.execute<{ invite_expiry_hours: number | null; reminder_hours: number[]; seat_limit: number | null }>(
+      sql.raw(`select invite_expiry_hours, reminder_hours, seat_limit from orgs where id = '${org.id}'`),
+    );
+    return r.rows[0];
+  }
+  const defaults = { invite_expiry_hours: 336, reminder_hours: [72, 24], seat_limit: null };
+
+  it('an owner saves expiry, reminders and seat limit: the org has them, the modal lists them, one audit event', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: '48, 2', seats: '25' });
+    expect(res.response_action).toBe('update');
+    expect(res.view.title.text).toBe('Settings saved');
+    expect(viewText(res.view)).toBe(`Saved the settings of *${org.name}*:\n• Invites expire after 7 days\n• Reminders 48 h, 2 h before expiry\n• Seat limit: 25 (members and pending invites)`);
+    expect(await settingsOf(h, org)).toEqual({ invite_expiry_hours: 168, reminder_hours: [48, 2], seat_limit: 25 });
+    expect(await auditCount(h, org, 'org.settings_changed')).toBe(1);
+  });
+
+  it('empty reminders and seat limit mean no reminders and no limit; never means invites do not expire', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    await h.domain.orgs.updateSettings(olga.actor, org.id, { seatLimit: 10 });
+    const res = await submitSettings(h, olga, org, { expiry: 'never', reminders: null, seats: '' });
+    expect(viewText(res.view)).toBe(`Saved the settings of *${org.name}*:\n• Invites never expire\n• No reminders\n• No seat limit`);
+    expect(await settingsOf(h, org)).toEqual({ invite_expiry_hours: null, reminder_hours: [], seat_limit: null });
+    // A new invite now never expires.
+    const [r] = await h.domain.invites.create(olga.actor, org.id, { emails: `forever.${uniq()}@acme.test` });
+    expect(r?.ok && r.invite.expiresAt).toBeNull();
+  });
+
+  it('a seat limit of 0 is refused on the seat limit field with the domain’s message, and nothing is saved', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: '72, 24', seats: '0' });
+    expect(res).toEqual({ response_action: 'errors', errors: { seat_limit: 'The seat limit must be at least 1.' } });
+    expect(await settingsOf(h, org)).toEqual(defaults);
+    expect(await auditCount(h, org, 'org.settings_changed')).toBe(0);
+  });
+
+  it('a reminder of 0 hours, or more than 5 reminders, is refused on the reminders field', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const zero = await submitSettings(h, olga, org, { expiry: '14d', reminders: '24, 0', seats: null });
+    expect(zero).toEqual({ response_action: 'errors', errors: { reminder_hours: 'Reminders are given in whole hours before expiry (at least 1).' } });
+    const many = await submitSettings(h, olga, org, { expiry: '14d', reminders: '1 2 3 4 5 6', seats: null });
+    expect(many).toEqual({ response_action: 'errors', errors: { reminder_hours: 'At most 5 reminders.' } });
+    expect(await settingsOf(h, org)).toEqual(defaults);
+    expect(await auditCount(h, org, 'org.settings_changed')).toBe(0);
+  });
+
+  it('words where numbers belong are refused on their fields, and nothing is saved', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: 'three days', seats: 'ten' });
+    expect(res.response_action).toBe('errors');
+    expect(res.errors.reminder_hours).toMatch(/^Write whole hours before expiry/);
+    expect(res.errors.seat_limit).toBe('Write a whole number, or leave it empty for no seat limit.');
+    expect(await settingsOf(h, org)).toEqual(defaults);
+  });
+
+  it('an expiry that is not one of the choices (a forged submission) is refused on the expiry field', async () => {
+    const h = harness();
+    const { org, olga } = await team(h);
+    const res = await submitSettings(h, olga, org, { expiry: '1y', reminders: '', seats: '' });
+    expect(res).toEqual({ response_action: 'errors', errors: { invite_expiry: 'Invite expiry must be one of 72h, 7d, 14d, 30d or never.' } });
+    expect(await settingsOf(h, org)).toEqual(defaults);
+  });
+
+  it('an admin submitting the form is refused, and the settings stay', async () => {
+    const h = harness();
+    const { org, adam } = await team(h);
+    const res = await submitSettings(h, adam, org, { expiry: 'never', reminders: '', seats: '1' });
+    expect(res).toEqual({
+      response_action: 'errors',
+      errors: { invite_expiry: "You don't have permission to rename the organization or change its settings (owners only)." },
+    });
+    expect(await settingsOf(h, org)).toEqual(defaults);
+    expect(await auditCount(h, org, 'org.settings_changed')).toBe(0);
+  });
+});
+
 describe('delete modal', () => {
   const submitDelete = (h: SlackHarness, p: Person, org: OrgRow, typed: string) =>
     h.submit(p.user, { callback_id: 'org_delete_modal', private_metadata: meta({ orgId: org.id }) }, { confirm_name: { confirm_name_input: textValue(typed) } });

@@ -67,7 +67,7 @@ describe('/org help', () => {
     const p = await person(h, 'Hana');
     const reply = await h.command(p.user, 'help');
     expect(reply.response_type).toBe('ephemeral');
-    for (const sub of ['create', 'list', 'switch', 'members', 'invites', 'invite', 'role', 'remove', 'billing-emails', 'transfer', 'leave', 'rename', 'delete', 'join', 'audit']) {
+    for (const sub of ['create', 'list', 'switch', 'members', 'invites', 'invite', 'role', 'remove', 'billing-emails', 'transfer', 'leave', 'rename', 'delete', 'settings', 'profile', 'join', 'audit']) {
       expect(reply.text).toContain(`/org ${sub}`);
     }
   });
@@ -279,6 +279,88 @@ describe('/org delete', () => {
   });
 });
 
+describe('/org settings', () => {
+  it('an owner gets the settings form with the current values preselected', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    const org = await orgOf(h, olga);
+    const field = (view: Record<string, any>, id: string) => view.blocks.find((b: any) => b.block_id === id).element;
+
+    const fresh = await modalFrom(h, olga.user, 'settings');
+    expect(fresh.callback_id).toBe('org_settings_modal');
+    expect(JSON.parse(fresh.private_metadata)).toEqual({ orgId: org.id });
+    expect(field(fresh, 'invite_expiry').initial_option.value).toBe('14d');
+    expect(field(fresh, 'reminder_hours').initial_value).toBe('72, 24');
+    expect(field(fresh, 'seat_limit').initial_value).toBeUndefined();
+
+    await h.domain.orgs.updateSettings(olga.actor, org.id, { inviteExpiry: '30d', reminderHours: [48], seatLimit: 10 });
+    const changed = await modalFrom(h, olga.user, 'settings');
+    expect(field(changed, 'invite_expiry').initial_option.value).toBe('30d');
+    expect(field(changed, 'reminder_hours').initial_value).toBe('48');
+    expect(field(changed, 'seat_limit').initial_value).toBe('10');
+  });
+
+  it('an admin is told only owners can change settings, and gets no form', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    const org = await orgOf(h, olga);
+    const adam = await addMember(h, org, olga, 'admin', 'Adam');
+    const mark = h.slack.calls.length;
+    const reply = await h.command(adam.user, 'settings');
+    expect(reply.response_type).toBe('ephemeral');
+    expect(reply.text).toBe(`:warning: Only owners can change the settings of *${org.name}*. Your role is Admin.`);
+    expect(h.slack.of('views.open', mark)).toEqual([]);
+  });
+
+  it('someone with no organization is told to create or join one', async () => {
+    const h = harness();
+    const zed = await person(h, 'Zed');
+    const mark = h.slack.calls.length;
+    const reply = await h.command(zed.user, 'settings');
+    expect(reply.text).toMatch(/^:warning: You don't have an active organization yet\./);
+    expect(h.slack.of('views.open', mark)).toEqual([]);
+  });
+});
+
+describe('/org profile', () => {
+  it('with no name it shows my display name and how to change it', async () => {
+    const h = harness();
+    const p = await person(h, 'Pia');
+    const reply = await h.command(p.user, 'profile');
+    expect(reply.response_type).toBe('ephemeral');
+    expect(reply.text).toBe('Your display name is *Pia*. Change it with `/org profile <new name>`.');
+  });
+
+  it('with a name it renames me: members lists show the new name and the change is audited', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    await orgOf(h, olga);
+    const reply = await h.command(olga.user, 'profile Olga   Petrova');
+    expect(reply.text).toBe('Your display name is now *Olga Petrova*.');
+    expect((await h.domain.accounts.get(olga.account.id)).displayName).toBe('Olga Petrova');
+    expect(await count(h, 'audit_events', `action = 'account.renamed' and target_id = '${olga.account.id}'`)).toBe(1);
+    expect(JSON.stringify((await h.command(olga.user, 'members')).blocks)).toContain('*Olga Petrova*');
+    expect((await h.command(olga.user, 'profile')).text).toBe('Your display name is *Olga Petrova*. Change it with `/org profile <new name>`.');
+  });
+
+  it('a name over 80 characters is refused with the limit, and my name is kept', async () => {
+    const h = harness();
+    const p = await person(h, 'Pia');
+    const reply = await h.command(p.user, `profile ${'x'.repeat(81)}`);
+    expect(reply.text).toBe(':warning: The display name can be at most 80 characters.');
+    expect((await h.domain.accounts.get(p.account.id)).displayName).toBe('Pia');
+    expect(await count(h, 'audit_events', `action = 'account.renamed' and target_id = '${p.account.id}'`)).toBe(0);
+  });
+
+  it('a name with Slack markup is stored as typed and shown escaped', async () => {
+    const h = harness();
+    const p = await person(h, 'Pia');
+    const reply = await h.command(p.user, 'profile &lt;!channel&gt; Pia');
+    expect(reply.text).toBe('Your display name is now *&lt;!channel&gt; Pia*.');
+    expect((await h.domain.accounts.get(p.account.id)).displayName).toBe('<!channel> Pia');
+  });
+});
+
 describe('/org join', () => {
   it('asking to join by slug records a pending request and says the owner was asked', async () => {
     const h = harness();
@@ -405,6 +487,55 @@ describe('/org audit', () => {
     await orgOf(h, olga);
     const reply = await h.command(olga.user, 'audit yesterday');
     expect(reply.text).toMatch(/^:warning: I didn't understand "yesterday"\. Use `\/org audit \[action\] \[@user\] \[since\]`/);
+  });
+
+  it('`/org audit @user` shows only what that person did, a former member included', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    const org = await orgOf(h, olga);
+    const adam = await addMember(h, org, olga, 'admin', 'Adam');
+    const [r] = await h.domain.invites.create(adam.actor, org.id, { emails: `by.adam.${uniq()}@acme.test` });
+    if (!r?.ok) throw new Error('invite failed');
+    await h.domain.members.leave(adam.actor, org.id);
+
+    const reply = await h.command(olga.user, `audit <@${adam.user.id}|adam>`);
+    const text = allText(reply);
+    expect(text).toContain(r.invite.id.slice(0, 8));
+    expect(text).toContain('*member.left*');
+    expect(text).not.toContain('*org.created*');
+    // Every line is one of Adam's own actions (the actor column shows his email).
+    const lines: string[] = reply.blocks.filter((b: any) => b.type === 'section').flatMap((b: any) => b.text.text.split('\n'));
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.filter((l) => !l.includes(adam.email))).toEqual([]);
+  });
+
+  it('`/org audit @user` for someone with no account answers like for someone who did nothing here', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    await orgOf(h, olga);
+    const idle = await person(h, 'Ida'); // has an account, did nothing in this org
+    await orgOf(h, idle, 'Elsewhere');
+    const stranger = h.slack.addUser('Sten', `sten.${uniq()}@acme.test`); // no account at all
+
+    const forIdle = await h.command(olga.user, `audit <@${idle.user.id}|ida>`);
+    const forStranger = await h.command(olga.user, `audit <@${stranger.id}|sten>`);
+    const forUnknown = await h.command(olga.user, 'audit <@U0GHOST00|ghost>');
+    expect(forIdle.text).toBe('No audit events match.');
+    expect(forStranger).toEqual(forIdle);
+    expect(forUnknown).toEqual(forIdle);
+    expect(await h.domain.accounts.findByEmail(`${stranger.email}`)).toBeUndefined();
+  });
+
+  it('a plain member filtering by @user is refused the same way, whoever they name', async () => {
+    const h = harness();
+    const olga = await person(h, 'Olga');
+    const org = await orgOf(h, olga);
+    const mia = await addMember(h, org, olga, 'member', 'Mia');
+    const stranger = h.slack.addUser('Sten', `sten.${uniq()}@acme.test`);
+    const a = await h.command(mia.user, `audit <@${olga.user.id}|olga>`);
+    const b = await h.command(mia.user, `audit <@${stranger.id}|sten>`);
+    expect(a.text).toBe(":warning: You don't have permission to read the audit log (owners and admins only).");
+    expect(b).toEqual(a);
   });
 
   it('a plain member cannot read the audit log', async () => {

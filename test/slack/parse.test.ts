@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAuditArgs, parseCommand, parseInviteArgs, parseTarget, unescapeSlack } from '../../src/slack/parse.js';
+import { parseAuditArgs, parseCommand, parseInviteArgs, parseReminderHours, parseSeatLimit, parseTarget, unescapeSlack } from '../../src/slack/parse.js';
 
 describe('unescapeSlack', () => {
   it('turns Slack-escaped emails back into plain addresses', () => {
@@ -140,5 +140,35 @@ describe('parseTarget rejects tokens that only look like emails', () => {
     expect(parseTarget('<!channel>@x')).toBeUndefined();
     expect(parseTarget('a@b@c')).toBeUndefined();
     expect(parseTarget('ana@example.com')).toEqual({ email: 'ana@example.com' });
+  });
+});
+
+describe('settings form fields', () => {
+  it('reminders are whole hours separated by commas, spaces or semicolons, with or without "h"', () => {
+    expect(parseReminderHours('72, 24')).toEqual([72, 24]);
+    expect(parseReminderHours('72h;24 h 2 hours')).toEqual([72, 24, 2]);
+    expect(parseReminderHours(' 48 ')).toEqual([48]);
+  });
+
+  it('empty reminders mean none', () => {
+    expect(parseReminderHours('')).toEqual([]);
+    expect(parseReminderHours(' , ')).toEqual([]);
+  });
+
+  it('reminders that are not whole numbers are not understood (the range is the domain’s to check)', () => {
+    expect(parseReminderHours('3 days')).toBeUndefined();
+    expect(parseReminderHours('1.5')).toBeUndefined();
+    expect(parseReminderHours('soon')).toBeUndefined();
+    // Out of range but whole: passed on, so the domain's own message is shown.
+    expect(parseReminderHours('0, -1, 9999')).toEqual([0, -1, 9999]);
+  });
+
+  it('an empty seat limit means no limit; a whole number is a limit; anything else is not understood', () => {
+    expect(parseSeatLimit('')).toBeNull();
+    expect(parseSeatLimit('  ')).toBeNull();
+    expect(parseSeatLimit('25')).toBe(25);
+    expect(parseSeatLimit('0')).toBe(0);
+    expect(parseSeatLimit('2.5')).toBeUndefined();
+    expect(parseSeatLimit('ten')).toBeUndefined();
   });
 });

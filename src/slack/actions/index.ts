@@ -1,5 +1,5 @@
 import type { App, BlockAction, RespondFn } from '@slack/bolt';
-import { assertCanManage, authorize, grantableRoles } from '../../domain/access.js';
+import { authorize, grantableRoles, roleLabels } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
 import { slackPerson, type SlackPerson } from '../actor.js';
 import type { SlackDeps, WebClient } from '../context.js';
@@ -8,7 +8,7 @@ import { esc, modal, section } from '../blocks/kit.js';
 import { inviteDecidedDm } from '../blocks/messages.js';
 import { orgOfMemberBlock } from '../blocks/members.js';
 import type { MyOrg } from '../../domain/orgs.js';
-import { changeRoleForAccountModal, createOrgModal, infoModal, inviteModal } from '../blocks/modals.js';
+import { changeInviteModal, changeRoleForAccountModal, createOrgModal, infoModal, inviteModal, removeMemberModal } from '../blocks/modals.js';
 import { inviteLink } from '../dm.js';
 import { publishHome } from '../home.js';
 import { announceJoinDecision } from '../join-decisions.js';
@@ -71,11 +71,10 @@ export function registerActions(app: App, deps: SlackDeps) {
   });
 
   on(ids.actions.inviteDecline, async (a) => {
-    const invite = await domain.invites.decline(a.me.actor, value(a));
+    const { orgName } = await domain.invites.decline(a.me.actor, value(a));
     if (a.fromHome) await publishHome(deps, a.client, a.me);
     else {
-      const org = await domain.invites.lookupByToken(domain.invites.tokenOf(invite)).then((l) => l.org.name, () => 'the organization');
-      const msg = inviteDecidedDm(org, 'declined');
+      const msg = inviteDecidedDm(orgName || 'the organization', 'declined');
       await a.respond({ replace_original: true, text: msg.text, blocks: msg.blocks as never[] });
     }
   });
@@ -153,19 +152,19 @@ export function registerActions(app: App, deps: SlackDeps) {
     const orgId = current.org.id;
     switch (picked.verb) {
       case 'role': {
+        // The member must be in that org (as the clicker sees it); whether the clicker may change their
+        // role is the domain's decision at submission. Only a role select with no options is caught
+        // here: Slack refuses such a form, so say why instead.
         const m = await domain.members.find(a.me.actor, orgId, { accountId: picked.id });
-        // Checked before the form opens: a forwarded or forged menu must not even show the form
-        // (someone with no grantable role would get an invalid one); the submission is checked again.
-        authorize(current, 'member:update');
-        assertCanManage(current.role, m.role);
-        if (m.isPrimaryOwner) fail('primary_owner_protected');
-        await a.client.views.open({ trigger_id: a.body.trigger_id, view: changeRoleForAccountModal(current.org, grantableRoles(current.role), m) as never });
+        const grantable = grantableRoles(current.role);
+        if (!grantable.length) fail('forbidden', `You don't have permission to change members' roles in ${current.org.name}. Your role is ${roleLabels[current.role]}.`);
+        await a.client.views.open({ trigger_id: a.body.trigger_id, view: changeRoleForAccountModal(current.org, grantable, m) as never });
         return;
       }
       case 'remove': {
+        // Removal ends access at once: ask first. The domain decides when Remove is pressed.
         const m = await domain.members.find(a.me.actor, orgId, { accountId: picked.id });
-        await domain.members.remove(a.me.actor, orgId, picked.id);
-        await done(a, `Removed *${esc(m.displayName)}* from *${esc(current.org.name)}*.`);
+        await a.client.views.open({ trigger_id: a.body.trigger_id, view: removeMemberModal(current.org, m) as never });
         return;
       }
       case 'billing_on':
@@ -183,6 +182,16 @@ export function registerActions(app: App, deps: SlackDeps) {
     const picked = parseMenuValue(menuChoice(a));
     if (!picked) return;
     switch (picked.verb) {
+      case 'role': {
+        // Only roles the clicker may grant, in the invite's org; the domain checks again at submission.
+        const invite = await domain.invites.get(a.me.actor, picked.id);
+        const mine = await domain.orgs.listMine(a.me.actor);
+        const myRole = mine.find((m) => m.org.id === invite.orgId)?.role ?? fail('not_a_member');
+        const grantable = grantableRoles(myRole);
+        if (!grantable.length) fail('forbidden', `You don't have permission to change invites. Your role is ${roleLabels[myRole]}.`);
+        await a.client.views.open({ trigger_id: a.body.trigger_id, view: changeInviteModal(invite, grantable) as never });
+        return;
+      }
       case 'resend': {
         const { invite } = await domain.invites.resend(a.me.actor, picked.id);
         deps.kickOutbox();
@@ -195,6 +204,8 @@ export function registerActions(app: App, deps: SlackDeps) {
         return;
       }
       case 'link': {
+        // Two calls: linkToken is the one that checks the clicker may handle this invite (its role) and
+        // that it is still pending, but it returns only the token; get gives the email to show.
         const token = await domain.invites.linkToken(a.me.actor, picked.id);
         const invite = await domain.invites.get(a.me.actor, picked.id);
         await a.client.views.open({

@@ -35,6 +35,19 @@ export function homeView(d: HomeData): Record<string, unknown> {
   }
 
   if (!d.current || !d.viewer) {
+    if (d.mine.length) {
+      // Orgs but none active (the active one was deleted or suspended): ask which one, not "no organization".
+      const options = d.mine.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
+      blocks.push(
+        header('Roster'),
+        section('Choose the organization to work in. `/org` commands act on it too.'),
+        actions(
+          { type: 'static_select', action_id: ids.actions.homeSwitchOrg, placeholder: { type: 'plain_text', text: 'Choose organization' }, options },
+          button('New organization', ids.actions.homeCreateOrg, 'create'),
+        ),
+      );
+      return { type: 'home', blocks };
+    }
     blocks.push(
       header('Roster'),
       section("You're not in an organization yet. Create one, or ask to join one with `/org join <slug>`."),

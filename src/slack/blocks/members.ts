@@ -26,9 +26,14 @@ export function memberMenu(viewer: Viewer, m: MemberView): Option[] {
 
 export function inviteMenu(viewer: Viewer, i: InviteView): Option[] {
   if (!can(viewer.role, 'member:invite') || !canManage(viewer.role, i.role)) return [];
-  const opts = [option('Resend', menuValue('resend', i.id)), option('Revoke', menuValue('revoke', i.id))];
-  if (i.state === 'pending') opts.push(option('Copy invite link', menuValue('link', i.id)));
-  return opts;
+  // Only a pending invite can be changed or have its link copied; an expired one can be resent or revoked.
+  const pending = i.state === 'pending';
+  return [
+    ...(pending ? [option('Change role', menuValue('role', i.id))] : []),
+    option('Resend', menuValue('resend', i.id)),
+    option('Revoke', menuValue('revoke', i.id)),
+    ...(pending ? [option('Copy invite link', menuValue('link', i.id))] : []),
+  ];
 }
 
 export function memberLine(m: MemberView): string {

@@ -14,6 +14,8 @@ export const helpText = [
   '`/org billing-emails <@user|email> on|off` who receives billing emails',
   '`/org transfer <@user|email>` hand primary ownership to another owner',
   '`/org leave` leave · `/org rename [name]` rename · `/org delete` delete the organization',
+  '`/org settings` invite expiry, reminders and seat limit (owners)',
+  '`/org profile [name]` show or change your display name',
   '`/org join <slug>` ask to join an organization',
   '`/org audit [action] [@user] [since]` the audit log, e.g. `/org audit invite.created 7d`',
   '`/org scim` connect Okta or Entra ID: tokens and group → role mappings (owners)',

@@ -1,7 +1,7 @@
 import { roleLabels, type Role } from '../../domain/access.js';
-import type { MyOrg } from '../../domain/orgs.js';
+import { type InviteExpiryChoice, type MyOrg, inviteExpiryChoices, settingsView } from '../../domain/orgs.js';
 import type { InviteResult } from '../../domain/invites.js';
-import type { OrgRow } from '../../db/schema.js';
+import type { InviteRow, OrgRow } from '../../db/schema.js';
 import { ids } from '../ids.js';
 import { type Block, context, esc, md, modal, option, plain, section } from './kit.js';
 
@@ -128,6 +128,96 @@ export function changeRoleForAccountModal(org: OrgRow, grantable: Role[], member
       input(ids.blocks.role, 'New role', roleSelect(grantable, member.role)),
     ],
   });
+}
+
+/** Confirmation before a member is removed from a menu: nothing happens until Remove is pressed. */
+export function removeMemberModal(org: OrgRow, member: { accountId: string; displayName: string }): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.removeMember,
+    title: 'Remove member',
+    submit: 'Remove',
+    privateMetadata: JSON.stringify({ orgId: org.id, accountId: member.accountId }),
+    blocks: [section(`Remove *${esc(member.displayName)}* from *${esc(org.name)}*? Their access ends now.`)],
+  });
+}
+
+/** Change the role and billing-email flag of a pending invite (only roles the viewer may grant are offered). */
+export function changeInviteModal(invite: Pick<InviteRow, 'id' | 'email' | 'role' | 'billingEmails'>, grantable: Role[]): Record<string, unknown> {
+  const billing = option('Send them billing emails', 'yes');
+  return modal({
+    callbackId: ids.views.inviteChange,
+    title: 'Change invite role',
+    submit: 'Save',
+    privateMetadata: JSON.stringify({ inviteId: invite.id }),
+    blocks: [
+      section(`Change the invite to *${esc(invite.email)}* (now ${roleLabels[invite.role]}${invite.billingEmails ? ', with billing emails' : ''}).`),
+      input(ids.blocks.role, 'Role', roleSelect(grantable, invite.role)),
+      input(
+        ids.blocks.billing,
+        'Billing',
+        { type: 'checkboxes', action_id: ids.inputs.billing, options: [billing], ...(invite.billingEmails ? { initial_options: [billing] } : {}) },
+        { optional: true },
+      ),
+    ],
+  });
+}
+
+export const inviteExpiryLabels: Record<InviteExpiryChoice, string> = {
+  '72h': '72 hours',
+  '7d': '7 days',
+  '14d': '14 days',
+  '30d': '30 days',
+  never: 'Never (until used or revoked)',
+};
+
+/** Org settings with the current values filled in. */
+export function settingsModal(org: OrgRow): Record<string, unknown> {
+  const current = settingsView(org);
+  const expiryOptions = (Object.keys(inviteExpiryChoices) as InviteExpiryChoice[]).map((k) => option(inviteExpiryLabels[k], k));
+  return modal({
+    callbackId: ids.views.settings,
+    title: 'Organization settings',
+    submit: 'Save',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [
+      section(`Settings of *${esc(org.name)}*. A new expiry applies to invites sent (or resent) from now on.`),
+      input(ids.blocks.inviteExpiry, 'Invites expire after', {
+        type: 'static_select',
+        action_id: ids.inputs.inviteExpiry,
+        options: expiryOptions,
+        initial_option: expiryOptions.find((o) => o.value === current.inviteExpiry),
+      }),
+      input(
+        ids.blocks.reminders,
+        'Reminders (hours before expiry)',
+        textInput(ids.inputs.reminders, { placeholder: '72, 24', initial: current.reminderHours.join(', '), max: 100 }),
+        { optional: true, hint: 'Whole hours before an invite expires, separated by commas, e.g. 72, 24. Leave empty for no reminders.' },
+      ),
+      input(
+        ids.blocks.seatLimit,
+        'Seat limit',
+        {
+          type: 'number_input',
+          action_id: ids.inputs.seatLimit,
+          is_decimal_allowed: false,
+          ...(current.seatLimit !== null ? { initial_value: String(current.seatLimit) } : {}),
+        },
+        { optional: true, hint: 'Members plus pending invites may not exceed it. Leave empty for no limit.' },
+      ),
+    ],
+  });
+}
+
+/** What was saved, in words (the settings modal turns into this). */
+export function settingsSavedModal(org: OrgRow): Record<string, unknown> {
+  const s = settingsView(org);
+  const lines = [
+    `Saved the settings of *${esc(org.name)}*:`,
+    `• Invites ${s.inviteExpiry === 'never' ? 'never expire' : `expire after ${inviteExpiryLabels[s.inviteExpiry]}`}`,
+    `• ${s.reminderHours.length ? `Reminders ${s.reminderHours.map((h) => `${h} h`).join(', ')} before expiry` : 'No reminders'}`,
+    `• ${s.seatLimit === null ? 'No seat limit' : `Seat limit: ${s.seatLimit} (members and pending invites)`}`,
+  ];
+  return infoModal('Settings saved', lines.join('\n'));
 }
 
 export function leaveModal(org: OrgRow): Record<string, unknown> {

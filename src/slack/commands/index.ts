@@ -8,6 +8,7 @@ import { errorText } from '../reply.js';
 import { audit } from './audit.js';
 import { invite, invites } from './invites.js';
 import { join } from './join.js';
+import { profile } from './profile.js';
 import { scim } from './scim.js';
 import * as members from './members.js';
 import * as orgs from './orgs.js';
@@ -24,6 +25,8 @@ const subcommands: Record<string, SubcommandHandler> = {
   switch: orgs.switchOrg,
   rename: orgs.rename,
   delete: orgs.remove,
+  settings: orgs.settings,
+  profile,
   members: members.members,
   role: members.role,
   remove: members.remove,

@@ -1,6 +1,6 @@
 import { roleLabels, parseRole } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
-import { targetAccount } from '../actor.js';
+import { targetMember } from '../actor.js';
 import { esc } from '../blocks/kit.js';
 import { membersMessage } from '../blocks/members.js';
 import { changeRoleModal, leaveModal } from '../blocks/modals.js';
@@ -30,7 +30,7 @@ export async function role(c: CommandCtx) {
     // A role select with no options is an invalid view: Slack would refuse it and the person would get
     // a generic error. Say why instead, like `/org invite` does.
     const grantable = grantableRoles(myRole);
-    if (!grantable.length) fail('forbidden', `Only owners and admins can change roles in ${esc(org.name)}. Your role is ${roleLabels[myRole]}.`);
+    if (!grantable.length) fail('forbidden', `Only owners and admins can change roles in ${org.name}. Your role is ${roleLabels[myRole]}.`);
     await openModal(c, changeRoleModal(org, grantable));
     return;
   }
@@ -38,8 +38,8 @@ export async function role(c: CommandCtx) {
   const [who, newRole] = c.args.filter((a) => a.toLowerCase() !== 'force');
   if (!newRole) fail('invalid_input', 'Say which role: `/org role @ana admin`. Roles: owner, admin, billing, developer, member.');
   const r = parseRole(newRole);
-  const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(who));
-  const after = await c.deps.domain.members.changeRole(c.me.actor, org.id, target.id, r, { force });
+  const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(who));
+  const after = await c.deps.domain.members.changeRole(c.me.actor, org.id, target.accountId, r, { force });
   await say(c, `*${esc(after.displayName)}* is now ${roleLabels[after.role]} in *${esc(org.name)}*.`);
 }
 
@@ -48,8 +48,8 @@ export async function remove(c: CommandCtx) {
   const force = c.args.some((a) => a.toLowerCase() === 'force');
   const who = c.args.find((a) => a.toLowerCase() !== 'force');
   if (!who) fail('invalid_input', 'Say who to remove: `/org remove @ana` or `/org remove ana@example.com`.');
-  const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(who));
-  await c.deps.domain.members.remove(c.me.actor, org.id, target.id, { force });
+  const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(who));
+  await c.deps.domain.members.remove(c.me.actor, org.id, target.accountId, { force });
   await say(c, `Removed *${esc(target.displayName)}* from *${esc(org.name)}*. Their access ended now.`);
 }
 
@@ -63,15 +63,15 @@ export async function billingEmails(c: CommandCtx) {
   const [who, onOff] = c.args;
   const on = onOff?.toLowerCase() === 'on' ? true : onOff?.toLowerCase() === 'off' ? false : undefined;
   if (!who || on === undefined) fail('invalid_input', 'Use `/org billing-emails @ana on` or `/org billing-emails @ana off`.');
-  const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(who));
-  const after = await c.deps.domain.members.setBillingEmails(c.me.actor, org.id, target.id, on);
+  const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(who));
+  const after = await c.deps.domain.members.setBillingEmails(c.me.actor, org.id, target.accountId, on);
   await say(c, `*${esc(after.displayName)}* ${on ? 'now receives' : 'no longer receives'} billing emails for *${esc(org.name)}*.`);
 }
 
 export async function transfer(c: CommandCtx) {
   const { org } = await c.deps.domain.orgs.active(c.me.actor);
   if (!c.args[0]) fail('invalid_input', 'Say who becomes primary owner: `/org transfer @ana` (they must already be an owner).');
-  const target = await targetAccount(c.deps.domain, c.client, c.me.teamId, parseTarget(c.args[0]));
-  await c.deps.domain.members.transferPrimaryOwnership(c.me.actor, org.id, target.id);
+  const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(c.args[0]));
+  await c.deps.domain.members.transferPrimaryOwnership(c.me.actor, org.id, target.accountId);
   await say(c, `*${esc(target.displayName)}* is now the primary owner of *${esc(org.name)}*.`);
 }

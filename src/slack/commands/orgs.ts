@@ -1,7 +1,7 @@
-import { roleLabels } from '../../domain/access.js';
+import { authorize, can, roleLabels } from '../../domain/access.js';
 import { esc } from '../blocks/kit.js';
 import { orgListMessage } from '../blocks/messages.js';
-import { createOrgModal, deleteOrgModal, renameModal, switchOrgModal } from '../blocks/modals.js';
+import { createOrgModal, deleteOrgModal, renameModal, settingsModal, switchOrgModal } from '../blocks/modals.js';
 import { type CommandCtx, openModal, say } from './types.js';
 
 export async function create(c: CommandCtx) {
@@ -35,7 +35,7 @@ export async function switchOrg(c: CommandCtx) {
 export async function rename(c: CommandCtx) {
   const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
   if (!c.rest) {
-    if (role !== 'owner') {
+    if (!can(role, 'org:update')) {
       await say(c, `:warning: Only owners can rename *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
       return;
     }
@@ -48,9 +48,22 @@ export async function rename(c: CommandCtx) {
 
 export async function remove(c: CommandCtx) {
   const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
-  if (role !== 'owner') {
+  if (!can(role, 'org:delete')) {
     await say(c, `:warning: Only owners can delete *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
     return;
   }
   await openModal(c, deleteOrgModal(org));
+}
+
+/** `/org settings`: invite expiry, reminder schedule and seat limit of the active org, in a form. */
+export async function settings(c: CommandCtx) {
+  const current = await c.deps.domain.orgs.active(c.me.actor);
+  const { org, role } = current;
+  if (!can(role, 'org:update')) {
+    await say(c, `:warning: Only owners can change the settings of *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
+    return;
+  }
+  // A suspended owner gets the domain's own explanation rather than a form they cannot submit.
+  authorize(current, 'org:update');
+  await openModal(c, settingsModal(org));
 }

@@ -19,11 +19,6 @@ export function say(c: CommandCtx, text: string, blocks?: unknown[]) {
   return c.respond({ response_type: 'ephemeral', text, ...(blocks ? { blocks: blocks as never[] } : {}) });
 }
 
-/** For replies others should see too (e.g. the org's channel): in_channel. */
-export function announce(c: CommandCtx, text: string) {
-  return c.respond({ response_type: 'in_channel', text });
-}
-
 export function openModal(c: CommandCtx, view: Record<string, unknown>) {
   return c.client.views.open({ trigger_id: c.triggerId, view: view as never });
 }

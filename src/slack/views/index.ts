@@ -1,13 +1,15 @@
 import type { App, ViewOutput } from '@slack/bolt';
-import { parseRole } from '../../domain/access.js';
+import { parseRole, roleLabels } from '../../domain/access.js';
 import { type DomainError, isDomainError } from '../../domain/errors.js';
-import { slackPerson, targetAccount } from '../actor.js';
+import type { InviteExpiryChoice } from '../../domain/orgs.js';
+import { slackPerson, targetMember } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { esc } from '../blocks/kit.js';
-import { infoModal, inviteResultModal } from '../blocks/modals.js';
+import { infoModal, inviteResultModal, settingsSavedModal } from '../blocks/modals.js';
 import { publishHome } from '../home.js';
 import { announceJoinDecision } from '../join-decisions.js';
+import { parseReminderHours, parseSeatLimit } from '../parse.js';
 import { errorText } from '../reply.js';
 
 type Values = ViewOutput['state']['values'];
@@ -51,9 +53,11 @@ export function registerViews(app: App, deps: SlackDeps) {
       } catch (err) {
         const message = errorText(err, deps.log);
         if (!acked) {
+          // Field errors are plain text (no escaping); the info modal is mrkdwn (errorText escaped it).
+          const field = isDomainError(err) && errorBlock ? fieldError(err, errorBlock, view.state.values) : undefined;
           await once(
-            isDomainError(err) && errorBlock
-              ? { response_action: 'errors', errors: { [errorBlockFor(err, errorBlock, view.state.values)]: (err as DomainError).message.slice(0, 150) } }
+            field
+              ? { response_action: 'errors', errors: { [field.block]: field.message.slice(0, 150) } }
               : { response_action: 'update', view: infoModal('Roster', message) },
           );
         } else {
@@ -94,12 +98,55 @@ export function registerViews(app: App, deps: SlackDeps) {
 
   handle(ids.views.changeRole, ids.blocks.role, async ({ values, view, me, ack, client }) => {
     const m = meta(view);
+    const orgId = m.orgId ?? '';
     const accountId =
       m.accountId ??
-      (await targetAccount(domain, client, me.teamId, { slackUserId: values[ids.blocks.member]?.[ids.inputs.member]?.selected_user ?? '' })).id;
-    await domain.members.changeRole(me.actor, m.orgId ?? '', accountId, selected(values, ids.blocks.role, ids.inputs.role));
+      (await targetMember(domain, client, me, orgId, { slackUserId: values[ids.blocks.member]?.[ids.inputs.member]?.selected_user ?? '' })).accountId;
+    await domain.members.changeRole(me.actor, orgId, accountId, selected(values, ids.blocks.role, ids.inputs.role));
     await ack();
+    deps.kickOutbox();
     await publishHome(deps, client, me);
+  });
+
+  // The confirmation opened by "Remove from org" in a member menu; closing it instead changes nothing.
+  handle(ids.views.removeMember, '', async ({ view, me, ack, client }) => {
+    const { orgId = '', accountId = '' } = meta(view);
+    const org = await domain.orgs.get(me.actor, orgId);
+    const member = await domain.members.find(me.actor, orgId, { accountId });
+    await domain.members.remove(me.actor, orgId, accountId);
+    await ack({ response_action: 'update', view: infoModal('Member removed', `Removed *${esc(member.displayName)}* from *${esc(org.name)}*. Their access ended now.`) });
+    deps.kickOutbox();
+    await publishHome(deps, client, me);
+  });
+
+  handle(ids.views.inviteChange, ids.blocks.role, async ({ values, view, me, ack, client }) => {
+    const role = selected(values, ids.blocks.role, ids.inputs.role);
+    const billingEmails = (values[ids.blocks.billing]?.[ids.inputs.billing]?.selected_options ?? []).length > 0;
+    const after = await domain.invites.update(me.actor, meta(view).inviteId ?? '', { ...(role ? { role } : {}), billingEmails });
+    await ack({
+      response_action: 'update',
+      view: infoModal('Invite updated', `The invite to *${esc(after.email)}* is now for ${roleLabels[after.role]}, ${after.billingEmails ? 'with' : 'without'} billing emails.`),
+    });
+    await publishHome(deps, client, me);
+  });
+
+  handle(ids.views.settings, ids.blocks.inviteExpiry, async ({ values, view, me, ack }) => {
+    const reminderHours = parseReminderHours(text(values, ids.blocks.reminders, ids.inputs.reminders));
+    const seatLimit = parseSeatLimit(text(values, ids.blocks.seatLimit, ids.inputs.seatLimit));
+    const errors: Record<string, string> = {};
+    if (reminderHours === undefined) errors[ids.blocks.reminders] = 'Write whole hours before expiry separated by commas, e.g. 72, 24. Leave it empty for no reminders.';
+    if (seatLimit === undefined) errors[ids.blocks.seatLimit] = 'Write a whole number, or leave it empty for no seat limit.';
+    if (reminderHours === undefined || seatLimit === undefined) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    const after = await domain.orgs.updateSettings(me.actor, meta(view).orgId ?? '', {
+      // The select offers only the domain's choices; anything else is refused there.
+      inviteExpiry: selected(values, ids.blocks.inviteExpiry, ids.inputs.inviteExpiry) as InviteExpiryChoice,
+      reminderHours,
+      seatLimit,
+    });
+    await ack({ response_action: 'update', view: settingsSavedModal(after) });
   });
 
   // Leaving may be refused (primary owner, last owner, sole member): the modal then explains why.
@@ -133,7 +180,20 @@ export function registerViews(app: App, deps: SlackDeps) {
   });
 }
 
+/** The domain names a settings field in its message ("seatLimit: …", "reminderHours.0: …"). */
+const settingsFields: Record<string, string> = {
+  inviteExpiry: ids.blocks.inviteExpiry,
+  reminderHours: ids.blocks.reminders,
+  seatLimit: ids.blocks.seatLimit,
+};
+
 /** Field errors go where the person can fix them. */
+function fieldError(err: DomainError, fallback: string, values: Values): { block: string; message: string } {
+  const settings = /^(inviteExpiry|reminderHours|seatLimit)(?:\.\d+)?: ([\s\S]*)$/.exec(err.message);
+  if (settings) return { block: settingsFields[settings[1]!]!, message: settings[2]! };
+  return { block: errorBlockFor(err, fallback, values), message: err.message };
+}
+
 function errorBlockFor(err: DomainError, fallback: string, values: Values): string {
   if (err.code === 'slug_taken') return ids.blocks.orgSlug;
   // About the person picked in the form (change role by Slack user), not about the role chosen.
