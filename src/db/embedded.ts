@@ -59,6 +59,8 @@ export type EmbeddedOptions = {
   dataDir: string;
   /** Trade durability for speed (tests). */
   fast?: boolean;
+  /** A fixed port (resilience scripts restart the server where clients expect it); default: a free one. */
+  port?: number;
   onLog?: (line: string) => void;
 };
 
@@ -73,7 +75,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   await mkdir(path.dirname(dir), { recursive: true });
   await makeReachableForPostgresUser(path.dirname(dir));
 
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,

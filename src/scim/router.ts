@@ -41,6 +41,9 @@ async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     const e = scimError(err);
+    // SCIMMY's error messages only allow RFC 7644's statuses, which have no 503: the rare database
+    // loss between our own 503 check (the token lookup) and here is answered as a 500 saying so.
+    if (e.status === 503) throw new SCIMMY.Types.Error(500, null as never, e.message);
     if (e.status >= 500) ctx.log.error({ err }, 'SCIM handler failed');
     throw e;
   }
