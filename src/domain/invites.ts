@@ -284,10 +284,16 @@ export function createInviteService(deps: Deps) {
 
   /** The current link token of a pending invite, for "copy invite link" (Runpod). */
   async function linkToken(actor: Actor, inviteId: string, opts: { orgId?: string } = {}): Promise<string> {
+    return (await currentLink(actor, inviteId, opts)).token;
+  }
+
+  /** The current link token of a pending invite and the invite it opens ("copy invite link"). */
+  async function currentLink(actor: Actor, inviteId: string, opts: { orgId?: string } = {}): Promise<{ token: string; invite: InviteRow }> {
     return db.transaction(async (tx) => {
       const { invite } = await lockInvite(tx, actor, inviteId, opts.orgId);
-      if (inviteState(invite, clock.now()) !== 'pending') fail('invite_not_pending', stateMessage(inviteState(invite, clock.now())));
-      return tokenOf(invite);
+      const state = inviteState(invite, clock.now());
+      if (state !== 'pending') fail('invite_not_pending', stateMessage(state));
+      return { token: tokenOf(invite), invite };
     });
   }
 
@@ -530,6 +536,7 @@ export function createInviteService(deps: Deps) {
     update,
     revoke,
     linkToken,
+    currentLink,
     tokenOf,
     lookupByToken,
     acceptByToken,

@@ -64,6 +64,14 @@ export function slugify(name: string): string {
 
 export type MyOrg = { org: OrgRow; role: Role; status: MembershipRow['status']; active: boolean };
 
+/** The org commands act on: the active one; with none set (or it was deleted), the only usable one. */
+export function currentOrgOf(mine: MyOrg[]): MyOrg | undefined {
+  const active = mine.find((m) => m.active);
+  if (active) return active;
+  const usable = mine.filter((m) => m.status === 'active');
+  return usable.length === 1 ? { ...usable[0]!, active: true } : undefined;
+}
+
 export function createOrgService(deps: Deps) {
   const { db, clock, settings } = deps;
 
@@ -279,12 +287,9 @@ export function createOrgService(deps: Deps) {
   /** The org commands act on, and my standing in it. */
   async function active(actor: Actor): Promise<MyOrg> {
     const mine = await listMine(actor);
-    const current = mine.find((m) => m.active);
+    const current = currentOrgOf(mine);
     if (current) return current;
-    // No active org set (or it was deleted): fall back to the only org I have, if there is one.
-    const usable = mine.filter((m) => m.status === 'active');
-    if (usable.length === 1) return { ...usable[0]!, active: true };
-    fail('no_active_org', usable.length > 1 ? 'Choose an organization first with `/org switch <slug>`.' : undefined);
+    fail('no_active_org', mine.some((m) => m.status === 'active') ? 'Choose an organization first with `/org switch <slug>`.' : undefined);
   }
 
   /** Every org with its member count: the operator's view (CLI), not reachable from Slack or SCIM. */

@@ -2,24 +2,15 @@ import type { SlackPerson } from './actor.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { HOME_PAGE_SIZE, homeView } from './blocks/home.js';
 import { can } from '../domain/access.js';
-import type { MyOrg } from '../domain/orgs.js';
+import { currentOrgOf } from '../domain/orgs.js';
 
-/**
- * The org App Home shows, picked from the one listMine result the same way domain.orgs.active picks
- * it (the active one; else the only usable one), so App Home and `/org` commands agree.
- */
-function currentOf(mine: MyOrg[]): MyOrg | undefined {
-  const active = mine.find((m) => m.active);
-  if (active) return active;
-  const usable = mine.filter((m) => m.status === 'active');
-  return usable.length === 1 ? { ...usable[0]!, active: true } : undefined;
-}
 
 /** Builds and publishes a person's App Home from the database (fresh at every open and after every change). */
 export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0): Promise<void> {
   const { domain } = deps;
   const [mine, invitesForMe] = await Promise.all([domain.orgs.listMine(me.actor), domain.invites.listForMe(me.actor)]);
-  const current = currentOf(mine);
+  // Same rule as domain.orgs.active, from the one listMine result, so App Home and `/org` agree.
+  const current = currentOrgOf(mine);
   let view;
   if (current && current.status === 'active') {
     const viewer = { accountId: me.account.id, role: current.role, isPrimaryOwner: current.org.primaryOwnerId === me.account.id };

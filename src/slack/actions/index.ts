@@ -204,10 +204,7 @@ export function registerActions(app: App, deps: SlackDeps) {
         return;
       }
       case 'link': {
-        // Two calls: linkToken is the one that checks the clicker may handle this invite (its role) and
-        // that it is still pending, but it returns only the token; get gives the email to show.
-        const token = await domain.invites.linkToken(a.me.actor, picked.id);
-        const invite = await domain.invites.get(a.me.actor, picked.id);
+        const { token, invite } = await domain.invites.currentLink(a.me.actor, picked.id);
         await a.client.views.open({
           trigger_id: a.body.trigger_id,
           view: infoModal('Invite link', `Anyone with this link can accept the invite for *${esc(invite.email)}*. Share it only with them.\n\n\`${inviteLink(deps.publicUrl, token)}\``) as never,
