@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -206,6 +206,15 @@ function ensurePostgresOsUser(): void {
 
 async function makeReachableForPostgresUser(folder: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
+  // As root, PostgreSQL runs as `postgres`, which must be able to walk into the folder (e.g. /root is
+  // private): say so plainly instead of letting initdb fail with a permission error.
+  for (let dir = path.dirname(path.resolve(folder)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir}. Set DATA_DIR to a folder outside it (e.g. DATA_DIR=/var/lib/roster), or set DATABASE_URL.`,
+      );
+    }
+  }
   try {
     const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
     const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
