@@ -3,7 +3,7 @@
  * ceiling measured in the same run (a trivial express route for HTTP, plain `pg` for writes). Prints
  * one table and writes bench/RESULTS.md. Every step is bounded in time. Not part of `npm test`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -33,7 +33,9 @@ function log(msg: string) {
 }
 
 function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  // Roster runs compiled, as `npm start` runs it; helper scripts run through tsx.
+  const argv = args[0] === 'src/main.ts' ? ['dist/main.js', ...args.slice(1)] : ['--import', 'tsx', ...args];
+  const child = spawn(process.execPath, argv, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -121,6 +123,7 @@ async function seedScimUsers(pool: pg.Pool, orgId: string, upTo: number) {
 
 async function main() {
   const started = new Date();
+  execSync('npm run build', { cwd: root, stdio: 'ignore' });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-bench-'));
   log(`PostgreSQL in ${dir}`);
   const pgServer = await startEmbeddedPostgres({ dataDir: dir });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ export function say(msg: string) {
 
 /** A PostgreSQL of its own on a fixed port, a migrated database, and an org with a SCIM token. */
 export async function setup(name: string) {
+  execSync('npm run build', { cwd: root, stdio: 'ignore' });
   const dir = await mkdtemp(path.join(os.tmpdir(), `roster-${name}-`));
   const pgPort = await freePort();
   const server = await startEmbeddedPostgres({ dataDir: dir, port: pgPort });
@@ -53,7 +54,7 @@ export async function stopPostgresNow(dataDir: string): Promise<void> {
 }
 
 export function startRoster(dbUrl: string, port: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  return spawn(process.execPath, ['dist/main.js'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', APP_SECRET, ROSTER_ROLE: 'web', DATABASE_POOL_SIZE: '10' },
     stdio: ['ignore', 'ignore', 'inherit'],
