@@ -19,6 +19,8 @@ type ScimContext = {
   domain: Domain;
   log: Logger;
   patching: boolean;
+  /** The response, so a handler can answer 503 itself (SCIMMY's error messages cannot carry it). */
+  res: Response;
   userBase?: ScimUserInput;
   groupBase?: ScimGroupInput;
 };
@@ -41,9 +43,15 @@ async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     const e = scimError(err);
-    // SCIMMY's error messages only allow RFC 7644's statuses, which have no 503: the rare database
-    // loss between our own 503 check (the token lookup) and here is answered as a 500 saying so.
-    if (e.status === 503) throw new SCIMMY.Types.Error(500, null as never, e.message);
+    // SCIMMY's error messages only allow RFC 7644's statuses, which have no 503: answer it here, and
+    // the error SCIMMY then tries to send finds the response already sent (see the handler below).
+    if (e.status === 503) {
+      if (!ctx.res.headersSent) {
+        ctx.res.set('Retry-After', '30');
+        sendError(ctx.res, 503, e.message);
+      }
+      throw new SCIMMY.Types.Error(500, null as never, e.message);
+    }
     if (e.status >= 500) ctx.log.error({ err }, 'SCIM handler failed');
     throw e;
   }
@@ -134,6 +142,7 @@ export function createScimRouter(deps: ScimDeps): Router {
       domain: deps.domain,
       log: deps.log,
       patching: req.method === 'PATCH',
+      res,
     };
     (req as Request & { scim?: ScimContext }).scim = ctx;
     next();
@@ -222,5 +231,10 @@ export function createScimRouter(deps: ScimDeps): Router {
     changePassword: false,
   });
   router.use(scimmy);
+  // SCIMMY hands 5xx errors on after answering; express would then cut the connection. Log instead.
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return;
+    next(err);
+  });
   return router;
 }
