@@ -638,3 +638,15 @@ describe('request signatures', () => {
     expect(reply.text).toContain(`Created *${name}*`);
   });
 });
+
+describe('subcommand names are looked up safely', () => {
+  it('`/org __proto__` and `/org constructor` get the help text, not an error', async () => {
+    const h = harness();
+    const u = h.slack.addUser('Proto', `proto.${Date.now()}@acme.test`);
+    for (const text of ['__proto__', 'constructor', 'toString']) {
+      const reply = await h.command(u, text);
+      expect(reply.text).toMatch(/I don't know `\/org/);
+      expect(reply.text).not.toMatch(/Something went wrong/);
+    }
+  });
+});

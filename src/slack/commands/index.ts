@@ -50,7 +50,7 @@ export function registerCommands(app: App, deps: SlackDeps) {
         return;
       }
       const parsed = parseCommand(command.text);
-      const handler = subcommands[parsed.sub];
+      const handler = Object.hasOwn(subcommands, parsed.sub) ? subcommands[parsed.sub] : undefined;
       const me = await slackPerson(deps.domain, client, command.team_id, command.user_id);
       const ctx: CommandCtx = { deps, me, client, respond, triggerId: command.trigger_id, args: parsed.args, rest: parsed.rest };
       if (!handler) {
