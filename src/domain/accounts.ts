@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { rowOf } from '../db/rows.js';
 import { accounts, slackIdentities, type AccountRow } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from './context.js';
@@ -45,18 +46,27 @@ export async function findOrCreateAccountByEmail(
   now: Date,
 ): Promise<{ account: AccountRow; created: boolean }> {
   const email = parseInput(emailSchema, input.email);
-  const existing = await findAccountByEmail(ex, email);
-  if (existing) return { account: existing, created: false };
-  const [created] = await ex
-    .insert(accounts)
-    .values({ email, displayName: cleanDisplayName(input.displayName, email), createdAt: now, updatedAt: now })
-    .onConflictDoNothing()
-    .returning();
-  if (!created) {
+  // One round trip: the existing account, or a new one (an IdP provisioning thousands mostly creates).
+  const r = await ex.execute<Record<string, unknown> & { created: boolean }>(sql`
+    with found as (select * from accounts where lower(email) = lower(${email}))
+    , made as (
+      insert into accounts (email, display_name, created_at, updated_at)
+      select ${email}, ${cleanDisplayName(input.displayName, email)}, ${now}, ${now}
+      where not exists (select 1 from found)
+      on conflict do nothing
+      returning *)
+    select *, true as created from made
+    union all
+    select *, false as created from found`);
+  const hit = r.rows[0];
+  if (!hit) {
+    // Another transaction created it after this statement's snapshot was taken: read it now.
     const raced = await findAccountByEmail(ex, email);
     if (!raced) fail('invalid_input', 'Could not create an account for that email.');
     return { account: raced, created: false };
   }
+  const created = rowOf(accounts, hit);
+  if (!hit.created) return { account: created, created: false };
   await recordAudit(
     ex,
     actor,

@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { accounts, auditEvents, type AuditEventRow } from '../db/schema.js';
-import type { Actor, Deps, Executor } from './context.js';
+import type { Actor, Db, Deps, Executor } from './context.js';
 import { requireMembership } from './standing.js';
 import { authorize } from './access.js';
 import { parseInput } from './validation.js';
@@ -55,10 +55,36 @@ export type AuditEntry = {
   after?: unknown;
 };
 
+/**
+ * Events recorded inside a transaction opened through withBatchedAudit wait here and are written in
+ * one multi-row insert just before that transaction commits: same transaction, one round trip.
+ */
+const pendingEvents = new WeakMap<object, (typeof auditEvents.$inferInsert)[]>();
+
+/**
+ * The database handle the domain uses: its transactions write their audit events in one batch at the
+ * end (a SCIM create records three). Everything else passes straight through.
+ */
+export function withBatchedAudit(db: Db): Db {
+  const transaction: Db['transaction'] = (run, config) =>
+    db.transaction(async (tx) => {
+      const events: (typeof auditEvents.$inferInsert)[] = [];
+      pendingEvents.set(tx, events);
+      try {
+        const result = await run(tx);
+        if (events.length) await tx.insert(auditEvents).values(events);
+        return result;
+      } finally {
+        pendingEvents.delete(tx);
+      }
+    }, config);
+  return new Proxy(db, { get: (target, prop, receiver) => (prop === 'transaction' ? transaction : Reflect.get(target, prop, receiver)) });
+}
+
 /** Appends one event. Always called with the transaction that makes the change. */
 export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry, at: Date): Promise<void> {
   const who = await describeActor(tx, actor);
-  await tx.insert(auditEvents).values({
+  const event = {
     at,
     orgId: entry.orgId,
     actorType: actor.type,
@@ -70,7 +96,10 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry,
     targetId: entry.targetId,
     before: entry.before ?? null,
     after: entry.after ?? null,
-  });
+  };
+  const batch = pendingEvents.get(tx);
+  if (batch) batch.push(event);
+  else await tx.insert(auditEvents).values(event);
 }
 
 async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; label: string }> {

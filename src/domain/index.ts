@@ -1,5 +1,5 @@
 import { createAccountService } from './accounts.js';
-import { createAuditService } from './audit.js';
+import { createAuditService, withBatchedAudit } from './audit.js';
 import type { Deps } from './context.js';
 import { createInviteService } from './invites.js';
 import { createJoinRequestService } from './join-requests.js';
@@ -11,7 +11,8 @@ import { createScimService } from './scim.js';
 import { createScimTokenService } from './scim-tokens.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
-export function createDomain(deps: Deps) {
+export function createDomain(given: Deps) {
+  const deps: Deps = { ...given, db: withBatchedAudit(given.db) };
   const invites = createInviteService(deps);
   return {
     accounts: createAccountService(deps),

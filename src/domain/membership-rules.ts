@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import { rowOf } from '../db/rows.js';
 import { accounts, invites, memberships, type MembershipRow, type OrgRow, type Role } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
@@ -77,23 +78,15 @@ export async function addMembership(
   },
   now: Date,
 ): Promise<MembershipRow> {
-  const [m] = await tx
-    .insert(memberships)
-    .values({
-      orgId: input.org.id,
-      accountId: input.accountId,
-      role: input.role,
-      billingEmails: input.billingEmails,
-      source: input.source,
-      joinedAt: now,
-      updatedAt: now,
-    })
-    .returning();
-  // A person with no active org lands in this one (SPEC §4).
-  await tx
-    .update(accounts)
-    .set({ activeOrgId: input.org.id, updatedAt: now })
-    .where(and(eq(accounts.id, input.accountId), isNull(accounts.activeOrgId)));
+  // One round trip; a person with no active org lands in this one (SPEC §4).
+  const r = await tx.execute<Record<string, unknown>>(sql`
+    with landed as (
+      update accounts set active_org_id = ${input.org.id}, updated_at = ${now}
+      where id = ${input.accountId} and active_org_id is null)
+    insert into memberships (org_id, account_id, role, billing_emails, source, joined_at, updated_at)
+    values (${input.org.id}, ${input.accountId}, ${input.role}, ${input.billingEmails}, ${input.source}, ${now}, ${now})
+    returning *`);
+  const m = rowOf(memberships, r.rows[0]!);
   await recordAudit(
     tx,
     actor,
@@ -101,12 +94,12 @@ export async function addMembership(
       orgId: input.org.id,
       action: 'member.added',
       targetType: 'membership',
-      targetId: m!.id,
+      targetId: m.id,
       after: { accountId: input.accountId, role: input.role, billingEmails: input.billingEmails, source: input.source },
     },
     now,
   );
-  return m!;
+  return m;
 }
 
 /** Active owners left in the org. Call with the org row locked. */

@@ -133,12 +133,8 @@ export function createScimService(deps: Deps) {
       return await db.transaction(async (tx) => {
         const org = await lockOrgForScim(tx, orgId);
         const now = clock.now();
-        const [taken] = await tx
-          .select({ id: scimUsers.id })
-          .from(scimUsers)
-          .where(and(eq(scimUsers.orgId, orgId), sql`lower(${scimUsers.userName}) = lower(${input.userName})`));
-        if (taken) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
-        const { account } = await findOrCreateAccountByEmail(
+        // A taken userName is caught by the unique index at the insert below (no read first).
+        const { account, created } = await findOrCreateAccountByEmail(
           tx,
           { email, displayName: input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined },
           actor,
@@ -160,7 +156,8 @@ export function createScimService(deps: Deps) {
             updatedAt: now,
           })
           .returning();
-        let membership = await findMembership(tx, orgId, account.id, { lock: true });
+        // A person Roster has never seen has no membership to look for.
+        let membership = created ? undefined : await findMembership(tx, orgId, account.id, { lock: true });
         if (!membership) {
           await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
           await assertSeatAvailable(tx, org, now);

@@ -1,0 +1,91 @@
+/**
+ * `npx tsx bench/scim.ts [post|get|both]`: the SCIM rows of `npm run bench` alone, for profiling
+ * (set PROFILE=1 to run Roster under `node --cpu-prof`; the profile lands in bench/profiles/).
+ * Uses the compiled build: run `npm run build` first.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
+import { runMigrations } from '../src/db/migrate.js';
+import { connect } from '../src/db/client.js';
+import { createDomain } from '../src/domain/index.js';
+import { accountActor, systemClock } from '../src/domain/context.js';
+import { deriveKey } from '../src/secrets.js';
+
+const what = process.argv[2] ?? 'both';
+const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const APP_SECRET = 'b'.repeat(40);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => autocannon({ connections: 10, duration: DURATION, ...opts }, (e, r) => (e ? reject(e) : resolve(r))));
+}
+const show = (name: string, r: autocannon.Result) =>
+  console.log(`${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors}`);
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-scimbench-'));
+const server = await startEmbeddedPostgres({ dataDir: dir });
+const admin = new pg.Client({ connectionString: server.url() });
+await admin.connect();
+await admin.query('create database b');
+await admin.end();
+const url = server.url('b');
+const database = connect(url, 5);
+await runMigrations(database.pool);
+const domain = createDomain({ db: database.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: deriveKey(APP_SECRET, 'invite-token') } });
+const owner = await domain.accounts.findOrCreateByEmail('owner@bench.test', 'Owner');
+const org = await domain.orgs.create(accountActor(owner.id, 'api'), { name: 'Bench' });
+const { token } = await domain.scimTokens.create(accountActor(owner.id, 'api'), org.id, 'bench');
+await database.pool.query(
+  `with a as (insert into accounts (email, display_name) select 'seed' || i || '@bench.test', 'Seed ' || i from generate_series(0, 9999) i returning id, email)
+   , m as (insert into memberships (org_id, account_id, role, source) select $1, id, 'member', 'scim' from a)
+   insert into scim_users (org_id, account_id, user_name, external_id, email) select $1, id, email, 'ext-' || email, email from a`,
+  [org.id],
+);
+await database.pool.query('analyze');
+
+const port = await freePort();
+const args = process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench', 'profiles')] : [];
+const child = spawn(process.execPath, [...args, 'dist/main.js'], {
+  cwd: root,
+  env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, DATABASE_POOL_SIZE: '20', LOG_LEVEL: 'warn', APP_SECRET, ROSTER_ROLE: 'web', PUBLIC_URL: `http://127.0.0.1:${port}` },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+for (;;) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+  } catch {}
+  await new Promise((r) => setTimeout(r, 50));
+}
+const base = `http://127.0.0.1:${port}`;
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+try {
+  if (what !== 'get') {
+    let seq = 0;
+    const run = randomUUID().slice(0, 8);
+    show('POST /Users', await cannon({
+      url: base,
+      headers,
+      requests: [{ method: 'POST', setupRequest: (req: any) => {
+        const userName = `u-${run}-${seq++}@bench.test`;
+        return { ...req, path: '/scim/v2/Users', body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, name: { givenName: 'B', familyName: 'U' }, emails: [{ value: userName, type: 'work', primary: true }], active: true }) };
+      } }],
+    }));
+  }
+  if (what !== 'post') {
+    show('GET filter', await cannon({ url: base, headers, requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * 10000)}@bench.test"`)}` }) }] }));
+  }
+} finally {
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+  await database.close();
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+process.exit(0);
