@@ -3,13 +3,16 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { start } from '../../src/main.js';
 import { freshDatabase } from './db.js';
 import { TestClock } from './domain.js';
+import { accountActor, type Actor } from '../../src/domain/context.js';
 import type { Domain } from '../../src/domain/index.js';
 import type { Database } from '../../src/db/client.js';
+import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const TEAM = 'T0TEST';
@@ -268,4 +271,76 @@ export function useSlackRoster(env: Record<string, string> = {}): () => SlackHar
     if (!h) throw new Error('harness not ready');
     return h;
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures shared by the Slack tests: people, orgs and members made through the real domain.
+// ---------------------------------------------------------------------------------------------
+
+/** A short random hex tag, for unique org names and emails. */
+export const uniq = (): string => randomBytes(4).toString('hex');
+
+/** A Slack user the fake Slack knows, with their Roster account already linked. */
+export type SlackPerson = { user: SlackUser; account: AccountRow; actor: Actor; email: string };
+
+/** A new Slack user of the workspace (unique `name.<tag>@acme.test` email) who already has a Roster account. */
+export async function slackPerson(h: SlackHarness, name: string): Promise<SlackPerson> {
+  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
+  const user = h.slack.addUser(name, email);
+  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
+  return { user, account, actor: accountActor(account.id, 'slack'), email };
+}
+
+/** A new org (unique name starting with `name`) whose owner is `owner`. */
+export async function orgOwnedBy(h: SlackHarness, owner: SlackPerson, name = 'Acme'): Promise<OrgRow> {
+  return h.domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
+}
+
+/** `by` invites `p` (by email) to the org with the role, and `p` accepts: a real invite, start to end. */
+export async function inviteAndAccept(h: SlackHarness, org: OrgRow, by: SlackPerson, p: SlackPerson, role: Role): Promise<void> {
+  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
+  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
+  await h.domain.invites.accept(p.actor, r.invite.id);
+}
+
+/** A new Slack person who joined the org with the role through a real invite from `by`. */
+export async function addMember(h: SlackHarness, org: OrgRow, by: SlackPerson, role: Role, name: string): Promise<SlackPerson> {
+  const p = await slackPerson(h, name);
+  await inviteAndAccept(h, org, by, p, role);
+  return p;
+}
+
+/** An org owned by Olga, with Adam as admin and Mia as member (all three in Slack). */
+export async function orgWithTeam(h: SlackHarness): Promise<{ org: OrgRow; olga: SlackPerson; adam: SlackPerson; mia: SlackPerson }> {
+  const olga = await slackPerson(h, 'Olga');
+  const org = await orgOwnedBy(h, olga);
+  const adam = await addMember(h, org, olga, 'admin', 'Adam');
+  const mia = await addMember(h, org, olga, 'member', 'Mia');
+  return { org, olga, adam, mia };
+}
+
+/** How many rows of `table` match the SQL condition `where` (test-written SQL, never user input). */
+export async function countRows(h: SlackHarness, table: string, where: string): Promise<number> {
+  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
+  return r.rows[0]!.n;
+}
+
+/** How many audit events of that action the org has. */
+export const auditCount = (h: SlackHarness, org: OrgRow, action: string): Promise<number> =>
+  countRows(h, 'audit_events', `org_id = '${org.id}' and action = '${action}'`);
+
+/** Runs a command and checks its reply is ephemeral (only the person who asked sees it). */
+export async function ask(h: SlackHarness, p: SlackPerson, text: string): Promise<Record<string, any>> {
+  const reply = await h.command(p.user, text);
+  expect(reply.response_type).toBe('ephemeral');
+  return reply;
+}
+
+/** Runs a command that should open a modal; returns the view passed to views.open for this trigger. */
+export async function modalFrom(h: SlackHarness, user: SlackUser, text: string): Promise<Record<string, any>> {
+  const mark = h.slack.calls.length;
+  const { status, responseId } = await h.commandNoWait(user, text);
+  expect(status).toBe(200);
+  const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
+  return call.args.view;
 }

@@ -1,46 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accountActor } from '../../src/domain/context.js';
 import type { Role } from '../../src/domain/access.js';
-import type { OrgRow } from '../../src/db/schema.js';
-import { TEAM, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { addMember, countRows, inviteAndAccept, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 const harness = useSlackRoster({ OUTBOX_DIR: outbox });
-
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof slackPerson>>;
-
-async function slackPerson(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-async function invite(h: SlackHarness, org: OrgRow, by: Person, p: Person, role: Role) {
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-}
-
-async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await slackPerson(h, name);
-  await invite(h, org, by, p, role);
-  return p;
-}
-
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
-}
 
 /** The member row of a `/org members` reply, by display name, and its menu option for a verb. */
 function menuIn(blocks: any[], name: string, verb: string) {
@@ -89,13 +58,13 @@ describe('menus in /org members and /org invites messages', () => {
     expect(view.submit.text).toBe('Remove');
     expect(viewText(view)).toBe(`Remove *Mia* from *${org.name}*? Their access ends now.`);
     // The click itself changes nothing.
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
 
     const res = await confirm(h, admin.user, view);
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(`Removed *Mia* from *${org.name}*. Their access ended now.`);
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(0);
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'member.removed'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'member.removed'`)).toBe(1);
   });
 
   it('cancelling the removal confirmation changes nothing', async () => {
@@ -104,14 +73,14 @@ describe('menus in /org members and /org invites messages', () => {
     const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
     const member = await addMember(h, org, owner, 'member', 'Mia');
     const list = await h.command(owner.user, 'members');
-    const auditBefore = await count(h, 'audit_events', `org_id = '${org.id}'`);
+    const auditBefore = await countRows(h, 'audit_events', `org_id = '${org.id}'`);
 
     // Slack closes a modal on Cancel without telling the app (no notify_on_close): only the click reaches Roster.
     const view = await clickOpens(h, owner.user, menuIn(list.blocks, 'Mia', 'remove')!);
     expect(view.callback_id).toBe('org_remove_member_modal');
     expect(view.close.text).toBe('Cancel');
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
-    expect(await count(h, 'audit_events', `org_id = '${org.id}'`)).toBe(auditBefore);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}'`)).toBe(auditBefore);
   });
 
   it('rights are checked when the removal is confirmed: an admin demoted after opening the confirmation cannot remove', async () => {
@@ -124,12 +93,12 @@ describe('menus in /org members and /org invites messages', () => {
     const view = await clickOpens(h, admin.user, menuIn(list.blocks, 'Mia', 'remove')!);
 
     await h.domain.members.changeRole(owner.actor, org.id, admin.account.id, 'member');
-    const auditBefore = await count(h, 'audit_events', `org_id = '${org.id}'`);
+    const auditBefore = await countRows(h, 'audit_events', `org_id = '${org.id}'`);
     const res = await confirm(h, admin.user, view);
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toMatch(/^:warning: You don't have permission to remove members/);
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
-    expect(await count(h, 'audit_events', `org_id = '${org.id}'`)).toBe(auditBefore);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}'`)).toBe(auditBefore);
   });
 
   it('someone the list was forwarded to (a plain member) cannot use its menus', async () => {
@@ -156,7 +125,7 @@ describe('menus in /org members and /org invites messages', () => {
 
     const reply = await click(h, outsider.user, menuIn(list.blocks, 'Mia', 'remove')!);
     expect(reply.text).toMatch(/:warning:/);
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
   });
 
   it('a menu acts on the org the list was for, even after the viewer switched their active org', async () => {
@@ -165,8 +134,8 @@ describe('menus in /org members and /org invites messages', () => {
     const orgA = await h.domain.orgs.create(owner.actor, { name: `Alpha ${uniq()}` });
     const orgB = await h.domain.orgs.create(owner.actor, { name: `Beta ${uniq()}` });
     const both = await slackPerson(h, 'Bea');
-    await invite(h, orgA, owner, both, 'member');
-    await invite(h, orgB, owner, both, 'member');
+    await inviteAndAccept(h, orgA, owner, both, 'member');
+    await inviteAndAccept(h, orgB, owner, both, 'member');
 
     await h.domain.orgs.switchActive(owner.actor, orgA.id);
     const list = await h.command(owner.user, 'members');
@@ -177,8 +146,8 @@ describe('menus in /org members and /org invites messages', () => {
     expect(viewText(view)).toBe(`Remove *Bea* from *${orgA.name}*? Their access ends now.`);
     const res = await confirm(h, owner.user, view);
     expect(viewText(res.view)).toBe(`Removed *Bea* from *${orgA.name}*. Their access ended now.`);
-    expect(await count(h, 'memberships', `org_id = '${orgA.id}' and account_id = '${both.account.id}'`)).toBe(0);
-    expect(await count(h, 'memberships', `org_id = '${orgB.id}' and account_id = '${both.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${orgA.id}' and account_id = '${both.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${orgB.id}' and account_id = '${both.account.id}'`)).toBe(1);
   });
 
   it('an owner revokes a pending invite from the /org invites list', async () => {
@@ -218,7 +187,7 @@ describe('menus in /org members and /org invites messages', () => {
     expect(h.slack.of('views.open', mark)).toEqual([]);
     const still = await h.domain.invites.lookupByToken(r.token);
     expect(still.state).toBe('pending');
-    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action in ('invite.resent', 'invite.revoked')`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action in ('invite.resent', 'invite.revoked')`)).toBe(0);
   });
 });
 
@@ -259,16 +228,13 @@ describe('Change role in member menus', () => {
     });
     expect(res).toEqual({ response_action: 'errors', errors: { role: 'Only owners can change or remove an owner.' } });
     expect((await h.domain.members.find(owner.actor, org.id, { accountId: otto.account.id })).role).toBe('owner');
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'member.role_changed'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'member.role_changed'`)).toBe(0);
   });
 });
 
 describe('Change role in invite menus', () => {
   async function withInvite(h: SlackHarness) {
-    const owner = await slackPerson(h, 'Olga');
-    const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
-    const admin = await addMember(h, org, owner, 'admin', 'Adam');
-    const member = await addMember(h, org, owner, 'member', 'Mia');
+    const { org, olga: owner, adam: admin, mia: member } = await orgWithTeam(h);
     const email = `ivo.${uniq()}@acme.test`;
     const [r] = await h.domain.invites.create(owner.actor, org.id, { emails: email, role: 'developer' });
     if (!r?.ok) throw new Error('invite failed');
@@ -313,7 +279,7 @@ describe('Change role in invite menus', () => {
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(`The invite to *${email}* is now for Billing, with billing emails.`);
     expect(await inviteRow(h, invite.id)).toEqual({ role: 'billing', billing_emails: true, status: 'pending' });
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated' and target_id = '${invite.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated' and target_id = '${invite.id}'`)).toBe(1);
     // The same link still works.
     expect((await h.domain.invites.lookupByToken(token)).state).toBe('pending');
   });
@@ -347,7 +313,7 @@ describe('Change role in invite menus', () => {
     });
     expect(res).toEqual({ response_action: 'errors', errors: { role: 'Only owners can make someone an owner.' } });
     expect(await inviteRow(h, invite.id)).toEqual({ role: 'developer', billing_emails: false, status: 'pending' });
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated'`)).toBe(0);
   });
 
   it('an invite accepted after the form was opened can no longer be changed: refused on the role field', async () => {
@@ -363,7 +329,7 @@ describe('Change role in invite menus', () => {
     expect(res.response_action).toBe('errors');
     expect(res.errors.role).toMatch(/no longer pending|already been used/);
     expect(await inviteRow(h, invite.id)).toMatchObject({ role: 'developer', status: 'accepted' });
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated'`)).toBe(0);
   });
 
   it('a plain member who gets the invites list forwarded cannot open the form', async () => {

@@ -1,42 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
-import type { Role } from '../../src/domain/access.js';
-import type { OrgRow } from '../../src/db/schema.js';
-import { TEAM, sign, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { TEAM, countRows, orgWithTeam, sign, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 const harness = useSlackRoster({ OUTBOX_DIR: outbox });
-
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof slackPerson>>;
-
-async function slackPerson(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await slackPerson(h, name);
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-  return p;
-}
-
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
-}
 
 /** Slack's app_home_opened event, as Slack sends it: a signed JSON event_callback. Resolves with the view published. */
 async function openHome(h: SlackHarness, user: SlackUser): Promise<any> {
@@ -90,10 +62,7 @@ function row(view: any, text: string): any {
 const optionLabels = (accessory: any) => (accessory?.type === 'overflow' ? accessory.options.map((o: any) => o.text.text) : accessory ? [accessory.text.text] : []);
 
 async function setup(h: SlackHarness) {
-  const owner = await slackPerson(h, 'Olga');
-  const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
-  const admin = await addMember(h, org, owner, 'admin', 'Adam');
-  const member = await addMember(h, org, owner, 'member', 'Mia');
+  const { org, olga: owner, adam: admin, mia: member } = await orgWithTeam(h);
   const inviteeEmail = `ivo.${uniq()}@acme.test`;
   const invitee = h.slack.addUser('Ivo', inviteeEmail);
   const [r] = await h.domain.invites.create(owner.actor, org.id, { emails: inviteeEmail, role: 'developer' });
@@ -181,7 +150,7 @@ describe('App Home', () => {
     const view = await homeOpens(h, owner.user, { action_id: 'home_member_menu', ...menu('remove', member.account.id) });
     expect(view.callback_id).toBe('org_remove_member_modal');
     expect(viewText(view)).toBe(`Remove *Mia* from *${org.name}*? Their access ends now.`);
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
 
     const mark = h.slack.calls.length;
     const res = await h.submit(owner.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {});
@@ -189,7 +158,7 @@ describe('App Home', () => {
     const home = (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === owner.user.id)).args.view;
     expect(row(home, '*Mia*')).toBeUndefined();
     expect(JSON.stringify(home.blocks)).toContain('*Members* · 2');
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(0);
   });
 
   it('an owner turns billing emails on for a member from App Home', async () => {
@@ -254,7 +223,7 @@ describe('App Home', () => {
   it('a member who gets an owner’s menu payload is refused for every verb, and nothing changes', async () => {
     const h = harness();
     const { member, admin, owner, org, invite, token } = await setup(h);
-    const before = await count(h, 'audit_events', `org_id = '${org.id}'`);
+    const before = await countRows(h, 'audit_events', `org_id = '${org.id}'`);
 
     // Remove asks to confirm first; confirming is refused.
     const confirm = await homeOpens(h, member.user, { action_id: 'home_member_menu', ...menu('remove', admin.account.id) });
@@ -270,10 +239,10 @@ describe('App Home', () => {
     expect(linkRefusal).toMatch(/permission to invite people/);
     expect(linkRefusal).not.toContain('/invites/');
 
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(3);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(3);
     expect((await h.domain.members.find(owner.actor, org.id, { accountId: admin.account.id })).billingEmails).toBe(false);
     expect((await h.domain.invites.lookupByToken(token)).state).toBe('pending');
-    expect(await count(h, 'audit_events', `org_id = '${org.id}'`)).toBe(before);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}'`)).toBe(before);
   });
 
   it('an admin who forges a remove of the primary owner is refused when confirming, and the primary owner stays', async () => {
@@ -283,8 +252,8 @@ describe('App Home', () => {
     const res = await h.submit(admin.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {});
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toMatch(/^:warning: /);
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${owner.account.id}'`)).toBe(1);
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'member.removed'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${owner.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'member.removed'`)).toBe(0);
   });
 
   it('Change role on an invite in App Home: saving changes it and App Home shows the new role', async () => {

@@ -1,53 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { accountActor } from '../../src/domain/context.js';
 import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { TEAM, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { addMember, ask, auditCount, modalFrom, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness } from '../helpers/slack.js';
 
 // `/org invite` and `/org invites`.
 
 const harness = useSlackRoster({ OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`) });
 
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof person>>;
-
-/** A Slack user the fake Slack knows, with their Roster account already linked. */
-async function person(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-async function orgOf(h: SlackHarness, owner: Person, name = 'Acme'): Promise<OrgRow> {
-  return h.domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
-}
-
-/** A new person who joined the org with the role through a real invite. */
-async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await person(h, name);
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-  return p;
-}
-
-async function team(h: SlackHarness) {
-  const olga = await person(h, 'Olga');
-  const org = await orgOf(h, olga);
-  const adam = await addMember(h, org, olga, 'admin', 'Adam');
-  const mia = await addMember(h, org, olga, 'member', 'Mia');
-  return { org, olga, adam, mia };
-}
-
 type InviteRowLite = { email: string; role: Role; status: string; billing_emails: boolean };
 
-/** The org's invites other than the ones `team()` used to add its members. */
+/** The org's invites other than the ones `orgWithTeam()` used to add its members. */
 async function newInvites(h: SlackHarness, org: OrgRow): Promise<InviteRowLite[]> {
   const r = await h.db.db.execute<InviteRowLite>(
     sql.raw(`select email, role, status, billing_emails from invites where org_id = '${org.id}' and status = 'pending' order by email`),
@@ -55,29 +20,10 @@ async function newInvites(h: SlackHarness, org: OrgRow): Promise<InviteRowLite[]
   return r.rows;
 }
 
-const auditCount = async (h: SlackHarness, org: OrgRow, action: string) =>
-  (await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from audit_events where org_id = '${org.id}' and action = '${action}'`))).rows[0]!.n;
-
-/** Runs a command and checks its reply is ephemeral (only the person who asked sees it). */
-async function ask(h: SlackHarness, p: Person, text: string): Promise<Record<string, any>> {
-  const reply = await h.command(p.user, text);
-  expect(reply.response_type).toBe('ephemeral');
-  return reply;
-}
-
-/** Runs a command that should open a modal; returns the view passed to views.open for this trigger. */
-async function modalFrom(h: SlackHarness, user: SlackUser, text: string): Promise<Record<string, any>> {
-  const mark = h.slack.calls.length;
-  const { status, responseId } = await h.commandNoWait(user, text);
-  expect(status).toBe(200);
-  const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
-  return call.args.view;
-}
-
 describe('/org invite with emails', () => {
   it('an admin invites several emails with a role and sees one line per email: ✓ for each invite, a warning for an invalid email and for an existing member', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const a = `ana.${uniq()}@example.com`;
     const b = `bo.${uniq()}@example.com`;
     const reply = await ask(h, adam, `invite ${a}, ${b} not-an-email@nodot ${mia.email} developer`);
@@ -96,7 +42,7 @@ describe('/org invite with emails', () => {
 
   it('an email with a pending invite gets a warning pointing to resend, and no second invite', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const a = `ana.${uniq()}@example.com`;
     await ask(h, olga, `invite ${a}`);
     const again = await ask(h, olga, `invite ${a.toUpperCase()}`);
@@ -106,7 +52,7 @@ describe('/org invite with emails', () => {
 
   it('Slack-escaped emails and the billing-emails flag are understood; the role defaults to member', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const a = `ana.${uniq()}@example.com`;
     const reply = await ask(h, olga, `invite <mailto:${a}|${a}> billing-emails`);
     expect(reply.text).toBe(`*${org.name}*: 1 of 1 invited.\n:white_check_mark: ${a} invited as Member`);
@@ -115,7 +61,7 @@ describe('/org invite with emails', () => {
 
   it('an owner may invite as owner', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const a = `co.owner.${uniq()}@example.com`;
     const reply = await ask(h, olga, `invite ${a} owner`);
     expect(reply.text).toContain(`:white_check_mark: ${a} invited as Owner`);
@@ -124,16 +70,16 @@ describe('/org invite with emails', () => {
 
   it('an admin cannot invite as owner: one clear refusal, no invite', async () => {
     const h = harness();
-    const { org, adam } = await team(h);
+    const { org, adam } = await orgWithTeam(h);
     const reply = await ask(h, adam, `invite boss.${uniq()}@example.com other.${uniq()}@example.com owner`);
     expect(reply.text).toBe(':warning: Only owners can make someone an owner.');
     expect(await newInvites(h, org)).toEqual([]);
-    expect(await auditCount(h, org, 'invite.created')).toBe(2); // only the two from team()
+    expect(await auditCount(h, org, 'invite.created')).toBe(2); // only the two from orgWithTeam()
   });
 
   it('a plain member cannot invite anyone', async () => {
     const h = harness();
-    const { org, mia } = await team(h);
+    const { org, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `invite friend.${uniq()}@example.com`);
     expect(reply.text).toBe(":warning: You don't have permission to invite people (owners and admins only).");
     expect(await newInvites(h, org)).toEqual([]);
@@ -141,7 +87,7 @@ describe('/org invite with emails', () => {
 
   it('a word that is neither an email nor a role is refused with the usage, and nobody is invited', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const reply = await ask(h, olga, `invite ana.${uniq()}@example.com as admn`);
     expect(reply.text).toMatch(/^:warning: I didn't understand "as admn"\. Use `\/org invite ana@example\.com bo@example\.com admin`\. Roles: /);
     expect(await newInvites(h, org)).toEqual([]);
@@ -149,7 +95,7 @@ describe('/org invite with emails', () => {
 
   it('someone with no organization is told to create or join one first', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const reply = await ask(h, zed, `invite friend.${uniq()}@example.com`);
     expect(reply.text).toMatch(/^:warning: You don't have an active organization yet\. Create one with `\/org create`/);
   });
@@ -160,7 +106,7 @@ describe('/org invite with no arguments', () => {
 
   it('an owner gets the invite modal whose role select includes owner', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const view = await modalFrom(h, olga.user, 'invite');
     expect(view.callback_id).toBe('org_invite_modal');
     expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id });
@@ -171,14 +117,14 @@ describe('/org invite with no arguments', () => {
 
   it("an admin's invite modal does not offer owner", async () => {
     const h = harness();
-    const { adam } = await team(h);
+    const { adam } = await orgWithTeam(h);
     const view = await modalFrom(h, adam.user, 'invite');
     expect(roleOptions(view)).toEqual(['admin', 'billing', 'developer', 'member']);
   });
 
   it('a plain member gets a refusal naming their role, not a form', async () => {
     const h = harness();
-    const { org, mia } = await team(h);
+    const { org, mia } = await orgWithTeam(h);
     const mark = h.slack.calls.length;
     const reply = await ask(h, mia, 'invite');
     expect(reply.text).toBe(`:warning: Only owners and admins can invite people to ${org.name}. Your role is Member.`);
@@ -189,7 +135,7 @@ describe('/org invite with no arguments', () => {
 describe('refusals that quote the org name', () => {
   it('are escaped exactly once: "Smith & <Sons>" shows as Smith &amp; &lt;Sons&gt;, never double-escaped', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
+    const olga = await slackPerson(h, 'Olga');
     const org = await h.domain.orgs.create(olga.actor, { name: `Smith & <Sons> ${uniq()}` });
     const mia = await addMember(h, org, olga, 'member', 'Mia');
     const shown = org.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;');
@@ -206,7 +152,7 @@ describe('refusals that quote the org name', () => {
 
   it('what the person typed is escaped too when it is quoted back', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const reply = await ask(h, olga, `invite ana.${uniq()}@example.com &lt;!channel&gt;`);
     expect(reply.text).toMatch(/^:warning: I didn't understand "&lt;!channel&gt;"\./);
     expect(reply.text).not.toContain('<!channel>');
@@ -217,7 +163,7 @@ describe('refusals that quote the org name', () => {
 describe('/org invites', () => {
   it('an admin sees the pending invites with their role and who sent them', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const a = `ana.${uniq()}@example.com`;
     const b = `bo.${uniq()}@example.com`;
     await h.domain.invites.create(olga.actor, org.id, { emails: a, role: 'admin' });
@@ -233,7 +179,7 @@ describe('/org invites', () => {
 
   it('with no pending invites it says so and how to invite', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const reply = await ask(h, olga, 'invites');
     expect(reply.text).toBe(`${org.name} has 0 pending invites.`);
     expect(reply.blocks[0].text.text).toBe(`*${org.name}* has no pending invites. Invite someone with \`/org invite\`.`);
@@ -241,7 +187,7 @@ describe('/org invites', () => {
 
   it('a plain member cannot list pending invites', async () => {
     const h = harness();
-    const { org, olga, mia } = await team(h);
+    const { org, olga, mia } = await orgWithTeam(h);
     await h.domain.invites.create(olga.actor, org.id, { emails: `secret.${uniq()}@example.com` });
     const reply = await ask(h, mia, 'invites');
     expect(reply.text).toBe(`:warning: Only owners and admins can see the pending invites of ${org.name}. Your role is Member.`);

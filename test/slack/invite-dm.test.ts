@@ -1,36 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accountActor } from '../../src/domain/context.js';
-import { TEAM, useSlackRoster, type SlackHarness, type SlackCall } from '../helpers/slack.js';
+import { countRows, orgOwnedBy, slackPerson, uniq, useSlackRoster, type SlackCall, type SlackHarness } from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 const harness = useSlackRoster({ OUTBOX_DIR: outbox });
 
-const uniq = () => randomBytes(4).toString('hex');
-
-/** A Slack user of the workspace who already has a Roster account. */
-async function slackPerson(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
 async function orgOf(h: SlackHarness, ownerName = 'Ana') {
   const owner = await slackPerson(h, ownerName);
-  const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
+  const org = await orgOwnedBy(h, owner);
   return { owner, org };
-}
-
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
 }
 
 const buttonsOf = (blocks: any[] = []) => blocks.flatMap((b) => (b.type === 'actions' ? b.elements : b.accessory ? [b.accessory] : [])).filter((e: any) => e.type === 'button');
@@ -132,15 +114,15 @@ describe('invite DM', () => {
     expect(reply.replace_original).toBe(false);
     expect(reply.text).toMatch(new RegExp(`:warning: This invite was sent to ${email.replace(/\./g, '\\.')}, which is not your email address`));
 
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
     expect((await h.domain.invites.get(owner.actor, r.invite.id)).state).toBe('pending');
-    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
     expect((await h.domain.orgs.listMine(mallory.actor)).map((x) => x.org.id)).not.toContain(org.id);
 
     // The invite is still good for the person it was sent to.
     const ok = await h.action(target, { action_id: 'invite_accept', value: r.invite.id, type: 'button' });
     expect((await h.slack.waitForResponse(ok.responseId)).replace_original).toBe(true);
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(2);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(2);
   });
 
   it('Decline by another Slack user is refused too, and the invite stays pending', async () => {
@@ -157,7 +139,7 @@ describe('invite DM', () => {
     expect(reply.replace_original).toBe(false);
     expect(reply.text).toMatch(/different email address/);
     expect((await h.domain.invites.get(owner.actor, r.invite.id)).state).toBe('pending');
-    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.declined'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.declined'`)).toBe(0);
   });
 
   it('Decline by the invitee marks the invite declined and replaces the DM', async () => {
@@ -174,7 +156,7 @@ describe('invite DM', () => {
     expect(reply.text).toMatch(new RegExp(`You declined the invite to ${org.name}`));
     expect(buttonsOf(reply.blocks)).toEqual([]);
     expect((await h.domain.invites.get(owner.actor, r.invite.id)).state).toBe('declined');
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
   });
 
   it('clicking Accept again on a used invite is refused without touching the membership', async () => {
@@ -190,8 +172,8 @@ describe('invite DM', () => {
     const reply = await h.slack.waitForResponse(responseId);
     expect(reply.replace_original).toBe(false);
     expect(reply.text).toMatch(/already been used/);
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(2);
-    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(2);
+    expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(1);
   });
 
   it('a refusal quoting a user-controlled org name is escaped: an org called <https://evil|Click> hitting its seat limit on Accept shows no live link', async () => {
@@ -212,9 +194,9 @@ describe('invite DM', () => {
     expect(reply.text).toContain('&lt;https://evil|Click&gt;');
     expect(reply.text).not.toContain('<https://evil');
     expect(reply.text).not.toContain('&amp;lt;');
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
     expect((await h.domain.invites.get(owner.actor, r.invite.id)).state).toBe('pending');
-    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
   });
 
   // Moves the server's clock 15 days ahead: later invites in this file are created after that, so they are unaffected.
@@ -235,8 +217,8 @@ describe('invite DM', () => {
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.replace_original).toBe(false);
     expect(reply.text).toMatch(/:warning: This invite has expired\. Ask the organization to send a new one\./);
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
-    expect(await count(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action = 'invite.accepted'`)).toBe(0);
 
     const d = await h.action(late2, { action_id: 'invite_decline', value: r2.invite.id, type: 'button' });
     const declined = await h.slack.waitForResponse(d.responseId);

@@ -1,56 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
-import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { TEAM, useSlackRoster, type SlackCall, type SlackHarness } from '../helpers/slack.js';
+import { countRows, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackCall, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 const harness = useSlackRoster({ OUTBOX_DIR: outbox });
 
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof slackPerson>>;
-
-async function slackPerson(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-/** Adds a Slack person to the org with a role, through a real invite. */
-async function join(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await slackPerson(h, name);
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-  return p;
-}
-
 /** An org with an owner, an admin and a member (all in Slack), plus an admin who is not in this workspace. */
 async function team(h: SlackHarness) {
-  const owner = await slackPerson(h, 'Olga');
-  const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
-  const admin = await join(h, org, owner, 'admin', 'Adam');
-  const member = await join(h, org, owner, 'member', 'Mia');
+  const { org, olga: owner, adam: admin, mia: member } = await orgWithTeam(h);
   const offSlackEmail = `nora.${uniq()}@elsewhere.test`;
   const offSlack = await h.domain.accounts.findOrCreateByEmail(offSlackEmail, 'Nora');
   const [r] = await h.domain.invites.create(owner.actor, org.id, { emails: offSlackEmail, role: 'admin' });
   if (!r?.ok) throw new Error('invite failed');
   await h.domain.invites.accept(accountActor(offSlack.id, 'web'), r.invite.id);
   return { org, owner, admin, member, offSlack };
-}
-
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
 }
 
 async function waitForAsync<T>(find: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
@@ -70,7 +40,7 @@ const buttonsOf = (blocks: any[] = []) => blocks.flatMap((b) => (b.type === 'act
  * `/org join <slug>` as an outsider; resolves once every approver notification is settled (so each
  * DM posted is also remembered for later updates).
  */
-async function requestToJoin(h: SlackHarness, org: OrgRow, requester: Person, message = '') {
+async function requestToJoin(h: SlackHarness, org: OrgRow, requester: SlackPerson, message = '') {
   const mark = h.slack.calls.length;
   const reply = await h.command(requester.user, `join ${org.slug}${message ? ` ${message}` : ''}`);
   expect(reply.text).toMatch(new RegExp(`Asked to join \\*${org.name}\\*`));
@@ -82,7 +52,7 @@ async function requestToJoin(h: SlackHarness, org: OrgRow, requester: Person, me
   return { req, mark, dms: h.slack.of('chat.postMessage', mark).filter(isJoinDm(req.id)) };
 }
 
-async function findRequest(h: SlackHarness, org: OrgRow, requester: Person) {
+async function findRequest(h: SlackHarness, org: OrgRow, requester: SlackPerson) {
   const r = await h.db.db.execute<{ id: string }>(sql`select id from join_requests where org_id = ${org.id} and account_id = ${requester.account.id} order by created_at desc limit 1`);
   const id = r.rows[0]!.id;
   return h.domain.joinRequests.get(requester.actor, id);
@@ -168,8 +138,8 @@ describe('join requests from Slack', () => {
       const r = await h.domain.joinRequests.get(owner.actor, req.id);
       return r.status !== 'pending' && r;
     }, 'a decision');
-    const members = await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`);
-    expect(await count(h, 'audit_events', `target_id = '${req.id}' and action in ('join_request.approved', 'join_request.denied')`)).toBe(1);
+    const members = await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`);
+    expect(await countRows(h, 'audit_events', `target_id = '${req.id}' and action in ('join_request.approved', 'join_request.denied')`)).toBe(1);
     if (after.status === 'approved') {
       expect(members).toBe(1);
       expect(deny).toEqual({ response_action: 'errors', errors: { reason: 'That request was already approved.' } });
@@ -198,13 +168,13 @@ describe('join requests from Slack', () => {
     const { responseId } = await h.action(admin.user, { action_id: 'join_approve', value: first.id, type: 'button' }, roleState(first.id, 'member'));
     const lost = await h.slack.waitForResponse(responseId);
     expect(lost).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: ':warning: That request was already denied.' });
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
 
     // Approved first, then a Deny form is submitted: the form shows why on its field.
     await h.domain.joinRequests.approve(admin.actor, second.id, 'member');
     expect(await h.submit(owner.user, denyForm(second.id), reason)).toEqual({ response_action: 'errors', errors: { reason: 'That request was already approved.' } });
     expect((await h.domain.joinRequests.get(owner.actor, second.id)).status).toBe('approved');
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${yan.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${yan.account.id}'`)).toBe(1);
   });
 
   it('two admins approving at once with different roles: one membership, with the winner’s role; the other is told', async () => {
@@ -226,8 +196,8 @@ describe('join requests from Slack', () => {
     const m = await h.domain.members.find(owner.actor, org.id, { accountId: zed.account.id });
     expect(m.role).toBe(winnerRole);
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).role).toBe(winnerRole);
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(1);
-    expect(await count(h, 'audit_events', `target_id = '${req.id}' and action = 'join_request.approved'`)).toBe(1);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `target_id = '${req.id}' and action = 'join_request.approved'`)).toBe(1);
   });
 
   it('a member who gets the message forwarded cannot approve: refused, and nothing changes', async () => {
@@ -243,8 +213,8 @@ describe('join requests from Slack', () => {
     expect(reply.text).toMatch(/:warning: You don't have permission to invite people/);
 
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('pending');
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
-    expect(await count(h, 'audit_events', `target_id = '${req.id}' and action like 'join_request.%' and action <> 'join_request.created'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `target_id = '${req.id}' and action like 'join_request.%' and action <> 'join_request.created'`)).toBe(0);
     expect(h.slack.of('chat.update', mark)).toEqual([]);
   });
 
@@ -258,7 +228,7 @@ describe('join requests from Slack', () => {
     const reply = await h.slack.waitForResponse(responseId);
     expect(reply.text).toMatch(/Only owners can make someone an owner/);
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('pending');
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
   });
 
   it('Deny opens a reason form; submitting it denies, updates the admin DMs and tells the requester the reason', async () => {
@@ -284,7 +254,7 @@ describe('join requests from Slack', () => {
     expect(res).toEqual({});
     const decided = await h.domain.joinRequests.get(owner.actor, req.id);
     expect(decided).toMatchObject({ status: 'denied', reason: 'We only take staff accounts', decidedById: admin.account.id });
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
 
     const updates = await h.slack.waitFor(() => {
       const u = h.slack.of('chat.update', mark);

@@ -1,53 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { accountActor } from '../../src/domain/context.js';
 import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { TEAM, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { addMember, ask, auditCount, countRows, modalFrom, orgOwnedBy, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
 
 // `/org` commands about members: members, role, remove, leave, billing-emails, transfer.
 
 const harness = useSlackRoster({ OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`) });
 
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof person>>;
-
-/** A Slack user the fake Slack knows, with their Roster account already linked. */
-async function person(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-async function orgOf(h: SlackHarness, owner: Person, name = 'Acme'): Promise<OrgRow> {
-  return h.domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
-}
-
-/** A new person who joined the org with the role through a real invite. */
-async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await person(h, name);
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-  return p;
-}
-
 /** How Slack writes a mention in an escaped slash command: <@U123|name>. */
-const mention = (p: Person) => `<@${p.user.id}|${p.user.name.toLowerCase()}>`;
+const mention = (p: SlackPerson) => `<@${p.user.id}|${p.user.name.toLowerCase()}>`;
 
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
-}
-
-const auditCount = (h: SlackHarness, org: OrgRow, action: string) => count(h, 'audit_events', `org_id = '${org.id}' and action = '${action}'`);
-
-async function memberOf(h: SlackHarness, org: OrgRow, p: Person) {
+async function memberOf(h: SlackHarness, org: OrgRow, p: SlackPerson) {
   const [m] = (
     await h.db.db.execute<{ role: Role; billing_emails: boolean }>(
       sql.raw(`select role, billing_emails from memberships where org_id = '${org.id}' and account_id = '${p.account.id}'`),
@@ -56,34 +22,10 @@ async function memberOf(h: SlackHarness, org: OrgRow, p: Person) {
   return m;
 }
 
-/** Runs a command that should open a modal; returns the view passed to views.open for this trigger. */
-async function modalFrom(h: SlackHarness, user: SlackUser, text: string): Promise<Record<string, any>> {
-  const mark = h.slack.calls.length;
-  const { status, responseId } = await h.commandNoWait(user, text);
-  expect(status).toBe(200);
-  const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
-  return call.args.view;
-}
-
-/** Runs a command and checks its reply is ephemeral (only the person who asked sees it). */
-async function ask(h: SlackHarness, p: Person, text: string): Promise<Record<string, any>> {
-  const reply = await h.command(p.user, text);
-  expect(reply.response_type).toBe('ephemeral');
-  return reply;
-}
-
-async function team(h: SlackHarness) {
-  const olga = await person(h, 'Olga');
-  const org = await orgOf(h, olga);
-  const adam = await addMember(h, org, olga, 'admin', 'Adam');
-  const mia = await addMember(h, org, olga, 'member', 'Mia');
-  return { org, olga, adam, mia };
-}
-
 describe('/org members', () => {
   it('lists every member with their role, the primary owner marked', async () => {
     const h = harness();
-    const { org, olga, mia } = await team(h);
+    const { org, olga, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, 'members');
     expect(reply.text).toBe(`${org.name} has 3 members.`);
     expect(reply.blocks[0].text.text).toBe(`Members of ${org.name}`);
@@ -99,7 +41,7 @@ describe('/org members', () => {
 
   it('an org name with Slack markup is escaped in the reply, so it can never become a mention', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
+    const olga = await slackPerson(h, 'Olga');
     const org = await h.domain.orgs.create(olga.actor, { name: `<!channel> & Co ${uniq()}` });
     const reply = await ask(h, olga, 'members');
     const escaped = org.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;');
@@ -127,7 +69,7 @@ describe('/org members', () => {
 describe('/org role', () => {
   it('an owner changes a role by @mention', async () => {
     const h = harness();
-    const { org, olga, mia } = await team(h);
+    const { org, olga, mia } = await orgWithTeam(h);
     const reply = await ask(h, olga, `role ${mention(mia)} admin`);
     expect(reply.text).toBe(`*Mia* is now Admin in *${org.name}*.`);
     expect((await memberOf(h, org, mia))?.role).toBe('admin');
@@ -136,7 +78,7 @@ describe('/org role', () => {
 
   it('an admin changes a role by email', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, adam, `role ${mia.email.toUpperCase()} developer`);
     expect(reply.text).toBe(`*Mia* is now Developer in *${org.name}*.`);
     expect((await memberOf(h, org, mia))?.role).toBe('developer');
@@ -144,7 +86,7 @@ describe('/org role', () => {
 
   it('an escaped email from Slack (<mailto:…|…>) names the person too', async () => {
     const h = harness();
-    const { org, olga, mia } = await team(h);
+    const { org, olga, mia } = await orgWithTeam(h);
     const reply = await ask(h, olga, `role <mailto:${mia.email}|${mia.email}> billing`);
     expect(reply.text).toBe(`*Mia* is now Billing in *${org.name}*.`);
     expect((await memberOf(h, org, mia))?.role).toBe('billing');
@@ -152,7 +94,7 @@ describe('/org role', () => {
 
   it('an admin cannot change an owner, and the owner keeps their role', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
     const reply = await ask(h, adam, `role ${mention(otto)} member`);
     expect(reply.text).toBe(':warning: Only owners can change or remove an owner.');
@@ -162,7 +104,7 @@ describe('/org role', () => {
 
   it('an admin cannot make anyone an owner', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, adam, `role ${mention(mia)} owner`);
     expect(reply.text).toBe(':warning: Only owners can make someone an owner.');
     expect((await memberOf(h, org, mia))?.role).toBe('member');
@@ -170,7 +112,7 @@ describe('/org role', () => {
 
   it('an unknown role is refused with the list of roles', async () => {
     const h = harness();
-    const { org, olga, mia } = await team(h);
+    const { org, olga, mia } = await orgWithTeam(h);
     const reply = await ask(h, olga, `role ${mention(mia)} superuser`);
     expect(reply.text).toBe(':warning: "superuser" is not a role. Choose one of: owner, admin, billing, developer, member.');
     expect((await memberOf(h, org, mia))?.role).toBe('member');
@@ -178,23 +120,23 @@ describe('/org role', () => {
 
   it('forgetting the role says how to write the command', async () => {
     const h = harness();
-    const { olga, mia } = await team(h);
+    const { olga, mia } = await orgWithTeam(h);
     const reply = await ask(h, olga, `role ${mention(mia)}`);
     expect(reply.text).toMatch(/^:warning: Say which role: `\/org role @ana admin`\. Roles: owner, admin, billing, developer, member\.$/);
   });
 
   it('someone outside the org cannot be given a role there', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
-    const stranger = await person(h, 'Stan');
+    const { org, olga } = await orgWithTeam(h);
+    const stranger = await slackPerson(h, 'Stan');
     const reply = await ask(h, olga, `role ${mention(stranger)} admin`);
     expect(reply.text).toBe(":warning: That person isn't a member of this organization.");
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${stranger.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${stranger.account.id}'`)).toBe(0);
   });
 
   it('a plain member cannot change roles', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `role ${mention(adam)} member`);
     expect(reply.text).toBe(":warning: You don't have permission to change members' roles (owners and admins only).");
     expect((await memberOf(h, org, adam))?.role).toBe('admin');
@@ -202,7 +144,7 @@ describe('/org role', () => {
 
   it('role with no arguments opens the change-role modal offering only roles I may grant', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const options = (view: Record<string, any>) =>
       view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value);
 
@@ -218,7 +160,7 @@ describe('/org role', () => {
 
   it('a plain member running role with no arguments is told why instead of getting an empty form', async () => {
     const h = harness();
-    const { org, mia } = await team(h);
+    const { org, mia } = await orgWithTeam(h);
     const mark = h.slack.calls.length;
     const reply = await ask(h, mia, 'role');
     expect(reply.text).toBe(`:warning: Only owners and admins can change roles in ${org.name}. Your role is Member.`);
@@ -229,7 +171,7 @@ describe('/org role', () => {
 describe('/org remove', () => {
   it('an admin removes a member by @mention and their access ends', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, adam, `remove ${mention(mia)}`);
     expect(reply.text).toBe(`Removed *Mia* from *${org.name}*. Their access ended now.`);
     expect(await memberOf(h, org, mia)).toBeUndefined();
@@ -238,7 +180,7 @@ describe('/org remove', () => {
 
   it('the primary owner cannot be removed, even by another owner', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
     const reply = await ask(h, otto, `remove ${mention(olga)}`);
     expect(reply.text).toMatch(/^:warning: The primary owner cannot be removed, demoted or leave\. They can transfer primary ownership/);
@@ -248,7 +190,7 @@ describe('/org remove', () => {
 
   it('removing yourself is refused with a pointer to leave instead', async () => {
     const h = harness();
-    const { org, adam } = await team(h);
+    const { org, adam } = await orgWithTeam(h);
     const reply = await ask(h, adam, `remove ${adam.email}`);
     expect(reply.text).toBe(':warning: To remove yourself, leave the organization instead.');
     expect(await memberOf(h, org, adam)).toBeDefined();
@@ -256,7 +198,7 @@ describe('/org remove', () => {
 
   it('a plain member cannot remove anyone', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `remove ${mention(adam)}`);
     expect(reply.text).toBe(":warning: You don't have permission to remove members (owners and admins only).");
     expect(await memberOf(h, org, adam)).toBeDefined();
@@ -264,7 +206,7 @@ describe('/org remove', () => {
 
   it('remove with nobody named says how to write it', async () => {
     const h = harness();
-    const { adam } = await team(h);
+    const { adam } = await orgWithTeam(h);
     const reply = await ask(h, adam, 'remove');
     expect(reply.text).toBe(':warning: Say who to remove: `/org remove @ana` or `/org remove ana@example.com`.');
   });
@@ -273,7 +215,7 @@ describe('/org remove', () => {
 describe('/org leave', () => {
   it('leave opens the leave modal for the active org and removes nothing yet', async () => {
     const h = harness();
-    const { org, mia } = await team(h);
+    const { org, mia } = await orgWithTeam(h);
     const view = await modalFrom(h, mia.user, 'leave');
     expect(view.callback_id).toBe('org_leave_modal');
     expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id });
@@ -283,7 +225,7 @@ describe('/org leave', () => {
 
   it('leave with no organization says there is nothing to leave and opens no modal', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const mark = h.slack.calls.length;
     const reply = await ask(h, zed, 'leave');
     expect(reply.text).toMatch(/^:warning: You don't have an active organization yet\./);
@@ -294,7 +236,7 @@ describe('/org leave', () => {
 describe('/org billing-emails', () => {
   it('an admin turns billing emails on and off for a member', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const on = await ask(h, adam, `billing-emails ${mention(mia)} on`);
     expect(on.text).toBe(`*Mia* now receives billing emails for *${org.name}*.`);
     expect((await memberOf(h, org, mia))?.billing_emails).toBe(true);
@@ -307,7 +249,7 @@ describe('/org billing-emails', () => {
 
   it("the primary owner's billing emails cannot be turned off", async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const reply = await ask(h, olga, `billing-emails ${mention(olga)} off`);
     expect(reply.text).toBe(':warning: The primary owner always receives billing emails.');
     expect((await memberOf(h, org, olga))?.billing_emails).toBe(true);
@@ -316,7 +258,7 @@ describe('/org billing-emails', () => {
 
   it('a plain member cannot change who receives billing emails', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `billing-emails ${mention(adam)} on`);
     expect(reply.text).toBe(":warning: You don't have permission to change who receives billing emails (owners and admins only).");
     expect((await memberOf(h, org, adam))?.billing_emails).toBe(false);
@@ -324,7 +266,7 @@ describe('/org billing-emails', () => {
 
   it('without on or off, the usage is shown', async () => {
     const h = harness();
-    const { adam, mia } = await team(h);
+    const { adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, adam, `billing-emails ${mention(mia)} yes`);
     expect(reply.text).toBe(':warning: Use `/org billing-emails @ana on` or `/org billing-emails @ana off`.');
   });
@@ -333,7 +275,7 @@ describe('/org billing-emails', () => {
 describe('/org transfer', () => {
   it('the primary owner hands primary ownership to another owner', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
     const reply = await ask(h, olga, `transfer ${mention(otto)}`);
     expect(reply.text).toBe(`*Otto* is now the primary owner of *${org.name}*.`);
@@ -345,7 +287,7 @@ describe('/org transfer', () => {
 
   it('primary ownership cannot go to someone who is not an owner', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const reply = await ask(h, olga, `transfer ${mention(adam)}`);
     expect(reply.text).toBe(':warning: Primary ownership can only be transferred to another owner. Make them an owner first.');
     expect((await h.domain.orgs.get(olga.actor, org.id)).primaryOwnerId).toBe(olga.account.id);
@@ -354,7 +296,7 @@ describe('/org transfer', () => {
 
   it('another owner cannot take primary ownership for themselves', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
     const reply = await ask(h, otto, `transfer ${mention(otto)}`);
     expect(reply.text).toBe(':warning: Only the primary owner can transfer primary ownership.');
@@ -367,23 +309,23 @@ describe('naming a person (@mention or email) looks only inside the active org',
 
   it('a plain member gets the same answer for an email with an account in another org and an email nobody has', async () => {
     const h = harness();
-    const { mia } = await team(h);
-    const elsewhere = await person(h, 'Elsa');
-    const other = await orgOf(h, elsewhere, 'Other');
+    const { mia } = await orgWithTeam(h);
+    const elsewhere = await slackPerson(h, 'Elsa');
+    const other = await orgOwnedBy(h, elsewhere, 'Other');
 
     const known = await ask(h, mia, `remove ${elsewhere.email}`);
     const unknown = await ask(h, mia, `remove nobody.${uniq()}@acme.test`);
     expect(known.text).toBe(notMember);
     expect(unknown.text).toBe(notMember);
-    expect(await count(h, 'memberships', `org_id = '${other.id}' and account_id = '${elsewhere.account.id}'`)).toBe(1);
-    expect(await count(h, 'audit_events', `action = 'member.removed' and org_id = '${other.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${other.id}' and account_id = '${elsewhere.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `action = 'member.removed' and org_id = '${other.id}'`)).toBe(0);
   });
 
   it('an owner gets the same answer for a mention of someone in another org, of a Slack user with no account and of a user Slack does not know', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
-    const elsewhere = await person(h, 'Elsa');
-    await orgOf(h, elsewhere, 'Other');
+    const { org, olga } = await orgWithTeam(h);
+    const elsewhere = await slackPerson(h, 'Elsa');
+    await orgOwnedBy(h, elsewhere, 'Other');
     const neverSeenEmail = `never.${uniq()}@acme.test`;
     const neverSeen = h.slack.addUser('Nev', neverSeenEmail);
 
@@ -400,7 +342,7 @@ describe('naming a person (@mention or email) looks only inside the active org',
 
   it('a plain member naming a real member still gets the permission refusal (members may see each other)', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `billing-emails ${adam.email} on`);
     expect(reply.text).toBe(":warning: You don't have permission to change who receives billing emails (owners and admins only).");
     expect((await memberOf(h, org, adam))?.billing_emails).toBe(false);
@@ -408,7 +350,7 @@ describe('naming a person (@mention or email) looks only inside the active org',
 
   it('a member Roster has not seen in Slack yet is found by the email Slack has for them', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     // Nina joined through the invite link (an email-only account); she is in the workspace too.
     const email = `nina.${uniq()}@acme.test`;
     const [r] = await h.domain.invites.create(olga.actor, org.id, { emails: email });

@@ -1,59 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { accountActor } from '../../src/domain/context.js';
 import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { TEAM, useSlackRoster, type SlackHarness } from '../helpers/slack.js';
+import { addMember, auditCount, countRows, orgOwnedBy, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
 
 // Modal submissions (view_submission): the domain runs before the ack, so a refusal comes back as field
 // errors ({response_action:'errors'}) or as an updated modal, and success as a plain ack or an update.
 
 const harness = useSlackRoster({ OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`) });
 
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof person>>;
-
-/** A Slack user the fake Slack knows, with their Roster account already linked. */
-async function person(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-async function orgOf(h: SlackHarness, owner: Person, name = 'Acme'): Promise<OrgRow> {
-  return h.domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
-}
-
-/** A new person who joined the org with the role through a real invite. */
-async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await person(h, name);
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-  return p;
-}
-
-async function team(h: SlackHarness) {
-  const olga = await person(h, 'Olga');
-  const org = await orgOf(h, olga);
-  const adam = await addMember(h, org, olga, 'admin', 'Adam');
-  const mia = await addMember(h, org, olga, 'member', 'Mia');
-  return { org, olga, adam, mia };
-}
-
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
-}
-
-const auditCount = (h: SlackHarness, org: OrgRow, action: string) => count(h, 'audit_events', `org_id = '${org.id}' and action = '${action}'`);
-
-async function roleOf(h: SlackHarness, org: OrgRow, p: Person): Promise<Role | undefined> {
+async function roleOf(h: SlackHarness, org: OrgRow, p: SlackPerson): Promise<Role | undefined> {
   const r = await h.db.db.execute<{ role: Role }>(sql.raw(`select role from memberships where org_id = '${org.id}' and account_id = '${p.account.id}'`));
   return r.rows[0]?.role;
 }
@@ -80,7 +38,7 @@ const viewText = (view: Record<string, any>) =>
     .join('\n');
 
 describe('create organization modal', () => {
-  const submitCreate = (h: SlackHarness, p: Person, name: string | null, slug: string | null = null) =>
+  const submitCreate = (h: SlackHarness, p: SlackPerson, name: string | null, slug: string | null = null) =>
     h.submit(p.user, { callback_id: 'org_create_modal' }, {
       org_name: { org_name_input: textValue(name) },
       org_slug: { org_slug_input: textValue(slug) },
@@ -88,7 +46,7 @@ describe('create organization modal', () => {
 
   it('a valid name creates the org with the creator as owner, closes the modal and confirms by DM', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const name = `Modal Made ${uniq()}`;
     const mark = h.slack.calls.length;
     const res = await submitCreate(h, ana, name);
@@ -103,7 +61,7 @@ describe('create organization modal', () => {
 
   it('the URL name typed in the form is used', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const slug = `chosen-${uniq()}`;
     expect(await submitCreate(h, ana, 'Whatever Name', slug.toUpperCase())).toEqual({});
     expect((await h.domain.orgs.findBySlug(slug)).name).toBe('Whatever Name');
@@ -111,22 +69,22 @@ describe('create organization modal', () => {
 
   it('a URL name already taken is shown as an error on the URL name field, and nothing is created', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const existing = await orgOf(h, olga);
-    const ana = await person(h, 'Ana');
-    const before = await count(h, 'orgs', 'true');
+    const olga = await slackPerson(h, 'Olga');
+    const existing = await orgOwnedBy(h, olga);
+    const ana = await slackPerson(h, 'Ana');
+    const before = await countRows(h, 'orgs', 'true');
     const res = await submitCreate(h, ana, 'Copycat', existing.slug);
     expect(res).toEqual({
       response_action: 'errors',
       errors: { org_slug: `The URL name "${existing.slug}" is already taken. Choose another.` },
     });
-    expect(await count(h, 'orgs', 'true')).toBe(before);
+    expect(await countRows(h, 'orgs', 'true')).toBe(before);
     expect(await h.domain.orgs.listMine(ana.actor)).toEqual([]);
   });
 
   it('a malformed URL name is shown on the URL name field', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const res = await submitCreate(h, ana, 'Fine Name', 'no spaces!');
     expect(res.response_action).toBe('errors');
     expect(Object.keys(res.errors)).toEqual(['org_slug']);
@@ -136,7 +94,7 @@ describe('create organization modal', () => {
 
   it('an empty name is shown as an error on the name field', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     for (const name of [null, '   ']) {
       const res = await submitCreate(h, ana, name);
       expect(res).toEqual({ response_action: 'errors', errors: { org_name: 'The organization name cannot be empty.' } });
@@ -148,9 +106,9 @@ describe('create organization modal', () => {
 describe('switch organization modal', () => {
   it('choosing one of my orgs makes it active and refreshes my App Home', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const first = await orgOf(h, ana, 'Alpha');
-    await orgOf(h, ana, 'Beta');
+    const ana = await slackPerson(h, 'Ana');
+    const first = await orgOwnedBy(h, ana, 'Alpha');
+    await orgOwnedBy(h, ana, 'Beta');
     const mark = h.slack.calls.length;
     const res = await h.submit(ana.user, { callback_id: 'org_switch_modal' }, { org_select: { org_select_input: selectValue(first.id) } });
     expect(res).toEqual({});
@@ -160,10 +118,10 @@ describe('switch organization modal', () => {
 
   it("choosing an org I don't belong to is refused on the field and my active org stays", async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const mine = await orgOf(h, ana, 'Mine');
-    const olga = await person(h, 'Olga');
-    const theirs = await orgOf(h, olga, 'Theirs');
+    const ana = await slackPerson(h, 'Ana');
+    const mine = await orgOwnedBy(h, ana, 'Mine');
+    const olga = await slackPerson(h, 'Olga');
+    const theirs = await orgOwnedBy(h, olga, 'Theirs');
     const res = await h.submit(ana.user, { callback_id: 'org_switch_modal' }, { org_select: { org_select_input: selectValue(theirs.id) } });
     expect(res.response_action).toBe('errors');
     expect(res.errors.org_select).toMatch(/^You're not a member of an organization called/);
@@ -172,7 +130,7 @@ describe('switch organization modal', () => {
 });
 
 describe('invite modal', () => {
-  const submitInvite = (h: SlackHarness, p: Person, org: OrgRow, emails: string, role: Role, billing = false) =>
+  const submitInvite = (h: SlackHarness, p: SlackPerson, org: OrgRow, emails: string, role: Role, billing = false) =>
     h.submit(p.user, { callback_id: 'org_invite_modal', private_metadata: meta({ orgId: org.id }) }, {
       invite_emails: { invite_emails_input: textValue(emails) },
       role: { role_input: selectValue(role) },
@@ -181,7 +139,7 @@ describe('invite modal', () => {
 
   it('the modal is replaced by a summary listing each email outcome, and the invites exist', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const a = `ana.${uniq()}@example.com`;
     const b = `bo.${uniq()}@example.com`;
     const res = await submitInvite(h, adam, org, `${a}, ${b}\nbroken@nodot\n${mia.email}`, 'developer', true);
@@ -198,7 +156,7 @@ describe('invite modal', () => {
 
   it('an email with a pending invite is reported with a pointer to Resend', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const a = `ana.${uniq()}@example.com`;
     await h.domain.invites.create(olga.actor, org.id, { emails: a });
     const res = await submitInvite(h, olga, org, a, 'member');
@@ -211,7 +169,7 @@ describe('invite modal', () => {
 
   it('someone who lost admin rights after opening the modal is refused on the field, and nothing is created', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     await h.domain.members.changeRole(olga.actor, org.id, adam.account.id, 'member');
     const res = await submitInvite(h, adam, org, `late.${uniq()}@example.com`, 'admin');
     expect(res).toEqual({
@@ -224,7 +182,7 @@ describe('invite modal', () => {
 
   it('an admin submitting owner as the role (not offered to them) is refused, nothing created', async () => {
     const h = harness();
-    const { org, adam } = await team(h);
+    const { org, adam } = await orgWithTeam(h);
     const res = await submitInvite(h, adam, org, `boss.${uniq()}@example.com`, 'owner');
     expect(res).toEqual({ response_action: 'errors', errors: { invite_emails: 'Only owners can make someone an owner.' } });
     expect(await pendingInvites(h, org)).toEqual([]);
@@ -232,7 +190,7 @@ describe('invite modal', () => {
 
   it('an empty email field is refused on the field', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitInvite(h, olga, org, ' , ', 'member');
     expect(res).toEqual({ response_action: 'errors', errors: { invite_emails: 'Give at least one email address to invite.' } });
   });
@@ -241,7 +199,7 @@ describe('invite modal', () => {
 describe('change role modal', () => {
   it('picking a Slack user and a role changes that member’s role', async () => {
     const h = harness();
-    const { org, adam, mia } = await team(h);
+    const { org, adam, mia } = await orgWithTeam(h);
     const res = await h.submit(adam.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) }, {
       member: { member_input: userValue(mia.user.id) },
       role: { role_input: selectValue('billing') },
@@ -253,7 +211,7 @@ describe('change role modal', () => {
 
   it('the form for one account (from a member menu) changes that account’s role', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const res = await h.submit(olga.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id, accountId: adam.account.id }) }, {
       role: { role_input: selectValue('owner') },
     });
@@ -263,7 +221,7 @@ describe('change role modal', () => {
 
   it('an admin cannot change an owner through the modal: error on the role field, role kept', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
     const res = await h.submit(adam.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id, accountId: otto.account.id }) }, {
       role: { role_input: selectValue('member') },
@@ -275,8 +233,8 @@ describe('change role modal', () => {
 
   it('picking someone who is not in the org is refused on the member field', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
-    const stranger = await person(h, 'Stan');
+    const { org, olga } = await orgWithTeam(h);
+    const stranger = await slackPerson(h, 'Stan');
     const res = await h.submit(olga.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) }, {
       member: { member_input: userValue(stranger.user.id) },
       role: { role_input: selectValue('admin') },
@@ -287,7 +245,7 @@ describe('change role modal', () => {
 
   it("the primary owner's role cannot be changed: error on the member field", async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
     const res = await h.submit(otto.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) }, {
       member: { member_input: userValue(olga.user.id) },
@@ -300,12 +258,12 @@ describe('change role modal', () => {
 });
 
 describe('leave modal', () => {
-  const submitLeave = (h: SlackHarness, p: Person, org: OrgRow) =>
+  const submitLeave = (h: SlackHarness, p: SlackPerson, org: OrgRow) =>
     h.submit(p.user, { callback_id: 'org_leave_modal', private_metadata: meta({ orgId: org.id }) }, {});
 
   it('a member leaves: the modal turns into a confirmation and the membership is gone', async () => {
     const h = harness();
-    const { org, mia } = await team(h);
+    const { org, mia } = await orgWithTeam(h);
     const res = await submitLeave(h, mia, org);
     expect(res.response_action).toBe('update');
     expect(res.view.title.text).toBe('Left organization');
@@ -316,7 +274,7 @@ describe('leave modal', () => {
 
   it("the primary owner's leave is refused: the modal explains why and the membership is kept", async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitLeave(h, olga, org);
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(
@@ -328,8 +286,8 @@ describe('leave modal', () => {
 
   it('the only member is told to delete the org instead, and stays', async () => {
     const h = harness();
-    const solo = await person(h, 'Solo');
-    const org = await orgOf(h, solo);
+    const solo = await slackPerson(h, 'Solo');
+    const org = await orgOwnedBy(h, solo);
     const res = await submitLeave(h, solo, org);
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(":warning: You're the only member. Delete the organization instead of leaving it.");
@@ -338,19 +296,19 @@ describe('leave modal', () => {
 });
 
 describe('rename modal', () => {
-  const submitRename = (h: SlackHarness, p: Person, org: OrgRow, name: string) =>
+  const submitRename = (h: SlackHarness, p: SlackPerson, org: OrgRow, name: string) =>
     h.submit(p.user, { callback_id: 'org_rename_modal', private_metadata: meta({ orgId: org.id }) }, { org_name: { org_name_input: textValue(name) } });
 
   it('an owner renames the org', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     expect(await submitRename(h, olga, org, '  Acme   Renamed ')).toEqual({});
     expect((await h.domain.orgs.get(olga.actor, org.id)).name).toBe('Acme Renamed');
   });
 
   it('an admin is refused on the name field and the name is kept', async () => {
     const h = harness();
-    const { org, olga, adam } = await team(h);
+    const { org, olga, adam } = await orgWithTeam(h);
     const res = await submitRename(h, adam, org, 'Hijacked');
     expect(res).toEqual({
       response_action: 'errors',
@@ -362,7 +320,7 @@ describe('rename modal', () => {
 
   it('an empty name is refused on the name field', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitRename(h, olga, org, '   ');
     expect(res).toEqual({ response_action: 'errors', errors: { org_name: 'The organization name cannot be empty.' } });
     expect((await h.domain.orgs.get(olga.actor, org.id)).name).toBe(org.name);
@@ -371,7 +329,7 @@ describe('rename modal', () => {
 
 describe('settings modal', () => {
   const numberValue = (value: string | null) => ({ type: 'number_input', value });
-  const submitSettings = (h: SlackHarness, p: Person, org: OrgRow, v: { expiry: string; reminders: string | null; seats: string | null }) =>
+  const submitSettings = (h: SlackHarness, p: SlackPerson, org: OrgRow, v: { expiry: string; reminders: string | null; seats: string | null }) =>
     h.submit(p.user, { callback_id: 'org_settings_modal', private_metadata: meta({ orgId: org.id }) }, {
       invite_expiry: { invite_expiry_input: selectValue(v.expiry) },
       reminder_hours: { reminder_hours_input: textValue(v.reminders) },
@@ -388,7 +346,7 @@ describe('settings modal', () => {
 
   it('an owner saves expiry, reminders and seat limit: the org has them, the modal lists them, one audit event', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: '48, 2', seats: '25' });
     expect(res.response_action).toBe('update');
     expect(res.view.title.text).toBe('Settings saved');
@@ -399,7 +357,7 @@ describe('settings modal', () => {
 
   it('empty reminders and seat limit mean no reminders and no limit; never means invites do not expire', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     await h.domain.orgs.updateSettings(olga.actor, org.id, { seatLimit: 10 });
     const res = await submitSettings(h, olga, org, { expiry: 'never', reminders: null, seats: '' });
     expect(viewText(res.view)).toBe(`Saved the settings of *${org.name}*:\n• Invites never expire\n• No reminders\n• No seat limit`);
@@ -411,7 +369,7 @@ describe('settings modal', () => {
 
   it('a seat limit of 0 is refused on the seat limit field with the domain’s message, and nothing is saved', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: '72, 24', seats: '0' });
     expect(res).toEqual({ response_action: 'errors', errors: { seat_limit: 'The seat limit must be at least 1.' } });
     expect(await settingsOf(h, org)).toEqual(defaults);
@@ -420,7 +378,7 @@ describe('settings modal', () => {
 
   it('a reminder of 0 hours, or more than 5 reminders, is refused on the reminders field', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const zero = await submitSettings(h, olga, org, { expiry: '14d', reminders: '24, 0', seats: null });
     expect(zero).toEqual({ response_action: 'errors', errors: { reminder_hours: 'Reminders are given in whole hours before expiry (at least 1).' } });
     const many = await submitSettings(h, olga, org, { expiry: '14d', reminders: '1 2 3 4 5 6', seats: null });
@@ -431,7 +389,7 @@ describe('settings modal', () => {
 
   it('words where numbers belong are refused on their fields, and nothing is saved', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: 'three days', seats: 'ten' });
     expect(res.response_action).toBe('errors');
     expect(res.errors.reminder_hours).toMatch(/^Write whole hours before expiry/);
@@ -441,7 +399,7 @@ describe('settings modal', () => {
 
   it('an expiry that is not one of the choices (a forged submission) is refused on the expiry field', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitSettings(h, olga, org, { expiry: '1y', reminders: '', seats: '' });
     expect(res).toEqual({ response_action: 'errors', errors: { invite_expiry: 'Invite expiry must be one of 72h, 7d, 14d, 30d or never.' } });
     expect(await settingsOf(h, org)).toEqual(defaults);
@@ -449,7 +407,7 @@ describe('settings modal', () => {
 
   it('an admin submitting the form is refused, and the settings stay', async () => {
     const h = harness();
-    const { org, adam } = await team(h);
+    const { org, adam } = await orgWithTeam(h);
     const res = await submitSettings(h, adam, org, { expiry: 'never', reminders: '', seats: '1' });
     expect(res).toEqual({
       response_action: 'errors',
@@ -461,36 +419,36 @@ describe('settings modal', () => {
 });
 
 describe('delete modal', () => {
-  const submitDelete = (h: SlackHarness, p: Person, org: OrgRow, typed: string) =>
+  const submitDelete = (h: SlackHarness, p: SlackPerson, org: OrgRow, typed: string) =>
     h.submit(p.user, { callback_id: 'org_delete_modal', private_metadata: meta({ orgId: org.id }) }, { confirm_name: { confirm_name_input: textValue(typed) } });
 
   it('a wrong name is refused on the confirmation field and the org still exists', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitDelete(h, olga, org, org.name.toUpperCase());
     expect(res).toEqual({
       response_action: 'errors',
       errors: { confirm_name: 'The name you typed does not match the organization name, so nothing was deleted.' },
     });
     expect((await h.domain.orgs.findBySlug(org.slug)).id).toBe(org.id);
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(3);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(3);
   });
 
   it('the right name deletes the org and its memberships; the modal confirms and the audit log is kept', async () => {
     const h = harness();
-    const { org, olga } = await team(h);
+    const { org, olga } = await orgWithTeam(h);
     const res = await submitDelete(h, olga, org, org.name);
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(`*${org.name}* was deleted. Its audit log is kept.`);
     await expect(h.domain.orgs.findBySlug(org.slug)).rejects.toMatchObject({ code: 'org_not_found' });
-    expect(await count(h, 'memberships', `org_id = '${org.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}'`)).toBe(0);
     expect(await auditCount(h, org, 'org.deleted')).toBe(1);
     expect(await auditCount(h, org, 'org.created')).toBe(1);
   });
 
   it('an admin who types the right name is still refused, and the org stays', async () => {
     const h = harness();
-    const { org, adam } = await team(h);
+    const { org, adam } = await orgWithTeam(h);
     const res = await submitDelete(h, adam, org, org.name);
     expect(res).toEqual({
       response_action: 'errors',

@@ -1,56 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { accountActor } from '../../src/domain/context.js';
-import type { Role } from '../../src/domain/access.js';
-import type { OrgRow } from '../../src/db/schema.js';
-import { SIGNING_SECRET, TEAM, sign, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { SIGNING_SECRET, TEAM, addMember, countRows, modalFrom, orgOwnedBy, sign, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 // `/org` commands about organizations themselves: help, create, list, switch, rename, delete, join, audit,
 // plus what every command shares (length limit, request signatures, an answer even when something breaks).
 
 const harness = useSlackRoster({ OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`) });
-
-const uniq = () => randomBytes(4).toString('hex');
-
-type Person = Awaited<ReturnType<typeof person>>;
-
-/** A Slack user the fake Slack knows, with their Roster account already linked. */
-async function person(h: SlackHarness, name: string) {
-  const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
-  const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
-  return { user, account, actor: accountActor(account.id, 'slack'), email };
-}
-
-async function orgOf(h: SlackHarness, owner: Person, name = 'Acme'): Promise<OrgRow> {
-  return h.domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
-}
-
-/** A new person who joined the org with the role through a real invite. */
-async function addMember(h: SlackHarness, org: OrgRow, by: Person, role: Role, name: string): Promise<Person> {
-  const p = await person(h, name);
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-  return p;
-}
-
-async function count(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
-}
-
-/** Runs a command that should open a modal; returns the view passed to views.open for this trigger. */
-async function modalFrom(h: SlackHarness, user: SlackUser, text: string): Promise<Record<string, any>> {
-  const mark = h.slack.calls.length;
-  const { status, responseId } = await h.commandNoWait(user, text);
-  expect(status).toBe(200);
-  const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
-  return call.args.view;
-}
 
 /** Every text of a reply: its fallback text and its blocks. */
 function allText(reply: Record<string, any>): string {
@@ -64,7 +21,7 @@ async function orgBySlug(h: SlackHarness, slug: string) {
 describe('/org help', () => {
   it('help lists every subcommand, ephemeral', async () => {
     const h = harness();
-    const p = await person(h, 'Hana');
+    const p = await slackPerson(h, 'Hana');
     const reply = await h.command(p.user, 'help');
     expect(reply.response_type).toBe('ephemeral');
     for (const sub of ['create', 'list', 'switch', 'members', 'invites', 'invite', 'role', 'remove', 'billing-emails', 'transfer', 'leave', 'rename', 'delete', 'settings', 'profile', 'join', 'audit']) {
@@ -74,7 +31,7 @@ describe('/org help', () => {
 
   it('`/org` with no text shows the help text', async () => {
     const h = harness();
-    const p = await person(h, 'Hana');
+    const p = await slackPerson(h, 'Hana');
     const reply = await h.command(p.user, '   ');
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toMatch(/^\*Roster\* — manage your organization from Slack\./);
@@ -82,7 +39,7 @@ describe('/org help', () => {
 
   it('an unknown subcommand is named back and followed by the help text', async () => {
     const h = harness();
-    const p = await person(h, 'Hugo');
+    const p = await slackPerson(h, 'Hugo');
     const reply = await h.command(p.user, 'promote @ana');
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toMatch(/^I don't know `\/org promote`\./);
@@ -93,7 +50,7 @@ describe('/org help', () => {
 describe('/org create', () => {
   it('create with a name makes the org, replies with its slug, and the creator is its owner with it active', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const name = `Widget Works ${uniq()}`;
     const slug = name.toLowerCase().replace(/ /g, '-');
     const reply = await h.command(ana.user, `create ${name}`);
@@ -107,18 +64,18 @@ describe('/org create', () => {
 
   it('a name that is too long is refused with the limit, and no org is created', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const before = await count(h, 'orgs', 'true');
+    const ana = await slackPerson(h, 'Ana');
+    const before = await countRows(h, 'orgs', 'true');
     const reply = await h.command(ana.user, `create ${'Very long name '.repeat(8)}`);
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toMatch(/^:warning: .*at most 80 characters/);
-    expect(await count(h, 'orgs', 'true')).toBe(before);
+    expect(await countRows(h, 'orgs', 'true')).toBe(before);
     expect(await h.domain.orgs.listMine(ana.actor)).toEqual([]);
   });
 
   it('create without a name opens the create modal instead of replying', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const view = await modalFrom(h, ana.user, 'create');
     expect(view.callback_id).toBe('org_create_modal');
     expect(view.blocks.map((b: any) => b.block_id)).toEqual(['org_name', 'org_slug']);
@@ -129,10 +86,10 @@ describe('/org create', () => {
 describe('/org list', () => {
   it('lists my orgs with my role in each and marks the active one', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const first = await orgOf(h, ana, 'Alpha');
-    const other = await person(h, 'Olga');
-    const second = await orgOf(h, other, 'Beta');
+    const ana = await slackPerson(h, 'Ana');
+    const first = await orgOwnedBy(h, ana, 'Alpha');
+    const other = await slackPerson(h, 'Olga');
+    const second = await orgOwnedBy(h, other, 'Beta');
     const [inv] = await h.domain.invites.create(other.actor, second.id, { emails: ana.email, role: 'admin' });
     if (!inv?.ok) throw new Error('invite failed');
     await h.domain.invites.accept(ana.actor, inv.invite.id);
@@ -148,7 +105,7 @@ describe('/org list', () => {
 
   it('someone in no org is told how to create or join one', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const reply = await h.command(zed.user, 'list');
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toMatch(/not in any organization/);
@@ -160,9 +117,9 @@ describe('/org list', () => {
 describe('/org switch', () => {
   it('switch by slug makes that org active', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const first = await orgOf(h, ana, 'Alpha');
-    const second = await orgOf(h, ana, 'Beta');
+    const ana = await slackPerson(h, 'Ana');
+    const first = await orgOwnedBy(h, ana, 'Alpha');
+    const second = await orgOwnedBy(h, ana, 'Beta');
     expect((await h.domain.orgs.active(ana.actor)).org.id).toBe(second.id);
 
     const reply = await h.command(ana.user, `switch ${first.slug}`);
@@ -173,25 +130,25 @@ describe('/org switch', () => {
 
   it('switching to an org I am not a member of is refused clearly and my active org stays', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const mine = await orgOf(h, ana, 'Mine');
-    const olga = await person(h, 'Olga');
-    const theirs = await orgOf(h, olga, 'Theirs');
+    const ana = await slackPerson(h, 'Ana');
+    const mine = await orgOwnedBy(h, ana, 'Mine');
+    const olga = await slackPerson(h, 'Olga');
+    const theirs = await orgOwnedBy(h, olga, 'Theirs');
 
     const reply = await h.command(ana.user, `switch ${theirs.slug}`);
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toBe(`:warning: You're not a member of an organization called "${theirs.slug}". Use \`/org list\` to see yours.`);
     expect((await h.domain.orgs.active(ana.actor)).org.id).toBe(mine.id);
-    expect(await count(h, 'audit_events', `action = 'account.active_org_changed' and actor_id = '${ana.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `action = 'account.active_org_changed' and actor_id = '${ana.account.id}'`)).toBe(0);
   });
 
   it('switch with no slug opens a modal listing exactly my orgs, the active one preselected', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
-    const first = await orgOf(h, ana, 'Alpha');
-    const second = await orgOf(h, ana, 'Beta');
-    const olga = await person(h, 'Olga');
-    await orgOf(h, olga, 'Not Mine');
+    const ana = await slackPerson(h, 'Ana');
+    const first = await orgOwnedBy(h, ana, 'Alpha');
+    const second = await orgOwnedBy(h, ana, 'Beta');
+    const olga = await slackPerson(h, 'Olga');
+    await orgOwnedBy(h, olga, 'Not Mine');
 
     const view = await modalFrom(h, ana.user, 'switch');
     expect(view.callback_id).toBe('org_switch_modal');
@@ -202,7 +159,7 @@ describe('/org switch', () => {
 
   it('switch with no slug and no orgs says how to create or join instead of opening an empty modal', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const mark = h.slack.calls.length;
     const reply = await h.command(zed.user, 'switch');
     expect(reply.text).toMatch(/not in any organization.*\/org create.*\/org join/);
@@ -213,8 +170,8 @@ describe('/org switch', () => {
 describe('/org rename', () => {
   it('an owner renames the org with a name', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const reply = await h.command(olga.user, 'rename Acme Renamed');
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toBe(`Renamed *${org.name}* to *Acme Renamed*.`);
@@ -223,8 +180,8 @@ describe('/org rename', () => {
 
   it('an owner running rename with no name gets the rename modal for the active org', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const view = await modalFrom(h, olga.user, 'rename');
     expect(view.callback_id).toBe('org_rename_modal');
     expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id });
@@ -233,8 +190,8 @@ describe('/org rename', () => {
 
   it('an admin cannot rename: told only owners can, and the name is unchanged', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
 
     const withName = await h.command(adam.user, 'rename Hijacked');
@@ -247,15 +204,15 @@ describe('/org rename', () => {
     expect(h.slack.of('views.open', mark)).toEqual([]);
 
     expect((await h.domain.orgs.get(olga.actor, org.id)).name).toBe(org.name);
-    expect(await count(h, 'audit_events', `org_id = '${org.id}' and action = 'org.renamed'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'org.renamed'`)).toBe(0);
   });
 });
 
 describe('/org delete', () => {
   it('an owner gets the delete modal asking to type the name', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const view = await modalFrom(h, olga.user, 'delete');
     expect(view.callback_id).toBe('org_delete_modal');
     expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id });
@@ -267,8 +224,8 @@ describe('/org delete', () => {
 
   it('an admin cannot delete the org: told only owners can, no modal, org kept', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
     const mark = h.slack.calls.length;
     const reply = await h.command(adam.user, 'delete');
@@ -282,8 +239,8 @@ describe('/org delete', () => {
 describe('/org settings', () => {
   it('an owner gets the settings form with the current values preselected', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const field = (view: Record<string, any>, id: string) => view.blocks.find((b: any) => b.block_id === id).element;
 
     const fresh = await modalFrom(h, olga.user, 'settings');
@@ -302,8 +259,8 @@ describe('/org settings', () => {
 
   it('an admin is told only owners can change settings, and gets no form', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
     const mark = h.slack.calls.length;
     const reply = await h.command(adam.user, 'settings');
@@ -314,7 +271,7 @@ describe('/org settings', () => {
 
   it('someone with no organization is told to create or join one', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const mark = h.slack.calls.length;
     const reply = await h.command(zed.user, 'settings');
     expect(reply.text).toMatch(/^:warning: You don't have an active organization yet\./);
@@ -325,7 +282,7 @@ describe('/org settings', () => {
 describe('/org profile', () => {
   it('with no name it shows my display name and how to change it', async () => {
     const h = harness();
-    const p = await person(h, 'Pia');
+    const p = await slackPerson(h, 'Pia');
     const reply = await h.command(p.user, 'profile');
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toBe('Your display name is *Pia*. Change it with `/org profile <new name>`.');
@@ -333,28 +290,28 @@ describe('/org profile', () => {
 
   it('with a name it renames me: members lists show the new name and the change is audited', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    await orgOwnedBy(h, olga);
     const reply = await h.command(olga.user, 'profile Olga   Petrova');
     expect(reply.text).toBe('Your display name is now *Olga Petrova*.');
     expect((await h.domain.accounts.get(olga.account.id)).displayName).toBe('Olga Petrova');
-    expect(await count(h, 'audit_events', `action = 'account.renamed' and target_id = '${olga.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'audit_events', `action = 'account.renamed' and target_id = '${olga.account.id}'`)).toBe(1);
     expect(JSON.stringify((await h.command(olga.user, 'members')).blocks)).toContain('*Olga Petrova*');
     expect((await h.command(olga.user, 'profile')).text).toBe('Your display name is *Olga Petrova*. Change it with `/org profile <new name>`.');
   });
 
   it('a name over 80 characters is refused with the limit, and my name is kept', async () => {
     const h = harness();
-    const p = await person(h, 'Pia');
+    const p = await slackPerson(h, 'Pia');
     const reply = await h.command(p.user, `profile ${'x'.repeat(81)}`);
     expect(reply.text).toBe(':warning: The display name can be at most 80 characters.');
     expect((await h.domain.accounts.get(p.account.id)).displayName).toBe('Pia');
-    expect(await count(h, 'audit_events', `action = 'account.renamed' and target_id = '${p.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `action = 'account.renamed' and target_id = '${p.account.id}'`)).toBe(0);
   });
 
   it('a name with Slack markup is stored as typed and shown escaped', async () => {
     const h = harness();
-    const p = await person(h, 'Pia');
+    const p = await slackPerson(h, 'Pia');
     const reply = await h.command(p.user, 'profile &lt;!channel&gt; Pia');
     expect(reply.text).toBe('Your display name is now *&lt;!channel&gt; Pia*.');
     expect((await h.domain.accounts.get(p.account.id)).displayName).toBe('<!channel> Pia');
@@ -364,9 +321,9 @@ describe('/org profile', () => {
 describe('/org join', () => {
   it('asking to join by slug records a pending request and says the owner was asked', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
-    const zed = await person(h, 'Zed');
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
+    const zed = await slackPerson(h, 'Zed');
 
     const reply = await h.command(zed.user, `join ${org.slug} I work on the mobile app`);
     expect(reply.response_type).toBe('ephemeral');
@@ -378,14 +335,14 @@ describe('/org join', () => {
     ).rows;
     expect(req).toEqual({ status: 'pending', message: 'I work on the mobile app' });
     // Asking is not joining.
-    expect(await count(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
   });
 
   it('the message after the slug is kept as written, whatever separates it from the slug', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
-    const zed = await person(h, 'Zed');
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
+    const zed = await slackPerson(h, 'Zed');
     await h.command(zed.user, `join ${org.slug.toUpperCase()}, hi, it's Zed from sales`);
     const [req] = (await h.db.db.execute<{ message: string }>(sql.raw(`select message from join_requests where org_id = '${org.id}'`))).rows;
     expect(req?.message).toBe("hi, it's Zed from sales");
@@ -393,49 +350,49 @@ describe('/org join', () => {
 
   it('asking twice is refused while the first request is pending', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
-    const zed = await person(h, 'Zed');
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
+    const zed = await slackPerson(h, 'Zed');
     await h.command(zed.user, `join ${org.slug}`);
 
     const again = await h.command(zed.user, `join ${org.slug}`);
     expect(again.response_type).toBe('ephemeral');
     expect(again.text).toBe(':warning: You already asked to join this organization. An owner or admin will decide soon.');
-    expect(await count(h, 'join_requests', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(1);
+    expect(await countRows(h, 'join_requests', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(1);
   });
 
   it('an unknown slug gets a clear message naming it, and nothing is recorded', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const slug = `no-such-org-${uniq()}`;
     const reply = await h.command(zed.user, `join ${slug}`);
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toBe(`:warning: No organization has the URL name "${slug}".`);
-    expect(await count(h, 'join_requests', `account_id = '${zed.account.id}'`)).toBe(0);
+    expect(await countRows(h, 'join_requests', `account_id = '${zed.account.id}'`)).toBe(0);
   });
 
   it('join with no slug says how to use it', async () => {
     const h = harness();
-    const zed = await person(h, 'Zed');
+    const zed = await slackPerson(h, 'Zed');
     const reply = await h.command(zed.user, 'join');
     expect(reply.text).toMatch(/^:warning: Say which organization: `\/org join acme-inc`/);
   });
 
   it('a member asking to join their own org is told they already belong', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const reply = await h.command(olga.user, `join ${org.slug}`);
     expect(reply.text).toBe(`:warning: You're already a member of ${org.name}.`);
-    expect(await count(h, 'join_requests', `org_id = '${org.id}'`)).toBe(0);
+    expect(await countRows(h, 'join_requests', `org_id = '${org.id}'`)).toBe(0);
   });
 });
 
 describe('/org audit', () => {
   it('an owner reads the audit log of the active org, newest first', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    await orgOwnedBy(h, olga);
     await h.command(olga.user, 'rename Audited Org');
 
     const reply = await h.command(olga.user, 'audit');
@@ -452,8 +409,8 @@ describe('/org audit', () => {
 
   it('`/org audit invite.created 7d` shows only invites created in the last 7 days', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const [old] = await h.domain.invites.create(olga.actor, org.id, { emails: `old.${uniq()}@acme.test` });
     h.clock.advanceHours(24 * 8);
     const [recent] = await h.domain.invites.create(olga.actor, org.id, { emails: `new.${uniq()}@acme.test` });
@@ -474,8 +431,8 @@ describe('/org audit', () => {
 
   it('a filter matching nothing says so and suggests fewer filters', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    await orgOwnedBy(h, olga);
     const reply = await h.command(olga.user, 'audit scim_token.created');
     expect(reply.text).toBe('No audit events match.');
     expect(allText(reply)).toContain('Try fewer filters');
@@ -483,16 +440,16 @@ describe('/org audit', () => {
 
   it('an unrecognised audit argument is refused with the usage', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    await orgOwnedBy(h, olga);
     const reply = await h.command(olga.user, 'audit yesterday');
     expect(reply.text).toMatch(/^:warning: I didn't understand "yesterday"\. Use `\/org audit \[action\] \[@user\] \[since\]`/);
   });
 
   it('`/org audit @user` shows only what that person did, a former member included', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
     const [r] = await h.domain.invites.create(adam.actor, org.id, { emails: `by.adam.${uniq()}@acme.test` });
     if (!r?.ok) throw new Error('invite failed');
@@ -511,10 +468,10 @@ describe('/org audit', () => {
 
   it('`/org audit @user` for someone with no account answers like for someone who did nothing here', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    await orgOf(h, olga);
-    const idle = await person(h, 'Ida'); // has an account, did nothing in this org
-    await orgOf(h, idle, 'Elsewhere');
+    const olga = await slackPerson(h, 'Olga');
+    await orgOwnedBy(h, olga);
+    const idle = await slackPerson(h, 'Ida'); // has an account, did nothing in this org
+    await orgOwnedBy(h, idle, 'Elsewhere');
     const stranger = h.slack.addUser('Sten', `sten.${uniq()}@acme.test`); // no account at all
 
     const forIdle = await h.command(olga.user, `audit <@${idle.user.id}|ida>`);
@@ -528,8 +485,8 @@ describe('/org audit', () => {
 
   it('a plain member filtering by @user is refused the same way, whoever they name', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const mia = await addMember(h, org, olga, 'member', 'Mia');
     const stranger = h.slack.addUser('Sten', `sten.${uniq()}@acme.test`);
     const a = await h.command(mia.user, `audit <@${olga.user.id}|olga>`);
@@ -540,8 +497,8 @@ describe('/org audit', () => {
 
   it('a plain member cannot read the audit log', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const mia = await addMember(h, org, olga, 'member', 'Mia');
     const reply = await h.command(mia.user, 'audit');
     expect(reply.response_type).toBe('ephemeral');
@@ -553,15 +510,15 @@ describe('/org audit', () => {
 describe('every /org command', () => {
   it('a command over 4000 characters is refused as too long and nothing is done', async () => {
     const h = harness();
-    const olga = await person(h, 'Olga');
-    const org = await orgOf(h, olga);
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
     const emails = Array.from({ length: 200 }, (_, i) => `person${i}.${uniq()}@acme.test`).join(' ');
     expect(emails.length).toBeGreaterThan(4000);
     const reply = await h.command(olga.user, `invite ${emails}`);
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toMatch(/^:warning: That command is longer than 4000 characters\./);
     expect(reply.text).toContain('/org invite');
-    expect(await count(h, 'invites', `org_id = '${org.id}'`)).toBe(0);
+    expect(await countRows(h, 'invites', `org_id = '${org.id}'`)).toBe(0);
   });
 
   it('a command from a Slack user Slack cannot describe still gets an answer, with a reference', async () => {
@@ -602,7 +559,7 @@ describe('request signatures', () => {
 
   it('unsigned, wrong-secret and stale (over 5 minutes) requests get 401 and change nothing', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const mark = h.slack.calls.length;
     const attempts: { name: string; responseId: string; status: number }[] = [];
 
@@ -630,7 +587,7 @@ describe('request signatures', () => {
 
   it('a correctly signed request with the same body is accepted (the check is the signature, not the body)', async () => {
     const h = harness();
-    const ana = await person(h, 'Ana');
+    const ana = await slackPerson(h, 'Ana');
     const name = `Signed ${uniq()}`;
     const { form, responseId } = createForm(ana.user, name);
     expect(await rawPost(h, form, sign(form))).toBe(200);
