@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   memberships,
@@ -93,6 +93,15 @@ function maxRole(roles: Role[]): Role {
 
 const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
+/**
+ * A SCIM user's groups, as a column of the user's row (json, ordered by name). `scim_users.id` is
+ * written out: drizzle renders a column of a single-table select as a bare "id", which here is g.id.
+ */
+const groupsOfUser = sql<{ id: string; displayName: string }[]>`coalesce((
+  select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by g.display_name)
+  from ${scimGroupMembers} gm join ${scimGroups} g on g.id = gm.group_id
+  where gm.scim_user_id = scim_users.id), '[]'::json)`;
+
 export function createScimService(deps: Deps) {
   const { db, clock, settings } = deps;
 
@@ -176,7 +185,13 @@ export function createScimService(deps: Deps) {
 
   async function getUser(actor: Actor, id: string): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
-    return userView(db, await findUser(db, orgId, id));
+    if (!isUuid(id)) fail('scim_user_not_found');
+    const [row] = await db
+      .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
+      .from(scimUsers)
+      .where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
+    if (!row) fail('scim_user_not_found');
+    return row;
   }
 
   /** PUT, and PATCH (the adapter applies it to what it read: see PatchBase). active=false suspends at once. */
@@ -262,19 +277,19 @@ export function createScimService(deps: Deps) {
     const where = and(eq(scimUsers.orgId, orgId), filterSql(q.anyOf, userField));
     const limit = Math.min(q.count, MAX_PAGE);
     const offset = Math.max(q.startIndex - 1, 0);
+    // Each user's groups come in the same query: one round trip for the IdP's lookup by userName.
     const rows = limit
-      ? await db.select().from(scimUsers).where(where).orderBy(asc(scimUsers.createdAt), asc(scimUsers.id)).limit(limit).offset(offset)
+      ? await db
+          .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
+          .from(scimUsers)
+          .where(where)
+          .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
+          .limit(limit)
+          .offset(offset)
       : [];
     // A page that ends before the limit tells the total without counting (the common IdP lookup by userName).
     const n = rows.length && rows.length < limit ? offset + rows.length : await countWhere(scimUsers, where);
-    const groups = rows.length
-      ? await db
-          .select({ userId: scimGroupMembers.scimUserId, id: scimGroups.id, displayName: scimGroups.displayName })
-          .from(scimGroupMembers)
-          .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
-          .where(inArray(scimGroupMembers.scimUserId, rows.map((r) => r.id)))
-      : [];
-    return { total: n, items: rows.map((r) => ({ ...r, groups: groups.filter((g) => g.userId === r.id).map(({ id, displayName }) => ({ id, displayName })) })) };
+    return { total: n, items: rows };
   }
 
   async function countWhere(table: typeof scimUsers | typeof scimGroups, where: SQL | undefined): Promise<number> {

@@ -25,6 +25,36 @@ export function toScimUser(u: ScimUserView): Record<string, unknown> {
   };
 }
 
+export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+/**
+ * A user exactly as SCIMMY writes it for a request without `attributes`/`excludedAttributes` (same
+ * attributes, same order; a test holds the two equal). Lists use it: shaping each user through
+ * SCIMMY's schema costs more than the database lookup an IdP makes before every change.
+ */
+export function userResource(u: ScimUserView, location: string): Record<string, unknown> {
+  const name =
+    u.givenName || u.familyName
+      ? {
+          formatted: [u.givenName, u.familyName].filter(Boolean).join(' '),
+          ...(u.familyName ? { familyName: u.familyName } : {}),
+          ...(u.givenName ? { givenName: u.givenName } : {}),
+        }
+      : undefined;
+  return {
+    schemas: [USER_SCHEMA],
+    id: u.id,
+    ...(u.externalId ? { externalId: u.externalId } : {}),
+    meta: { resourceType: 'User', created: u.createdAt.toISOString(), lastModified: u.updatedAt.toISOString(), location: `${location}/${u.id}` },
+    userName: u.userName,
+    ...(name ? { name } : {}),
+    ...(u.displayName ? { displayName: u.displayName } : {}),
+    active: u.active,
+    emails: [{ value: u.email, type: 'work', primary: true }],
+    groups: u.groups.map((g) => ({ value: g.id, display: g.displayName, type: 'direct' })),
+  };
+}
+
 export function fromScimUser(instance: Record<string, any>): ScimUserInput {
   return {
     userName: String(instance.userName ?? ''),

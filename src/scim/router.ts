@@ -5,7 +5,7 @@ import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
 import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
 import type { Logger } from '../logger.js';
-import { checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, scimError, toScimGroup, toScimUser } from './mapping.js';
+import { checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
 
 export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
 
@@ -193,9 +193,12 @@ export function createScimRouter(deps: ScimDeps): Router {
         const query = { anyOf: filterTerms(shape.filter), startIndex, count, withMembers: !/\bmembers\b/i.test(q.excludedAttributes ?? '') };
         const page = kind === 'Users' ? await ctx.domain.scim.listUsers(ctx.actor, query) : await ctx.domain.scim.listGroups(ctx.actor, query);
         const location = `${base(req)}/${kind}`;
+        const plain = !params.attributes && !params.excludedAttributes;
         const Resources = (page.items as never[]).map((item) =>
           kind === 'Users'
-            ? new SCIMMY.Schemas.User(toScimUser(item) as never, 'out', location, shape.attributes as never)
+            ? plain
+              ? userResource(item, location)
+              : new SCIMMY.Schemas.User(toScimUser(item) as never, 'out', location, shape.attributes as never)
             : new SCIMMY.Schemas.Group(toScimGroup(item) as never, 'out', location, shape.attributes as never),
         );
         res.type('application/scim+json').send(
