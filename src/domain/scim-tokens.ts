@@ -22,6 +22,8 @@ export type ScimPrincipal = { tokenId: string; orgId: string; name: string };
 /** Bearer tokens for an org's IdP (SPEC §6): shown once, stored hashed, owners only. */
 export function createScimTokenService(deps: Deps) {
   const { db, clock } = deps;
+  // Every SCIM request starts here: built once, planned once per connection.
+  const tokenByHash = db.select().from(scimTokens).where(eq(scimTokens.tokenHash, sql.placeholder('hash'))).prepare('roster_scim_token_by_hash');
 
   function newToken(): string {
     return `rst_${randomBytes(32).toString('base64url')}`;
@@ -112,7 +114,7 @@ export function createScimTokenService(deps: Deps) {
   async function authenticate(token: string): Promise<ScimPrincipal | undefined> {
     if (!/^rst_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const hash = hashToken(token);
-    const [row] = await db.select().from(scimTokens).where(eq(scimTokens.tokenHash, hash));
+    const [row] = await tokenByHash.execute({ hash });
     if (!row || !sameSecret(row.tokenHash, hash) || row.revokedAt) return undefined;
     const now = clock.now();
     if (row.expiresAt && row.expiresAt <= now) return undefined;

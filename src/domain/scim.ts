@@ -105,6 +105,22 @@ const groupsOfUser = sql<{ id: string; displayName: string }[]>`coalesce((
 export function createScimService(deps: Deps) {
   const { db, clock, settings } = deps;
 
+  /**
+   * The lookups an IdP makes before every change (userName eq, externalId eq), as prepared statements:
+   * built once, planned once per connection. Same conditions and order as filterSql gives them.
+   */
+  const usersBy = (column: SQL, name: string) =>
+    db
+      .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
+      .from(scimUsers)
+      .where(and(eq(scimUsers.orgId, sql.placeholder('orgId')), sql`${column} = ${sql.placeholder('value')}`))
+      .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
+      .limit(sql.placeholder('limit'))
+      .offset(sql.placeholder('offset'))
+      .prepare(name);
+  const usersByUserName = usersBy(sql`lower(${scimUsers.userName})`, 'roster_scim_users_by_username');
+  const usersByExternalId = usersBy(sql`${scimUsers.externalId}`, 'roster_scim_users_by_external_id');
+
   /** Share-locks the org (owner changes wait); seat-limited orgs also serialize SCIM adds. */
   async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
     const [org] = await tx.select().from(orgs).where(eq(orgs.id, orgId)).for('share');
@@ -278,15 +294,18 @@ export function createScimService(deps: Deps) {
     const limit = Math.min(q.count, MAX_PAGE);
     const offset = Math.max(q.startIndex - 1, 0);
     // Each user's groups come in the same query: one round trip for the IdP's lookup by userName.
-    const rows = limit
-      ? await db
+    const lookup = singleEqLookup(q.anyOf);
+    const rows = !limit
+      ? []
+      : lookup
+        ? await (lookup.field === 'username' ? usersByUserName : usersByExternalId).execute({ orgId, value: lookup.value, limit, offset })
+        : await db
           .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
           .from(scimUsers)
           .where(where)
           .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
           .limit(limit)
-          .offset(offset)
-      : [];
+          .offset(offset);
     // A page that ends before the limit tells the total without counting (the common IdP lookup by userName).
     const n = rows.length && rows.length < limit ? offset + rows.length : await countWhere(scimUsers, where);
     return { total: n, items: rows };
@@ -633,6 +652,16 @@ export class UnsupportedFilterError extends Error {}
 
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** `userName eq "…"` or `externalId eq "…"` alone, with the value as filterSql compares it; else undefined. */
+function singleEqLookup(anyOf: FilterTerm[][]): { field: 'username' | 'externalid'; value: string } | undefined {
+  const t = anyOf.length === 1 && anyOf[0]!.length === 1 ? anyOf[0]![0]! : undefined;
+  if (!t || t.op !== 'eq' || typeof t.value !== 'string') return undefined;
+  const field = t.field.toLowerCase();
+  const f = field === 'username' || field === 'externalid' ? userField(field) : undefined;
+  if (!f) return undefined;
+  return { field: field as 'username' | 'externalid', value: f.caseInsensitive ? t.value.toLowerCase() : t.value };
 }
 
 function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSql | undefined): SQL | undefined {
