@@ -19,6 +19,7 @@ import { deriveKey } from '../src/secrets.js';
 
 const what = process.argv[2] ?? 'both';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const SEED = Number(process.env.SEED ?? 10_000);
 const APP_SECRET = 'b'.repeat(40);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -42,10 +43,10 @@ const owner = await domain.accounts.findOrCreateByEmail('owner@bench.test', 'Own
 const org = await domain.orgs.create(accountActor(owner.id, 'api'), { name: 'Bench' });
 const { token } = await domain.scimTokens.create(accountActor(owner.id, 'api'), org.id, 'bench');
 await database.pool.query(
-  `with a as (insert into accounts (email, display_name) select 'seed' || i || '@bench.test', 'Seed ' || i from generate_series(0, 9999) i returning id, email)
+  `with a as (insert into accounts (email, display_name) select 'seed' || i || '@bench.test', 'Seed ' || i from generate_series(0, $2::int - 1) i returning id, email)
    , m as (insert into memberships (org_id, account_id, role, source) select $1, id, 'member', 'scim' from a)
    insert into scim_users (org_id, account_id, user_name, external_id, email) select $1, id, email, 'ext-' || email, email from a`,
-  [org.id],
+  [org.id, SEED],
 );
 await database.pool.query('analyze');
 
@@ -77,8 +78,14 @@ try {
       } }],
     }));
   }
-  if (what !== 'post') {
-    show('GET filter', await cannon({ url: base, headers, requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * 10000)}@bench.test"`)}` }) }] }));
+  if (what === 'page' || what === 'patch') {
+    if (what === 'page') show(`GET page at offset ${SEED / 2}`, await cannon({ url: `${base}/scim/v2/Users?startIndex=${SEED / 2}&count=100`, headers }));
+    else {
+      const ids = (await database.pool.query(`select id from scim_users where org_id = $1 order by random() limit 5000`, [org.id])).rows.map((r) => r.id as string);
+      show('PATCH active', await cannon({ url: base, headers, requests: [{ method: 'PATCH', setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users/${ids[Math.floor(Math.random() * ids.length)]}`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: Math.random() < 0.5 } }] }) }) }] }));
+    }
+  } else if (what !== 'post') {
+    show('GET filter', await cannon({ url: base, headers, requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * SEED)}@bench.test"`)}` }) }] }));
   }
 } finally {
   const done = new Promise((r) => child.once('exit', r));

@@ -299,16 +299,23 @@ export function createScimService(deps: Deps) {
       ? []
       : lookup
         ? await (lookup.field === 'username' ? usersByUserName : usersByExternalId).execute({ orgId, value: lookup.value, limit, offset })
-        : await db
-          .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
-          .from(scimUsers)
-          .where(where)
-          .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
-          .limit(limit)
-          .offset(offset);
+        : await pageOfUsers(where, limit, offset);
     // A page that ends before the limit tells the total without counting (the common IdP lookup by userName).
     const n = rows.length && rows.length < limit ? offset + rows.length : await countWhere(scimUsers, where);
     return { total: n, items: rows };
+  }
+
+  /**
+   * The page's ids first (an index-only scan for a plain page), then only those rows and their groups:
+   * selecting whole rows with OFFSET would read, and compute groups for, every row it skips.
+   */
+  async function pageOfUsers(where: SQL | undefined, limit: number, offset: number): Promise<ScimUserView[]> {
+    const page = db.select({ id: scimUsers.id }).from(scimUsers).where(where).orderBy(asc(scimUsers.createdAt), asc(scimUsers.id)).limit(limit).offset(offset).as('page');
+    return db
+      .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
+      .from(page)
+      .innerJoin(scimUsers, eq(scimUsers.id, page.id))
+      .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id));
   }
 
   async function countWhere(table: typeof scimUsers | typeof scimGroups, where: SQL | undefined): Promise<number> {
