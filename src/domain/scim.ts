@@ -129,15 +129,6 @@ export function createScimService(deps: Deps) {
     return org;
   }
 
-  async function userView(ex: Tx | typeof db, row: ScimUserRow): Promise<ScimUserView> {
-    const groups = await ex
-      .select({ id: scimGroups.id, displayName: scimGroups.displayName })
-      .from(scimGroupMembers)
-      .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
-      .where(eq(scimGroupMembers.scimUserId, row.id));
-    return { ...row, groups };
-  }
-
   async function findUser(ex: Tx | typeof db, orgId: string, id: string, lock = false): Promise<ScimUserRow> {
     if (!isUuid(id)) fail('scim_user_not_found');
     const q = ex.select().from(scimUsers).where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
@@ -188,7 +179,7 @@ export function createScimService(deps: Deps) {
           await assertSeatAvailable(tx, org, now);
           membership = await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim' }, now);
         }
-        if (!row!.active) await setStatus(tx, actor, org, membership, 'suspended', now);
+        if (!row!.active) await setStatus(tx, actor, org, account.id, 'suspended', now);
         await recordAudit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
         return { ...row!, groups: [] };
       });
@@ -236,13 +227,11 @@ export function createScimService(deps: Deps) {
             updatedAt: now,
           })
           .where(eq(scimUsers.id, id))
-          .returning();
-        if (before.active !== after!.active) {
-          const membership = await findMembership(tx, orgId, before.accountId, { lock: true });
-          if (membership) await setStatus(tx, actor, org, membership, after!.active ? 'active' : 'suspended', now);
-        }
-        await recordAudit(tx, actor, { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(after!) }, now);
-        return userView(tx, after!);
+          .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser });
+        if (before.active !== after!.active) await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
+        const { groups: _, ...afterRow } = after!;
+        await recordAudit(tx, actor, { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(afterRow) }, now);
+        return after!;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
@@ -250,16 +239,23 @@ export function createScimService(deps: Deps) {
     }
   }
 
-  async function setStatus(tx: Tx, actor: Actor, org: OrgRow, m: MembershipRow, status: 'active' | 'suspended', now: Date) {
-    if (m.status === status) return;
-    if (status === 'suspended' && m.accountId === org.primaryOwnerId) {
+  /** Suspends or restores a member (if the person is one), in one statement. */
+  async function setStatus(tx: Tx, actor: Actor, org: OrgRow, accountId: string, status: 'active' | 'suspended', now: Date) {
+    if (status === 'suspended' && accountId === org.primaryOwnerId) {
       fail('primary_owner_protected', "The organization's primary owner cannot be deactivated through SCIM. An owner must transfer primary ownership in Roster first.");
     }
-    await tx.update(memberships).set({ status, updatedAt: now }).where(eq(memberships.id, m.id));
+    const r = await tx.execute<{ id: string; was: MembershipRow['status'] }>(sql`
+      with old as (
+        select id, status from memberships where org_id = ${org.id} and account_id = ${accountId} for update)
+      update memberships m set status = ${status}, updated_at = ${now}
+      from old where m.id = old.id and old.status <> ${status}
+      returning m.id, old.status as was`);
+    const changed = r.rows[0];
+    if (!changed) return;
     await recordAudit(
       tx,
       actor,
-      { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: m.id, before: { status: m.status }, after: { status } },
+      { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: changed.id, before: { status: changed.was }, after: { status } },
       now,
     );
   }

@@ -3,7 +3,7 @@ import SCIMMY from 'scimmy';
 import { describe, expect, it } from 'vitest';
 import type { ScimUserView } from '../../src/domain/scim.js';
 import { toScimUser, userResource } from '../../src/scim/mapping.js';
-import { GROUP_SCHEMA, useScimRoster, userBody } from '../helpers/scim.js';
+import { GROUP_SCHEMA, patchBody, useScimRoster, userBody } from '../helpers/scim.js';
 
 /**
  * Lists write users without SCIMMY (it costs more than the database lookup); GET by id, POST, PUT and
@@ -41,7 +41,7 @@ describe('SCIM user representation', () => {
     );
   });
 
-  it('a user in groups reads the same by id, in a filtered lookup and in a list page', async () => {
+  it('a user in groups reads the same by id, in a filtered lookup, in a list page and in a PATCH answer', async () => {
     const h = roster();
     const { token } = await h.newOrgWithToken();
     const email = `rep.${h.tag()}@example.com`;
@@ -61,5 +61,11 @@ describe('SCIM user representation', () => {
     expect(filtered.body.Resources[0]).toEqual(byId.body);
     const page = await h.scim(token, 'GET', '/Users?startIndex=1&count=10');
     expect(page.body.Resources.find((r: { id: string }) => r.id === id)).toEqual(byId.body);
+
+    const patched = await h.scim(token, 'PATCH', `/Users/${id}`, patchBody({ op: 'replace', value: { active: false } }));
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body.active).toBe(false);
+    expect(patched.body).toEqual((await h.scim(token, 'GET', `/Users/${id}`)).body);
+    expect(patched.body.groups).toHaveLength(2);
   });
 });
