@@ -264,18 +264,43 @@ async function main() {
     httpRow('SCIM GET list page (100 users at offset 50,000)', page, ceiling, '—', errorsOf(page) === 0);
 
     // --- Slack slash command ack at a fixed rate ---
+    // Its ceiling: a trivial express POST route parsing the same form body, in its own process, at the
+    // same rate and connections (the GET ceiling above runs flat out, which says nothing about p99 at 300/s).
     log('Slack /org help at 300 req/s');
     const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: `${slack.url.replace(/api\/$/, '')}response`, trigger_id: 't' }).toString();
     const ts = Math.floor(Date.now() / 1000);
     const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
-    const slash = await cannon({
-      url: `${base}/slack/events`,
-      method: 'POST',
+    const slashRequest = {
+      method: 'POST' as const,
       overallRate: 300,
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) },
       body,
+    };
+    const postPort = await freePort();
+    const postCeilingProc = spawnNode(
+      [
+        '--input-type=module',
+        '-e',
+        `import express from 'express';
+         const app = express();
+         app.post('/slack/events', express.urlencoded({ extended: false }), (_req, res) => { res.status(200).end(); });
+         const s = app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\\n'));
+         process.on('SIGTERM', () => s.close(() => process.exit(0)));`,
+      ],
+      { PORT: String(postPort) },
+    );
+    await new Promise((r) => postCeilingProc.stdout?.once('data', r));
+    const slashCeiling = await cannon({ url: `http://127.0.0.1:${postPort}/slack/events`, ...slashRequest });
+    await stopChild(postCeilingProc);
+    const slash = await cannon({ url: `${base}/slack/events`, ...slashRequest });
+    rows.push({
+      name: 'Slack slash command ack at 300 req/s',
+      result: `p50 ${slash.latency.p50} ms · p99 ${slash.latency.p99} ms · ${rps(slash)}/s${errorsOf(slash) ? ` · ${errorsOf(slash)} errors` : ''}`,
+      ceiling: `p50 ${slashCeiling.latency.p50} ms · p99 ${slashCeiling.latency.p99} ms · ${rps(slashCeiling)}/s`,
+      target: 'p99 < 25 ms',
+      ok: slash.latency.p99 < 25,
+      note: 'from the first request, no warm-up; ceiling: trivial express POST parsing the same body, same rate (bench/slack-ack.ts for a breakdown)',
     });
-    rows.push({ name: 'Slack slash command ack at 300 req/s', result: `p50 ${slash.latency.p50} ms · p99 ${slash.latency.p99} ms · ${rps(slash)}/s${errorsOf(slash) ? ` · ${errorsOf(slash)} errors` : ''}`, target: 'p99 < 25 ms', ok: slash.latency.p99 < 25 });
 
     await stopChild(roster);
     slack.close();

@@ -1,9 +1,10 @@
-import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, webApi } from '@slack/bolt';
 import type { Router } from 'express';
 import type { Logger } from '../logger.js';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
 import type { SlackDeps } from './context.js';
+import { slackFetch } from './http.js';
 import { registerEvents } from './events/app-home.js';
 import { registerViews } from './views/index.js';
 
@@ -28,14 +29,20 @@ export type SlackSurface = {
 
 export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurface {
   const logger = boltLogger(deps.log);
-  const clientOptions = settings.apiUrl ? { slackApiUrl: settings.apiUrl.replace(/\/?$/, '/') } : {};
+  const clientOptions = { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl.replace(/\/?$/, '/') } : {}), fetch: slackFetch };
+  const botToken = settings.botToken;
   const common = {
-    token: settings.botToken,
+    // Our own authorize instead of `token`: with `token` and tokenVerificationEnabled: false, Bolt 5
+    // calls auth.test on *every* request, before any listener (so before ack()): one Slack round trip
+    // (and one call against a rate-limited method) per slash command, and a failed auth.test meant no
+    // ack at all. Nothing here reads context.botId/botUserId (we listen to no message events, hence
+    // ignoreSelf: false), so the token is all a request needs, and Slack is not called at start either.
+    authorize: async () => ({ botToken }),
     logger,
     clientOptions,
-    // We listen to no message events, and skip the auth.test call at start (Slack may be unreachable then).
     ignoreSelf: false,
-    tokenVerificationEnabled: false,
+    // No listener reads context.conversation: skip Bolt's per-request conversation-store lookup.
+    convoStore: false as const,
   };
 
   let app: InstanceType<typeof App>;
@@ -52,6 +59,11 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     app = new App({ ...common, receiver });
     router = receiver.router as unknown as Router;
   }
+
+  // With `authorize` instead of `token`, Bolt builds app.client without a token; the notification
+  // channel (DMs from the outbox worker) uses app.client outside any request, so it carries the token.
+  // Bolt added its logger to clientOptions when it built its own client.
+  app.client = new webApi.WebClient(botToken, clientOptions);
 
   registerCommands(app, deps);
   registerActions(app, deps);
@@ -77,9 +89,10 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
 function boltLogger(log: Logger) {
   const child = log.child({ component: 'slack' });
   let level = LogLevel.INFO;
+  // Bolt and its WebClient log at debug several times per request: build no string for a level that is off.
   return {
-    debug: (...m: unknown[]) => child.debug(m.map(String).join(' ')),
-    info: (...m: unknown[]) => child.info(m.map(String).join(' ')),
+    debug: (...m: unknown[]) => child.isLevelEnabled('debug') && child.debug(m.map(String).join(' ')),
+    info: (...m: unknown[]) => child.isLevelEnabled('info') && child.info(m.map(String).join(' ')),
     warn: (...m: unknown[]) => child.warn(m.map(String).join(' ')),
     error: (...m: unknown[]) => child.error(m.map(String).join(' ')),
     setLevel: (l: typeof level) => {
