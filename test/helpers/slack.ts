@@ -41,11 +41,13 @@ export class FakeSlack {
         const path = (req.url ?? '').replace(/^\/+/, '');
         if (path.startsWith('response/')) {
           this.responses.push({ id: path.slice('response/'.length), body });
+          this.wakeWaiters();
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
           return;
         }
         const method = path.replace(/^api\//, '').split('?')[0]!;
         this.calls.push({ method, args: body, at: Date.now() });
+        this.wakeWaiters();
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, body)));
       });
     });
@@ -112,8 +114,19 @@ export class FakeSlack {
       if (Date.now() > until) {
         throw new Error(`Timed out waiting for ${what}. Calls: ${this.calls.map((c) => c.method).join(', ')}; responses: ${this.responses.length}`);
       }
-      await new Promise((r) => setTimeout(r, 15));
+      // Woken at once by the next recorded call or response; the timer covers conditions on anything else.
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 15);
+      });
     }
+  }
+
+  private waiters: (() => void)[] = [];
+  private wakeWaiters() {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const wake of waiting) wake();
   }
 
   waitForCall(method: string, since = 0, match: (c: SlackCall) => boolean = () => true) {

@@ -6,7 +6,7 @@ import { useSlackRoster } from '../helpers/slack.js';
 /**
  * Property-based fuzzing of what strangers can send: SCIM filters and PATCH bodies, slash-command
  * text, invite tokens. Whatever arrives, Roster answers with a client error or a success — never a
- * 5xx, never a crash. (npm test runs a few thousand cases; `npm run bench` runs many more.)
+ * 5xx, never a crash. (npm test runs a few thousand cases; `npm run bench:fuzz`, and `npm run bench` with it, run 100,000.)
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 800);
 
