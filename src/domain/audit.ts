@@ -60,6 +60,7 @@ export type AuditEntry = {
  * one multi-row insert just before that transaction commits: same transaction, one round trip.
  */
 const pendingEvents = new WeakMap<object, (typeof auditEvents.$inferInsert)[]>();
+const AUDIT_BATCH_MAX = 1000;
 
 /**
  * The database handle the domain uses: its transactions write their audit events in one batch at the
@@ -98,8 +99,10 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry,
     after: entry.after ?? null,
   };
   const batch = pendingEvents.get(tx);
-  if (batch) batch.push(event);
-  else await tx.insert(auditEvents).values(event);
+  if (!batch) return void (await tx.insert(auditEvents).values(event));
+  batch.push(event);
+  // A statement takes at most 65,535 parameters (11 per event): a large group sync writes as it goes.
+  if (batch.length >= AUDIT_BATCH_MAX) await tx.insert(auditEvents).values(batch.splice(0));
 }
 
 async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; label: string }> {

@@ -6,8 +6,11 @@ const agents = {
   http: new http.Agent({ keepAlive: true, timeout: 4_000 }),
   https: new https.Agent({ keepAlive: true, timeout: 4_000 }),
 };
-/** An answer that takes longer than this is given up on (fetch would wait 300 s for the headers). */
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * An answer that takes longer than this is given up on: fetch's own limit for the headers. Not shorter:
+ * the WebClient retries a timed-out call, and a slow but successful chat.postMessage would post twice.
+ */
+const REQUEST_TIMEOUT_MS = 300_000;
 
 /**
  * The `fetch` Bolt (respond() to a response_url) and its WebClient (Web API calls) are given.
@@ -41,12 +44,9 @@ export const slackFetch: typeof fetch = (input, init) => {
         res.on('error', (err) => reject(new TypeError('fetch failed', { cause: err })));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          if (status >= 300 && status < 400 && res.headers.location) {
-            // Neither Slack's Web API nor a response_url redirects; keep fetch's own semantics if one does.
-            if (init?.redirect === 'manual') return resolve(toResponse(status, res, chunks));
-            if (init?.redirect === 'error') return reject(new TypeError('fetch failed', { cause: new Error('unexpected redirect') }));
-            return resolve(fetch(input, init));
-          }
+          // Neither Slack's Web API nor a response_url redirects. If one ever does, the redirect is the
+          // answer: following it would send the request (a message, a DM) a second time.
+          if (status >= 300 && status < 400 && init?.redirect === 'error') return reject(new TypeError('fetch failed', { cause: new Error('unexpected redirect') }));
           resolve(toResponse(status, res, chunks));
         });
       },

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { accounts, auditEvents, orgs, type AuditEventRow } from '../../src/db/schema.js';
-import { toCsv } from '../../src/domain/audit.js';
+import { recordAudit, toCsv, withBatchedAudit } from '../../src/domain/audit.js';
+import { systemActor } from '../../src/domain/context.js';
 import { useWorld, type World } from '../helpers/domain.js';
 
 const world = useWorld();
@@ -484,5 +485,34 @@ describe('events without an org', () => {
       .where(and(eq(auditEvents.action, 'account.renamed'), eq(auditEvents.targetId, owner.account.id)));
     expect(e).toMatchObject({ orgId: null, actorId: owner.account.id });
     expect(await w.domain.audit.query(owner.actor, org.id, { action: 'account.renamed' })).toEqual([]);
+  });
+});
+
+describe('audit events written at the end of a transaction', () => {
+  it('a transaction recording more events than one statement can carry (a 6,000-member group sync) keeps them all, in order', async () => {
+    const w = world();
+    const orgId = randomUUID();
+    const n = 6_000; // 11 parameters each: one insert of all would pass PostgreSQL's 65,535-parameter limit
+    await withBatchedAudit(w.db.db).transaction(async (tx) => {
+      for (let i = 0; i < n; i++) {
+        await recordAudit(tx, systemActor('test'), { orgId, action: 'member.role_changed', targetType: 'membership', targetId: String(i) }, new Date());
+      }
+    });
+    const rows = await w.db.db.select({ targetId: auditEvents.targetId }).from(auditEvents).where(eq(auditEvents.orgId, orgId)).orderBy(asc(auditEvents.id));
+    expect(rows.map((r) => Number(r.targetId))).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it('events of a transaction that fails are not written', async () => {
+    const w = world();
+    const orgId = randomUUID();
+    await expect(
+      withBatchedAudit(w.db.db).transaction(async (tx) => {
+        for (let i = 0; i < 1_500; i++) {
+          await recordAudit(tx, systemActor('test'), { orgId, action: 'member.role_changed', targetType: 'membership', targetId: String(i) }, new Date());
+        }
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await w.db.db.select().from(auditEvents).where(eq(auditEvents.orgId, orgId))).toEqual([]);
   });
 });
