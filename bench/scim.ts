@@ -65,6 +65,16 @@ for (;;) {
 }
 const base = `http://127.0.0.1:${port}`;
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+// WAITS=1: sample what PostgreSQL's backends wait on while the load runs.
+const waits = new Map<string, number>();
+const sampler = process.env.WAITS
+  ? setInterval(() => {
+      database.pool
+        .query(`select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, state from pg_stat_activity where datname = 'b' and pid <> pg_backend_pid() and state <> 'idle'`)
+        .then((r) => r.rows.forEach((x) => waits.set(`${x.state} ${x.w}`, (waits.get(`${x.state} ${x.w}`) ?? 0) + 1)))
+        .catch(() => {});
+    }, 50)
+  : undefined;
 try {
   if (what !== 'get') {
     let seq = 0;
@@ -88,6 +98,10 @@ try {
     show('GET filter', await cannon({ url: base, headers, requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * SEED)}@bench.test"`)}` }) }] }));
   }
 } finally {
+  if (sampler) {
+    clearInterval(sampler);
+    console.log([...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}\t${k}`).join('\n'));
+  }
   const done = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await done;

@@ -121,9 +121,14 @@ export function createScimService(deps: Deps) {
   const usersByUserName = usersBy(sql`lower(${scimUsers.userName})`, 'roster_scim_users_by_username');
   const usersByExternalId = usersBy(sql`${scimUsers.externalId}`, 'roster_scim_users_by_external_id');
 
-  /** Share-locks the org (owner changes wait); seat-limited orgs also serialize SCIM adds. */
+  /**
+   * Locks the org against change while SCIM adds to it: every change to an org row first takes FOR
+   * UPDATE (lockOrgFor, requireOrg with lock), which waits for this. KEY SHARE, not SHARE: it is the lock
+   * the foreign-key checks of the inserts take anyway, so concurrent provisioning adds no second lock
+   * mode on the one hot org row. Seat-limited orgs also serialize SCIM adds.
+   */
   async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
-    const [org] = await tx.select().from(orgs).where(eq(orgs.id, orgId)).for('share');
+    const [org] = await tx.select().from(orgs).where(eq(orgs.id, orgId)).for('key share');
     if (!org) fail('org_not_found');
     if (org.seatLimit !== null) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${orgId}::text, 7))`);
     return org;
