@@ -307,6 +307,7 @@ async function main() {
     slack.close();
 
     // --- expiring due invites ---
+    const EXPIRE_BATCH = 250_000; // bench/expire.ts: 2 callers × 250k ≈ 10% faster than × 100k; 1 caller × 100k was 2× slower
     for (const n of [100_000, 1_000_000]) {
       log(`seeding ${n.toLocaleString('en')} due invites`);
       await database.pool.query(`delete from invites where org_id = $1`, [org.id]);
@@ -320,14 +321,19 @@ async function main() {
       }
       await database.pool.query('analyze invites');
       log('expiring');
+      // Two callers at once, as the expire job runs them (SKIP LOCKED gives each its own due invites).
       const t0 = performance.now();
       let total = 0;
-      for (;;) {
-        const k = await domain.invites.expireDue(100_000);
-        total += k;
-        if (k === 0) break;
-        if (performance.now() - t0 > 120_000) break;
-      }
+      await Promise.all(
+        [0, 1].map(async () => {
+          for (;;) {
+            const k = await domain.invites.expireDue(EXPIRE_BATCH);
+            total += k;
+            if (k === 0) break;
+            if (performance.now() - t0 > 120_000) break;
+          }
+        }),
+      );
       const secs = (performance.now() - t0) / 1000;
       rows.push({
         name: `expire ${n.toLocaleString('en')} due invites (with one audit event each)`,

@@ -463,19 +463,27 @@ export function createInviteService(deps: Deps) {
   }
 
   /**
-   * Marks pending invites past their expiry as expired, with their audit events, in one statement.
-   * Set-based and SKIP LOCKED, so several workers can run it at once. Returns how many it expired.
+   * Marks up to `limit` pending invites past their expiry as expired, with their audit events, in one
+   * statement. Set-based and SKIP LOCKED, so several workers (or several callers in one worker) can run it
+   * at once: each locks a different set of due invites, and the update re-checks `status = 'pending'`,
+   * so an invite is expired, and audited, once. Returns how many it expired.
+   *
+   * Any due invites will do (no `order by expires_at`: all of them are expired in the end, and the order
+   * made every batch walk the dead entries earlier batches left in the expiry index). The locked rows are
+   * updated by their ctid (a TID scan) rather than joined back by id, which hashed the whole table per
+   * batch. Measured on 1M due invites in bench/expire.ts.
    */
   async function expireDue(limit = 10_000): Promise<number> {
     const now = clock.now();
     const r = await db.execute<{ n: number }>(sql`
       with expired as (
         update invites set status = 'expired', updated_at = ${now}
-        where id in (
-          select id from invites
-          where status = 'pending' and expires_at <= ${now}
-          order by expires_at limit ${limit}
-          for update skip locked)
+        where ctid = any(array(
+            select ctid from invites
+            where status = 'pending' and expires_at <= ${now}
+            limit ${limit}
+            for update skip locked))
+          and status = 'pending'
         returning id, org_id, expires_at
       ), audited as (
         insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before)

@@ -12,6 +12,10 @@ export const jobNames = {
   deliverNotifications: 'deliver-notifications',
 } as const;
 
+/** Invites expired per statement (and transaction) by the expire-invites job, and callers at once. */
+const EXPIRE_BATCH = 50_000;
+const EXPIRE_PARALLEL = 2;
+
 export type WorkerOptions = {
   pool: pg.Pool;
   domain: Domain;
@@ -32,7 +36,20 @@ export function createWorker(opts: WorkerOptions) {
 
   const run = {
     expireInvites: async () => {
-      const n = await domain.invites.expireDue();
+      // A backlog (a worker was down, a bulk import's invites all lapsed) is drained in one run: batches
+      // of EXPIRE_BATCH in their own transactions, by EXPIRE_PARALLEL callers at once (SKIP LOCKED gives
+      // each a different set). Each caller stops at its first short batch; the next run takes what is left.
+      const counts = await Promise.all(
+        Array.from({ length: EXPIRE_PARALLEL }, async () => {
+          let n = 0;
+          for (;;) {
+            const k = await domain.invites.expireDue(EXPIRE_BATCH);
+            n += k;
+            if (k < EXPIRE_BATCH) return n;
+          }
+        }),
+      );
+      const n = counts.reduce((a, b) => a + b, 0);
       if (n) log.info({ expired: n }, 'expired invites');
       return n;
     },

@@ -163,6 +163,43 @@ describe('expire-invites job', () => {
     expect(await expiredEvents(w, invite.id)).toBe(1);
   });
 
+  it('callers expiring in parallel expire every due invite exactly once, with one audit event each, and nothing else', async () => {
+    const w = world();
+    const { org, owner } = await w.org('Parallel');
+    const now = w.clock.now();
+    // Enough invites, and small enough batches, that the callers' batches interleave.
+    // 300 due pending (and 300 past their expiry but accepted or revoked), 50 not due yet.
+    await w.db.pool.query(
+      `insert into invites (org_id, email, role, status, token_hash, token_nonce, expires_at, invited_by_id)
+       select $1::uuid, s || k || '.' || i || '@example.test', 'member'::role, case when s = 'future' then 'pending' else s end::invite_status, md5(s || k || '.' || i), 'n',
+              $2::timestamptz + case when s = 'future' then i else -i end * interval '1 second', $3::uuid
+       from generate_series(1, 150) i,
+            unnest(array['pending', 'pending', 'accepted', 'revoked', 'future']) with ordinality as t(s, k)
+       where s <> 'future' or i <= 50`,
+      [org.id, now, owner.account.id],
+    );
+    const counts = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        let n = 0;
+        for (let k = -1; k !== 0; n += k) k = await w.domain.invites.expireDue(7);
+        return n;
+      }),
+    );
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(300);
+    const r = await w.db.pool.query(
+      `select
+         (select count(*)::int from invites where org_id = $1 and status = 'expired') as expired,
+         (select count(*)::int from invites where org_id = $1 and status = 'pending') as pending,
+         (select count(*)::int from invites where org_id = $1 and status = 'pending' and expires_at <= $2) as still_due,
+         (select count(*)::int from audit_events where org_id = $1 and action = 'invite.expired') as events,
+         (select count(distinct target_id)::int from audit_events where org_id = $1 and action = 'invite.expired') as audited,
+         (select count(*)::int from invites i where org_id = $1 and status = 'expired'
+            and exists (select 1 from audit_events a where a.target_id = i.id::text and a.action = 'invite.expired')) as expired_and_audited`,
+      [org.id, now],
+    );
+    expect(r.rows[0]).toEqual({ expired: 300, pending: 50, still_due: 0, events: 300, audited: 300, expired_and_audited: 300 });
+  });
+
   it("the worker's expire-invites job expires due invites and reports how many", async () => {
     const w = world();
     const worker = createWorker({ pool: w.db.pool, domain: w.domain, log: createLogger('silent'), channels: {} });
