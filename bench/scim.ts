@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,8 +27,16 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon({ connections: 10, duration: DURATION, ...opts }, (e, r) => (e ? reject(e) : resolve(r))));
 }
-const show = (name: string, r: autocannon.Result) =>
-  console.log(`${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors}`);
+/** CPU seconds the Roster process has used so far (user + system), from /proc. */
+const cpuOf = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+let cpuMark = 0;
+const show = (name: string, r: autocannon.Result) => {
+  const cpu = cpuOf(child.pid!) - cpuMark;
+  console.log(`${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors} · Roster CPU ${((1000 * cpu) / r.requests.total).toFixed(2)} ms/request`);
+};
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-scimbench-'));
 const server = await startEmbeddedPostgres({ dataDir: dir });
@@ -64,6 +73,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 50));
 }
 const base = `http://127.0.0.1:${port}`;
+cpuMark = cpuOf(child.pid!);
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
 // WAITS=1: sample what PostgreSQL's backends wait on while the load runs.
 const waits = new Map<string, number>();
@@ -79,6 +89,7 @@ try {
   if (what !== 'get') {
     let seq = 0;
     const run = randomUUID().slice(0, 8);
+    cpuMark = cpuOf(child.pid!);
     show('POST /Users', await cannon({
       url: base,
       headers,
@@ -95,6 +106,7 @@ try {
       show('PATCH active', await cannon({ url: base, headers, requests: [{ method: 'PATCH', setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users/${ids[Math.floor(Math.random() * ids.length)]}`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: Math.random() < 0.5 } }] }) }) }] }));
     }
   } else if (what !== 'post') {
+    cpuMark = cpuOf(child.pid!);
     show('GET filter', await cannon({ url: base, headers, requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * SEED)}@bench.test"`)}` }) }] }));
   }
 } finally {
