@@ -212,6 +212,22 @@ export function createScimRouter(deps: ScimDeps): Router {
     };
   }
   router.get('/Users', listRoute('Users'));
+  // GET by id without attribute selection: the IdP's read before each change, answered like a list item
+  // (userResource is SCIMMY's exact output, held equal by a test); with `attributes`, SCIMMY shapes it.
+  router.get('/Users/:id', async (req, res, next) => {
+    const q = req.query as Record<string, unknown>;
+    if (q.attributes !== undefined || q.excludedAttributes !== undefined) return next();
+    const ctx = ctxOf(req);
+    try {
+      const user = await ctx.domain.scim.getUser(ctx.actor, String(req.params.id));
+      res.type('application/scim+json').send(JSON.stringify(userResource(user, `${base(req)}/Users`)));
+    } catch (err) {
+      const e = scimError(err);
+      if (e.status >= 500) ctx.log.error({ err }, 'SCIM read failed');
+      if (e.status === 503) res.set('Retry-After', '30');
+      sendError(res, e.status, e.message, e.scimType);
+    }
+  });
   router.get('/Groups', listRoute('Groups'));
   router.post(['/.search', '/Users/.search', '/Groups/.search'], (_req, res) => sendError(res, 501, 'POST .search is not supported; use GET with a filter.'));
   // SCIMMY would look the token's actor type up as a user id (a 404 "no such user"): a token is no user.
