@@ -402,7 +402,11 @@ async function report(started: Date) {
   const table = [header, ...lines].join('\n');
   process.stdout.write(`\n${table}\n`);
   const md = `# Benchmark results\n\nRun ${started.toISOString()} on ${machine}.\nLoad generator: autocannon, ${CONNECTIONS} connections, ${DURATION} s per HTTP row, on the same machine as Roster and PostgreSQL.\n\n${table}\n`;
-  await writeFile(path.join(root, 'bench', 'RESULTS.md'), md);
+  // The findings written by hand below the table stay across reruns.
+  const file = path.join(root, 'bench', 'RESULTS.md');
+  const previous = await readFile(file, 'utf8').catch(() => '');
+  const findings = previous.indexOf('\n## Findings');
+  await writeFile(file, findings >= 0 ? `${md}${previous.slice(findings)}` : md);
   log('wrote bench/RESULTS.md');
 }
 

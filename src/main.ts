@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { createDomain } from './domain/index.js';
+import { listenTo } from './db/notify.js';
 import { systemClock, type Clock } from './domain/context.js';
 import { createLogger, type Logger } from './logger.js';
 import { appSecret, deriveKey } from './secrets.js';
@@ -39,9 +40,12 @@ export async function start(config: Config, opts: StartOptions = {}) {
   log.info({ database: database.description }, 'database ready');
 
   const clock = opts.clock ?? systemClock;
+  // A process serving SCIM hears token changes from every process, and caches token lookups meanwhile.
+  const scimTokenChanges = config.role !== 'worker' ? listenTo(database.pool, 'roster_scim_tokens') : undefined;
   const domain = createDomain({
     db: database.db,
     clock,
+    scimTokenChanges,
     settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
   });
 
@@ -103,6 +107,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     (stopping ??= (async () => {
       await slack?.stop();
       await worker?.stop();
+      await scimTokenChanges?.close();
       mailer.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

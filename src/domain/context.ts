@@ -1,4 +1,6 @@
 import type { Db, Executor, Tx } from '../db/client.js';
+import type { Invalidation } from '../db/notify.js';
+import type { TokenCache } from './token-cache.js';
 
 /** Which surface a person acted through; kept on audit events. */
 export type Via = 'slack' | 'cli' | 'web' | 'scim' | 'job' | 'api';
@@ -17,7 +19,15 @@ export type DomainSettings = {
   inviteTokenKey: Buffer;
 };
 
-export type Deps = { db: Db; clock: Clock; settings: DomainSettings };
+export type Deps = {
+  db: Db;
+  clock: Clock;
+  settings: DomainSettings;
+  /** Notifications of SCIM token changes; with them, token lookups are cached (domain/token-cache.ts). */
+  scimTokenChanges?: Invalidation | undefined;
+  /** Set by createDomain: the one token cache its services share. */
+  tokenCache?: TokenCache;
+};
 
 export type { Db, Executor, Tx };
 

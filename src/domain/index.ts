@@ -1,6 +1,7 @@
 import { createAccountService } from './accounts.js';
 import { createAuditService, withBatchedAudit } from './audit.js';
 import type { Deps } from './context.js';
+import { createTokenCache } from './token-cache.js';
 import { createInviteService } from './invites.js';
 import { createJoinRequestService } from './join-requests.js';
 import { createMemberService } from './members.js';
@@ -12,7 +13,7 @@ import { createScimTokenService } from './scim-tokens.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
-  const deps: Deps = { ...given, db: withBatchedAudit(given.db) };
+  const deps: Deps = { ...given, db: withBatchedAudit(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
   const invites = createInviteService(deps);
   return {
     accounts: createAccountService(deps),

@@ -245,6 +245,7 @@ export function createOrgService(deps: Deps) {
         clock.now(),
       );
     });
+    deps.tokenCache?.forget(); // its SCIM tokens went with it
   }
 
   /** The orgs I belong to, with my role, the active one marked. */

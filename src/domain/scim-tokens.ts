@@ -6,6 +6,7 @@ import { recordAudit } from './audit.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
 import { fail } from './errors.js';
 import { lockOrgFor, requireMembership } from './standing.js';
+import { createTokenCache } from './token-cache.js';
 import { hashToken, sameSecret } from './tokens.js';
 import { nameSchema, parseInput } from './validation.js';
 
@@ -22,6 +23,7 @@ export type ScimPrincipal = { tokenId: string; orgId: string; name: string };
 /** Bearer tokens for an org's IdP (SPEC §6): shown once, stored hashed, owners only. */
 export function createScimTokenService(deps: Deps) {
   const { db, clock } = deps;
+  const cache = deps.tokenCache ?? createTokenCache();
   // Every SCIM request starts here: built once, planned once per connection.
   const tokenByHash = db.select().from(scimTokens).where(eq(scimTokens.tokenHash, sql.placeholder('hash'))).prepare('roster_scim_token_by_hash');
 
@@ -82,11 +84,12 @@ export function createScimTokenService(deps: Deps) {
         .where(and(eq(scimTokens.orgId, orgId), sql`lower(${scimTokens.name}) = lower(${row.name})`, isNull(scimTokens.revokedAt)));
       await recordAudit(tx, actor, { orgId, action: 'scim_token.revoked', targetType: 'scim_token', targetId: row.id, before: { name: row.name } }, now);
     });
+    cache.forget(); // this process at once; the others when the change's notification reaches them
   }
 
   /** A new token under the same name; the old one keeps working for ROTATION_OVERLAP_HOURS. */
   async function rotate(actor: Actor, orgId: string, name: string): Promise<{ token: string; view: ScimTokenView; oldValidUntil: Date }> {
-    return db.transaction(async (tx) => {
+    const rotated = await db.transaction(async (tx) => {
       await lockOrgFor(tx, actor, orgId, 'scim:manage');
       const old = await findActive(tx, orgId, name);
       const now = clock.now();
@@ -105,6 +108,8 @@ export function createScimTokenService(deps: Deps) {
       );
       return { token, view: viewOf(row!), oldValidUntil };
     });
+    cache.forget(); // the old token's new expiry
+    return rotated;
   }
 
   /**
@@ -114,14 +119,22 @@ export function createScimTokenService(deps: Deps) {
   async function authenticate(token: string): Promise<ScimPrincipal | undefined> {
     if (!/^rst_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const hash = hashToken(token);
-    const [row] = await tokenByHash.execute({ hash });
-    if (!row || !sameSecret(row.tokenHash, hash) || row.revokedAt) return undefined;
     const now = clock.now();
+    let row = cache.get(hash);
+    if (!row) {
+      const mark = cache.mark();
+      const [found] = await tokenByHash.execute({ hash });
+      if (!found || !sameSecret(found.tokenHash, hash) || found.revokedAt) return undefined;
+      row = { tokenId: found.id, orgId: found.orgId, name: found.name, expiresAt: found.expiresAt, lastUsedAt: found.lastUsedAt };
+      cache.set(hash, row, mark);
+      row = cache.get(hash) ?? row; // the cached copy, so the last-used time below is kept on it
+    }
     if (row.expiresAt && row.expiresAt <= now) return undefined;
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await db.update(scimTokens).set({ lastUsedAt: now }).where(eq(scimTokens.id, row.id));
+      row.lastUsedAt = now;
+      await db.update(scimTokens).set({ lastUsedAt: now }).where(eq(scimTokens.id, row.tokenId));
     }
-    return { tokenId: row.id, orgId: row.orgId, name: row.name };
+    return { tokenId: row.tokenId, orgId: row.orgId, name: row.name };
   }
 
   return { create, list, revoke, rotate, authenticate };

@@ -1,0 +1,43 @@
+import type { Invalidation } from '../db/notify.js';
+
+export type CachedToken = { tokenId: string; orgId: string; name: string; expiresAt: Date | null; lastUsedAt: Date | null };
+
+/** How long a cached token is trusted at most, even with no notification (a backstop, not the mechanism). */
+const TTL_MS = 60_000;
+const MAX_ENTRIES = 10_000;
+
+/**
+ * Which org a SCIM bearer token (by hash) belongs to, kept between requests so a SCIM request costs one
+ * query less. Served only while `changes` is live: every change that can end a token (revoke, rotate,
+ * org deletion, in any process) notifies at commit (migration 0006) and empties the cache; this process
+ * also empties it itself right after its own such changes. Without `changes`, nothing is cached.
+ * Only tokens that authenticated are cached; expiry is checked on every use.
+ */
+export function createTokenCache(changes?: Invalidation) {
+  const entries = new Map<string, CachedToken & { at: number }>();
+  let generation = 0;
+  const forget = () => {
+    generation++;
+    entries.clear();
+  };
+  changes?.onChange(forget);
+
+  return {
+    get(hash: string): CachedToken | undefined {
+      if (!changes?.live()) return undefined;
+      const e = entries.get(hash);
+      if (e && Date.now() - e.at > TTL_MS) return void entries.delete(hash);
+      return e;
+    },
+    /** The generation before a lookup: what it found is stored only if nothing changed meanwhile. */
+    mark: () => generation,
+    set(hash: string, token: CachedToken, mark: number) {
+      if (!changes?.live() || mark !== generation) return;
+      if (entries.size >= MAX_ENTRIES) entries.clear();
+      entries.set(hash, { ...token, at: Date.now() });
+    },
+    forget,
+  };
+}
+
+export type TokenCache = ReturnType<typeof createTokenCache>;
