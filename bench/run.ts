@@ -364,7 +364,7 @@ async function main() {
 
   // --- property-based fuzzing, 100k cases (a few thousand run in npm test); BENCH_FUZZ=0 skips it ---
   if (process.env.BENCH_FUZZ !== '0') {
-    log('fuzzing: 100,000 cases (about 10 minutes)');
+    log('fuzzing: 100,000 cases (2–10 minutes, depending on the machine)');
     const fuzz = await runFuzzBench();
     rows.push({
       name: 'fuzzing: SCIM filters, PATCH bodies, POST bodies, slash-command text, invite links',

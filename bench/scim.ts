@@ -1,28 +1,20 @@
 /**
  * `npx tsx bench/scim.ts [post|get|both]`: the SCIM rows of `npm run bench` alone, for profiling
  * (set PROFILE=1 to run Roster under `node --cpu-prof`; the profile lands in bench/profiles/).
- * Uses the compiled build: run `npm run build` first.
+ * Uses the compiled build, which it builds first.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
-import { runMigrations } from '../src/db/migrate.js';
-import { connect } from '../src/db/client.js';
-import { createDomain } from '../src/domain/index.js';
-import { accountActor, systemClock } from '../src/domain/context.js';
-import { deriveKey } from '../src/secrets.js';
+import { freePort } from '../src/db/embedded.js';
+import { APP_SECRET, root, setup } from './resilience/common.js';
 
 const what = process.argv[2] ?? 'both';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const SEED = Number(process.env.SEED ?? 10_000);
-const APP_SECRET = 'b'.repeat(40);
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon({ connections: 10, duration: DURATION, ...opts }, (e, r) => (e ? reject(e) : resolve(r))));
@@ -38,19 +30,8 @@ const show = (name: string, r: autocannon.Result) => {
   console.log(`${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors} · Roster CPU ${((1000 * cpu) / r.requests.total).toFixed(2)} ms/request`);
 };
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-scimbench-'));
-const server = await startEmbeddedPostgres({ dataDir: dir });
-const admin = new pg.Client({ connectionString: server.url() });
-await admin.connect();
-await admin.query('create database b');
-await admin.end();
-const url = server.url('b');
-const database = connect(url, 5);
-await runMigrations(database.pool);
-const domain = createDomain({ db: database.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: deriveKey(APP_SECRET, 'invite-token') } });
-const owner = await domain.accounts.findOrCreateByEmail('owner@bench.test', 'Owner');
-const org = await domain.orgs.create(accountActor(owner.id, 'api'), { name: 'Bench' });
-const { token } = await domain.scimTokens.create(accountActor(owner.id, 'api'), org.id, 'bench');
+// A PostgreSQL of its own, a migrated database, an org with a SCIM token (and `npm run build`).
+const { dir, server, database, org, token, url } = await setup('scimbench');
 await database.pool.query(
   `with a as (insert into accounts (email, display_name) select 'seed' || i || '@bench.test', 'Seed ' || i from generate_series(0, $2::int - 1) i returning id, email)
    , m as (insert into memberships (org_id, account_id, role, source) select $1, id, 'member', 'scim' from a)
@@ -80,7 +61,7 @@ const waits = new Map<string, number>();
 const sampler = process.env.WAITS
   ? setInterval(() => {
       database.pool
-        .query(`select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, state from pg_stat_activity where datname = 'b' and pid <> pg_backend_pid() and state <> 'idle'`)
+        .query(`select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, state from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`)
         .then((r) => r.rows.forEach((x) => waits.set(`${x.state} ${x.w}`, (waits.get(`${x.state} ${x.w}`) ?? 0) + 1)))
         .catch(() => {});
     }, 50)

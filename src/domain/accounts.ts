@@ -65,15 +65,15 @@ export async function findOrCreateAccountByEmail(
     if (!raced) fail('invalid_input', 'Could not create an account for that email.');
     return { account: raced, created: false };
   }
-  const created = rowOf(accounts, hit);
-  if (!hit.created) return { account: created, created: false };
+  const account = rowOf(accounts, hit);
+  if (!hit.created) return { account, created: false };
   await recordAudit(
     ex,
     actor,
-    { orgId: null, action: 'account.created', targetType: 'account', targetId: created.id, after: { email } },
+    { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { email } },
     now,
   );
-  return { account: created, created: true };
+  return { account, created: true };
 }
 
 export function createAccountService(deps: Deps) {

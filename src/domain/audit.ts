@@ -57,7 +57,7 @@ export type AuditEntry = {
 
 /**
  * Events recorded inside a transaction opened through withBatchedAudit wait here and are written in
- * one multi-row insert just before that transaction commits: same transaction, one round trip.
+ * multi-row inserts (AUDIT_BATCH_MAX at most) just before that transaction commits: usually one.
  */
 const pendingEvents = new WeakMap<object, (typeof auditEvents.$inferInsert)[]>();
 const AUDIT_BATCH_MAX = 1000;

@@ -125,9 +125,8 @@ export function createScimTokenService(deps: Deps) {
       const mark = cache.mark();
       const [found] = await tokenByHash.execute({ hash });
       if (!found || !sameSecret(found.tokenHash, hash) || found.revokedAt) return undefined;
-      row = { tokenId: found.id, orgId: found.orgId, name: found.name, expiresAt: found.expiresAt, lastUsedAt: found.lastUsedAt };
-      cache.set(hash, row, mark);
-      row = cache.get(hash) ?? row; // the cached copy, so the last-used time below is kept on it
+      // The cached entry itself, so the last-used time set below is kept on it.
+      row = cache.set(hash, { tokenId: found.id, orgId: found.orgId, name: found.name, expiresAt: found.expiresAt, lastUsedAt: found.lastUsedAt }, mark);
     }
     if (row.expiresAt && row.expiresAt <= now) return undefined;
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

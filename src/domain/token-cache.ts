@@ -31,10 +31,13 @@ export function createTokenCache(changes?: Invalidation) {
     },
     /** The generation before a lookup: what it found is stored only if nothing changed meanwhile. */
     mark: () => generation,
-    set(hash: string, token: CachedToken, mark: number) {
-      if (!changes?.live() || mark !== generation) return;
+    /** Stores what a lookup found; returns the entry to use from now on (the stored one, if stored). */
+    set(hash: string, token: CachedToken, mark: number): CachedToken {
+      if (!changes?.live() || mark !== generation) return token;
       if (entries.size >= MAX_ENTRIES) entries.clear();
-      entries.set(hash, { ...token, at: Date.now() });
+      const entry = { ...token, at: Date.now() };
+      entries.set(hash, entry);
+      return entry;
     },
     forget,
   };

@@ -25,7 +25,7 @@ export function toScimUser(u: ScimUserView): Record<string, unknown> {
   };
 }
 
-export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 /**
  * A user exactly as SCIMMY writes it for a request without `attributes`/`excludedAttributes` (same

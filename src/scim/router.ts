@@ -37,6 +37,14 @@ function sendError(res: Response, status: number, detail: string, scimType?: str
     .send(JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }));
 }
 
+/** A failed request answered as a SCIM error: our own trouble is logged, and a 503 says when to retry. */
+function sendFailure(res: Response, log: Logger, err: unknown, what: string) {
+  const e = scimError(err);
+  if (e.status >= 500) log.error({ err }, `SCIM ${what} failed`);
+  if (e.status === 503) res.set('Retry-After', '30');
+  sendError(res, e.status, e.message, e.scimType);
+}
+
 /** Runs a domain call inside a SCIMMY handler: domain errors become SCIM errors, never SCIMMY's catch-all 404. */
 async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
   try {
@@ -126,10 +134,7 @@ export function createScimRouter(deps: ScimDeps): Router {
       principal = match ? await deps.domain.scimTokens.authenticate(match[1]!) : undefined;
     } catch (err) {
       // Never a 401 for our own trouble: an IdP that sees 401 may stop provisioning altogether.
-      const e = scimError(err);
-      if (e.status >= 500) deps.log.error({ err }, 'SCIM token check failed');
-      if (e.status === 503) res.set('Retry-After', '30');
-      sendError(res, e.status, e.message, e.scimType);
+      sendFailure(res, deps.log, err, 'token check');
       return;
     }
     if (!principal) {
@@ -205,9 +210,7 @@ export function createScimRouter(deps: ScimDeps): Router {
           JSON.stringify({ schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources }),
         );
       } catch (err) {
-        const e = scimError(err);
-        if (e.status >= 500) ctx.log.error({ err }, 'SCIM list failed');
-        sendError(res, e.status, e.message, e.scimType);
+        sendFailure(res, ctx.log, err, 'list');
       }
     };
   }
@@ -222,10 +225,7 @@ export function createScimRouter(deps: ScimDeps): Router {
       const user = await ctx.domain.scim.getUser(ctx.actor, String(req.params.id));
       res.type('application/scim+json').send(JSON.stringify(userResource(user, `${base(req)}/Users`)));
     } catch (err) {
-      const e = scimError(err);
-      if (e.status >= 500) ctx.log.error({ err }, 'SCIM read failed');
-      if (e.status === 503) res.set('Retry-After', '30');
-      sendError(res, e.status, e.message, e.scimType);
+      sendFailure(res, ctx.log, err, 'read');
     }
   });
   router.get('/Groups', listRoute('Groups'));

@@ -15,7 +15,7 @@ const listeners: Invalidation[] = [];
 const clock = new TestClock();
 
 /** A Roster process, as far as tokens go: its own domain and its own notification connection. */
-function process(retryMs?: number): Domain & { changes: Invalidation } {
+function rosterProcess(retryMs?: number): Domain & { changes: Invalidation } {
   const changes = listenTo(db.pool, 'roster_scim_tokens', { retryMs });
   listeners.push(changes);
   const domain = createDomain({ db: db.db, clock, settings: { membershipMode: 'multi', inviteTokenKey: TEST_INVITE_KEY }, scimTokenChanges: changes });
@@ -48,8 +48,8 @@ async function orgWithToken(domain: Domain, name: string) {
 
 describe('SCIM token lookups cached per process', () => {
   it('a token revoked in one process is refused by another as soon as the change is heard, and a cached token is not looked up again', async () => {
-    const a = process();
-    const b = process();
+    const a = rosterProcess();
+    const b = rosterProcess();
     await until('both processes listening', () => listeners.every((l) => l.live()));
     const { actor, org, token } = await orgWithToken(a, 'Cache');
     expect(await b.scimTokens.authenticate(token)).toMatchObject({ orgId: org.id });
@@ -69,8 +69,8 @@ describe('SCIM token lookups cached per process', () => {
   });
 
   it("deleting an org ends its tokens in every process, and a rotated token's overlap ends on time", async () => {
-    const a = process();
-    const b = process();
+    const a = rosterProcess();
+    const b = rosterProcess();
     await until('both processes listening', () => listeners.every((l) => l.live()));
     const one = await orgWithToken(a, 'Doomed');
     expect(await b.scimTokens.authenticate(one.token)).toBeDefined();
@@ -89,8 +89,8 @@ describe('SCIM token lookups cached per process', () => {
   });
 
   it('a process that has lost its notification connection looks every token up until it listens again', async () => {
-    const b = process(2_000); // reconnects 2 s after losing its connection
-    const a = process();
+    const b = rosterProcess(2_000); // reconnects 2 s after losing its connection
+    const a = rosterProcess();
     await until('both processes listening', () => a.changes.live() && b.changes.live());
     const { org, token } = await orgWithToken(a, 'Deaf');
     expect(await b.scimTokens.authenticate(token)).toBeDefined();
