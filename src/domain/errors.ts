@@ -29,7 +29,8 @@ export const errorCatalogue = {
   invite_revoked: 'This invite was revoked. Ask the organization for a new one if you still need access.',
   invite_used: 'This invite has already been used.',
   invite_declined: 'This invite was declined.',
-  invite_wrong_email: 'This invite was sent to a different email address than yours.',
+  // Never name the address the invite was sent to: the person refused is, by definition, someone else.
+  invite_wrong_email: "This invite isn't addressed to you. Ask the organization to invite your own email address.",
   join_request_not_found: 'That join request does not exist.',
   join_request_decided: 'That request was already decided.',
   join_request_pending: 'You already asked to join this organization. An owner or admin will decide soon.',
@@ -82,6 +83,19 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
     if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(e.code)) return true;
     if (e.message && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * PostgreSQL refused a value as data: a character it cannot store (22021, 22P05: a NUL, an unpaired
+ * surrogate in JSON), text that is no valid value of its type (22P02), a number out of range (22003).
+ * Validation refuses such input first; this is the last line of defence, so adapters answer it as the
+ * caller's mistake (400 / "not accepted") instead of a failure of ours.
+ */
+export function isInvalidDataError(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code && ['22021', '22P02', '22P05', '22003'].includes(e.code)) return true;
   }
   return false;
 }

@@ -338,7 +338,9 @@ export function createInviteService(deps: Deps) {
       const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId));
       if (!invite) fail('invite_not_found');
       if (!me || !sameEmail(me.email, invite.email)) {
-        fail('invite_wrong_email', `This invite was sent to ${invite.email}, which is not your email address${me?.email ? ` (${me.email})` : ''}. Ask the organization to invite your address.`);
+        // Your own address may be shown to you; the invitee's never is (that would tell anyone who got
+        // hold of the button or the invite id whom the org invited).
+        fail('invite_wrong_email', me?.email ? `This invite isn't addressed to you (${me.email}). Ask the organization to invite your own email address.` : undefined);
       }
       return acceptLocked(tx, invite.id, me.id, actor, clock.now());
     });

@@ -478,8 +478,26 @@ describe('accepting invites', () => {
     const r = await inviteOne(w, owner.actor, org.id, intended.account.email!);
     const err = await w.domain.invites.accept(accountActor(other.account.id, 'slack'), r.invite.id).catch((e) => e);
     expect(err).toMatchObject({ code: 'invite_wrong_email' });
-    expect(err.message).toContain(intended.account.email!);
+    expect(err.message).toMatch(/isn't addressed to you/);
     expect(await membership(w, org.id, other.account.id)).toBeUndefined();
+    expect((await inviteRow(w, r.invite.id)).status).toBe('pending');
+  });
+
+  it("refusing someone else's accept or decline never reveals the address the invite was sent to", async () => {
+    const w = world();
+    const { org, owner } = await w.org('NoLeak');
+    const intended = await w.person('Bob Invitee');
+    const other = await w.person('Eve Other');
+    const r = await inviteOne(w, owner.actor, org.id, intended.account.email!);
+    const address = intended.account.email!;
+    for (const attempt of [() => w.domain.invites.accept(other.actor, r.invite.id), () => w.domain.invites.decline(other.actor, r.invite.id)]) {
+      const err = await attempt().catch((e) => e);
+      expect(err).toMatchObject({ code: 'invite_wrong_email' });
+      expect(err.message).toMatch(/isn't addressed to you/);
+      expect(err.message.toLowerCase()).not.toContain(address.toLowerCase());
+      expect(err.message.toLowerCase()).not.toContain(address.split('@')[0]!.toLowerCase());
+      expect(JSON.stringify((err as { details?: unknown }).details ?? {})).not.toContain(address);
+    }
     expect((await inviteRow(w, r.invite.id)).status).toBe('pending');
   });
 
