@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createEmailChannel } from '../../src/delivery/email-channel.js';
-import { createMailer, SMTP_TIMEOUTS } from '../../src/delivery/email.js';
+import { createMailer, SMTP_SEND_DEADLINE_MS, SMTP_TIMEOUTS } from '../../src/delivery/email.js';
 import { accountActor } from '../../src/domain/context.js';
 import { deliverDueNotifications } from '../../src/jobs/deliver-notifications.js';
 import { createLogger } from '../../src/logger.js';
@@ -128,6 +128,62 @@ describe('the mailer', () => {
     expect(SMTP_TIMEOUTS.connectionTimeout + SMTP_TIMEOUTS.greetingTimeout + SMTP_TIMEOUTS.socketTimeout).toBeLessThan(120_000);
   });
 
+  it('a send has one deadline for the whole conversation: a server that answers every command slowly (each within the socket timeout) cannot stretch it', async () => {
+    // Speaks just enough SMTP, answering each command after 300 ms: the socket is never idle for 1 s,
+    // but the whole conversation takes ~1.5 s.
+    const slow = net.createServer((sock) => {
+      sock.on('error', () => {});
+      const reply = (line: string) => setTimeout(() => sock.writable && sock.write(`${line}\r\n`), 300);
+      sock.write('220 slow.example ESMTP\r\n');
+      let inData = false;
+      let buf = '';
+      sock.on('data', (chunk) => {
+        buf += chunk.toString('utf8');
+        let i: number;
+        while ((i = buf.indexOf('\r\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (inData) {
+            if (line === '.') {
+              inData = false;
+              reply('250 queued');
+            }
+            continue;
+          }
+          const verb = line.slice(0, 4).toUpperCase();
+          if (verb === 'EHLO' || verb === 'HELO') reply('250 slow.example');
+          else if (verb === 'MAIL' || verb === 'RCPT') reply('250 ok');
+          else if (verb === 'DATA') {
+            inData = true;
+            reply('354 go on');
+          } else if (verb === 'QUIT') reply('221 bye');
+          else reply('250 ok');
+        }
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const port = (slow.address() as net.AddressInfo).port;
+    const mailer = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      from: 'Roster <roster@roster.example>',
+      outboxDir: await tmpDir(),
+      log: silent,
+      timeouts: { connectionTimeout: 1_000, greetingTimeout: 1_000, socketTimeout: 1_000 },
+      sendDeadlineMs: 700,
+    });
+    const started = Date.now();
+    try {
+      await expect(mailer.send(message('slow@example.com'))).rejects.toThrow(/abort|deadline|timeout/i);
+    } finally {
+      mailer.close();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+    expect(Date.now() - started).toBeLessThan(1_200);
+    // The outbox sizes its claim from this: no send outlasts it.
+    expect(mailer.maxSendMs).toBe(700);
+    expect(createMailer({ smtpUrl: smtp.url, from: 'x <x@x.example>', outboxDir: '/nonexistent', log: silent }).maxSendMs).toBe(SMTP_SEND_DEADLINE_MS);
+  });
+
   it('without SMTP_URL each message is written as an .eml file into the outbox folder (created if missing), and the accept link is logged', async () => {
     const outboxDir = path.join(await tmpDir(), 'nested', 'outbox');
     const { log, lines } = capturingLogger();
@@ -152,6 +208,35 @@ describe('the mailer', () => {
     expect(logged).toHaveLength(2);
     expect(logged.find((l) => /Hello 1/.test(l.msg))).toMatchObject({ link, file: expect.stringMatching(/\.eml$/) });
     expect(smtp.to('dev@example.com')).toHaveLength(0);
+  });
+});
+
+describe('the development outbox folder', () => {
+  it('is private: the folder is 0700 (also when it existed before, more open) and each .eml file 0600', async () => {
+    const fresh = path.join(await tmpDir(), 'new', 'outbox');
+    const existing = path.join(await tmpDir(), 'open-outbox');
+    await mkdir(existing, { mode: 0o755 });
+    await chmod(existing, 0o755);
+    for (const outboxDir of [fresh, existing]) {
+      const mailer = createMailer({ smtpUrl: undefined, from: 'Roster <roster@localhost>', outboxDir, log: silent });
+      await mailer.send(message('private@example.com'));
+      mailer.close();
+      expect((await stat(outboxDir)).mode & 0o777).toBe(0o700);
+      const files = await readdir(outboxDir);
+      expect(files).toHaveLength(1);
+      expect((await stat(path.join(outboxDir, files[0]!))).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('in production, emails (invite links) are written to files only when that is explicitly allowed; otherwise Roster refuses to start without SMTP_URL', async () => {
+    const outboxDir = path.join(await tmpDir(), 'prod-outbox');
+    expect(() => createMailer({ smtpUrl: undefined, from: 'Roster <roster@localhost>', outboxDir, log: silent, production: true })).toThrow(/SMTP_URL/);
+    const allowed = createMailer({ smtpUrl: undefined, from: 'Roster <roster@localhost>', outboxDir, log: silent, production: true, allowFileOutbox: true });
+    expect(allowed.mode).toBe('outbox');
+    allowed.close();
+    const withSmtp = createMailer({ smtpUrl: smtp.url, from: 'Roster <roster@localhost>', outboxDir, log: silent, production: true });
+    expect(withSmtp.mode).toBe('smtp');
+    withSmtp.close();
   });
 });
 
