@@ -20,7 +20,7 @@ import { type Actor, type Deps, type Tx, isUniqueViolation } from './context.js'
 import { fail } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
 import { findMembership, lockOrgFor, requireMembership, requireOrg } from './standing.js';
-import { isValidEmail, parseInput } from './validation.js';
+import { assertText, isValidEmail, parseInput, safeString, textProblem } from './validation.js';
 
 /**
  * SCIM provisioning rules (SPEC §6), independent of the SCIM wire format: the scim/ adapter turns
@@ -54,20 +54,20 @@ export type ScimQuery = { anyOf: FilterTerm[][]; startIndex: number; count: numb
 
 export const MAX_PAGE = 1000;
 
-const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
+const text = (max: number) => safeString().trim().max(max, `at most ${max} characters`);
 const userSchema = z.object({
   userName: text(256).min(1, 'userName is required'),
   externalId: text(256).nullish(),
   givenName: text(256).nullish(),
   familyName: text(256).nullish(),
   displayName: text(256).nullish(),
-  emails: z.array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() })).max(20).optional(),
+  emails: z.array(z.object({ value: safeString(), type: safeString().optional(), primary: z.boolean().optional() })).max(20).optional(),
   active: z.boolean().optional(),
 });
 const groupSchema = z.object({
   displayName: text(256).min(1, 'displayName is required'),
   externalId: text(256).nullish(),
-  memberIds: z.array(z.string()).max(100_000),
+  memberIds: z.array(safeString()).max(100_000),
 });
 
 function scimOrgId(actor: Actor): string {
@@ -292,8 +292,7 @@ export function createScimService(deps: Deps) {
   async function listUsers(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimUserView[] }> {
     const orgId = scimOrgId(actor);
     const where = and(eq(scimUsers.orgId, orgId), filterSql(q.anyOf, userField));
-    const limit = Math.min(q.count, MAX_PAGE);
-    const offset = Math.max(q.startIndex - 1, 0);
+    const { limit, offset } = pageOf(q);
     // Each user's groups come in the same query: one round trip for the IdP's lookup by userName.
     const lookup = singleEqLookup(q.anyOf);
     const rows = !limit
@@ -482,8 +481,7 @@ export function createScimService(deps: Deps) {
   async function listGroups(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimGroupView[] }> {
     const orgId = scimOrgId(actor);
     const where = and(eq(scimGroups.orgId, orgId), filterSql(q.anyOf, groupField));
-    const limit = Math.min(q.count, MAX_PAGE);
-    const offset = Math.max(q.startIndex - 1, 0);
+    const { limit, offset } = pageOf(q);
     const rows = limit
       ? await db.select().from(scimGroups).where(where).orderBy(asc(scimGroups.createdAt), asc(scimGroups.id)).limit(limit).offset(offset)
       : [];
@@ -502,7 +500,7 @@ export function createScimService(deps: Deps) {
    */
   async function mapGroup(actor: Actor, orgId: string, groupName: string, roleName: string | null): Promise<{ pending: boolean; groups: number }> {
     const role = roleName === null ? null : parseRole(roleName);
-    const name = groupName.trim();
+    const name = assertText(groupName, 'The group name').trim();
     if (!name || name.length > 256) fail('invalid_input', 'Give the group name as your identity provider shows it (1–256 characters).');
     return db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
@@ -600,6 +598,17 @@ export function createScimService(deps: Deps) {
   };
 }
 
+/**
+ * LIMIT and OFFSET for a list request. A startIndex past 2^53 is refused: JavaScript numbers lose
+ * precision there, and from 2^63 PostgreSQL fails ("out of range for type bigint"). A count is capped
+ * at MAX_PAGE; a startIndex below 1 means 1 (RFC 7644 §3.4.2.4).
+ */
+function pageOf(q: ScimQuery): { limit: number; offset: number } {
+  if (!(q.startIndex <= Number.MAX_SAFE_INTEGER)) fail('invalid_input', `startIndex can be at most ${Number.MAX_SAFE_INTEGER}.`);
+  const limit = Math.max(0, Math.min(Math.trunc(q.count) || 0, MAX_PAGE));
+  return { limit, offset: Math.max(Math.trunc(q.startIndex) - 1, 0) };
+}
+
 function auditUser(u: ScimUserRow) {
   return { userName: u.userName, externalId: u.externalId, email: u.email, active: u.active };
 }
@@ -684,6 +693,8 @@ function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSql | und
 }
 
 function termSql(t: FilterTerm, fieldOf: (f: string) => FieldSql | undefined): SQL {
+  const problem = typeof t.value === 'string' ? textProblem(t.value) : undefined;
+  if (problem) throw new UnsupportedFilterError(`The value compared with "${t.field}" contains ${problem}.`);
   const f = fieldOf(t.field);
   if (!f) throw new UnsupportedFilterError(`Filtering on "${t.field}" is not supported.`);
   if (t.op === 'pr') return sql`(${f.expr} is not null)`;

@@ -1,5 +1,5 @@
 import SCIMMY from 'scimmy';
-import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
+import { isDatabaseUnavailable, isDomainError, isInvalidDataError } from '../domain/errors.js';
 import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim.js';
 import { UnsupportedFilterError } from '../domain/scim.js';
 
@@ -105,6 +105,26 @@ export function checkFilter(expr: string): void {
   }
 }
 
+/** More attribute names than any client needs; SCIMMY turns each into a filter term (2,500 crashed it). */
+export const MAX_ATTRIBUTES = 100;
+/** An attribute name as RFC 7644 §3.10 writes it: optional schema URN, name, optional sub-attribute. */
+const attributePath = /^(?:urn:[A-Za-z0-9.:_-]+:)?[A-Za-z][\w$-]*(?:\.[A-Za-z][\w$-]*)?$/;
+
+/**
+ * `attributes` / `excludedAttributes`: a comma-separated list of attribute names, checked like a filter
+ * before SCIMMY turns it into one (a huge list crashed it with a TypeError; an item like `a) or (b`
+ * would be filter syntax). Refused with 400 invalidFilter, as SCIMMY refuses its own malformed lists.
+ */
+export function checkAttributes(param: 'attributes' | 'excludedAttributes', value: unknown): void {
+  if (value === undefined || value === '') return;
+  if (typeof value !== 'string') throw new UnsupportedFilterError(`Give ${param} once, as a comma-separated list of attribute names.`);
+  const items = value.split(',').map((a) => a.trim());
+  if (items.length > MAX_ATTRIBUTES) throw new UnsupportedFilterError(`${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`);
+  for (const item of items) {
+    if (!attributePath.test(item)) throw new UnsupportedFilterError(`${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`);
+  }
+}
+
 /**
  * A parsed SCIMMY filter ([{attr: [op, value]}, …] OR-ed; keys AND-ed; nested objects for
  * sub-attributes and value paths) as the domain's OR-of-AND terms.
@@ -149,14 +169,20 @@ function term(field: string, v: unknown[]): FilterTerm {
   return { field, op: op as FilterOp, value: v[1] as FilterTerm['value'] };
 }
 
+/** How deep normalizeBooleans walks; the router refuses deeper bodies before parsing them. */
+const MAX_WALK_DEPTH = 64;
+
 /** Entra ID sends booleans as "True"/"False" strings; SCIM wants JSON booleans. */
-export function normalizeBooleans(value: unknown, key = ''): unknown {
+export function normalizeBooleans(value: unknown, key = '', depth = 0): unknown {
   if (typeof value === 'string' && /^(active|primary)$/i.test(key.split('.').pop() ?? '') && /^(true|false)$/i.test(value)) {
     return value.toLowerCase() === 'true';
   }
-  if (Array.isArray(value)) return value.map((v) => normalizeBooleans(v, key));
+  if (value && typeof value === 'object' && depth >= MAX_WALK_DEPTH) {
+    throw new SCIMMY.Types.Error(400, 'invalidSyntax', `The request body nests arrays and objects more than ${MAX_WALK_DEPTH} levels deep.`);
+  }
+  if (Array.isArray(value)) return value.map((v) => normalizeBooleans(v, key, depth + 1));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeBooleans(v, k)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeBooleans(v, k, depth + 1)]));
   }
   return value;
 }
@@ -197,6 +223,7 @@ export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error>
         return new SCIMMY.Types.Error(400, 'invalidValue', err.message);
     }
   }
+  if (isInvalidDataError(err)) return new SCIMMY.Types.Error(400, 'invalidValue', 'A value in the request cannot be stored (a character Roster does not accept, or a number out of range). Nothing was changed.');
   if (isDatabaseUnavailable(err)) return new SCIMMY.Types.Error(503, null as never, 'Roster cannot reach its database right now. Retry shortly; nothing was changed.');
   return new SCIMMY.Types.Error(500, null as never, 'Internal error');
 }

@@ -5,7 +5,8 @@ import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
 import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
 import type { Logger } from '../logger.js';
-import { checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
+import { jsonNestingExceeds } from './json-depth.js';
+import { checkAttributes, checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
 
 export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
 
@@ -63,6 +64,30 @@ async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
     if (e.status >= 500) ctx.log.error({ err }, 'SCIM handler failed');
     throw e;
   }
+}
+
+/** Deeper than any SCIM resource or PatchOp (a PATCH value with emails is 5 levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/** express.json's verify hook: runs on the raw body, before JSON.parse builds anything. */
+function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string) {
+  let text: Uint8Array | string = body;
+  if (encoding && encoding !== 'utf-8') {
+    try {
+      text = new TextDecoder(encoding).decode(body);
+    } catch {
+      throw Object.assign(new Error(`Unsupported charset "${encoding}".`), { status: 415, type: 'charset.unsupported' });
+    }
+  }
+  if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) throw Object.assign(new Error('JSON nested too deeply'), { status: 400, type: 'entity.too.deep' });
+}
+
+/** A 4xx that express or a body parser attached to an error (a path that does not decode is 400). */
+function clientErrorStatus(err: unknown): number | undefined {
+  const e = err as { status?: unknown; statusCode?: unknown } | undefined;
+  const status = Number(e?.status ?? e?.statusCode);
+  if (status >= 400 && status < 500) return status;
+  return err instanceof URIError ? 400 : undefined;
 }
 
 let declared = false;
@@ -161,15 +186,27 @@ export function createScimRouter(deps: ScimDeps): Router {
     next();
   });
 
-  router.use(express.json({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT, strict: true }));
+  router.use(express.json({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT, strict: true, verify: refuseDeepJson }));
   router.use((err: { type?: string; status?: number; message?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (err?.type === 'entity.too.large') return sendError(res, 413, `The request body is larger than ${BODY_LIMIT}.`, 'tooLarge');
     if (err?.type === 'entity.parse.failed') return sendError(res, 400, 'The request body is not valid JSON.', 'invalidSyntax');
+    if (err?.type === 'entity.too.deep') return sendError(res, 400, `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, 'invalidSyntax');
     if (err?.status && err.status < 500) return sendError(res, err.status, err.message ?? 'Bad request.', 'invalidSyntax');
     next(err);
   });
   router.use((req, _res, next) => {
     if (req.body && typeof req.body === 'object') req.body = req.method === 'PATCH' ? normalizePatch(req.body) : normalizeBooleans(req.body);
+    next();
+  });
+  // attributes/excludedAttributes become SCIMMY filters (lists and reads, ours and SCIMMY's): checked first.
+  router.use((req, res, next) => {
+    const q = req.query as Record<string, unknown>;
+    try {
+      checkAttributes('attributes', q.attributes);
+      checkAttributes('excludedAttributes', q.excludedAttributes);
+    } catch (err) {
+      return sendFailure(res, deps.log, err, 'attribute check');
+    }
     next();
   });
   router.patch('/:type/:id', (req, res, next) => {
@@ -250,10 +287,14 @@ export function createScimRouter(deps: ScimDeps): Router {
     changePassword: false,
   });
   router.use(scimmy);
-  // SCIMMY hands 5xx errors on after answering; express would then cut the connection. Log instead.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+  // The SCIM surface's last error handler: whatever is left (a path that does not decode, a failure
+  // outside a handler) is a SCIM error, never an HTML page. SCIMMY hands 5xx errors on after answering;
+  // express would then cut the connection.
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
-    next(err);
+    const status = clientErrorStatus(err);
+    if (status) return sendError(res, status, status === 400 ? 'The request could not be read: its path or query is malformed.' : 'The request was refused.', status === 400 ? 'invalidSyntax' : undefined);
+    sendFailure(res, deps.log, err, 'request');
   });
   return router;
 }

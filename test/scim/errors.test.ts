@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, patchBody, q, useScimRoster, userBody, type ScimHarness } from '../helpers/scim.js';
+import { ERROR_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, patchBody, q, useScimRoster, userBody, type ScimHarness } from '../helpers/scim.js';
 
 /** Bad input gets a SCIM error body with the right status and scimType, never a 500, and changes nothing. */
 const roster = useScimRoster();
@@ -280,5 +280,171 @@ describe('discovery', () => {
     const user = schemas.body.Resources.find((s: { id: string }) => s.id === 'urn:ietf:params:scim:schemas:core:2.0:User');
     // userName compares case-insensitively, as Roster does (caseExact false).
     expect(user.attributes.find((a: { name: string }) => a.name === 'userName')).toMatchObject({ required: true, caseExact: false, uniqueness: 'server' });
+  });
+});
+
+/**
+ * Hostile input (issue 10 §2): each of these once answered 500, or an HTML page with a stack. Every one
+ * is a 400 SCIM error with the right scimType, and nothing changes.
+ */
+describe('hostile input', () => {
+  const NUL = '\u0000';
+
+  it('a NUL in userName, displayName, externalId, emails or a group displayName is a 400 invalidValue that names the field and changes nothing', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const email = `nul.${h.tag()}@example.com`;
+    const u = await h.scim(token, 'POST', '/Users', userBody(email, { displayName: 'Kept' }));
+    expect(u.status, u.text).toBe(201);
+    const g = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: `Kept ${h.tag()}`, members: [] });
+    expect(g.status, g.text).toBe(201);
+    const before = await orgState(h, org.id);
+    const other = `other.${h.tag()}@example.com`;
+    for (const [body, field] of [
+      [userBody(`a${NUL}b@example.com`), 'userName'],
+      [userBody(other, { displayName: `Ana${NUL}` }), 'displayName'],
+      [userBody(other, { externalId: `ext${NUL}1` }), 'externalId'],
+      [userBody(other, { emails: [{ value: `x${NUL}@example.com`, type: 'work', primary: true }] }), 'emails'],
+      [userBody(other, { name: { givenName: `G${NUL}`, familyName: 'F' } }), 'givenName'],
+    ] as const) {
+      const r = await h.scim(token, 'POST', '/Users', body);
+      expectScimError(r, 400, 'invalidValue');
+      expect(r.body.detail, r.text).toContain(field);
+      expect(r.body.detail).toMatch(/control character/);
+      expectScimError(await h.scim(token, 'PUT', `/Users/${u.body.id}`, { ...body, userName: (body as any).userName === other ? email : (body as any).userName }), 400, 'invalidValue');
+    }
+    expectScimError(await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: `x${NUL}` })), 400, 'invalidValue');
+    expectScimError(await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', value: { userName: `y${NUL}@example.com` } })), 400, 'invalidValue');
+    const gr = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: `Eng${NUL}`, members: [] });
+    expectScimError(gr, 400, 'invalidValue');
+    expect(gr.body.detail).toContain('displayName');
+    expectScimError(await h.scim(token, 'PATCH', `/Groups/${g.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: `Eng${NUL}` })), 400, 'invalidValue');
+    expectScimError(await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Ok', externalId: `e${NUL}`, members: [] }), 400, 'invalidValue');
+    expect(await orgState(h, org.id)).toEqual(before);
+    expect((await h.scim(token, 'GET', `/Users/${u.body.id}`)).body).toMatchObject({ userName: email, displayName: 'Kept' });
+  });
+
+  it('a lone surrogate in userName is a 400 invalidValue and changes nothing', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    for (const userName of ['\ud800@example.com', `lone.${h.tag()}\udc00@example.com`, `x@example.com\ud83d`]) {
+      const r = await h.scim(token, 'POST', '/Users', userBody(userName, { emails: [{ value: `fine.${h.tag()}@example.com`, type: 'work', primary: true }] }));
+      expectScimError(r, 400, 'invalidValue');
+      expect(r.body.detail).toMatch(/userName.*surrogate/);
+    }
+    expectScimError(await h.scim(token, 'POST', '/Users', userBody(`s.${h.tag()}@example.com`, { displayName: 'A\udfffB' })), 400, 'invalidValue');
+    expect(await orgState(h, org.id)).toEqual(before);
+  });
+
+  it('every C0 control, DEL and C1 control is refused in SCIM strings; tabs and new lines too; ordinary Unicode (accents, CJK, emoji) is kept', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    for (const c of ['\u0001', '\u0007', '\t', '\n', '\r', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009b', '\u009f']) {
+      const r = await h.scim(token, 'POST', '/Users', userBody(`c.${h.tag()}@example.com`, { displayName: `A${c}B` }));
+      expectScimError(r, 400, 'invalidValue');
+      expect(r.body.detail).toContain(`U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    }
+    expect(await orgState(h, org.id)).toEqual(before);
+    const fine = await h.scim(token, 'POST', '/Users', userBody(`zoë.${h.tag()}@example.com`, { displayName: 'Zoë 日本 😀 ‎x' }));
+    expect(fine.status, fine.text).toBe(201);
+    expect(fine.body.displayName).toBe('Zoë 日本 😀 ‎x');
+  });
+
+  it('a NUL or another control character in a filter value is a 400 invalidFilter', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    for (const [path, filter] of [
+      ['/Users', `userName eq "a${NUL}b"`],
+      ['/Users', `externalId eq "${NUL}"`],
+      ['/Users', `displayName co "x${NUL}"`],
+      ['/Users', 'userName sw "\u0085"'],
+      ['/Groups', `displayName eq "Eng${NUL}"`],
+    ] as const) {
+      const r = await h.scim(token, 'GET', `${path}?filter=${q(filter)}`);
+      expectScimError(r, 400, 'invalidFilter');
+      expect(r.body.detail).toMatch(/control character/);
+    }
+    // A surrogate cannot be percent-encoded; its CESU-8 bytes decode to replacement characters: no match, no error.
+    const cesu = await h.scim(token, 'GET', '/Users?filter=userName%20eq%20%22%ED%A0%80%22');
+    expect(cesu.status, cesu.text).toBe(200);
+    expect(cesu.body.totalResults).toBe(0);
+  });
+
+  it('JSON nested deeper than 32 levels is a 400 invalidSyntax, answered at once, on every method that takes a body', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const u = await h.scim(token, 'POST', '/Users', userBody(`deep.${h.tag()}@example.com`));
+    const before = await orgState(h, org.id);
+    const deepArrays = '['.repeat(50_000) + ']'.repeat(50_000);
+    const deepObjects = '{"a":'.repeat(30_000) + '1' + '}'.repeat(30_000);
+    const started = performance.now();
+    for (const [method, path, body] of [
+      ['POST', '/Users', `{"schemas":["${USER_SCHEMA}"],"userName":"d@example.com","x":${deepArrays}}`],
+      ['POST', '/Users', deepObjects],
+      ['PUT', `/Users/${u.body.id}`, `{"userName":"d@example.com","name":${deepObjects}}`],
+      ['PATCH', `/Users/${u.body.id}`, `{"schemas":["${PATCH_SCHEMA}"],"Operations":[{"op":"add","path":"displayName","value":${deepArrays}}]}`],
+      ['POST', '/Groups', `{"displayName":"G","members":${deepArrays}}`],
+      ['POST', '/Users', '['.repeat(33) + ']'.repeat(33)],
+    ] as const) {
+      const r = await h.scim(token, method, path, body);
+      expectScimError(r, 400, 'invalidSyntax');
+      expect(r.body.detail).toMatch(/nests .* more than 32 levels/);
+    }
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await orgState(h, org.id)).toEqual(before);
+    // Brackets inside strings are text, not nesting.
+    const inString = await h.scim(token, 'POST', '/Users', userBody(`brackets.${h.tag()}@example.com`, { displayName: '[[[[{{{{'.repeat(10) }));
+    expect(inString.status, inString.text).toBe(201);
+  });
+
+  it('a startIndex at or beyond 2^63 (or any startIndex past 2^53) is a 400 invalidValue on /Users and /Groups', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    for (const path of ['/Users', '/Groups']) {
+      for (const startIndex of ['9223372036854775808', '18446744073709551616', '9007199254740993', '1' + '0'.repeat(400)]) {
+        const r = await h.scim(token, 'GET', `${path}?startIndex=${startIndex}`);
+        expectScimError(r, 400, 'invalidValue');
+        expect(r.body.detail).toMatch(/startIndex/);
+      }
+      // Within range, past the end: an empty page, as RFC 7644 says.
+      const far = await h.scim(token, 'GET', `${path}?startIndex=9007199254740991&count=${'9'.repeat(30)}`);
+      expect(far.status, far.text).toBe(200);
+      expect(far.body).toMatchObject({ Resources: [], startIndex: 9007199254740991 });
+    }
+  });
+
+  it('attributes and excludedAttributes are checked like filters: 2,500 items, or an item that is no attribute name, is a 400 invalidFilter', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    const u = await h.scim(token, 'POST', '/Users', userBody(`attrs.${h.tag()}@example.com`));
+    const many = Array.from({ length: 2_500 }, () => 'id').join(',');
+    for (const param of ['attributes', 'excludedAttributes']) {
+      for (const value of [many, 'userName) or (id', 'userName eq "x"', `user${NUL}Name`, ',,,', 'name..givenName']) {
+        for (const path of ['/Users', `/Users/${u.body.id}`, '/Groups']) {
+          const r = await h.scim(token, 'GET', `${path}?${param}=${q(value)}`);
+          expectScimError(r, 400, 'invalidFilter');
+        }
+      }
+    }
+    const ok = await h.scim(token, 'GET', `/Users/${u.body.id}?attributes=${q('userName, name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department')}`);
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body.userName).toBe(u.body.userName);
+  });
+
+  it('a path that does not decode (GET /Users/%) is a 400 SCIM error, never an HTML page with a stack', async () => {
+    const h = roster();
+    const { token } = await h.newOrgWithToken();
+    for (const path of ['/Users/%', '/Users/%E0%A4%A', '/Groups/%zz', '/Users/%25%', '/Groups/%']) {
+      for (const method of ['GET', 'DELETE']) {
+        const r = await h.scim(token, method, path);
+        expectScimError(r, 400, 'invalidSyntax');
+        expect(r.headers.get('content-type')).toMatch(/application\/scim\+json/);
+        expect(r.text).not.toMatch(/\n\s+at |node_modules|URIError|<html/i);
+      }
+    }
+    // No route takes two segments there: a SCIM 404, not an HTML page either.
+    expectScimError(await h.scim(token, 'GET', '/Users/%/x'), 404);
   });
 });
