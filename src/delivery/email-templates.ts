@@ -7,6 +7,23 @@ export type RenderedEmail = { subject: string; text: string; html: string };
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/**
+ * Text a person typed (an org name, their display name, a reason), made so no mail client turns it into
+ * a link: mail clients link URLs, `www.` names, bare domain names and addresses even in plain text, and
+ * a name such as "IT Support https://evil.example/login" would otherwise arrive as a clickable link in an
+ * email from Roster (phishing). A scheme's colon becomes `[:]`, a dot before a letter `[.]` (also the
+ * ideographic and full-width dots browsers read as dots), `@` becomes `(at)`; runs of white space (a
+ * reason's new lines) become one space, so typed text cannot pose as lines of Roster's own. The words
+ * stay readable, and our own link is never passed through this.
+ */
+export function unlinkable(typed: string): string {
+  return typed
+    .replace(/\s+/g, ' ')
+    .replace(/([\p{L}\p{N}+.-]):(?=\S)/gu, '$1[:]')
+    .replace(/(?<=\S)@(?=\S)/g, '(at)')
+    .replace(/(?<=[\p{L}\p{N}_-])[.\u3002\uff0e\uff61](?=\p{L})/gu, '[.]');
+}
+
 function when(d: Date | null): string {
   if (!d) return 'does not expire';
   return `expires on ${d.toUTCString().replace(/:\d\d GMT$/, ' UTC')}`;
@@ -21,14 +38,14 @@ function layout(title: string, paragraphs: string[], action?: { label: string; u
 }
 
 export function renderEmail(c: NotificationContent, publicUrl: string): RenderedEmail | undefined {
-  const org = c.orgName ?? 'your organization';
+  const org = c.orgName ? unlinkable(c.orgName) : 'your organization';
   const payload = (c.notification.payload ?? {}) as Record<string, any>;
   switch (c.notification.kind) {
     case 'invite.sent':
     case 'invite.reminder': {
       if (!c.invite) return undefined;
       const link = inviteUrl(publicUrl, c.invite.token);
-      const by = c.invite.inviterName ? `${c.invite.inviterName} invited you` : "You're invited";
+      const by = c.invite.inviterName ? `${unlinkable(c.invite.inviterName)} invited you` : "You're invited";
       const reminder = c.notification.kind === 'invite.reminder';
       const subject = reminder ? `Reminder: your invite to ${org} ${when(c.invite.expiresAt)}` : `${by} to join ${org} on Roster`;
       const lines = [
@@ -58,7 +75,7 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
     case 'join_request.decided': {
       const line = payload.approved
         ? `Your request to join ${org} was approved. You're in as ${roleLabels[payload.role as keyof typeof roleLabels] ?? payload.role}.`
-        : `Your request to join ${org} was declined.${payload.reason ? ` Reason: ${payload.reason}` : ''}`;
+        : `Your request to join ${org} was declined.${payload.reason ? ` Reason: ${unlinkable(String(payload.reason))}` : ''}`;
       return { subject: `Your request to join ${org} was ${payload.approved ? 'approved' : 'declined'}`, text: `${line}\n`, html: layout('Join request', [escapeHtml(line)]) };
     }
     default:

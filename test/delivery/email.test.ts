@@ -257,6 +257,45 @@ describe('invite email content', () => {
     expect(mail!.html).toContain('R&amp;D &lt;script&gt;x()&lt;/script&gt; &quot;Lab&quot;');
   });
 
+  /** What a mail client would turn into a link: a scheme, www., a dotted domain name, an email address. */
+  const linkLike = /[a-z][a-z0-9+.-]*:\/\/|\bwww\.|[\p{L}\p{N}-]+[.。．｡]\p{L}{2,}|[^\s@]+@[^\s@]+|\b(?:mailto|tel|javascript):/giu;
+  function linksOtherThan(part: string, ours: string[]): string[] {
+    let rest = part;
+    for (const s of ours) rest = rest.split(s).join(' ');
+    return rest.match(linkLike) ?? [];
+  }
+
+  it('names people typed never become links in an email: an org or inviter name that looks like a URL, a domain or an address is written so no mail client links it', async () => {
+    const w = world();
+    const inviter = await w.person('Support https://evil.example/login www.evil.example support@evil.example');
+    const org = await w.domain.orgs.create(inviter.actor, { name: 'Acme paypal.com-secure.example http://1.2.3.4/x mailto:x' });
+    const p = await w.person('Invitee');
+    const [r] = await w.domain.invites.create(inviter.actor, org.id, { emails: p.account.email!, role: 'member' });
+    if (!r?.ok) throw new Error('invite failed');
+    const asker = await w.person('Asker');
+    const { request } = await w.domain.joinRequests.request(asker.actor, org);
+    await w.domain.joinRequests.deny(inviter.actor, request.id, 'Apply at https://evil.example/apply or\nwrite to hr@evil.example');
+    const mailer = createMailer({ smtpUrl: smtp.url, from: 'Roster <roster@roster.example>', outboxDir: await tmpDir(), log: silent });
+    try {
+      await deliverDueNotifications(w.domain, { email: createEmailChannel(mailer, PUBLIC_URL) }, silent);
+    } finally {
+      mailer.close();
+    }
+    const [invite] = smtp.to(p.account.email!);
+    const [denied] = smtp.to(asker.account.email!);
+    expect(invite && denied).toBeTruthy();
+    const ourLink = `${PUBLIC_URL}/invites/${r.token}`;
+    for (const [mail, ours] of [[invite!, [ourLink, p.account.email!]], [denied!, [asker.account.email!]]] as const) {
+      for (const part of [mail.subject, mail.text, mail.html.replace(/<[^>]*>/g, ' ')]) {
+        expect(linksOtherThan(part, [...ours, 'roster.example'])).toEqual([]);
+      }
+    }
+    // Still readable: the words are all there.
+    expect(invite!.subject).toMatch(/^Support .*evil.*example.* invited you to join Acme paypal/);
+    expect(invite!.text).toContain('Acme paypal');
+    expect(denied!.text).toMatch(/Reason: Apply at .*evil.*example.*apply or write to hr.*evil.*example/);
+  });
+
   it("a never-expiring invite's email says it does not expire", async () => {
     const w = world();
     const { invitee } = await inviteIn(w, 'Forever Co', { expiry: 'never' });
