@@ -36,7 +36,15 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const log = opts.log ?? createLogger(config.logLevel);
   const database = opts.database
     ? { ...opts.database, description: 'given database', shutdown: async () => {} }
-    : await openDatabase(config, log);
+    : await openDatabase(config, log, {
+        supervise: {
+          onFatal: (message) => {
+            log.fatal(message);
+            console.error(message);
+            process.exit(1);
+          },
+        },
+      });
   log.info({ database: database.description }, 'database ready');
 
   const clock = opts.clock ?? systemClock;

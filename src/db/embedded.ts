@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -45,11 +46,17 @@ process.on('exit', () => {
  * instead of starting another, and only the process that started it stops it.
  */
 const USER = 'postgres';
-// Local-only server bound to 127.0.0.1; the password only keeps other local users honest.
-const PASSWORD = 'roster-local';
+/**
+ * The superuser password of data folders made before passwords were generated: such a folder gets a
+ * generated password at its next start (see ensurePassword).
+ */
+const LEGACY_PASSWORD = 'roster-local';
+/** DATA_DIR/pg-password (0600): the generated superuser password, read by every Roster process of the folder. */
+const PASSWORD_FILE = 'pg-password';
 
 export type EmbeddedDatabase = {
   url: (database?: string) => string;
+  port: number;
   /** Stops the server if this process started it; otherwise does nothing. */
   stop: () => Promise<void>;
   startedHere: boolean;
@@ -68,8 +75,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const dir = path.resolve(opts.dataDir, 'pg');
   const log = opts.onLog ?? (() => {});
 
+  const password = await ensurePassword(opts.dataDir, dir);
   const running = runningPostmasterPort(dir);
-  if (running !== undefined) return attached(running);
+  if (running !== undefined) return attached(running, await password.apply(running));
 
   ensurePostgresOsUser();
   await mkdir(path.dirname(dir), { recursive: true });
@@ -80,7 +88,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     databaseDir: dir,
     port,
     user: USER,
-    password: PASSWORD,
+    password: password.value,
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: true,
@@ -102,18 +110,20 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   } catch (err) {
     // Another Roster process may have started it between our check and our start.
     const other = runningPostmasterPort(dir);
-    if (other !== undefined) return attached(other);
+    if (other !== undefined) return attached(other, await password.apply(other));
     throw new Error(
       `The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. See the log lines above.`,
     );
   }
   ownedServers.add(dir);
+  const pw = await password.apply(port);
   return {
-    url: (database = 'postgres') => urlFor(port, database),
+    url: (database = 'postgres') => urlFor(port, database, pw),
+    port,
     // Another Roster process may have joined this server meanwhile; stopping it would cut that one off.
     stop: async () => {
       if (!ownedServers.has(dir)) return;
-      if (await othersConnected(urlFor(port, 'postgres'))) {
+      if (await othersConnected(urlFor(port, 'postgres', pw))) {
         ownedServers.delete(dir);
         log('embedded PostgreSQL left running: another Roster process is using it');
         return;
@@ -150,12 +160,47 @@ async function othersConnected(url: string, settleMs = 3_000): Promise<boolean> 
   }
 }
 
-function attached(port: number): EmbeddedDatabase {
-  return { url: (database = 'postgres') => urlFor(port, database), stop: async () => {}, startedHere: false };
+function attached(port: number, password: string): EmbeddedDatabase {
+  return { url: (database = 'postgres') => urlFor(port, database, password), port, stop: async () => {}, startedHere: false };
 }
 
-function urlFor(port: number, database: string): string {
-  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+function urlFor(port: number, database: string, password: string): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/**
+ * The folder's superuser password: generated once (256 bits) into DATA_DIR/pg-password, mode 0600, so
+ * no password is written in the code and only the folder's owner can connect. A folder initialised
+ * before this (with the old fixed password) gets its generated one set at this start: `apply` connects
+ * with the old password once, changes it, and returns the password to use.
+ */
+async function ensurePassword(dataDir: string, pgDir: string): Promise<{ value: string; apply: (port: number) => Promise<string> }> {
+  const file = path.resolve(dataDir, PASSWORD_FILE);
+  await mkdir(path.dirname(file), { recursive: true });
+  const legacy = existsSync(path.join(pgDir, 'PG_VERSION')) && !existsSync(file);
+  try {
+    // 'wx': two processes starting together on a new folder agree on the first one's password.
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const value = readFileSync(file, 'utf8').trim();
+  return {
+    value,
+    apply: async (port) => {
+      if (!legacy) return value;
+      const client = new Client({ connectionString: urlFor(port, 'postgres', LEGACY_PASSWORD) });
+      try {
+        await client.connect();
+        await client.query(`alter role ${USER} password '${value.replace(/'/g, "''")}'`);
+      } catch {
+        // Already changed by another process of this folder (the old password no longer works).
+      } finally {
+        await client.end().catch(() => {});
+      }
+      return value;
+    },
+  };
 }
 
 /** The port of a live postmaster on this folder, read from its postmaster.pid (line 1 pid, line 4 port). */

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Agenda } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type pg from 'pg';
-import type { Domain } from '../domain/index.js';
+import { isDatabaseUnavailable, type Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { type Channels, deliverDueNotifications } from './deliver-notifications.js';
 
@@ -15,6 +15,24 @@ export const jobNames = {
 /** Invites expired per statement (and transaction) by the expire-invites job, and callers at once. */
 const EXPIRE_BATCH = 50_000;
 const EXPIRE_PARALLEL = 2;
+
+/**
+ * How long a job's lock holds without a touch. A running job is touched every third of it, so a long
+ * run (a big backlog) keeps its lock; a run cut off by a crash or a database outage (whose unlock
+ * could not be saved) frees its job for any process a minute later, instead of blocking it for long.
+ */
+const LOCK_LIFETIME_MS = 60_000;
+
+function keptAlive(work: () => Promise<unknown>) {
+  return async (job: { touch: () => Promise<void> }) => {
+    const timer = setInterval(() => void job.touch().catch(() => {}), LOCK_LIFETIME_MS / 3);
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
 
 export type WorkerOptions = {
   pool: pg.Pool;
@@ -90,18 +108,28 @@ export function createWorker(opts: WorkerOptions) {
       });
   }
 
+  // While PostgreSQL is away (a restart, a failover) every poll fails: say so once, not every 5 seconds.
+  const outage = databaseOutageLog(log);
+
   async function start(): Promise<void> {
+    const backend = new PostgresBackend({ pool: opts.pool, ensureSchema: false });
     agenda = new Agenda({
-      backend: new PostgresBackend({ pool: opts.pool, ensureSchema: false }),
+      backend,
       name: `roster-${os.hostname()}-${process.pid}`,
       processEvery: '5 seconds',
-      defaultLockLifetime: 10 * 60_000,
+      defaultLockLifetime: LOCK_LIFETIME_MS,
     });
-    agenda.on('error', (err) => log.error({ err }, 'job scheduler error'));
+    agenda.on('error', (err) => outage.report(err, 'job scheduler error'));
+    // The LISTEN connection that wakes agenda for new jobs is an EventEmitter: an 'error' with no
+    // listener (PostgreSQL's 57P01 at a fast shutdown) would kill the process. It reconnects by itself.
+    backend.notificationChannel?.on('error', (err: unknown) => outage.report(err, 'job notification channel error'));
+    backend.notificationChannel?.on('stateChange', (state: string) => {
+      if (state === 'connected') outage.recovered();
+    });
     agenda.on('fail', (err: unknown, job: { attrs?: { name?: string } }) => log.error({ err, job: job?.attrs?.name }, 'job failed'));
-    agenda.define(jobNames.expireInvites, async () => void (await run.expireInvites()), { concurrency: 1 });
-    agenda.define(jobNames.remindInvitees, async () => void (await run.remindInvitees()), { concurrency: 1 });
-    agenda.define(jobNames.deliverNotifications, async () => void (await run.deliverNotifications()), { concurrency: 1 });
+    agenda.define(jobNames.expireInvites, keptAlive(run.expireInvites), { concurrency: 1 });
+    agenda.define(jobNames.remindInvitees, keptAlive(run.remindInvitees), { concurrency: 1 });
+    agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications), { concurrency: 1 });
     await agenda.start();
     await agenda.every(intervals.expireInvites, jobNames.expireInvites);
     await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);
@@ -119,3 +147,33 @@ export function createWorker(opts: WorkerOptions) {
 }
 
 export type Worker = ReturnType<typeof createWorker>;
+
+/**
+ * Logs database trouble seen by the job scheduler: the first error of an outage as a warning, then at
+ * most one reminder a minute, and a line when it is over. Other errors are logged each time.
+ */
+function databaseOutageLog(log: Logger, everyMs = 60_000) {
+  let since: number | undefined;
+  let lastSaid = 0;
+  let suppressed = 0;
+  return {
+    report(err: unknown, what: string) {
+      if (!isDatabaseUnavailable(err)) return void log.error({ err }, what);
+      const now = Date.now();
+      if (since === undefined) {
+        since = lastSaid = now;
+        return void log.warn({ err: (err as Error)?.message }, `${what}: the database is unavailable; jobs wait until it is back`);
+      }
+      if (now - lastSaid < everyMs) return void suppressed++;
+      log.warn({ err: (err as Error)?.message, downForSeconds: Math.round((now - since) / 1000), suppressed }, `${what}: the database is still unavailable`);
+      lastSaid = now;
+      suppressed = 0;
+    },
+    recovered() {
+      if (since === undefined) return;
+      log.info({ downForSeconds: Math.round((Date.now() - since) / 1000) }, 'job scheduler: the database is back');
+      since = undefined;
+      suppressed = 0;
+    },
+  };
+}

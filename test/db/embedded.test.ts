@@ -1,0 +1,71 @@
+import { statSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { removeDataDir, tempDataDir } from '../helpers/process.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map(removeDataDir));
+});
+
+async function canConnect(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    await c.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+const withPassword = (url: string, password: string) => {
+  const u = new URL(url);
+  u.password = password;
+  return u.toString();
+};
+
+describe('the embedded PostgreSQL superuser password', () => {
+  it('is generated into DATA_DIR/pg-password (0600), works, and the old fixed password does not', { timeout: 60_000 }, async () => {
+    const dir = await tempDataDir('roster-pgpw-');
+    dirs.push(dir);
+    const server = await startEmbeddedPostgres({ dataDir: dir, fast: true });
+    try {
+      const file = path.join(dir, 'pg-password');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const password = readFileSync(file, 'utf8').trim();
+      expect(password.length).toBeGreaterThanOrEqual(40);
+      expect(await canConnect(server.url())).toBe(true);
+      expect(await canConnect(withPassword(server.url(), 'roster-local'))).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a data folder made with the old fixed password gets a generated one at its next start', { timeout: 60_000 }, async () => {
+    const dir = await tempDataDir('roster-pglegacy-');
+    dirs.push(dir);
+    let server = await startEmbeddedPostgres({ dataDir: dir, fast: true });
+    // Make it look like a folder from before: the fixed password, no password file.
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    await admin.query(`alter role postgres password 'roster-local'`);
+    await admin.end();
+    await server.stop();
+    rmSync(path.join(dir, 'pg-password'));
+
+    server = await startEmbeddedPostgres({ dataDir: dir, fast: true });
+    try {
+      const password = readFileSync(path.join(dir, 'pg-password'), 'utf8').trim();
+      expect(password).not.toBe('roster-local');
+      expect(await canConnect(server.url())).toBe(true);
+      expect(await canConnect(withPassword(server.url(), 'roster-local'))).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+});
