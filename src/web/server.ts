@@ -1,6 +1,8 @@
 import express, { type Express, type Router } from 'express';
 import type pg from 'pg';
 import { ping } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
 
 export type WebDeps = {
   pool: pg.Pool;
@@ -14,6 +16,8 @@ export type WebDeps = {
   scimRouter?: Router | undefined;
   /** /invites/<token>: the invite page. */
   inviteRouter?: Router | undefined;
+  /** Where the last error handler logs failures no router handled. */
+  log?: Logger | undefined;
 };
 
 /** One express app for every HTTP surface. */
@@ -60,5 +64,8 @@ export function createWebApp(deps: WebDeps): Express {
     ];
     res.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
   });
+  // After every router: what nobody answered gets the surface's own answer, never express's default page.
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.log));
   return app;
 }
