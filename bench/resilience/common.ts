@@ -37,11 +37,15 @@ export async function setup(name: string) {
   return { dir, pgPort, server, url, database, domain, org, token };
 }
 
-/** Stops the postmaster whoever uses it (fast shutdown: open sessions are cut off), and waits for it. */
-export async function stopPostgresNow(dataDir: string): Promise<void> {
+/**
+ * Stops the postmaster whoever uses it, and waits for it. SIGINT is a fast shutdown (sessions are told
+ * 57P01 "terminating connection due to administrator command", as at a managed database's restart);
+ * SIGQUIT an immediate one (sessions just drop, as at a crash or failover).
+ */
+export async function stopPostgresNow(dataDir: string, signal: 'SIGINT' | 'SIGQUIT' = 'SIGINT'): Promise<void> {
   const file = path.join(dataDir, 'pg', 'postmaster.pid');
   const pid = Number((await readFile(file, 'utf8')).split('\n')[0]);
-  process.kill(pid, 'SIGINT');
+  process.kill(pid, signal);
   for (let i = 0; i < 200; i++) {
     try {
       process.kill(pid, 0);
@@ -53,10 +57,21 @@ export async function stopPostgresNow(dataDir: string): Promise<void> {
   throw new Error('PostgreSQL did not stop');
 }
 
-export function startRoster(dbUrl: string, port: number): ChildProcess {
+export function startRoster(dbUrl: string, port: number, opts: { role?: 'all' | 'web' | 'worker'; env?: Record<string, string> } = {}): ChildProcess {
   return spawn(process.execPath, ['dist/main.js'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', APP_SECRET, ROSTER_ROLE: 'web', DATABASE_POOL_SIZE: '10' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: dbUrl,
+      LOG_LEVEL: 'warn',
+      APP_SECRET,
+      ROSTER_ROLE: opts.role ?? 'web',
+      DATABASE_POOL_SIZE: '10',
+      ...opts.env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
