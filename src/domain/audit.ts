@@ -4,7 +4,7 @@ import { accounts, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { Actor, Db, Deps, Executor } from './context.js';
 import { requireMembership } from './standing.js';
 import { authorize } from './access.js';
-import { parseInput } from './validation.js';
+import { parseInput, safeString } from './validation.js';
 
 export type AuditAction =
   | 'account.created'
@@ -123,13 +123,19 @@ async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; 
 
 const MAX_PAGE = 1000;
 
+/** A date PostgreSQL's timestamps can hold (JavaScript's reach further, both ways). */
+const filterDate = z.coerce
+  .date()
+  .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, { message: 'Give a date between the years 1 and 9999.' })
+  .optional();
+
 export const auditFilterSchema = z.object({
-  since: z.coerce.date().optional(),
-  until: z.coerce.date().optional(),
-  actorId: z.string().trim().min(1).max(200).optional(),
-  targetType: z.string().trim().min(1).max(40).optional(),
-  targetId: z.string().trim().min(1).max(200).optional(),
-  action: z.string().trim().min(1).max(80).optional(),
+  since: filterDate,
+  until: filterDate,
+  actorId: safeString().trim().min(1).max(200).optional(),
+  targetType: safeString().trim().min(1).max(40).optional(),
+  targetId: safeString().trim().min(1).max(200).optional(),
+  action: safeString().trim().min(1).max(80).optional(),
   /** Events with an id below this one (paging backwards in time). */
   beforeId: z.number().int().positive().optional(),
   limit: z.number().int().min(1).max(MAX_PAGE).default(100),

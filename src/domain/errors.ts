@@ -89,13 +89,14 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 
 /**
  * PostgreSQL refused a value as data: a character it cannot store (22021, 22P05: a NUL, an unpaired
- * surrogate in JSON), text that is no valid value of its type (22P02), a number out of range (22003).
+ * surrogate in JSON), text that is no valid value of its type (22P02), a number out of range (22003),
+ * a date it cannot read or hold (22007, 22008).
  * Validation refuses such input first; this is the last line of defence, so adapters answer it as the
  * caller's mistake (400 / "not accepted") instead of a failure of ours.
  */
 export function isInvalidDataError(err: unknown): boolean {
   for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code && ['22021', '22P02', '22P05', '22003'].includes(e.code)) return true;
+    if (e.code && ['22021', '22P02', '22P05', '22003', '22007', '22008'].includes(e.code)) return true;
   }
   return false;
 }

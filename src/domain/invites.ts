@@ -11,7 +11,7 @@ import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './m
 import { channelsFor, notify } from './notifications.js';
 import { actorAccountId, findMembership, lockOrgFor, requireMembership, requireOrg } from './standing.js';
 import { deriveToken, hashToken, looksLikeToken, newNonce } from './tokens.js';
-import { isValidEmail, normalizeEmail, parseId, parseInput, sameEmail } from './validation.js';
+import { isValidEmail, normalizeEmail, parseId, parseInput, sameEmail, textProblem } from './validation.js';
 
 export const MAX_EMAILS_PER_INVITE = 100;
 
@@ -102,6 +102,11 @@ export function createInviteService(deps: Deps) {
     const results: InviteResult[] = [];
     for (const raw of emails) {
       const email = normalizeEmail(raw);
+      const problem = textProblem(email);
+      if (problem) {
+        results.push({ email, ok: false, code: 'invalid_input', message: `That email address contains ${problem}.` });
+        continue;
+      }
       if (!isValidEmail(email)) {
         results.push({ email, ok: false, code: 'invalid_input', message: 'That is not a valid email address.' });
         continue;

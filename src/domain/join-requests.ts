@@ -8,13 +8,16 @@ import { fail, notFoundFor } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
 import { notify } from './notifications.js';
 import { findMembership, lockOrgFor, requireMembership } from './standing.js';
-import { parseId, parseInput } from './validation.js';
+import { parseId, parseInput, safeString } from './validation.js';
 
-const messageSchema = z
-  .string()
-  .transform((s) => s.trim())
-  .refine((s) => s.length <= 500, { message: 'Keep the message to 500 characters.' })
-  .optional();
+/** A join message or a deny reason: free text, several lines allowed. */
+const freeText = (what: string) =>
+  safeString({ what, kind: 'multiline' })
+    .transform((s) => s.trim())
+    .refine((s) => s.length <= 500, { message: `Keep the ${what} to 500 characters.` })
+    .optional();
+const messageSchema = freeText('message');
+const reasonSchema = freeText('reason');
 
 export type JoinRequestView = JoinRequestRow & { requesterName: string; requesterEmail: string | null };
 
@@ -65,7 +68,7 @@ export function createJoinRequestService(deps: Deps) {
   ): Promise<JoinRequestRow> {
     parseId(requestId, 'request id');
     const role = decision.approve ? parseRole(decision.role) : null;
-    const reason = decision.approve ? null : parseInput(messageSchema, decision.reason) || null;
+    const reason = decision.approve ? null : parseInput(reasonSchema, decision.reason) || null;
     return db.transaction(async (tx) => {
       const [peek] = await tx.select({ orgId: joinRequests.orgId }).from(joinRequests).where(eq(joinRequests.id, requestId));
       if (!peek) fail('join_request_not_found');

@@ -8,7 +8,7 @@ import { fail } from './errors.js';
 import { lockOrgFor, requireMembership } from './standing.js';
 import { createTokenCache } from './token-cache.js';
 import { hashToken, sameSecret } from './tokens.js';
-import { nameSchema, parseInput } from './validation.js';
+import { assertText, nameSchema, parseInput } from './validation.js';
 
 /** How long a rotated token keeps working, so the IdP can be switched to the new one. */
 export const ROTATION_OVERLAP_HOURS = 24;
@@ -63,6 +63,7 @@ export function createScimTokenService(deps: Deps) {
   }
 
   async function findActive(tx: Parameters<Parameters<typeof db.transaction>[0]>[0], orgId: string, name: string): Promise<ScimTokenRow> {
+    assertText(name, 'The token name');
     const [row] = await tx
       .select()
       .from(scimTokens)

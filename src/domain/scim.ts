@@ -712,6 +712,8 @@ function termSql(t: FilterTerm, fieldOf: (f: string) => FieldSql | undefined): S
   if (f.kind === 'time') {
     const d = new Date(raw);
     if (Number.isNaN(d.getTime())) throw new UnsupportedFilterError(`"${raw}" is not a date-time.`);
+    // JavaScript dates reach years PostgreSQL's timestamps cannot hold ("timestamp out of range").
+    if (d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) throw new UnsupportedFilterError(`"${raw}" is not a date-time between the years 1 and 9999.`);
     const op = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }[t.op as 'eq'];
     if (!op) throw new UnsupportedFilterError(`"${t.field}" cannot be compared with ${t.op}.`);
     return sql`(${f.expr} ${sql.raw(op)} ${d})`;

@@ -352,7 +352,7 @@ describe('hostile input', () => {
     expect(fine.body.displayName).toBe('Zoë 日本 😀 ‎x');
   });
 
-  it('a NUL or another control character in a filter value is a 400 invalidFilter', async () => {
+  it('a NUL or another control character in a filter value, or a date PostgreSQL cannot hold, is a 400 invalidFilter', async () => {
     const h = roster();
     const { token } = await h.newOrgWithToken();
     for (const [path, filter] of [
@@ -365,6 +365,12 @@ describe('hostile input', () => {
       const r = await h.scim(token, 'GET', `${path}?filter=${q(filter)}`);
       expectScimError(r, 400, 'invalidFilter');
       expect(r.body.detail).toMatch(/control character/);
+    }
+    // A date JavaScript reads but PostgreSQL's timestamps cannot hold.
+    for (const filter of ['meta.created gt "-100000-01-01T00:00:00Z"', 'meta.lastModified lt "+200000-01-01T00:00:00Z"']) {
+      const r = await h.scim(token, 'GET', `/Users?filter=${q(filter)}`);
+      expectScimError(r, 400, 'invalidFilter');
+      expect(r.body.detail).toMatch(/between the years 1 and 9999/);
     }
     // A surrogate cannot be percent-encoded; its CESU-8 bytes decode to replacement characters: no match, no error.
     const cesu = await h.scim(token, 'GET', '/Users?filter=userName%20eq%20%22%ED%A0%80%22');
