@@ -353,3 +353,17 @@ export type MembershipRow = typeof memberships.$inferSelect;
 export type InviteRow = typeof invites.$inferSelect;
 export type JoinRequestRow = typeof joinRequests.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
+
+/**
+ * Signed Slack requests already acted on, kept for Slack's 5-minute signature window (and a margin):
+ * a replayed request is acted on at most once, whichever Roster process it reaches. Keyed by the
+ * SHA-256 of the request's signature.
+ */
+export const slackSeenRequests = pgTable(
+  'slack_seen_requests',
+  {
+    signatureHash: text('signature_hash').primaryKey(),
+    seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('slack_seen_requests_seen_idx').on(t.seenAt)],
+);

@@ -10,6 +10,7 @@ import { createOrgService } from './orgs.js';
 import { createOutboxService } from './notifications.js';
 import { createScimService } from './scim.js';
 import { createScimTokenService } from './scim-tokens.js';
+import { createReplayGuard } from './replay.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
@@ -26,6 +27,7 @@ export function createDomain(given: Deps) {
     messageRefs: createMessageRefService(deps),
     scimTokens: createScimTokenService(deps),
     scim: createScimService(deps),
+    replay: createReplayGuard(deps),
   };
 }
 

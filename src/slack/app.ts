@@ -1,5 +1,5 @@
 import { App, ExpressReceiver, LogLevel, webApi } from '@slack/bolt';
-import type { Router } from 'express';
+import express, { type Router } from 'express';
 import type { Logger } from '../logger.js';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
@@ -7,7 +7,7 @@ import type { SlackDeps } from './context.js';
 import { slackFetch } from './http.js';
 import { registerEvents } from './events/app-home.js';
 import { registerViews } from './views/index.js';
-
+import { SLACK_EVENTS_PATH, slackRequestGuard } from './request-guard.js';
 
 export type SlackSettings = {
   signingSecret: string;
@@ -52,12 +52,14 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
   } else {
     const receiver = new ExpressReceiver({
       signingSecret: settings.signingSecret,
-      endpoints: '/slack/events',
+      endpoints: SLACK_EVENTS_PATH,
       logger,
       bodyLimit: '1mb',
     });
     app = new App({ ...common, receiver });
-    router = receiver.router as unknown as Router;
+    router = express.Router();
+    router.use(slackRequestGuard({ signingSecret: settings.signingSecret, domain: deps.domain, log: deps.log }));
+    router.use(receiver.router as unknown as Router);
   }
 
   // With `authorize` instead of `token`, Bolt builds app.client without a token; the notification
