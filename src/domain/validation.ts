@@ -50,6 +50,11 @@ export function textProblem(value: string, kind: TextKind = 'line'): string | un
   return `a control character (${u}${name ? `, ${name}` : ''})`;
 }
 
+/** The text without the characters textProblem names: for showing back what someone typed, never for storing. */
+export function withoutUnsafeCharacters(value: string, kind: TextKind = 'line'): string {
+  return value.replace(new RegExp(unsafeIn[kind].source, 'g'), '');
+}
+
 /** Refuses a text with characters Roster does not accept: invalid_input naming the field and the character. */
 export function assertText(value: string, field: string, kind: TextKind = 'line'): string {
   const problem = textProblem(value, kind);

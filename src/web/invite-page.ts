@@ -3,10 +3,11 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { roleLabels } from '../domain/access.js';
 import { displayNameSchema } from '../domain/accounts.js';
 import { systemClock, type Clock } from '../domain/context.js';
-import { type ErrorCode, isDomainError, isDatabaseUnavailable } from '../domain/errors.js';
+import { type ErrorCode, isDomainError, isDatabaseUnavailable, isInvalidDataError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import type { InviteLookup } from '../domain/invites.js';
 import { looksLikeToken, sameSecret } from '../domain/tokens.js';
+import { withoutUnsafeCharacters } from '../domain/validation.js';
 import type { Logger } from '../logger.js';
 import { CONTENT_SECURITY_POLICY, type SafeHtml, html, page } from './html.js';
 
@@ -76,7 +77,8 @@ export function createInvitePages(deps: InvitePageDeps): Router {
     const name = field(req, 'name').trim();
     if (name) {
       const parsed = displayNameSchema.safeParse(name);
-      if (!parsed.success) return send(res, await statePage(token, { status: 400, error: parsed.error.issues[0]?.message ?? 'That name is not valid.', name }));
+      // What was typed is shown back to correct it, without the characters that were refused.
+      if (!parsed.success) return send(res, await statePage(token, { status: 400, error: parsed.error.issues[0]?.message ?? 'That name is not valid.', name: withoutUnsafeCharacters(name) }));
     }
     try {
       const r = await domain.invites.acceptByToken(token, name ? { displayName: name } : {});
@@ -112,6 +114,11 @@ export function createInvitePages(deps: InvitePageDeps): Router {
       if (!e.type && status === 400) return send(res, unknownPage()); // a path that does not decode is not a token
       if (status === 413) return send(res, messagePage(413, 'Too much data', 'That was more than this form accepts, so nothing was changed. Go back to your invite link and try again.'));
       return send(res, messagePage(status, 'That request could not be read', 'Nothing was changed. Go back to your invite link and try again.'));
+    }
+    if (isInvalidDataError(err)) {
+      // Validation should have refused it first: worth a line, but it is the visitor's input, not our failure.
+      log.warn({ err: (err as Error).message }, 'invite page: the database refused a value');
+      return send(res, messagePage(400, 'That input is not accepted', 'It holds a character Roster does not accept, so nothing was changed. Go back to your invite link and try again.'));
     }
     if (isDatabaseUnavailable(err)) {
       log.warn({ err: (err as Error).message }, 'invite page: database unavailable');

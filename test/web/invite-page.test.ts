@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createDomain } from '../../src/domain/index.js';
+import { createDomain, type Domain } from '../../src/domain/index.js';
 import { createInvitePages } from '../../src/web/invite-page.js';
 import { freshDatabase } from '../helpers/db.js';
 import { TEST_INVITE_KEY, TestClock } from '../helpers/domain.js';
@@ -179,6 +179,25 @@ describe('accepting through the link', () => {
     expect(textOf(res.text)).toMatch(/at most 80 characters/);
     expect(res.text).toContain(`value="${'N'.repeat(81)}"`);
     expect(res.text).toContain(`/invites/${inv.token}/accept"`); // the form is there to try again
+    await expectUntouched(h, inv);
+  });
+
+  it('refuses a name with a control character with a readable 400 page naming it, echoes the name without it, and changes nothing', async () => {
+    const h = roster();
+    const inv = await h.invite();
+    const csrf = csrfOf((await h.get(`/invites/${inv.token}`)).text);
+    for (const [name, shown] of [
+      ['Nora\u0000New', 'U+0000, NUL'],
+      ['Nora\u001b[2JNew', 'U+001B, escape'],
+      ['Nora\u0085New', 'U+0085'],
+      ['Nora\u007f', 'U+007F, DEL'],
+    ] as const) {
+      const res = await h.post(`/invites/${inv.token}/accept`, { csrf, name });
+      expect(res.status, name).toBe(400);
+      expect(textOf(res.text)).toContain(`The display name contains a control character (${shown}). Remove it and try again.`);
+      expect(res.text).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
+      expect(res.text).toContain('value="Nora');
+    }
     await expectUntouched(h, inv);
   });
 
@@ -399,6 +418,18 @@ describe('safety of the pages', () => {
       expect(res.status).toBe(200);
       expect(page).toContain(`action="/roster/invites/${inv.token}/accept"`);
       expect(page).toContain(`action="/roster/invites/${inv.token}/decline"`);
+    });
+  });
+
+  it("a value PostgreSQL refuses as data (22021, wrapped as drizzle wraps it) is a readable 400 page, not a 500", async () => {
+    const refused = Object.assign(new Error('Failed query: select …'), { cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }) });
+    const domain = { invites: { lookupByToken: async () => Promise.reject(refused) } } as unknown as Domain;
+    await serving(createInvitePages({ domain, log: pino({ level: 'silent' }), csrfKey: Buffer.alloc(32, 3), publicUrl: 'https://roster.test' }), async (base) => {
+      const res = await fetch(`${base}/invites/${otherToken()}`);
+      const page = await res.text();
+      expect(res.status).toBe(400);
+      expect(textOf(page)).toContain('That input is not accepted');
+      expect(page).not.toMatch(/Failed query|byte sequence|\n\s+at /);
     });
   });
 
