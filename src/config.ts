@@ -31,6 +31,10 @@ const schema = z.object({
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalString,
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(5_000),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(10).max(1_000_000).default(2_000),
 });
 
 export type Config = {
@@ -53,6 +57,17 @@ export type Config = {
   };
   /** all: web and jobs in one process; web: HTTP only; worker: jobs only. */
   role: 'all' | 'web' | 'worker';
+  /** Limits that keep slow or idle clients from holding the process (see README, Security). */
+  http: {
+    /** A client must send all request headers within this. */
+    headersTimeoutMs: number;
+    /** …and the whole request (headers and body) within this. */
+    requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this; behind a load balancer, set it above the balancer's idle timeout. */
+    keepAliveTimeoutMs: number;
+    /** Connections beyond this many at once are refused. */
+    maxConnections: number;
+  };
   slack: {
     signingSecret: string | undefined;
     botToken: string | undefined;
@@ -86,6 +101,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appSecret: e.APP_SECRET,
     email: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, outboxDir: e.OUTBOX_DIR ?? `${e.DATA_DIR}/outbox` },
     role: e.ROSTER_ROLE,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    },
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
       botToken: e.SLACK_BOT_TOKEN,

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -103,9 +103,26 @@ export async function start(config: Config, opts: StartOptions = {}) {
         }
       : {}),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  const server = createServer(
+    {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      // How often Node looks for connections past those timeouts (its default, 30 s, lets slow
+      // clients pile up for that long).
+      connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs / 2),
+    },
+    app,
+  );
+  server.maxConnections = config.http.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      // Later errors (e.g. out of file descriptors while accepting) are logged, never fatal.
+      server.on('error', (err) => log.error({ err }, 'HTTP server error'));
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port, url: config.publicUrl }, `Roster ${version} listening on port ${port}`);
