@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
+import { isDatabaseUnavailable, isDomainError, isInvalidDataError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import { esc } from './blocks/kit.js';
 
@@ -12,6 +12,10 @@ import { esc } from './blocks/kit.js';
  */
 export function errorText(err: unknown, log: Logger): string {
   if (isDomainError(err)) return `:warning: ${esc(err.message)}`;
+  if (isInvalidDataError(err)) {
+    log.warn({ err: (err as Error).message }, 'the database refused a value');
+    return ':warning: Roster cannot store that: it holds a character Roster does not accept, or a number out of range. Nothing was changed.';
+  }
   if (isDatabaseUnavailable(err)) {
     log.warn({ err: (err as Error).message }, 'database unavailable');
     return ":hourglass: Roster can't reach its database right now. Nothing was changed; please try again in a minute.";

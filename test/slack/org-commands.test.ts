@@ -521,6 +521,26 @@ describe('every /org command', () => {
     expect(await countRows(h, 'invites', `org_id = '${org.id}'`)).toBe(0);
   });
 
+  it('a command with a control character is refused with a message naming it, before anything runs; new lines and tabs are fine', async () => {
+    const h = harness();
+    const olga = await slackPerson(h, 'Olga');
+    const org = await orgOwnedBy(h, olga);
+    const before = await countRows(h, 'audit_events', `org_id = '${org.id}'`);
+    for (const [text, shown] of [
+      [`switch ${org.slug}\u0007`, 'U+0007'],
+      ['create Acme\u0000 Inc', 'U+0000, NUL'],
+      [`rename New\u001b[2J`, 'U+001B, escape'],
+      ['join acme Hi\u0085there', 'U+0085'],
+    ] as const) {
+      const reply = await h.command(olga.user, text);
+      expect(reply.response_type).toBe('ephemeral');
+      expect(reply.text, text).toBe(`:warning: Your command contains a control character (${shown}). Remove it and try again.`);
+    }
+    expect(await countRows(h, 'audit_events', `org_id = '${org.id}'`)).toBe(before);
+    const multi = await h.command(olga.user, `invite\tnew.${uniq()}@example.com\nother.${uniq()}@example.com`);
+    expect(multi.text).toMatch(/2 of 2 invited/);
+  });
+
   it('a command from a Slack user Slack cannot describe still gets an answer, with a reference', async () => {
     const h = harness();
     // Not registered in the fake Slack: users.info fails while resolving who is asking.

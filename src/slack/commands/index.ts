@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { textProblem } from '../../domain/validation.js';
 import { slackPerson } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
@@ -47,6 +48,12 @@ export function registerCommands(app: App, deps: SlackDeps) {
     try {
       if (command.text.length > MAX_TEXT) {
         await respond({ response_type: 'ephemeral', text: `:warning: That command is longer than ${MAX_TEXT} characters. To invite many people, use the form: \`/org invite\` with no arguments.` });
+        return;
+      }
+      // The domain refuses these in each field too; said once here, for the whole text, before anything runs.
+      const problem = textProblem(command.text, 'multiline');
+      if (problem) {
+        await respond({ response_type: 'ephemeral', text: `:warning: Your command contains ${problem}. Remove it and try again.` });
         return;
       }
       const parsed = parseCommand(command.text);
