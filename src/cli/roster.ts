@@ -3,7 +3,8 @@ import { loadConfig, ConfigError } from '../config.js';
 import { openDatabase } from '../db/open.js';
 import { createDomain, type Domain } from '../domain/index.js';
 import { accountActor, systemActor, systemClock, type Actor } from '../domain/context.js';
-import { isDomainError } from '../domain/errors.js';
+import { isDomainError, isInvalidDataError } from '../domain/errors.js';
+import { textProblem, withoutUnsafeCharacters } from '../domain/validation.js';
 import { inviteUrl } from '../domain/invites.js';
 import { roleLabels } from '../domain/access.js';
 import type { OrgRow } from '../db/schema.js';
@@ -52,6 +53,10 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
       out.error(err.message);
       return err instanceof UsageError ? 2 : 1;
     }
+    if (isInvalidDataError(err)) {
+      out.error('Roster cannot store that: an argument holds a character Roster does not accept, or a number out of range. Nothing was changed.');
+      return 1;
+    }
     if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       out.error(`${err.message}\n\n${usage}`);
       return 2;
@@ -61,7 +66,19 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
   }
 }
 
+/**
+ * Arguments are held to the domain's character rule before anything runs (the domain checks each
+ * field again). New lines and tabs may stay: a list of emails can come from a file.
+ */
+function checkArguments(argv: string[]): void {
+  for (const [i, arg] of argv.entries()) {
+    const problem = textProblem(arg, 'multiline');
+    if (problem) throw new UsageError(`Argument ${i + 1} ("${withoutUnsafeCharacters(arg, 'multiline').slice(0, 40)}") contains ${problem}. Remove it and try again.`);
+  }
+}
+
 async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promise<number> {
+  checkArguments(argv);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -311,6 +311,24 @@ describe('roster usage', () => {
     expect(r.stderr).toMatch(/Unknown option '--colour'/);
   });
 
+  it('an argument with a control character is a usage error (exit 2) naming the argument and the character, and changes nothing', async () => {
+    const before = await count('orgs', 'true');
+    for (const [argv, which, shown] of [
+      [['org', 'create', 'Acme\u001b[2J', '--owner', `o.${tag()}@example.com`], 'Argument 3 ("Acme[2J")', 'U+001B, escape'],
+      [['org', 'create', 'Acme', '--owner', `o.${tag()}\u0085@example.com`], 'Argument 5', 'U+0085'],
+      [['members', 'acme\u0007'], 'Argument 2 ("acme")', 'U+0007'],
+      [['audit', 'acme', '--action', 'org.created\u007f'], 'Argument 4', 'U+007F, DEL'],
+      [['org', 'create', 'Acme', '--owner', '\ud800@example.com'], 'Argument 5', 'unpaired surrogate (U+D800)'],
+    ] as const) {
+      const r = await roster(...argv);
+      expect(r.code, fmt(r)).toBe(2);
+      expect(r.stderr).toContain(which);
+      expect(r.stderr).toContain(shown);
+      expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    }
+    expect(await count('orgs', 'true')).toBe(before);
+  });
+
   it('help and no arguments print the usage with exit 0', async () => {
     for (const argv of [['help'], [], ['--help']]) {
       const r = await roster(...argv);
