@@ -6,6 +6,8 @@ import { renderEmail } from './email-templates.js';
 /** The email side of notification delivery. 'skipped' when there is no address or nothing to say by email. */
 export function createEmailChannel(mailer: Mailer, publicUrl: string) {
   return {
+    /** One message per delivery: the mailer's own bound. */
+    maxAttemptMs: mailer.maxSendMs,
     async deliver(c: NotificationContent): Promise<'sent' | 'skipped'> {
       const to = c.recipient.email;
       const rendered = renderEmail(c, publicUrl);

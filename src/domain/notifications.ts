@@ -72,6 +72,39 @@ export type NotificationContent = {
   invite?: { id: string; email: string; role: Role; expiresAt: Date | null; inviterName: string | null; token: string };
 };
 
+/**
+ * Thrown by a channel that can never deliver this notification to this person (Slack: not in the
+ * workspace, a bot, a deactivated account, a message Slack refuses): retrying cannot help. The row is
+ * skipped with the reason; a notification that may go either way goes by email instead.
+ */
+export class RecipientUnreachable extends Error {
+  override name = 'RecipientUnreachable';
+}
+
+/**
+ * Thrown by a channel that cannot deliver now for a reason that is not this notification's (Slack's rate
+ * limit; an app only its operator can fix). The outbox tries again at `retryAt` without counting an
+ * attempt, so such a wait never uses up the notification's retries. With `emailInstead`, a notification
+ * that may go either way goes by email at once instead of waiting.
+ */
+export class DeliveryDeferred extends Error {
+  override name = 'DeliveryDeferred';
+  constructor(
+    message: string,
+    readonly retryAt: Date,
+    readonly emailInstead: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** How a claimed delivery went. */
+export type DeliveryOutcome =
+  | { status: 'sent' }
+  | { status: 'skipped'; reason?: string }
+  | { status: 'failed'; error: string }
+  | { status: 'deferred'; until: Date; reason: string };
+
 /** About 14 hours of retries (backoff capped at 1 h), so a long Slack or SMTP outage loses nothing. */
 export const MAX_ATTEMPTS = 20;
 
@@ -84,8 +117,10 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
   const { db, clock } = deps;
 
   /**
-   * Claims due notifications for this worker: FOR UPDATE SKIP LOCKED, so several workers never take
-   * the same row; a claim is a lease (a crashed worker's claims come back after it ends).
+   * Claims due notifications for this worker: FOR UPDATE SKIP LOCKED, so several workers (and several
+   * loops in one process) never take the same row; a claim is a lease (a crashed worker's claims come
+   * back after it ends). The lease must outlast one delivery attempt; rows waiting behind slower ones in
+   * a batch are renewed (renew) just before their attempt.
    */
   async function claimDue(limit = 50, leaseMs = 120_000): Promise<NotificationRow[]> {
     const now = clock.now();
@@ -104,16 +139,39 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
     return db.select().from(notifications).where(inArray(notifications.id, ids)).orderBy(notifications.id);
   }
 
+  const stillMine = (claim: Pick<NotificationRow, 'id' | 'attempts'>) =>
+    and(eq(notifications.id, claim.id), eq(notifications.status, 'sending'), eq(notifications.attempts, claim.attempts));
+
+  /**
+   * Extends a claim's lease from now, just before its delivery attempt. false: the claim is no longer
+   * this worker's (its lease ran out while it waited its turn, and another worker claimed it again), so
+   * this worker must not send it.
+   */
+  async function renew(claim: Pick<NotificationRow, 'id' | 'attempts'>, leaseMs: number): Promise<boolean> {
+    const r = await db
+      .update(notifications)
+      .set({ lockedUntil: new Date(clock.now().getTime() + leaseMs) })
+      .where(stillMine(claim))
+      .returning({ id: notifications.id });
+    return r.length > 0;
+  }
+
   /**
    * Records how a claimed delivery went. The claim is identified by its attempt number: a worker whose
    * lease ran out (and whose row another worker claimed again) cannot overwrite the newer claim.
+   * A deferral gives its attempt back (the count stays that of real failures) and waits until the time
+   * the channel named. Giving it back keeps the claim check sound: the row is then pending, and the
+   * next claim makes the number this claim had again only for a row that is no longer this claim's.
    */
-  async function settle(
-    claim: Pick<NotificationRow, 'id' | 'attempts'>,
-    outcome: { status: 'sent' | 'skipped' } | { status: 'failed'; error: string },
-  ) {
+  async function settle(claim: Pick<NotificationRow, 'id' | 'attempts'>, outcome: DeliveryOutcome) {
     const now = clock.now();
-    const stillMine = and(eq(notifications.id, claim.id), eq(notifications.status, 'sending'), eq(notifications.attempts, claim.attempts));
+    if (outcome.status === 'deferred') {
+      await db
+        .update(notifications)
+        .set({ status: 'pending', attempts: sql`${notifications.attempts} - 1`, lastError: outcome.reason.slice(0, 500), nextAttemptAt: outcome.until, lockedUntil: null })
+        .where(stillMine(claim));
+      return;
+    }
     if (outcome.status === 'failed') {
       const final = claim.attempts >= MAX_ATTEMPTS;
       await db
@@ -124,13 +182,14 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
           nextAttemptAt: new Date(now.getTime() + backoffMs(claim.attempts)),
           lockedUntil: null,
         })
-        .where(stillMine);
+        .where(stillMine(claim));
       return;
     }
+    const lastError = outcome.status === 'skipped' ? (outcome.reason ? { lastError: outcome.reason.slice(0, 500) } : {}) : { lastError: null };
     await db
       .update(notifications)
-      .set({ status: outcome.status, deliveredAt: now, lockedUntil: null, ...(outcome.status === 'skipped' ? {} : { lastError: null }) })
-      .where(stillMine);
+      .set({ status: outcome.status, deliveredAt: now, lockedUntil: null, ...lastError })
+      .where(stillMine(claim));
   }
 
   /**
@@ -186,5 +245,5 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
     return Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
   }
 
-  return { claimDue, settle, describe, find, stats };
+  return { claimDue, renew, settle, describe, find, stats };
 }

@@ -1,5 +1,8 @@
+import { webApi } from '@slack/bolt';
 import { can, grantableRoles, roleLabels } from '../domain/access.js';
-import type { NotificationContent } from '../domain/notifications.js';
+import { DeliveryDeferred, RecipientUnreachable, type NotificationContent } from '../domain/notifications.js';
+import type { Logger } from '../logger.js';
+import { classifySlackError, createSlackDeliveryState, type SlackFailure } from './api-errors.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { esc } from './blocks/kit.js';
 import { inviteDm, joinRequestDm } from './blocks/messages.js';
@@ -7,29 +10,117 @@ import { inviteLink } from './dm.js';
 import { ids } from './ids.js';
 
 /**
- * The Slack side of notification delivery: a DM from Roster's bot. 'skipped' when the person isn't
- * in this workspace (the email channel covers them); Slack errors throw, so the outbox retries.
+ * One Web API request of a delivery gives up after this. Not longer: the outbox's claim on the
+ * notification has to outlast the whole attempt. Not much shorter either: a slow chat.postMessage that
+ * did post, given up on, is posted again at the next attempt.
  */
-export function createSlackChannel(deps: SlackDeps, client: WebClient) {
+export const SLACK_REQUEST_TIMEOUT_MS = 20_000;
+/** Web API requests one delivery makes at most: users.lookupByEmail, then chat.postMessage. */
+const REQUESTS_PER_DELIVERY = 2;
+/** While Slack refuses the app, a Slack-only notification waits this long between tries (not counted as attempts). */
+export const OPERATOR_PARK_MS = 5 * 60_000;
+/** After Slack refused the app, no call for this long: one probe a minute, not one per waiting notification. */
+const OPERATOR_PROBE_MS = 60_000;
+/** The same operator problem is logged again at most this often, while it lasts. */
+const OPERATOR_REMIND_MS = 60 * 60_000;
+
+/**
+ * The Web client deliveries use: the app's token and address, but no retries of its own (the outbox
+ * retries with backoff; the client's default, 10 retries over 30 minutes, would outlast any claim),
+ * a timeout per request, and a rate limit answered at once (the outbox waits Slack's Retry-After
+ * instead of the client holding the attempt open).
+ */
+export function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_TIMEOUT_MS): WebClient {
+  return new webApi.WebClient(from.token, {
+    slackApiUrl: from.slackApiUrl,
+    retryConfig: { retries: 0 },
+    timeout: timeoutMs,
+    rejectRateLimitedCalls: true,
+    logger: quietLogger(log),
+  });
+}
+
+/**
+ * The Slack side of notification delivery: a DM from Roster's bot. 'skipped' when the person isn't
+ * in this workspace (the email channel covers them). Slack's errors are sorted (see api-errors.ts): a
+ * person Slack cannot reach → RecipientUnreachable (never retried); a rate limit → DeliveryDeferred
+ * until Slack's Retry-After; an app problem only the operator can fix → one error log line naming the
+ * fix, health() reports it, and DeliveryDeferred (email instead where either way will do, otherwise a
+ * wait of OPERATOR_PARK_MS that uses up no retries); anything else throws, so the outbox retries.
+ */
+export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: { requestTimeoutMs?: number } = {}) {
+  const timeoutMs = opts.requestTimeoutMs ?? SLACK_REQUEST_TIMEOUT_MS;
+  const client = deliveryClient(appClient, deps.log, timeoutMs);
+  const state = createSlackDeliveryState(() => deps.clock.now());
+
+  /** One Web API call, its failure sorted into what the outbox should do. */
+  async function call<T>(method: string, request: () => Promise<T>): Promise<T> {
+    const blocked = state.blockedNow(method);
+    if (blocked) throw deferral(method, blocked.failure, blocked.until);
+    let result: T;
+    try {
+      result = await request();
+    } catch (err) {
+      throw failureOf(method, classifySlackError(err), err);
+    }
+    const over = state.succeeded(method);
+    if (over) deps.log.info({ slackError: over.code, method }, `Slack delivery works again: ${over.code} is over.`);
+    return result;
+  }
+
+  function failureOf(method: string, f: SlackFailure, err: unknown): Error {
+    const now = deps.clock.now().getTime();
+    switch (f.kind) {
+      case 'unreachable':
+        return new RecipientUnreachable(`Slack ${method}: ${f.code}`);
+      case 'rate_limited':
+        state.rateLimited();
+        state.block(method, now + f.retryAfterMs, f);
+        return deferral(method, f, now + f.retryAfterMs);
+      case 'operator':
+        if (state.operatorError(method, f, OPERATOR_REMIND_MS)) {
+          deps.log.error(
+            { slackError: f.code, method, fix: f.fix },
+            `Slack refuses Roster's app (${f.code} on ${method}). To fix: ${f.fix} Meanwhile notifications that may go by email go by email, and Slack-only ones wait.`,
+          );
+        }
+        state.block(f.tokenWide ? '*' : method, now + OPERATOR_PROBE_MS, f);
+        return deferral(method, f, now);
+      case 'transient':
+        return err as Error;
+    }
+  }
+
+  function deferral(method: string, f: SlackFailure, until: number): Error {
+    if (f.kind === 'rate_limited') return new DeliveryDeferred(`Slack ${method}: rate limited until ${new Date(until).toISOString()}`, new Date(until), false);
+    if (f.kind === 'operator') {
+      return new DeliveryDeferred(`Slack ${method}: ${f.code}, which the operator must fix: ${f.fix}`, new Date(deps.clock.now().getTime() + OPERATOR_PARK_MS), true);
+    }
+    return new Error(`Slack ${method}: ${f.code}`);
+  }
+
   async function slackUserOf(c: NotificationContent): Promise<string | undefined> {
     if (c.recipient.accountId) {
       const known = await deps.domain.accounts.slackUserIds(c.recipient.accountId);
       if (known[0]) return known[0].userId;
     }
     if (!c.recipient.email) return undefined;
-    try {
-      return (await client.users.lookupByEmail({ email: c.recipient.email })).user?.id;
-    } catch (err) {
-      if ((err as { data?: { error?: string } }).data?.error === 'users_not_found') return undefined;
-      throw err;
-    }
+    const email = c.recipient.email;
+    // users_not_found (not in this workspace) is a RecipientUnreachable like any other.
+    return (await call('users.lookupByEmail', () => client.users.lookupByEmail({ email }))).user?.id;
   }
 
   async function post(channel: string, msg: { text: string; blocks?: unknown[] }) {
-    return client.chat.postMessage({ channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never[] } : {}) });
+    return call('chat.postMessage', () => client.chat.postMessage({ channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never[] } : {}) }));
   }
 
   return {
+    /** Every request of a delivery timing out, with no retries: the outbox's claim outlasts it. */
+    maxAttemptMs: REQUESTS_PER_DELIVERY * timeoutMs,
+    /** For /healthz: the operator problem Slack delivery has now (with its fix), and rate limits. */
+    health: state.health,
+    /** For /metrics. */
+    metricLines: state.metricLines,
     async deliver(c: NotificationContent): Promise<'sent' | 'skipped'> {
       const user = await slackUserOf(c);
       if (!user) return 'skipped';
@@ -67,7 +158,13 @@ export function createSlackChannel(deps: SlackDeps, client: WebClient) {
             grantable: grantableRoles(approver.role),
           });
           const posted = await post(user, msg);
-          if (posted.channel && posted.ts) await deps.domain.messageRefs.remember(ids.messageRefs.joinRequest, req.id, posted.channel, posted.ts);
+          // The DM is out: failing now would send it again at the next attempt. Without the reference,
+          // this copy only misses the update to the decision.
+          if (posted.channel && posted.ts) {
+            await deps.domain.messageRefs.remember(ids.messageRefs.joinRequest, req.id, posted.channel, posted.ts).catch((err) => {
+              deps.log.warn({ err: (err as Error).message, request: req.id }, 'join request DM sent, but its reference could not be saved');
+            });
+          }
           return 'sent';
         }
         case 'join_request.decided':
@@ -93,5 +190,23 @@ export function createSlackChannel(deps: SlackDeps, client: WebClient) {
           return 'skipped';
       }
     },
+  };
+}
+
+/** The delivery client's own log lines (a failed request, a rate limit) go to debug: the outbox logs the outcome. */
+function quietLogger(log: Logger): webApi.Logger {
+  const child = log.child({ component: 'slack-delivery' });
+  let level = webApi.LogLevel.INFO;
+  const debug = (...m: unknown[]) => void (child.isLevelEnabled('debug') && child.debug(m.map(String).join(' ')));
+  return {
+    debug,
+    info: debug,
+    warn: debug,
+    error: debug,
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
   };
 }

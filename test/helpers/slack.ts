@@ -18,6 +18,8 @@ export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const TEAM = 'T0TEST';
 
 export type SlackCall = { method: string; args: Record<string, any>; at: number };
+/** A scripted answer: an HTTP status and headers (429 + Retry-After), a body (`{ ok: false, error }`), or none at all. */
+export type FakeReply = { status?: number; headers?: Record<string, string>; body?: Record<string, any>; hang?: boolean };
 export type SlackUser = { id: string; email?: string; name: string };
 
 /**
@@ -31,6 +33,11 @@ export class FakeSlack {
   private server!: http.Server;
   url = '';
   private ts = 1000;
+  /**
+   * Lets a test answer instead of the fake (Slack's errors, rate limits, a slow or silent Slack): return
+   * a reply, or undefined to answer as usual; it may wait before returning. The call is recorded first.
+   */
+  intercept: ((method: string, args: Record<string, any>) => FakeReply | undefined | Promise<FakeReply | undefined>) | undefined;
 
   async start() {
     this.server = http.createServer((req, res) => {
@@ -48,7 +55,10 @@ export class FakeSlack {
         const method = path.replace(/^api\//, '').split('?')[0]!;
         this.calls.push({ method, args: body, at: Date.now() });
         this.wakeWaiters();
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, body)));
+        void Promise.resolve(this.intercept?.(method, body)).then((r) => {
+          if (r?.hang) return;
+          res.writeHead(r?.status ?? 200, { 'content-type': 'application/json', ...r?.headers }).end(JSON.stringify(r?.body ?? this.answer(method, body)));
+        });
       });
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));

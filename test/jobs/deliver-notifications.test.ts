@@ -1,15 +1,18 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { webApi } from '@slack/bolt';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications, type NotificationRow } from '../../src/db/schema.js';
 import { createEmailChannel } from '../../src/delivery/email-channel.js';
-import { createMailer, type Mailer } from '../../src/delivery/email.js';
+import { createMailer, SMTP_SEND_DEADLINE_MS, type Mailer } from '../../src/delivery/email.js';
 import { backoffMs, MAX_ATTEMPTS, type NotificationContent } from '../../src/domain/notifications.js';
 import { deliverDueNotifications, type Channels, type DeliveryChannel } from '../../src/jobs/deliver-notifications.js';
 import { createLogger } from '../../src/logger.js';
+import { createSlackChannel, SLACK_REQUEST_TIMEOUT_MS } from '../../src/slack/notifications.js';
 import { useWorld, type World } from '../helpers/domain.js';
+import { FakeSlack } from '../helpers/slack.js';
 import { TestSmtp, type ReceivedMail } from '../helpers/smtp.js';
 
 const PUBLIC_URL = 'https://roster.test';
@@ -492,6 +495,87 @@ describe('Slack DM or email', () => {
     const mails = smtp.to(owner.account.email!).length - ownerMailsBefore;
     expect(dms + mails).toBe(1);
     expect((await rowOf(w, `invite.accepted:${invite.id}`, 'slack_or_email')).status).toBe('sent');
+  });
+});
+
+describe('claims and concurrent delivery loops', () => {
+  const fakeSlack = new FakeSlack();
+  beforeAll(() => fakeSlack.start());
+  afterAll(() => fakeSlack.stop());
+
+  /** The channels main.ts wires: the real Slack DM channel (pointed at the fake Slack) and email. */
+  const realChannels = (w: World) => ({
+    email: email(),
+    slack: createSlackChannel({ domain: w.domain, clock: w.clock, log, publicUrl: PUBLIC_URL, kickOutbox: () => {} }, new webApi.WebClient('xoxb-test', { slackApiUrl: fakeSlack.url })),
+  });
+
+  it('two delivery loops in one process send each notification exactly once, even when slow attempts make rows wait past their claim', async () => {
+    const w = world();
+    const channels = realChannels(w);
+    const { org, owner } = await w.org('TwoLoops');
+    const invitees: { email: string; slackId: string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const p = await w.person(`Loop${i}`);
+      const u = fakeSlack.addUser(`Loop${i}`, p.account.email!);
+      const [r] = await w.domain.invites.create(owner.actor, org.id, { emails: p.account.email!, role: 'member' });
+      if (!r?.ok) throw new Error('invite failed');
+      invitees.push({ email: p.account.email!, slackId: u.id });
+    }
+    // Every DM takes 40 s (of the test's clock): three in a row outlast the claim of the rows after them.
+    fakeSlack.intercept = (method) => {
+      if (method === 'chat.postMessage') w.clock.advance(40_000);
+      return undefined;
+    };
+    const mark = fakeSlack.calls.length;
+    try {
+      // The agenda job and the in-process kick(): one takes a whole batch, the other polls meanwhile.
+      let firstDone = false;
+      const first = deliverDueNotifications(w.domain, channels, log).finally(() => {
+        firstDone = true;
+      });
+      const second = (async () => {
+        while (!firstDone) {
+          await deliverDueNotifications(w.domain, channels, log, 3);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      await Promise.all([first, second]);
+      w.clock.advanceHours(1);
+      await deliver(w, channels);
+    } finally {
+      fakeSlack.intercept = undefined;
+    }
+    for (const x of invitees) {
+      expect(smtp.to(x.email)).toHaveLength(1);
+      expect(fakeSlack.of('chat.postMessage', mark).filter((c) => c.args.channel === x.slackId)).toHaveLength(1);
+    }
+    expect(await w.count('notifications', `org_id = '${org.id}' and kind = 'invite.sent' and status <> 'sent'`)).toBe(0);
+  });
+
+  it('while an attempt runs, its claim reaches past the slowest attempt there can be: every Slack request timing out, then the whole SMTP deadline', async () => {
+    const w = world();
+    const channels = realChannels(w);
+    expect(channels.slack.maxAttemptMs).toBe(2 * SLACK_REQUEST_TIMEOUT_MS);
+    expect(channels.email.maxAttemptMs).toBe(SMTP_SEND_DEADLINE_MS);
+    const { org, owner } = await w.org('Lease');
+    const m = await w.member(org, owner.actor, 'member');
+    fakeSlack.addUser('Leased', m.account.email!);
+    await deliver(w, channels);
+    await w.domain.members.changeRole(owner.actor, org.id, m.account.id, 'developer');
+    const leaseLeft: number[] = [];
+    fakeSlack.intercept = async (method) => {
+      if (method !== 'chat.postMessage') return undefined;
+      const [r] = (await w.domain.outbox.find({ kind: 'member.role_changed' })).filter((x) => x.recipientAccountId === m.account.id);
+      leaseLeft.push(r!.lockedUntil!.getTime() - w.clock.now().getTime());
+      return undefined;
+    };
+    try {
+      await deliver(w, channels);
+    } finally {
+      fakeSlack.intercept = undefined;
+    }
+    expect(leaseLeft).toHaveLength(1);
+    expect(leaseLeft[0]).toBeGreaterThan(2 * SLACK_REQUEST_TIMEOUT_MS + SMTP_SEND_DEADLINE_MS);
   });
 });
 
