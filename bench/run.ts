@@ -170,6 +170,8 @@ async function main() {
       LOG_LEVEL: 'warn',
       APP_SECRET,
       ROSTER_ROLE: 'web',
+      // The bench measures Roster itself from one client on one token: rate limits off (README).
+      SCIM_RATE_LIMIT: '0',
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_API_URL: slack.url,
@@ -270,14 +272,23 @@ async function main() {
     // Its ceiling: a trivial express POST route parsing the same form body, in its own process, at the
     // same rate and connections (the GET ceiling above runs flat out, which says nothing about p99 at 300/s).
     log('Slack /org help at 300 req/s');
-    const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: `${slack.url.replace(/api\/$/, '')}response`, trigger_id: 't' }).toString();
-    const ts = Math.floor(Date.now() / 1000);
-    const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
+    // Each request signed anew (its own trigger_id and signature): Roster acts on a signed request once,
+    // so the same signed body sent again would measure the replay refusal instead of the command.
+    const responseUrl = `${slack.url.replace(/api\/$/, '')}response`;
+    let nth = 0;
     const slashRequest = {
       method: 'POST' as const,
       overallRate: 300,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) },
-      body,
+      requests: [
+        {
+          setupRequest: (req: any) => {
+            const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: responseUrl, trigger_id: `t${nth++}` }).toString();
+            const ts = Math.floor(Date.now() / 1000);
+            const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
+            return { ...req, body, headers: { ...req.headers, 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) } };
+          },
+        },
+      ],
     };
     const postPort = await freePort();
     const postCeilingProc = spawnNode(

@@ -44,7 +44,7 @@ const port = await freePort();
 const args = process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench', 'profiles')] : [];
 const child = spawn(process.execPath, [...args, process.env.MAIN ?? 'dist/main.js'], {
   cwd: root,
-  env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, DATABASE_POOL_SIZE: '20', LOG_LEVEL: 'warn', APP_SECRET, ROSTER_ROLE: 'web', PUBLIC_URL: `http://127.0.0.1:${port}` },
+  env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, DATABASE_POOL_SIZE: '20', LOG_LEVEL: 'warn', APP_SECRET, ROSTER_ROLE: 'web', SCIM_RATE_LIMIT: '0', PUBLIC_URL: `http://127.0.0.1:${port}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 for (;;) {

@@ -118,11 +118,15 @@ async function fakeSlack() {
   return { url: `http://127.0.0.1:${port}/api/`, counts, close: () => server.close() };
 }
 
+/** Each request signed anew (its own trigger_id): Roster acts on a signed request once, so a repeated one is a replay. */
 function signed(responseUrl: string) {
-  const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: responseUrl, trigger_id: 't' }).toString();
-  const ts = Math.floor(Date.now() / 1000);
-  const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
-  return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) } };
+  let nth = 0;
+  return () => {
+    const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: responseUrl, trigger_id: `t${nth++}` }).toString();
+    const ts = Math.floor(Date.now() / 1000);
+    const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
+    return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) } };
+  };
 }
 
 function pct(sorted: number[], p: number) {
@@ -133,11 +137,25 @@ function pct(sorted: number[], p: number) {
 type Run = { p50: number; p99: number; max: number; rps: number; errors: number; perSecondP99: number[] };
 
 /** autocannon at a fixed overall rate; per-request latencies are kept to show where in time the p99 is. */
-async function fixedRate(url: string, req: { body: string; headers: Record<string, string> }, seconds: number): Promise<Run> {
+async function fixedRate(url: string, next: () => { body: string; headers: Record<string, string> }, seconds: number): Promise<Run> {
   const samples: { at: number; ms: number }[] = [];
   const t0 = performance.now();
   const res: autocannon.Result = await new Promise((resolve, reject) => {
-    const opts = { url, method: 'POST' as const, body: req.body, headers: req.headers, connections: CONNECTIONS, duration: seconds, overallRate: RATE };
+    const opts = {
+      url,
+      method: 'POST' as const,
+      requests: [
+        {
+          setupRequest: (req: any) => {
+            const r = next();
+            return { ...req, body: r.body, headers: { ...req.headers, ...r.headers } };
+          },
+        },
+      ],
+      connections: CONNECTIONS,
+      duration: seconds,
+      overallRate: RATE,
+    };
     const inst = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
     inst.on('response', (_c, _status, _bytes, ms) => samples.push({ at: performance.now() - t0, ms }));
   });

@@ -35,6 +35,11 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(5_000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(10).max(1_000_000).default(2_000),
+  TRUST_PROXY: optionalString,
+  SCIM_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(600),
+  SCIM_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(30),
+  INVITE_PAGE_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(120),
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'METRICS_TOKEN must be at least 16 characters.' }),
 });
 
 export type Config = {
@@ -68,6 +73,12 @@ export type Config = {
     /** Connections beyond this many at once are refused. */
     maxConnections: number;
   };
+  /** express `trust proxy` (README): undefined = the socket's address is the client's. */
+  trustProxy: boolean | number | string | undefined;
+  /** Per-process limits; 0 turns one off. */
+  rateLimits: { scimPerTokenPerMinute: number; authFailuresPerMinute: number; invitePagePerMinute: number };
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   slack: {
     signingSecret: string | undefined;
     botToken: string | undefined;
@@ -107,6 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    rateLimits: { scimPerTokenPerMinute: e.SCIM_RATE_LIMIT, authFailuresPerMinute: e.SCIM_AUTH_FAILURE_LIMIT, invitePagePerMinute: e.INVITE_PAGE_RATE_LIMIT },
+    metricsToken: e.METRICS_TOKEN,
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
       botToken: e.SLACK_BOT_TOKEN,
@@ -114,4 +128,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: e.SLACK_API_URL,
     },
   };
+}
+
+/** TRUST_PROXY: true/false, a hop count (1), or addresses/subnets (loopback, 10.0.0.0/8), as express takes them. */
+function parseTrustProxy(v: string | undefined): boolean | number | string | undefined {
+  if (v === undefined) return undefined;
+  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }

@@ -95,6 +95,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
     outboxStats: domain.outbox.stats,
     version,
     slackMode: slack?.mode ?? 'off',
+    rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
     ...(web
       ? {
           slackRouter: slack?.router,

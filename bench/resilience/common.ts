@@ -70,6 +70,8 @@ export function startRoster(dbUrl: string, port: number, opts: { role?: 'all' | 
       APP_SECRET,
       ROSTER_ROLE: opts.role ?? 'web',
       DATABASE_POOL_SIZE: '10',
+      // Load from one client on one token: the per-token rate limit would measure itself.
+      SCIM_RATE_LIMIT: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

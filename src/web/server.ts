@@ -3,6 +3,8 @@ import type pg from 'pg';
 import { ping } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
+import { invitePageRateLimit, scimRateLimits, type RateLimitSettings } from './rate-limits.js';
 
 export type WebDeps = {
   pool: pg.Pool;
@@ -18,6 +20,10 @@ export type WebDeps = {
   inviteRouter?: Router | undefined;
   /** Where the last error handler logs failures no router handled. */
   log?: Logger | undefined;
+  /** Per-process request limits (README, Security); none when absent. */
+  rateLimits?: RateLimitSettings | undefined;
+  /** express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address. */
+  trustProxy?: boolean | number | string | undefined;
 };
 
 /** One express app for every HTTP surface. */
@@ -26,8 +32,15 @@ export function createWebApp(deps: WebDeps): Express {
   app.disable('x-powered-by');
   // Mounted before any body parser: a parsed body would break Slack's signature check.
   if (deps.slackRouter) app.use(deps.slackRouter);
-  if (deps.scimRouter) app.use('/scim/v2', deps.scimRouter);
-  if (deps.inviteRouter) app.use('/invites', deps.inviteRouter);
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  if (deps.scimRouter) {
+    if (deps.rateLimits) app.use('/scim/v2', scimRateLimits(deps.rateLimits));
+    app.use('/scim/v2', deps.scimRouter);
+  }
+  if (deps.inviteRouter) {
+    if (deps.rateLimits) app.use('/invites', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
+    app.use('/invites', deps.inviteRouter);
+  }
   app.get('/healthz', async (_req, res) => {
     const dbUp = await ping(deps.pool);
     res.status(dbUp ? 200 : 503).json({
@@ -68,4 +81,14 @@ export function createWebApp(deps: WebDeps): Express {
   app.use(notFoundHandler());
   app.use(errorHandler(deps.log));
   return app;
+}
+
+function tooManyInvitePageRequests(res: express.Response, retryAfterSeconds: number) {
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+  res
+    .status(429)
+    .set('Retry-After', String(retryAfterSeconds))
+    .set('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+    .type('html')
+    .send(page('Too many requests', html`<h1>Too many requests</h1><p>Too many invite pages were opened from your network just now. Nothing was changed. Please try your link again in ${String(minutes)} minute${minutes === 1 ? '' : 's'}.</p>`));
 }
