@@ -1,7 +1,9 @@
 /**
- * `npm run bench:fuzz`: the property-based fuzzing of test/resilience/fuzz.test.ts (SCIM filters, PATCH
- * bodies, POST bodies, invite links, slash-command text) at 100,000 cases or more, where `npm test` runs a
- * few thousand. It runs that same test file through vitest in a child process with FUZZ_RUNS raised so the
+ * `npm run bench:fuzz`: the property-based fuzzing of test/resilience/fuzz.test.ts (SCIM filters, attribute
+ * lists and paging numbers, PATCH bodies, POST bodies, users and groups with hostile strings, raw JSON nested
+ * up to 20,000 levels, invite links and the invite form, slash-command text; the strings carry control
+ * characters, unpaired surrogates and numbers past 2^63) at 100,000 cases or more, where `npm test` runs a
+ * few thousand. The arbitraries live in that one file, so the bench and the test suite fuzz the same input. It runs that same test file through vitest in a child process with FUZZ_RUNS raised so the
  * properties add up to the target, kills it (and fails) when it runs past the time limit, and prints the
  * number of cases, the duration and whether it passed. Not part of `npm test`.
  *

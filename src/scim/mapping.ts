@@ -109,6 +109,8 @@ export function checkFilter(expr: string): void {
 export const MAX_ATTRIBUTES = 100;
 /** An attribute name as RFC 7644 §3.10 writes it: optional schema URN, name, optional sub-attribute. */
 const attributePath = /^(?:urn:[A-Za-z0-9.:_-]+:)?[A-Za-z][\w$-]*(?:\.[A-Za-z][\w$-]*)?$/;
+/** Words SCIMMY's filter parser reads as logic or literals, never as attribute names (they crashed it). */
+const filterWords = /^(and|or|not|true|false)$/i;
 
 /**
  * `attributes` / `excludedAttributes`: a comma-separated list of attribute names, checked like a filter
@@ -121,7 +123,16 @@ export function checkAttributes(param: 'attributes' | 'excludedAttributes', valu
   const items = value.split(',').map((a) => a.trim());
   if (items.length > MAX_ATTRIBUTES) throw new UnsupportedFilterError(`${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`);
   for (const item of items) {
-    if (!attributePath.test(item)) throw new UnsupportedFilterError(`${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`);
+    if (!attributePath.test(item) || filterWords.test(item)) {
+      throw new UnsupportedFilterError(`${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`);
+    }
+  }
+  // The filter SCIMMY makes of the list, built once here: whatever it still cannot take is our 400, not its TypeError.
+  try {
+    new SCIMMY.Types.Filter(items.map((a) => `${a} pr`).join(' and '));
+  } catch (err) {
+    if (err instanceof SCIMMY.Types.Error) throw err;
+    throw new UnsupportedFilterError(`${param} could not be read as a list of attribute names.`);
   }
 }
 
