@@ -26,6 +26,7 @@ const schema = z.object({
   SMTP_URL: optionalString,
   SMTP_FROM: z.string().trim().default('Roster <roster@localhost>'),
   OUTBOX_DIR: optionalString,
+  EMAIL_FILE_OUTBOX: z.enum(['true', 'false']).default('false'),
   ROSTER_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
@@ -59,6 +60,8 @@ export type Config = {
     smtpUrl: string | undefined;
     from: string;
     outboxDir: string;
+    /** Production without SMTP_URL writes emails (invite links) to files only when this is set. */
+    allowFileOutbox: boolean;
   };
   /** all: web and jobs in one process; web: HTTP only; worker: jobs only. */
   role: 'all' | 'web' | 'worker';
@@ -110,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     membershipMode: e.MEMBERSHIP_MODE,
     appSecret: e.APP_SECRET,
-    email: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, outboxDir: e.OUTBOX_DIR ?? `${e.DATA_DIR}/outbox` },
+    email: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, outboxDir: e.OUTBOX_DIR ?? `${e.DATA_DIR}/outbox`, allowFileOutbox: e.EMAIL_FILE_OUTBOX === 'true' },
     role: e.ROSTER_ROLE,
     http: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,

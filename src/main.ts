@@ -74,6 +74,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
   if (mailer.mode === 'outbox') log.info({ outbox: config.email.outboxDir }, 'Email goes to the outbox folder as .eml files (set SMTP_URL to send it).');
 
   const web = config.role !== 'worker';
+  const slackDelivery = slack && config.role !== 'web' ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client) : undefined;
   if (config.role !== 'web') {
     worker = createWorker({
       pool: database.pool,
@@ -81,7 +82,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       log,
       channels: {
         email: createEmailChannel(mailer, config.publicUrl),
-        slack: slack ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client) : undefined,
+        slack: slackDelivery,
       },
       intervals: opts.jobIntervals,
     });
@@ -95,6 +96,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
     outboxStats: domain.outbox.stats,
     version,
     slackMode: slack?.mode ?? 'off',
+    slackDelivery,
+    metricsToken: config.metricsToken,
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
     ...(web

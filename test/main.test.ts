@@ -107,9 +107,10 @@ describe('npm start on the embedded PostgreSQL', () => {
     expect(postmaster, server.output()).toBeDefined();
 
     // Another Roster process (say a CLI command in progress) joined the server's PostgreSQL, as
-    // src/db/embedded.ts does: the port from postmaster.pid, the local credentials.
+    // src/db/embedded.ts does: the port from postmaster.pid, the password from DATA_DIR/pg-password.
     const pgPort = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]);
-    const other = new pg.Client({ connectionString: `postgres://postgres:roster-local@127.0.0.1:${pgPort}/roster` });
+    const password = encodeURIComponent(readFileSync(path.join(dataDir, 'pg-password'), 'utf8').trim());
+    const other = new pg.Client({ connectionString: `postgres://postgres:${password}@127.0.0.1:${pgPort}/roster` });
     other.on('error', () => {}); // a dropped connection is reported by the query below
     await other.connect();
     closers.push(() => other.end().catch(() => {}));

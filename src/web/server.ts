@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import type pg from 'pg';
 import { ping } from '../db/client.js';
@@ -20,6 +21,10 @@ export type WebDeps = {
   inviteRouter?: Router | undefined;
   /** Where the last error handler logs failures no router handled. */
   log?: Logger | undefined;
+  /** Slack delivery's state in this process (an operator problem and its fix, rate limits), when it runs here. */
+  slackDelivery?: { health: () => object; metricLines: () => string[] } | undefined;
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken?: string | undefined;
   /** Per-process request limits (README, Security); none when absent. */
   rateLimits?: RateLimitSettings | undefined;
   /** express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address. */
@@ -47,11 +52,17 @@ export function createWebApp(deps: WebDeps): Express {
       status: dbUp ? 'ok' : 'degraded',
       database: dbUp ? 'up' : 'down',
       slack: deps.slackMode === 'off' ? 'off' : 'on',
+      // A Slack operator problem (a revoked token, a missing scope) is reported, not a failed check:
+      // the process itself is fine, and restarting it would not help.
+      ...(deps.slackDelivery ? { slackDelivery: deps.slackDelivery.health() } : {}),
       version: deps.version,
     });
   });
   // Prometheus text format: enough to alert on a stuck outbox, a saturated pool or a growing process.
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (deps.metricsToken && !bearerMatches(req.headers.authorization, deps.metricsToken)) {
+      return void res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('Metrics need Authorization: Bearer <METRICS_TOKEN>.\n');
+    }
     const dbUp = await ping(deps.pool);
     const outbox = dbUp && deps.outboxStats ? await deps.outboxStats().catch(() => ({}) as Record<string, number>) : {};
     const mem = process.memoryUsage();
@@ -73,6 +84,7 @@ export function createWebApp(deps: WebDeps): Express {
       '# HELP process_uptime_seconds Seconds since this process started.',
       '# TYPE process_uptime_seconds gauge',
       `process_uptime_seconds ${Math.round(process.uptime())}`,
+      ...(deps.slackDelivery?.metricLines() ?? []),
       `roster_info{version="${deps.version}",slack="${deps.slackMode}"} 1`,
     ];
     res.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
@@ -91,4 +103,11 @@ function tooManyInvitePageRequests(res: express.Response, retryAfterSeconds: num
     .set('Content-Security-Policy', CONTENT_SECURITY_POLICY)
     .type('html')
     .send(page('Too many requests', html`<h1>Too many requests</h1><p>Too many invite pages were opened from your network just now. Nothing was changed. Please try your link again in ${String(minutes)} minute${minutes === 1 ? '' : 's'}.</p>`));
+}
+
+/** Constant-time check of `Bearer <token>` (hashes first, so lengths don't leak either). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(token));
 }
