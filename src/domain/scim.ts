@@ -20,7 +20,7 @@ import { type Actor, type Deps, type Tx, isUniqueViolation } from './context.js'
 import { fail } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
 import { findMembership, lockOrgFor, requireMembership, requireOrg } from './standing.js';
-import { assertText, isValidEmail, parseInput, safeString, textProblem } from './validation.js';
+import { assertText, isValidEmail, parseInput, textProblem } from './validation.js';
 
 /**
  * SCIM provisioning rules (SPEC §6), independent of the SCIM wire format: the scim/ adapter turns
@@ -54,21 +54,47 @@ export type ScimQuery = { anyOf: FilterTerm[][]; startIndex: number; count: numb
 
 export const MAX_PAGE = 1000;
 
-const text = (max: number) => safeString().trim().max(max, `at most ${max} characters`);
+// The shape of SCIM input. Its characters are checked after it (assertCleanText), attribute by
+// attribute, because a PATCH is held to the rule only for what it changes.
+const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
 const userSchema = z.object({
   userName: text(256).min(1, 'userName is required'),
   externalId: text(256).nullish(),
   givenName: text(256).nullish(),
   familyName: text(256).nullish(),
   displayName: text(256).nullish(),
-  emails: z.array(z.object({ value: safeString(), type: safeString().optional(), primary: z.boolean().optional() })).max(20).optional(),
+  emails: z.array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() })).max(20).optional(),
   active: z.boolean().optional(),
 });
+const userTextKeys = ['userName', 'externalId', 'givenName', 'familyName', 'displayName', 'emails'] as const;
 const groupSchema = z.object({
   displayName: text(256).min(1, 'displayName is required'),
   externalId: text(256).nullish(),
-  memberIds: z.array(safeString()).max(100_000),
+  memberIds: z.array(z.string()).max(100_000),
 });
+const groupTextKeys = ['displayName', 'externalId', 'memberIds'] as const;
+
+/** Every string in a value, with its path for a message ("emails[0].value"). */
+function stringsAt(value: unknown, path: string, out: [string, string][] = []): [string, string][] {
+  if (typeof value === 'string') out.push([path, value]);
+  else if (Array.isArray(value)) value.forEach((v, i) => stringsAt(v, `${path}[${i}]`, out));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsAt(v, `${path}.${k}`, out);
+  return out;
+}
+
+/**
+ * The character rule (validation.ts) on the given attributes of a SCIM input: all of them for a create
+ * or a PUT; for a PATCH only those it changes, so a value stored before the rule existed never blocks a
+ * PATCH that leaves it alone (deactivating the user, above all).
+ */
+function assertCleanText<T extends Record<string, unknown>>(input: T, keys: readonly (keyof T & string)[]): void {
+  for (const key of keys) {
+    for (const [path, value] of stringsAt(input[key], key)) {
+      const problem = textProblem(value);
+      if (problem) fail('invalid_input', `${path}: contains ${problem}. Remove it and try again.`, { field: path });
+    }
+  }
+}
 
 function scimOrgId(actor: Actor): string {
   if (actor.type !== 'scim') fail('forbidden', 'Only a SCIM token can do that.');
@@ -149,6 +175,7 @@ export function createScimService(deps: Deps) {
   async function createUser(actor: Actor, raw: ScimUserInput): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
     const input = parseInput(userSchema, raw);
+    assertCleanText(input, userTextKeys);
     const email = emailOf(input);
     try {
       return await db.transaction(async (tx) => {
@@ -212,6 +239,7 @@ export function createScimService(deps: Deps) {
     const input = parseInput(userSchema, raw);
     const base = opts.base ? parseInput(userSchema, opts.base) : undefined;
     const changed = (k: keyof typeof input) => !base || JSON.stringify(input[k] ?? null) !== JSON.stringify(base[k] ?? null);
+    assertCleanText(input, userTextKeys.filter(changed));
     try {
       return await db.transaction(async (tx) => {
         const org = await lockOrgForScim(tx, orgId);
@@ -417,6 +445,7 @@ export function createScimService(deps: Deps) {
   async function createGroup(actor: Actor, raw: ScimGroupInput): Promise<ScimGroupView> {
     const orgId = scimOrgId(actor);
     const input = parseInput(groupSchema, raw);
+    assertCleanText(input, groupTextKeys);
     return db.transaction(async (tx) => {
       const org = await lockOrgForScim(tx, orgId);
       const now = clock.now();
@@ -442,6 +471,7 @@ export function createScimService(deps: Deps) {
     const orgId = scimOrgId(actor);
     const input = parseInput(groupSchema, raw);
     const base = opts.base ? parseInput(groupSchema, opts.base) : undefined;
+    assertCleanText(input, groupTextKeys.filter((k) => !base || JSON.stringify(input[k] ?? null) !== JSON.stringify(base[k] ?? null)));
     return db.transaction(async (tx) => {
       const org = await lockOrgForScim(tx, orgId);
       const before = await findGroup(tx, orgId, id, true);

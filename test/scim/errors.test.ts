@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { ERROR_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, patchBody, q, useScimRoster, userBody, type ScimHarness } from '../helpers/scim.js';
 
@@ -322,6 +323,26 @@ describe('hostile input', () => {
     expectScimError(await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Ok', externalId: `e${NUL}`, members: [] }), 400, 'invalidValue');
     expect(await orgState(h, org.id)).toEqual(before);
     expect((await h.scim(token, 'GET', `/Users/${u.body.id}`)).body).toMatchObject({ userName: email, displayName: 'Kept' });
+  });
+
+  it('a PATCH is held to the rule only for what it changes: a value stored before the rule existed does not block deactivating the user', async () => {
+    const h = roster();
+    const { org, token } = await h.newOrgWithToken();
+    const email = `legacy.${h.tag()}@example.com`;
+    const u = await h.scim(token, 'POST', '/Users', userBody(email));
+    const g = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: `Legacy ${h.tag()}`, members: [] });
+    await h.db.db.execute(sql`update scim_users set display_name = ${'Legacy\tName\u0007'} where id = ${u.body.id}`);
+    await h.db.db.execute(sql`update scim_groups set display_name = ${'Legacy\u0085Group'} where id = ${g.body.id}`);
+    const off = await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'active', value: false }));
+    expect(off.status, off.text).toBe(200);
+    expect((await h.memberByEmail(org, email))!.status).toBe('suspended');
+    const add = await h.scim(token, 'PATCH', `/Groups/${g.body.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: u.body.id }] }));
+    expect(add.status, add.text).toBe(200);
+    // What the PATCH itself brings is checked.
+    expectScimError(await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'externalId', value: `x${NUL}` })), 400, 'invalidValue');
+    const fixed = await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: 'Clean Name' }));
+    expect(fixed.status, fixed.text).toBe(200);
+    expect(fixed.body.displayName).toBe('Clean Name');
   });
 
   it('a lone surrogate in userName is a 400 invalidValue and changes nothing', async () => {
