@@ -96,6 +96,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     outboxStats: domain.outbox.stats,
     version,
     slackMode: slack?.mode ?? 'off',
+    log,
     slackDelivery,
     metricsToken: config.metricsToken,
     rateLimits: config.rateLimits,

@@ -24,7 +24,7 @@ export type Mailer = {
 
 /**
  * SMTP through nodemailer when SMTP_URL is set. Without it (development), each message is written
- * as an .eml file into the outbox folder and its link is logged.
+ * as an .eml file into the outbox folder (its link is logged at debug level, never in production).
  */
 /**
  * Bounded SMTP waits. nodemailer's defaults (2 min to connect, 10 min of socket silence) outlast the
@@ -90,7 +90,10 @@ export function createMailer(opts: {
       await chmod(opts.outboxDir, 0o700);
       const file = path.join(opts.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${m.messageId.replace(/[^a-z0-9]+/gi, '_').slice(0, 60)}.eml`);
       await writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' });
-      opts.log.info({ to: m.to, file, ...(m.devLink && !opts.production ? { link: m.devLink } : {}) }, `email written to the outbox (no SMTP_URL): ${m.subject}`);
+      // An id is enough at info: no address, no name (the subject has the org's), no link (a
+      // credential). Developers see the link at debug level, outside production.
+      opts.log.info({ file }, 'email written to the outbox (no SMTP_URL)');
+      if (m.devLink && !opts.production) opts.log.debug({ file, link: m.devLink }, 'the email\'s link (development only)');
     },
     close: () => writer.close(),
   };

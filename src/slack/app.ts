@@ -1,6 +1,6 @@
 import { App, ExpressReceiver, LogLevel, webApi } from '@slack/bolt';
 import express, { type Router } from 'express';
-import type { Logger } from '../logger.js';
+import { scrubMessage, type Logger } from '../logger.js';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
 import type { SlackDeps } from './context.js';
@@ -92,11 +92,13 @@ function boltLogger(log: Logger) {
   const child = log.child({ component: 'slack' });
   let level = LogLevel.INFO;
   // Bolt and its WebClient log at debug several times per request: build no string for a level that is off.
+  // Bolt writes errors into its text (String(err)): a failed query's parameters must not come along.
+  const text = (m: unknown[]) => scrubMessage(m.map(String).join(' '));
   return {
-    debug: (...m: unknown[]) => child.isLevelEnabled('debug') && child.debug(m.map(String).join(' ')),
-    info: (...m: unknown[]) => child.isLevelEnabled('info') && child.info(m.map(String).join(' ')),
-    warn: (...m: unknown[]) => child.warn(m.map(String).join(' ')),
-    error: (...m: unknown[]) => child.error(m.map(String).join(' ')),
+    debug: (...m: unknown[]) => child.isLevelEnabled('debug') && child.debug(text(m)),
+    info: (...m: unknown[]) => child.isLevelEnabled('info') && child.info(text(m)),
+    warn: (...m: unknown[]) => child.warn(text(m)),
+    error: (...m: unknown[]) => child.error(text(m)),
     setLevel: (l: typeof level) => {
       level = l;
     },

@@ -39,7 +39,7 @@ async function tmpDir(): Promise<string> {
 /** A logger whose JSON lines the test can read. */
 function capturingLogger() {
   const lines: Record<string, any>[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
   return { log, lines };
 }
 
@@ -184,7 +184,7 @@ describe('the mailer', () => {
     expect(createMailer({ smtpUrl: smtp.url, from: 'x <x@x.example>', outboxDir: '/nonexistent', log: silent }).maxSendMs).toBe(SMTP_SEND_DEADLINE_MS);
   });
 
-  it('without SMTP_URL each message is written as an .eml file into the outbox folder (created if missing), and the accept link is logged', async () => {
+  it('without SMTP_URL each message is written as an .eml file into the outbox folder (created if missing); the log names the file at info and the accept link only at debug', async () => {
     const outboxDir = path.join(await tmpDir(), 'nested', 'outbox');
     const { log, lines } = capturingLogger();
     const mailer = createMailer({ smtpUrl: undefined, from: 'Roster <roster@localhost>', outboxDir, log });
@@ -204,9 +204,11 @@ describe('the mailer', () => {
     expect(first.text!.trim()).toBe('Plain body 1');
     expect(first.html).toContain('<p>HTML body 1</p>');
     expect(first.messageId).toBe('<test-1-dev@example.com@roster.example>');
-    const logged = lines.filter((l) => l.to === 'dev@example.com');
-    expect(logged).toHaveLength(2);
-    expect(logged.find((l) => /Hello 1/.test(l.msg))).toMatchObject({ link, file: expect.stringMatching(/\.eml$/) });
+    const written = lines.filter((l) => l.msg === 'email written to the outbox (no SMTP_URL)');
+    expect(written).toHaveLength(2);
+    expect(written.every((l) => l.level === 30 && /\.eml$/.test(l.file) && !JSON.stringify(l).includes('dev@example.com'))).toBe(true);
+    // The link only at debug level, beside the file it is in.
+    expect(lines.filter((l) => l.link === link)).toEqual([expect.objectContaining({ level: 20, file: expect.stringMatching(/\.eml$/) })]);
     expect(smtp.to('dev@example.com')).toHaveLength(0);
   });
 });
@@ -354,7 +356,7 @@ describe('Roster wired from its settings', () => {
     }
   });
 
-  it('without SMTP_URL, the invite email appears as an .eml file in OUTBOX_DIR and its accept link is logged; no SMTP is used', async () => {
+  it('without SMTP_URL, the invite email appears as an .eml file in OUTBOX_DIR and its accept link is logged at debug level only, no address at info; no SMTP is used', async () => {
     const outboxDir = path.join(await tmpDir(), 'outbox');
     const { log, lines } = capturingLogger();
     const { roster, stop } = await startRoster({ OUTBOX_DIR: outboxDir }, log);
@@ -368,7 +370,9 @@ describe('Roster wired from its settings', () => {
       expect(parsed.to && !Array.isArray(parsed.to) ? parsed.to.value[0]!.address : '').toBe(to);
       expect(parsed.text).toContain(`${PUBLIC_URL}/invites/${r.token}`);
       expect(parsed.html).toContain(`${PUBLIC_URL}/invites/${r.token}`);
-      expect(lines.some((l) => l.link === `${PUBLIC_URL}/invites/${r.token}` && l.to === to)).toBe(true);
+      expect(lines.some((l) => l.link === `${PUBLIC_URL}/invites/${r.token}` && l.level === 20)).toBe(true);
+      const infoAndUp = lines.filter((l) => (l.level as number) >= 30).map((l) => JSON.stringify(l));
+      expect(infoAndUp.some((l) => l.includes(r.token) || l.includes(to))).toBe(false);
       expect(lines.some((l) => l.outbox === outboxDir)).toBe(true);
       expect(smtp.to(to)).toHaveLength(0);
     } finally {

@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scrubError } from '../src/logger.js';
+import { freshDatabase } from './helpers/db.js';
+
+// Error log lines carry ids and codes, never the personal data a failed query had as parameters.
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => {
+  db = await freshDatabase(2);
+});
+afterAll(async () => {
+  await db.close();
+});
+
+/** A pino logger with Roster's error serializer, writing into an array. */
+function capture() {
+  const lines: string[] = [];
+  const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+  return { log: pino({ level: 'info', serializers: { err: scrubError } }, stream), lines };
+}
+
+describe('error log lines', () => {
+  it("a failed query logged as an error names neither its parameters (an email, a name) nor PostgreSQL's detail quoting them", async () => {
+    const email = 'secret.person@example.com';
+    // A unique violation whose detail quotes the key's value, raised through drizzle with parameters.
+    await db.db.execute(sql`create temporary table people (email text primary key, name text)`);
+    await db.db.execute(sql`insert into people values (${email}, ${'Secret Name'})`);
+    const err = await db.db.execute(sql`insert into people values (${email}, ${'Secret Name'})`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).toContain(email); // drizzle's own message has it…
+    const { log, lines } = capture();
+    log.error({ err }, 'adding a person failed');
+    log.warn({ err: (err as Error).message }, 'adding a person failed');
+    const out = lines.join('\n');
+    expect(out).not.toContain(email); // …the log line does not
+    expect(out).not.toContain('Secret Name');
+    expect(out).toContain('23505');
+    expect(out).toContain('Failed query');
+  });
+});
