@@ -50,7 +50,9 @@ const child = spawn(process.execPath, [...args, process.env.MAIN ?? 'dist/main.j
 for (;;) {
   try {
     if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
-  } catch {}
+  } catch {
+    // not listening yet
+  }
   await new Promise((r) => setTimeout(r, 50));
 }
 const base = `http://127.0.0.1:${port}`;

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import type { Database } from './db/client.js';
+import { ping, type Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
 import { createDomain } from './domain/index.js';
 import { listenTo } from './db/notify.js';
@@ -93,6 +93,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const secret = appSecret(config);
   const app = createWebApp({
     pool: database.pool,
+    databaseUp: () => ping(database.pool),
     outboxStats: domain.outbox.stats,
     version,
     slackMode: slack?.mode ?? 'off',

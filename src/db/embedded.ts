@@ -113,6 +113,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     if (other !== undefined) return attached(other, await password.apply(other));
     throw new Error(
       `The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. See the log lines above.`,
+      { cause: err },
     );
   }
   ownedServers.add(dir);

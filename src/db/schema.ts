@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigserial,
   boolean,
   check,
@@ -33,7 +34,7 @@ export const accounts = pgTable(
     displayName: text('display_name').notNull(),
     /** Primary email. Roster's users never change it (it comes from Slack, SCIM or an accepted invite). */
     email: text('email'),
-    activeOrgId: uuid('active_org_id').references((): any => orgs.id, { onDelete: 'set null' }),
+    activeOrgId: uuid('active_org_id').references((): AnyPgColumn => orgs.id, { onDelete: 'set null' }),
     ...timestamps,
   },
   (t) => [uniqueIndex('accounts_email_lower_uq').on(sql`lower(${t.email})`)],

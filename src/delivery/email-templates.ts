@@ -39,7 +39,7 @@ function layout(title: string, paragraphs: string[], action?: { label: string; u
 
 export function renderEmail(c: NotificationContent, publicUrl: string): RenderedEmail | undefined {
   const org = c.orgName ? unlinkable(c.orgName) : 'your organization';
-  const payload = (c.notification.payload ?? {}) as Record<string, any>;
+  const payload = (c.notification.payload ?? {}) as Record<string, unknown>;
   switch (c.notification.kind) {
     case 'invite.sent':
     case 'invite.reminder': {

@@ -1,5 +1,4 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { z } from 'zod';
 import { accounts, joinRequests, memberships, type JoinRequestRow, type OrgRow } from '../db/schema.js';
 import { assertCanGrant, authorize, parseRole } from './access.js';
 import { recordAudit } from './audit.js';

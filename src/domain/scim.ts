@@ -205,11 +205,11 @@ export function createScimService(deps: Deps) {
           })
           .returning();
         // A person Roster has never seen has no membership to look for.
-        let membership = created ? undefined : await findMembership(tx, orgId, account.id, { lock: true });
+        const membership = created ? undefined : await findMembership(tx, orgId, account.id, { lock: true });
         if (!membership) {
           await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
           await assertSeatAvailable(tx, org, now);
-          membership = await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim' }, now);
+          await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim' }, now);
         }
         if (!row!.active) await setStatus(tx, actor, org, account.id, 'suspended', now);
         await recordAudit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);

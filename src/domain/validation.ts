@@ -29,10 +29,12 @@ export function parseId(value: string, what = 'id'): string {
  */
 export type TextKind = 'line' | 'multiline';
 
+/* eslint-disable no-control-regex -- these patterns exist to find control characters */
 const unsafeIn: Record<TextKind, RegExp> = {
   line: /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/,
   multiline: /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/,
 };
+/* eslint-enable no-control-regex */
 
 const controlNames: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'new line', 13: 'carriage return', 27: 'escape', 0x7f: 'DEL' };
 

@@ -55,7 +55,11 @@ export function userResource(u: ScimUserView, location: string): Record<string, 
   };
 }
 
-export function fromScimUser(instance: Record<string, any>): ScimUserInput {
+/** JSON an IdP sent, as SCIMMY hands it over: read field by field, each one checked. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one loose type at the SCIM boundary
+export type ScimJson = Record<string, any>;
+
+export function fromScimUser(instance: ScimJson): ScimUserInput {
   return {
     userName: String(instance.userName ?? ''),
     externalId: instance.externalId ?? null,
@@ -63,7 +67,7 @@ export function fromScimUser(instance: Record<string, any>): ScimUserInput {
     familyName: instance.name?.familyName ?? null,
     displayName: instance.displayName ?? null,
     emails: Array.isArray(instance.emails)
-      ? instance.emails.filter((e: any) => e && typeof e.value === 'string').map((e: any) => ({ value: e.value, type: e.type, primary: e.primary === true }))
+      ? instance.emails.filter((e: ScimJson) => e && typeof e.value === 'string').map((e: ScimJson) => ({ value: e.value, type: e.type, primary: e.primary === true }))
       : undefined,
     active: instance.active === undefined ? true : instance.active !== false,
   };
@@ -79,11 +83,11 @@ export function toScimGroup(g: ScimGroupView): Record<string, unknown> {
   };
 }
 
-export function fromScimGroup(instance: Record<string, any>): ScimGroupInput {
+export function fromScimGroup(instance: ScimJson): ScimGroupInput {
   return {
     displayName: String(instance.displayName ?? ''),
     externalId: instance.externalId ?? null,
-    memberIds: Array.isArray(instance.members) ? instance.members.map((m: any) => String(m?.value ?? '')).filter(Boolean) : [],
+    memberIds: Array.isArray(instance.members) ? instance.members.map((m: ScimJson) => String(m?.value ?? '')).filter(Boolean) : [],
   };
 }
 
@@ -199,11 +203,11 @@ export function normalizeBooleans(value: unknown, key = '', depth = 0): unknown 
 }
 
 /** PatchOp bodies: booleans normalized for paths like "active" too. */
-export function normalizePatch(body: any): any {
+export function normalizePatch(body: ScimJson): ScimJson {
   if (!body || typeof body !== 'object' || !Array.isArray(body.Operations)) return body;
   return {
     ...body,
-    Operations: body.Operations.map((op: any) =>
+    Operations: body.Operations.map((op: ScimJson) =>
       op && typeof op === 'object' ? { ...op, value: normalizeBooleans(op.value, typeof op.path === 'string' ? op.path : '') } : op,
     ),
   };

@@ -6,7 +6,7 @@ import type { Domain } from '../domain/index.js';
 import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
 import type { Logger } from '../logger.js';
 import { jsonNestingExceeds } from './json-depth.js';
-import { checkAttributes, checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
+import { checkAttributes, checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
 
 export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
 
@@ -99,7 +99,7 @@ function declareResources() {
     .extend(SCIMMY.Schemas.EnterpriseUser, false)
     .ingress((resource, instance, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        const input = fromScimUser(instance as Record<string, any>);
+        const input = fromScimUser(instance as ScimJson);
         const view = resource.id
           ? await ctx.domain.scim.replaceUser(ctx.actor, resource.id, input, { base: ctx.userBase })
           : await ctx.domain.scim.createUser(ctx.actor, input);
@@ -119,7 +119,7 @@ function declareResources() {
   SCIMMY.Resources.declare(SCIMMY.Resources.Group)
     .ingress((resource, instance, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        const input = fromScimGroup(instance as Record<string, any>);
+        const input = fromScimGroup(instance as ScimJson);
         const view = resource.id
           ? await ctx.domain.scim.replaceGroup(ctx.actor, resource.id, input, { base: ctx.groupBase })
           : await ctx.domain.scim.createGroup(ctx.actor, input);

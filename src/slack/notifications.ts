@@ -125,7 +125,7 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
       const user = await slackUserOf(c);
       if (!user) return 'skipped';
       const org = c.orgName ?? 'your organization';
-      const p = (c.notification.payload ?? {}) as Record<string, any>;
+      const p = (c.notification.payload ?? {}) as Record<string, unknown>;
       switch (c.notification.kind) {
         case 'invite.sent':
         case 'invite.reminder': {

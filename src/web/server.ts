@@ -1,14 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import type pg from 'pg';
-import { ping } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
 import { invitePageRateLimit, scimRateLimits, type RateLimitSettings } from './rate-limits.js';
 
 export type WebDeps = {
+  /** This process's pool, for its connection counts in /metrics. */
   pool: pg.Pool;
+  /** Whether PostgreSQL answers now (main.ts: a `select 1` on the pool). */
+  databaseUp: () => Promise<boolean>;
   /** Outbox counts by status, for /metrics. */
   outboxStats?: () => Promise<Record<string, number>>;
   version: string;
@@ -47,7 +49,7 @@ export function createWebApp(deps: WebDeps): Express {
     app.use('/invites', deps.inviteRouter);
   }
   app.get('/healthz', async (_req, res) => {
-    const dbUp = await ping(deps.pool);
+    const dbUp = await deps.databaseUp();
     res.status(dbUp ? 200 : 503).json({
       status: dbUp ? 'ok' : 'degraded',
       database: dbUp ? 'up' : 'down',
@@ -63,7 +65,7 @@ export function createWebApp(deps: WebDeps): Express {
     if (deps.metricsToken && !bearerMatches(req.headers.authorization, deps.metricsToken)) {
       return void res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('Metrics need Authorization: Bearer <METRICS_TOKEN>.\n');
     }
-    const dbUp = await ping(deps.pool);
+    const dbUp = await deps.databaseUp();
     const outbox = dbUp && deps.outboxStats ? await deps.outboxStats().catch(() => ({}) as Record<string, number>) : {};
     const mem = process.memoryUsage();
     const lines = [

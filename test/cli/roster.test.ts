@@ -324,6 +324,7 @@ describe('roster usage', () => {
       expect(r.code, fmt(r)).toBe(2);
       expect(r.stderr).toContain(which);
       expect(r.stderr).toContain(shown);
+      // eslint-disable-next-line no-control-regex -- looking for control characters
       expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     }
     expect(await count('orgs', 'true')).toBe(before);

@@ -113,7 +113,7 @@ export function useScimRoster(env: Record<string, string> = {}): () => ScimHarne
           body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         });
         const text = await res.text();
-        let parsed: unknown = undefined;
+        let parsed: unknown;
         try {
           parsed = text ? JSON.parse(text) : undefined;
         } catch {

@@ -149,9 +149,7 @@ export class FakeSlack {
 }
 
 function parseBody(type: string, raw: string): Record<string, any> {
-  let body: Record<string, any> = {};
-  if (type.includes('application/json')) body = raw ? JSON.parse(raw) : {};
-  else body = Object.fromEntries(new URLSearchParams(raw));
+  const body: Record<string, any> = type.includes('application/json') ? (raw ? JSON.parse(raw) : {}) : Object.fromEntries(new URLSearchParams(raw));
   for (const key of ['view', 'blocks', 'attachments']) {
     if (typeof body[key] === 'string') {
       try {

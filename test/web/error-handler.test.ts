@@ -45,7 +45,7 @@ function appWith(fail: (path: string) => unknown) {
   };
   const logged: unknown[] = [];
   const log = { error: (o: unknown) => logged.push(o), warn: (o: unknown) => logged.push(o) } as never;
-  const app = createWebApp({ pool: {} as pg.Pool, version: 'test', slackMode: 'http', slackRouter: express.Router().use('/slack', failing()), scimRouter: failing(), inviteRouter: failing(), log });
+  const app = createWebApp({ pool: {} as pg.Pool, databaseUp: async () => true, version: 'test', slackMode: 'http', slackRouter: express.Router().use('/slack', failing()), scimRouter: failing(), inviteRouter: failing(), log });
   return { app, logged };
 }
 

@@ -195,6 +195,7 @@ describe('accepting through the link', () => {
       const res = await h.post(`/invites/${inv.token}/accept`, { csrf, name });
       expect(res.status, name).toBe(400);
       expect(textOf(res.text)).toContain(`The display name contains a control character (${shown}). Remove it and try again.`);
+      // eslint-disable-next-line no-control-regex -- looking for control characters
       expect(res.text).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
       expect(res.text).toContain('value="Nora');
     }
