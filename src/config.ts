@@ -36,7 +36,10 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(5_000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(10).max(1_000_000).default(2_000),
-  TRUST_PROXY: optionalString,
+  TRUST_PROXY: optionalString.refine((v) => v === undefined || !/^true$/i.test(v), {
+    message:
+      'TRUST_PROXY=true would believe any X-Forwarded-For a client sends (and defeat the per-address limits). Give the number of proxies in front of Roster (e.g. 1) or their addresses (e.g. 10.0.0.0/8).',
+  }),
   SCIM_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(600),
   SCIM_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(30),
   INVITE_PAGE_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(120),
@@ -133,10 +136,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** TRUST_PROXY: true/false, a hop count (1), or addresses/subnets (loopback, 10.0.0.0/8), as express takes them. */
+/** TRUST_PROXY: false, a hop count (1), or addresses/subnets (loopback, 10.0.0.0/8), as express takes them. */
 function parseTrustProxy(v: string | undefined): boolean | number | string | undefined {
   if (v === undefined) return undefined;
-  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  if (/^false$/i.test(v)) return false;
   if (/^\d+$/.test(v)) return Number(v);
   return v;
 }

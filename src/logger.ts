@@ -9,7 +9,7 @@ const redact = {
 };
 
 /**
- * Errors as log fields, without the personal data some carry: drizzle puts a failed query's parameters
+ * Errors as log fields, without the personal data some carry: email addresses anywhere in a message: drizzle puts a failed query's parameters
  * (emails, names) into its message and `params`, and PostgreSQL's `detail` quotes the values of a
  * violated key ("Key (email)=(ana@…) already exists"). An id in the message around it is enough to find
  * the thing; the code and constraint say what went wrong.
@@ -28,8 +28,13 @@ export function scrubError(value: unknown): unknown {
 
 /** A message or text without a failed query's parameters. */
 export function scrubMessage(message: string): string {
-  // drizzle: "Failed query: <sql>\nparams: <values>"
-  return message.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [not logged]');
+  return (
+    message
+      // drizzle: "Failed query: <sql>\nparams: <values>"
+      .replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [not logged]')
+      // An SMTP server's refusal quotes the recipient ("550 5.1.1 <ana@…>: Recipient address rejected").
+      .replace(/[^\s<>()"',;:@]+@[^\s<>()"',;:@]+\.[a-z]{2,}/gi, '[email]')
+  );
 }
 
 const serializers = { err: scrubError, error: scrubError };

