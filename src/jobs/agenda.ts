@@ -124,6 +124,10 @@ export function createWorker(opts: WorkerOptions) {
     // The LISTEN connection that wakes agenda for new jobs is an EventEmitter: an 'error' with no
     // listener (PostgreSQL's 57P01 at a fast shutdown) would kill the process. It reconnects by itself.
     backend.notificationChannel?.on('error', (err: unknown) => outage.report(err, 'job notification channel error'));
+    // Its reconnect delay never grows (each attempt resets the backoff), so during an outage it would
+    // retry every 100 ms from every process: once a second is enough, as for our own listener.
+    const channelConfig = (backend.notificationChannel as unknown as { config?: { reconnect?: { initialDelayMs: number } } } | undefined)?.config;
+    if (channelConfig?.reconnect) channelConfig.reconnect.initialDelayMs = 1_000;
     backend.notificationChannel?.on('stateChange', (state: string) => {
       if (state === 'connected') outage.recovered();
     });
