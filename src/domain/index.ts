@@ -8,7 +8,7 @@ import { createMemberService } from './members.js';
 import { createMessageRefService } from './message-refs.js';
 import { createOrgService } from './orgs.js';
 import { createOutboxService } from './notifications.js';
-import { createScimService } from './scim.js';
+import { createScimService } from './scim/index.js';
 import { createScimTokenService } from './scim-tokens.js';
 import { createReplayGuard } from './replay.js';
 

@@ -1,7 +1,7 @@
 import SCIMMY from 'scimmy';
 import { isDatabaseUnavailable, isDomainError, isInvalidDataError } from '../domain/errors.js';
-import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim.js';
-import { UnsupportedFilterError } from '../domain/scim.js';
+import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim/index.js';
+import { UnsupportedFilterError } from '../domain/scim/index.js';
 
 /**
  * The one place SCIM attributes meet Roster's data: resources out, request bodies in, filters to

@@ -3,7 +3,7 @@ import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
-import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim.js';
+import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim/index.js';
 import type { Logger } from '../logger.js';
 import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { jsonNestingExceeds } from './json-depth.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import SCIMMY from 'scimmy';
 import { describe, expect, it } from 'vitest';
-import type { ScimUserView } from '../../src/domain/scim.js';
+import type { ScimUserView } from '../../src/domain/scim/index.js';
 import { toScimUser, userResource } from '../../src/scim/mapping.js';
 import { GROUP_SCHEMA, patchBody, useScimRoster, userBody } from '../helpers/scim.js';
 

@@ -1,0 +1,16 @@
+import type { Deps } from '../context.js';
+import { createScimGroups } from './groups.js';
+import { createScimMappings } from './mappings.js';
+import { createScimUsers } from './users.js';
+
+export * from './types.js';
+export { emailOf } from './input.js';
+export { UnsupportedFilterError } from './filter-sql.js';
+
+/**
+ * SCIM provisioning rules (SPEC §6), independent of the SCIM wire format: the scim/ adapter turns
+ * requests into these calls. The org always comes from the token (the actor), never from the body.
+ */
+export function createScimService(deps: Deps) {
+  return { ...createScimUsers(deps), ...createScimGroups(deps), ...createScimMappings(deps) };
+}

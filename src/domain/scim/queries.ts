@@ -1,0 +1,59 @@
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { orgs, scimGroupMembers, scimGroups, scimUsers, type OrgRow, type ScimGroupRow, type ScimUserRow } from '../../db/schema.js';
+import type { Executor, Tx } from '../context.js';
+import { fail } from '../errors.js';
+import { isUuid } from './input.js';
+
+/** Reads and locks that SCIM's users, groups and mappings share. */
+
+/**
+ * A SCIM user's groups, as a column of the user's row (json, ordered by name). `scim_users.id` is
+ * written out: drizzle renders a column of a single-table select as a bare "id", which here is g.id.
+ */
+export const groupsOfUser = sql<{ id: string; displayName: string }[]>`coalesce((
+  select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by g.display_name)
+  from ${scimGroupMembers} gm join ${scimGroups} g on g.id = gm.group_id
+  where gm.scim_user_id = scim_users.id), '[]'::json)`;
+
+/**
+ * Locks the org against change while SCIM adds to it: every change to an org row first takes FOR
+ * UPDATE (lockOrgFor, requireOrg with lock), which waits for this. KEY SHARE, not SHARE: it is the lock
+ * the foreign-key checks of the inserts take anyway, so concurrent provisioning adds no second lock
+ * mode on the one hot org row. Seat-limited orgs also serialize SCIM adds.
+ */
+export async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
+  const [org] = await tx.select().from(orgs).where(eq(orgs.id, orgId)).for('key share');
+  if (!org) fail('org_not_found');
+  if (org.seatLimit !== null) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${orgId}::text, 7))`);
+  return org;
+}
+
+export async function findUser(ex: Executor, orgId: string, id: string, lock = false): Promise<ScimUserRow> {
+  if (!isUuid(id)) fail('scim_user_not_found');
+  const q = ex.select().from(scimUsers).where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
+  const [row] = lock ? await q.for('update') : await q;
+  if (!row) fail('scim_user_not_found');
+  return row;
+}
+
+export async function countWhere(ex: Executor, table: typeof scimUsers | typeof scimGroups, where: SQL | undefined): Promise<number> {
+  const [r] = await ex.select({ n: sql<number>`count(*)::int` }).from(table).where(where);
+  return r?.n ?? 0;
+}
+
+export async function findGroup(ex: Executor, orgId: string, id: string, lock = false): Promise<ScimGroupRow> {
+  if (!isUuid(id)) fail('scim_group_not_found');
+  const q = ex.select().from(scimGroups).where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.id, id)));
+  const [row] = lock ? await q.for('update') : await q;
+  if (!row) fail('scim_group_not_found');
+  return row;
+}
+
+export async function groupMembers(ex: Executor, groupId: string) {
+  return ex
+    .select({ id: scimUsers.id, display: sql<string>`coalesce(${scimUsers.displayName}, ${scimUsers.userName})` })
+    .from(scimGroupMembers)
+    .innerJoin(scimUsers, eq(scimUsers.id, scimGroupMembers.scimUserId))
+    .where(eq(scimGroupMembers.groupId, groupId))
+    .orderBy(asc(scimUsers.userName));
+}
