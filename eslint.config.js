@@ -6,8 +6,10 @@ import tseslint from 'typescript-eslint';
 
 const adapters = ['slack', 'scim', 'web', 'jobs', 'delivery', 'cli'];
 /** Relative-import patterns that reach a top-level folder of src/, from any depth. */
-const folder = (name) => [`../${name}/*`, `../../${name}/*`, `../../../${name}/*`, `./${name}/*`];
+const folder = (name) => [`../${name}/*`, `../../${name}/*`, `../../../${name}/*`];
 const wiring = ['../main.js', '../../main.js'];
+/** src/wiring.ts builds the domain from config: for main.ts and the CLI (which builds its own) only. */
+const domainBuilder = ['../wiring.js', '../../wiring.js', '../../../wiring.js'];
 
 /** Import rules for files in src/<from>: `forbidden` folders, and npm packages that belong elsewhere. */
 function layer(from, forbidden, packages = [], typeOnly = []) {
@@ -21,6 +23,7 @@ function layer(from, forbidden, packages = [], typeOnly = []) {
             ...forbidden.map((name) => ({ group: folder(name), message: `src/${from} must not import src/${name} (see the layers in ARCHITECTURE.md / README Development).` })),
             ...typeOnly.map((name) => ({ group: folder(name), allowTypeImports: true, message: `src/${from} may import only types from src/${name}.` })),
             { group: wiring, message: 'Only main.ts wires everything together.' },
+            ...(from === 'cli' ? [] : [{ group: domainBuilder, message: `src/${from} must not import src/wiring.ts: only main.ts and the CLI build the domain from config.` }]),
             ...packages.map((p) => ({ group: [p, `${p}/*`], message: `${p} belongs to an adapter, not to src/${from}.` })),
           ],
         },

@@ -1,0 +1,142 @@
+import { eq, sql } from 'drizzle-orm';
+import { accounts, invites, orgs, type InviteRow } from '../../db/schema.js';
+import { recordAudit } from '../audit.js';
+import { type Actor, type Deps, type Tx, accountActor } from '../context.js';
+import { findOrCreateAccountByEmail } from '../accounts.js';
+import { fail } from '../errors.js';
+import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from '../membership-rules.js';
+import { notify } from '../notifications.js';
+import { findMembership, requireOrg } from '../standing.js';
+import { parseId, sameEmail } from '../validation.js';
+import { findByToken } from './core.js';
+import { inviteAuditView, inviteState, stateCode, stateMessage, type InviteLookup } from './state.js';
+
+/** The invitee's side: open the link, accept (by link or from Slack), decline. */
+export function createInviteResponses(deps: Deps) {
+  const { db, clock, settings } = deps;
+
+  /** What the invite page shows. The token is the credential; an unknown or outdated token is not found. */
+  async function lookupByToken(token: string): Promise<InviteLookup> {
+    const invite = await findByToken(db, token);
+    if (!invite) fail('invite_not_found', 'This invite link is not valid. It may have been replaced by a newer invite: check your latest email.');
+    const [row] = await db
+      .select({ id: orgs.id, name: orgs.name, slug: orgs.slug, inviter: accounts.displayName })
+      .from(orgs)
+      .leftJoin(accounts, sql`${accounts.id} = ${invite.invitedById}`)
+      .where(eq(orgs.id, invite.orgId));
+    return { invite, state: inviteState(invite, clock.now()), org: { id: row!.id, name: row!.name, slug: row!.slug }, invitedByName: row?.inviter ?? null };
+  }
+
+  /**
+   * Accepting through the link proves control of the invited email: the account with that email is
+   * found or created, and joins with the invite's role.
+   */
+  async function acceptByToken(token: string, opts: { displayName?: string } = {}) {
+    return db.transaction(async (tx) => {
+      const invite = await findByToken(tx, token);
+      if (!invite) fail('invite_not_found', 'This invite link is not valid. It may have been replaced by a newer invite: check your latest email.');
+      const now = clock.now();
+      const { account } = await findOrCreateAccountByEmail(tx, { email: invite.email, displayName: opts.displayName }, { type: 'system', job: 'invite-link' }, now);
+      return acceptLocked(tx, invite.id, account.id, accountActor(account.id, 'web'), now);
+    });
+  }
+
+  /** A signed-in person (e.g. from Slack) accepts an invite addressed to their own email. */
+  async function accept(actor: Actor, inviteId: string) {
+    if (actor.type !== 'account') fail('forbidden', 'Only the invited person can accept an invite.');
+    parseId(inviteId, 'invite id');
+    return db.transaction(async (tx) => {
+      const [me] = await tx.select().from(accounts).where(eq(accounts.id, actor.accountId));
+      const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId));
+      if (!invite) fail('invite_not_found');
+      if (!me || !sameEmail(me.email, invite.email)) {
+        // Your own address may be shown to you; the invitee's never is (that would tell anyone who got
+        // hold of the button or the invite id whom the org invited).
+        fail('invite_wrong_email', me?.email ? `This invite isn't addressed to you (${me.email}). Ask the organization to invite your own email address.` : undefined);
+      }
+      return acceptLocked(tx, invite.id, me.id, actor, clock.now());
+    });
+  }
+
+  async function acceptLocked(tx: Tx, inviteId: string, accountId: string, actor: Actor, now: Date) {
+    const [peek] = await tx.select({ orgId: invites.orgId }).from(invites).where(eq(invites.id, inviteId));
+    const org = await requireOrg(tx, peek!.orgId, { lock: true });
+    const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId)).for('update');
+    const state = inviteState(invite!, now);
+    if (state !== 'pending') fail(stateCode(state), stateMessage(state));
+    const existing = await findMembership(tx, org.id, accountId);
+    let membership = existing;
+    if (!existing) {
+      await assertMayJoinAnotherOrg(tx, settings, accountId, org.id);
+      await assertSeatAvailable(tx, org, now, { exceptInviteId: invite!.id });
+      membership = await addMembership(tx, actor, { org, accountId, role: invite!.role, billingEmails: invite!.billingEmails, source: 'invite' }, now);
+    }
+    const [after] = await tx
+      .update(invites)
+      .set({ status: 'accepted', decidedById: accountId, decidedAt: now, updatedAt: now })
+      .where(eq(invites.id, invite!.id))
+      .returning();
+    await recordAudit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
+    if (invite!.invitedById) {
+      await notify(tx, {
+        at: now,
+        kind: 'invite.accepted',
+        orgId: org.id,
+        recipientAccountId: invite!.invitedById,
+        payload: { inviteId: invite!.id, email: invite!.email, orgName: org.name, role: invite!.role },
+        dedupeKey: `invite.accepted:${invite!.id}`,
+      });
+    }
+    return { org, membership: membership!, invite: after!, alreadyMember: !!existing };
+  }
+
+  async function declineByToken(token: string): Promise<InviteRow> {
+    return db.transaction(async (tx) => {
+      const invite = await findByToken(tx, token);
+      if (!invite) fail('invite_not_found', 'This invite link is not valid. It may have been replaced by a newer invite: check your latest email.');
+      return declineLocked(tx, invite.id, { type: 'system', job: 'invite-link' }, null);
+    });
+  }
+
+  async function decline(actor: Actor, inviteId: string): Promise<InviteRow & { orgName: string }> {
+    if (actor.type !== 'account') fail('forbidden', 'Only the invited person can decline an invite.');
+    parseId(inviteId, 'invite id');
+    return db.transaction(async (tx) => {
+      const [me] = await tx.select().from(accounts).where(eq(accounts.id, actor.accountId));
+      const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId));
+      if (!invite) fail('invite_not_found');
+      if (!me || !sameEmail(me.email, invite.email)) fail('invite_wrong_email');
+      const declined = await declineLocked(tx, invite.id, actor, me.id);
+      const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite.orgId));
+      return { ...declined, orgName: org?.name ?? '' };
+    });
+  }
+
+  /** The invitee may decline a pending invite, even one past its expiry. */
+  async function declineLocked(tx: Tx, inviteId: string, actor: Actor, accountId: string | null): Promise<InviteRow> {
+    const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId)).for('update');
+    // Past expiry it may still be declined (SPEC §4), whether or not the expiry job has marked it yet.
+    if (invite!.status !== 'pending' && invite!.status !== 'expired') fail(stateCode(invite!.status), stateMessage(invite!.status));
+    const now = clock.now();
+    const [after] = await tx
+      .update(invites)
+      .set({ status: 'declined', decidedById: accountId, decidedAt: now, updatedAt: now })
+      .where(eq(invites.id, inviteId))
+      .returning();
+    await recordAudit(tx, actor, { orgId: invite!.orgId, action: 'invite.declined', targetType: 'invite', targetId: inviteId, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
+    if (invite!.invitedById) {
+      const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite!.orgId));
+      await notify(tx, {
+        at: now,
+        kind: 'invite.declined',
+        orgId: invite!.orgId,
+        recipientAccountId: invite!.invitedById,
+        payload: { inviteId, email: invite!.email, orgName: org?.name ?? '' },
+        dedupeKey: `invite.declined:${inviteId}`,
+      });
+    }
+    return after!;
+  }
+
+  return { lookupByToken, acceptByToken, accept, declineByToken, decline };
+}
