@@ -1,0 +1,7 @@
+import { publishHome } from '../home.js';
+import { pageNumber } from './metadata.js';
+import type { ActionCtx } from './types.js';
+
+export async function homePage(a: ActionCtx) {
+  await publishHome(a.deps, a.client, a.me, pageNumber(a.action));
+}
