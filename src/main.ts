@@ -4,7 +4,6 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ping, type Database } from './db/client.js';
 import { openDatabase } from './db/open.js';
-import { createDomain } from './domain/index.js';
 import { listenTo } from './db/notify.js';
 import { systemClock, type Clock } from './domain/context.js';
 import { createLogger, type Logger } from './logger.js';
@@ -18,6 +17,7 @@ import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
+import { createRosterDomain } from './wiring.js';
 
 export type StartOptions = {
   /** An already open database (tests); otherwise DATABASE_URL or the embedded PostgreSQL. */
@@ -50,12 +50,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const clock = opts.clock ?? systemClock;
   // A process serving SCIM hears token changes from every process, and caches token lookups meanwhile.
   const scimTokenChanges = config.role !== 'worker' ? listenTo(database.pool, 'roster_scim_tokens') : undefined;
-  const domain = createDomain({
-    db: database.db,
-    clock,
-    scimTokenChanges,
-    settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
-  });
+  const domain = createRosterDomain(config, { db: database.db, clock, scimTokenChanges });
 
   // Notifications queued by a change go out at once from this process when it runs the worker.
   let worker: Worker | undefined;

@@ -1,0 +1,16 @@
+import type { Config } from './config.js';
+import { createDomain, systemClock, type Deps, type Domain } from './domain/index.js';
+import { appSecret, deriveKey } from './secrets.js';
+
+/**
+ * The domain over an open database, with its settings from config: the one recipe the server (main.ts)
+ * and the CLI share, so an invite link made by either is accepted by the other.
+ */
+export function createRosterDomain(config: Config, given: Pick<Deps, 'db' | 'scimTokenChanges'> & { clock?: Deps['clock'] }): Domain {
+  return createDomain({
+    db: given.db,
+    clock: given.clock ?? systemClock,
+    scimTokenChanges: given.scimTokenChanges,
+    settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
+  });
+}
