@@ -53,6 +53,6 @@ export default tseslint.config(
   layer('web', ['slack', 'scim', 'jobs', 'delivery', 'cli'], [], ['db']),
   layer('jobs', ['slack', 'scim', 'web', 'delivery', 'cli'], [], ['db']),
   layer('delivery', ['slack', 'scim', 'web', 'jobs', 'cli'], [], ['db']),
-  // The CLI builds its own domain over the database, like main.ts; it never imports another adapter.
+  // The CLI builds its own domain over the database with src/wiring.ts, like main.ts; it never imports another adapter.
   layer('cli', ['slack', 'scim', 'web', 'jobs', 'delivery']),
 );
