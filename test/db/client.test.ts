@@ -11,8 +11,9 @@ describe('database pool', () => {
       await client.query('begin');
       const { rows } = await client.query('select pg_backend_pid() as pid');
       // The server ends this session while the client sits checked out between two statements.
+      const ended = new Promise((r) => client.once('end', r));
       await other.pool.query('select pg_terminate_backend($1)', [rows[0].pid]);
-      await new Promise((r) => setTimeout(r, 100));
+      await ended;
       await expect(client.query('select 1')).rejects.toThrow();
       client.release(true);
       // The pool carries on with fresh connections.

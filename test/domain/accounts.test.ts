@@ -3,6 +3,7 @@ import { asc, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { accounts, auditEvents, slackIdentities } from '../../src/db/schema.js';
 import { systemActor } from '../../src/domain/context.js';
+import { releasedTogether } from '../helpers/db.js';
 import { useWorld, type World } from '../helpers/domain.js';
 
 const world = useWorld();
@@ -23,34 +24,12 @@ async function accountEvents(w: World, accountId: string) {
   return w.db.db.select().from(auditEvents).where(eq(auditEvents.targetId, accountId)).orderBy(asc(auditEvents.id));
 }
 
-/**
- * Makes concurrent calls really overlap: holds an exclusive lock on `table` (reads still pass) until
- * `waiters` sessions of this database are blocked, then lets them all go at once.
- */
+/** Runs the calls together behind a lock on `table` (see releasedTogether); any failure is thrown. */
 async function released<T>(w: World, table: string, waiters: number, run: () => Promise<T>[]): Promise<T[]> {
-  const client = await w.db.pool.connect();
-  try {
-    await client.query('begin');
-    await client.query(`lock table ${table} in exclusive mode`);
-    const all = Promise.allSettled(run());
-    for (let i = 0; i < 1000; i++) {
-      // pg_stat_activity is read once per transaction unless the snapshot is cleared.
-      await client.query('select pg_stat_clear_snapshot()');
-      const r = await client.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-      );
-      if (r.rows[0]!.n >= waiters) break;
-      await new Promise((ok) => setTimeout(ok, 10));
-    }
-    await client.query('commit');
-    const results = await all;
-    return results.map((r) => {
-      if (r.status === 'rejected') throw r.reason;
-      return r.value;
-    });
-  } finally {
-    client.release();
-  }
+  return (await releasedTogether(w.db, table, waiters, run)).map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
 }
 
 describe('accounts from Slack', () => {

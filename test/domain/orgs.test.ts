@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { accounts, auditEvents, memberships, orgs, type AccountRow, type Role } from '../../src/db/schema.js';
 import type { Actor } from '../../src/domain/context.js';
 import { slugify } from '../../src/domain/orgs.js';
+import { releasedTogether } from '../helpers/db.js';
 import { useWorld, type World } from '../helpers/domain.js';
 
 const world = useWorld();
@@ -45,31 +46,7 @@ async function footprint(w: World, accountId: string) {
   };
 }
 
-/**
- * Makes concurrent calls really overlap: holds an exclusive lock on `table` (reads still pass) until
- * `waiters` sessions of this database are blocked, then lets them all go at once.
- */
-async function released<T>(w: World, table: string, waiters: number, run: () => Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
-  const client = await w.db.pool.connect();
-  try {
-    await client.query('begin');
-    await client.query(`lock table ${table} in exclusive mode`);
-    const all = Promise.allSettled(run());
-    for (let i = 0; i < 1000; i++) {
-      // pg_stat_activity is read once per transaction unless the snapshot is cleared.
-      await client.query('select pg_stat_clear_snapshot()');
-      const r = await client.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-      );
-      if (r.rows[0]!.n >= waiters) break;
-      await new Promise((ok) => setTimeout(ok, 10));
-    }
-    await client.query('commit');
-    return await all;
-  } finally {
-    client.release();
-  }
-}
+const released = <T>(w: World, table: string, waiters: number, run: () => Promise<T>[]) => releasedTogether(w.db, table, waiters, run);
 
 describe('creating an organization', () => {
   it('the creator becomes owner and primary owner, receives billing emails, and the org becomes active', async () => {

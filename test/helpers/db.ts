@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { connect, type Database } from '../../src/db/client.js';
+import { waitFor } from './wait.js';
 
 let cloneLock: Promise<unknown> = Promise.resolve();
 
@@ -37,3 +38,32 @@ async function cloneWithRetry(admin: pg.Client, name: string): Promise<void> {
   }
 }
 
+
+/**
+ * Makes concurrent calls really overlap: holds an exclusive lock on `table` (reads still pass) until
+ * `waiters` sessions of this database are blocked on a lock, then lets them all go at once.
+ */
+export async function releasedTogether<T>(db: Database, table: string, waiters: number, run: () => Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('begin');
+    await client.query(`lock table ${table} in exclusive mode`);
+    const all = Promise.allSettled(run());
+    await waitFor(
+      async () => {
+        // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+        await client.query('select pg_stat_clear_snapshot()');
+        const r = await client.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        return r.rows[0]!.n >= waiters;
+      },
+      `${waiters} sessions waiting for the lock on ${table}`,
+      { intervalMs: 10 },
+    );
+    await client.query('commit');
+    return await all;
+  } finally {
+    client.release();
+  }
+}

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { sql } from 'drizzle-orm';
 import { freshDatabase } from './db.js';
+import { countRows, newMember, newPerson } from './fixtures.js';
 import type { Database } from '../../src/db/client.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
-import { accountActor, type Actor, type Clock } from '../../src/domain/context.js';
+import type { Actor, Clock } from '../../src/domain/context.js';
 import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
 
 /** A clock tests move by hand: expiry and reminders happen when the test says so. */
@@ -54,11 +54,7 @@ export function useWorld(opts: { membershipMode?: 'multi' | 'single'; poolSize?:
       clock,
       settings: { membershipMode: opts.membershipMode ?? 'multi', inviteTokenKey: TEST_INVITE_KEY },
     });
-    const person = async (name = 'Person') => {
-      const email = `${name.toLowerCase().replace(/\W+/g, '.')}.${randomBytes(4).toString('hex')}@example.com`;
-      const account = await domain.accounts.findOrCreateByEmail(email, name);
-      return { account, actor: accountActor(account.id, 'api') };
-    };
+    const person = (name = 'Person') => newPerson(domain, name);
     world = {
       db,
       domain,
@@ -69,17 +65,8 @@ export function useWorld(opts: { membershipMode?: 'multi' | 'single'; poolSize?:
         const org = await domain.orgs.create(owner.actor, { name: `${name} ${randomBytes(3).toString('hex')}` });
         return { org, owner };
       },
-      member: async (org, by, role) => {
-        const p = await person(`${role} person`);
-        const [r] = await domain.invites.create(by, org.id, { emails: p.account.email!, role });
-        if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-        await domain.invites.accept(p.actor, r.invite.id);
-        return p;
-      },
-      count: async (table, where = 'true') => {
-        const r = await db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-        return r.rows[0]!.n;
-      },
+      member: (org, by, role) => newMember(domain, org, by, role),
+      count: (table, where) => countRows(db, table, where),
     };
   });
   afterAll(async () => {

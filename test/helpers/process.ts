@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
 
 /** The project root: children run from here, as `npm start` and `npx roster` do. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,17 +38,6 @@ export function livePostmaster(dataDir: string): number | undefined {
     return pid;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
-  }
-}
-
-/** Waits until check() is truthy, or fails with describe() in the message. */
-export async function waitFor<T>(check: () => T | undefined | false, what: string, describe: () => string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -103,8 +93,7 @@ export class RosterServer {
         return this.logs().find(match);
       },
       what,
-      () => this.output(),
-      timeoutMs,
+      { describe: () => this.output(), timeoutMs, intervalMs: 100 },
     );
   }
 
@@ -193,7 +182,7 @@ export async function removeDataDir(dataDir: string): Promise<void> {
     } catch {
       // gone meanwhile
     }
-    await waitFor(() => livePostmaster(dataDir) === undefined, 'the leftover postmaster to stop', () => '', 15_000).catch(() => {
+    await waitFor(() => livePostmaster(dataDir) === undefined, 'the leftover postmaster to stop', { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

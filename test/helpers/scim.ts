@@ -1,14 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { start } from '../../src/main.js';
 import { accountActor, type Actor } from '../../src/domain/context.js';
 import type { Domain } from '../../src/domain/index.js';
 import type { MemberView } from '../../src/domain/members.js';
-import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
-import { freshDatabase } from './db.js';
-import { TestClock } from './domain.js';
+import type { OrgRow, Role } from '../../src/db/schema.js';
+import type { TestClock } from './domain.js';
+import { countRows, newMember, newPerson, uniq, type Person } from './fixtures.js';
+import { useRoster, type TestDatabase } from './roster.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -17,14 +13,13 @@ export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
-export type Person = { account: AccountRow; actor: Actor };
 export type ScimResponse = { status: number; body: any; headers: Headers; text: string };
 
 export type ScimHarness = {
   baseUrl: string;
   domain: Domain;
   clock: TestClock;
-  db: Awaited<ReturnType<typeof freshDatabase>>;
+  db: TestDatabase;
   /** A new org (unique name) whose primary owner is a new person, and a SCIM token for it. */
   newOrgWithToken: (name?: string) => Promise<{ org: OrgRow; owner: Person; token: string }>;
   /** One SCIM request over real HTTP; a string body is sent as is, anything else as JSON. */
@@ -60,44 +55,20 @@ export function patchBody(...Operations: Record<string, unknown>[]): Record<stri
 
 /** Roster's real server (SCIM at /scim/v2) on 127.0.0.1 with a fresh database and a test clock. */
 export function useScimRoster(env: Record<string, string> = {}): () => ScimHarness {
-  let h: ScimHarness | undefined;
-  let stop: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    const db = await freshDatabase();
-    const clock = new TestClock(new Date());
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      PUBLIC_URL: 'https://roster.test',
-      APP_SECRET: 's'.repeat(40),
-      ...env,
-    });
-    const roster = await start(config, { database: db, clock, startJobs: false });
-    stop = async () => {
-      await roster.stop();
-      await db.close();
-    };
-    const domain = roster.domain;
-    const baseUrl = `http://127.0.0.1:${roster.port}`;
-    const tag = () => randomBytes(4).toString('hex');
-    const person = async (name = 'Person') => {
-      const email = `${name.toLowerCase().replace(/\W+/g, '.')}.${tag()}@example.com`;
-      const account = await domain.accounts.findOrCreateByEmail(email, name);
-      return { account, actor: accountActor(account.id, 'api') };
-    };
+  return useRoster({ env, start: { startJobs: false } }, ({ baseUrl, domain, clock, db }) => {
+    const person = (name = 'Person') => newPerson(domain, name);
     const members = (org: OrgRow, as?: Actor) => domain.members.list(as ?? accountActor(org.primaryOwnerId, 'api'), org.id);
-    h = {
+    return {
       baseUrl,
       domain,
       clock,
       db,
-      tag,
+      tag: uniq,
       person,
       members,
       newOrgWithToken: async (name = 'Acme') => {
         const owner = await person(`${name} Owner`);
-        const org = await domain.orgs.create(owner.actor, { name: `${name} ${tag()}` });
+        const org = await domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
         const { token } = await domain.scimTokens.create(owner.actor, org.id, 'idp');
         return { org, owner, token };
       },
@@ -121,27 +92,11 @@ export function useScimRoster(env: Record<string, string> = {}): () => ScimHarne
         }
         return { status: res.status, body: parsed, headers: res.headers, text };
       },
-      member: async (org, by, role) => {
-        const p = await person(`${role} person`);
-        const [r] = await domain.invites.create(by, org.id, { emails: p.account.email!, role });
-        if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-        await domain.invites.accept(p.actor, r.invite.id);
-        return p;
-      },
+      member: (org, by, role) => newMember(domain, org, by, role),
       memberByEmail: async (org, email) => (await members(org)).find((m) => m.email?.toLowerCase() === email.toLowerCase()),
-      count: async (table, where = 'true') => {
-        const r = await db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-        return r.rows[0]!.n;
-      },
+      count: (table, where) => countRows(db, table, where),
     };
   });
-  afterAll(async () => {
-    await stop?.();
-  });
-  return () => {
-    if (!h) throw new Error('harness not ready');
-    return h;
-  };
 }
 
 /** A filter as a query string value. */

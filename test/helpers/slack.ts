@@ -1,18 +1,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { start } from '../../src/main.js';
-import { freshDatabase } from './db.js';
-import { TestClock } from './domain.js';
+import { expect } from 'vitest';
 import { accountActor, type Actor } from '../../src/domain/context.js';
 import type { Domain } from '../../src/domain/index.js';
 import type { Database } from '../../src/db/client.js';
 import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
+import type { TestClock } from './domain.js';
+import { countRows as countRowsIn, joinByInvite, uniq } from './fixtures.js';
+import { useRoster } from './roster.js';
+import { waitFor } from './wait.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const TEAM = 'T0TEST';
@@ -116,20 +113,17 @@ export class FakeSlack {
     return this.calls.slice(since).filter((c) => c.method === method);
   }
 
-  async waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const v = find();
-      if (v) return v;
-      if (Date.now() > until) {
-        throw new Error(`Timed out waiting for ${what}. Calls: ${this.calls.map((c) => c.method).join(', ')}; responses: ${this.responses.length}`);
-      }
+  waitFor<T>(find: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+    return waitFor(find, what, {
+      timeoutMs,
+      describe: () => `Calls: ${this.calls.map((c) => c.method).join(', ')}; responses: ${this.responses.length}`,
       // Woken at once by the next recorded call or response; the timer covers conditions on anything else.
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 15);
-      });
-    }
+      pause: () =>
+        new Promise<void>((r) => {
+          this.waiters.push(r);
+          setTimeout(r, 15);
+        }),
+    });
   }
 
   private waiters: (() => void)[] = [];
@@ -173,6 +167,8 @@ export type SlackHarness = {
   db: Database;
   clock: TestClock;
   baseUrl: string;
+  /** Starts another Roster process on the same database and fake Slack (same settings plus env); returns its base URL. */
+  another: (env?: Record<string, string>) => Promise<string>;
   /** Posts a signed form body to /slack/events. */
   post: (form: Record<string, string>, headers?: Record<string, string>) => Promise<{ status: number; text: string }>;
   /** Runs `/org <text>` as the user and waits for the reply sent to its response_url. */
@@ -185,34 +181,40 @@ export type SlackHarness = {
   submit: (user: SlackUser, view: Record<string, any>, values: Record<string, Record<string, any>>) => Promise<Record<string, any>>;
 };
 
-/** Roster's real server with Slack on (HTTP mode), a fresh database, and a fake Slack API. */
+/** Slack's form for a `/org <text>` slash command from the user, with its own response_url and trigger_id. */
+export function slashCommand(slack: FakeSlack, user: SlackUser, text: string): { form: Record<string, string>; body: string; responseId: string } {
+  const r = slack.responseUrl();
+  const form = {
+    command: '/org',
+    text,
+    team_id: TEAM,
+    team_domain: 'test',
+    user_id: user.id,
+    user_name: user.name,
+    channel_id: 'C0GENERAL',
+    response_url: r.url,
+    trigger_id: `trig-${r.id}`,
+    api_app_id: 'A0ROSTER',
+    token: 'legacy',
+  };
+  return { form, body: new URLSearchParams(form).toString(), responseId: r.id };
+}
+
+/** Posts a form body to /slack/events as is (sign it, or not, with `headers`); returns the HTTP status. */
+export async function postSlackEvent(baseUrl: string, body: string, headers: Record<string, string>): Promise<number> {
+  const res = await fetch(`${baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  await res.text();
+  return res.status;
+}
+
+/**
+ * Roster's real server with Slack on (HTTP mode), a fresh database, and a fake Slack API.
+ * `h.another()` starts a second process on the same database and fake Slack.
+ */
 export function useSlackRoster(env: Record<string, string> = {}): () => SlackHarness {
-  let h: SlackHarness | undefined;
-  let stop: (() => Promise<void>) | undefined;
   const slack = new FakeSlack();
-  beforeAll(async () => {
-    await slack.start();
-    const db = await freshDatabase();
-    const clock = new TestClock(new Date());
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      PUBLIC_URL: 'https://roster.test',
-      APP_SECRET: 's'.repeat(40),
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_API_URL: slack.url,
-      // Development email delivery writes .eml files: keep them out of the project folder.
-      OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`),
-      ...env,
-    });
-    const roster = await start(config, { database: db, clock });
-    stop = async () => {
-      await roster.stop();
-      await db.close();
-    };
-    const baseUrl = `http://127.0.0.1:${roster.port}`;
+  const slackEnv = () => ({ SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: slack.url, ...env });
+  return useRoster({ env: slackEnv, before: () => slack.start(), after: () => slack.stop() }, ({ baseUrl, domain, db, clock, another }) => {
     const post: SlackHarness['post'] = async (form, headers) => {
       const body = new URLSearchParams(form).toString();
       const res = await fetch(`${baseUrl}/slack/events`, {
@@ -223,25 +225,14 @@ export function useSlackRoster(env: Record<string, string> = {}): () => SlackHar
       return { status: res.status, text: await res.text() };
     };
     const commandNoWait: SlackHarness['commandNoWait'] = async (user, text) => {
-      const r = slack.responseUrl();
-      const res = await post({
-        command: '/org',
-        text,
-        team_id: TEAM,
-        team_domain: 'test',
-        user_id: user.id,
-        user_name: user.name,
-        channel_id: 'C0GENERAL',
-        response_url: r.url,
-        trigger_id: `trig-${r.id}`,
-        api_app_id: 'A0ROSTER',
-        token: 'legacy',
-      });
-      return { status: res.status, responseId: r.id };
+      const { form, responseId } = slashCommand(slack, user, text);
+      const res = await post(form);
+      return { status: res.status, responseId };
     };
-    h = {
+    return {
       slack,
-      domain: roster.domain,
+      domain,
+      another,
       db,
       clock,
       baseUrl,
@@ -284,22 +275,13 @@ export function useSlackRoster(env: Record<string, string> = {}): () => SlackHar
       },
     };
   });
-  afterAll(async () => {
-    await stop?.();
-    await slack.stop();
-  });
-  return () => {
-    if (!h) throw new Error('harness not ready');
-    return h;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures shared by the Slack tests: people, orgs and members made through the real domain.
 // ---------------------------------------------------------------------------------------------
 
-/** A short random hex tag, for unique org names and emails. */
-export const uniq = (): string => randomBytes(4).toString('hex');
+export { uniq };
 
 /** A Slack user the fake Slack knows, with their Roster account already linked. */
 export type SlackPerson = { user: SlackUser; account: AccountRow; actor: Actor; email: string };
@@ -318,11 +300,7 @@ export async function orgOwnedBy(h: SlackHarness, owner: SlackPerson, name = 'Ac
 }
 
 /** `by` invites `p` (by email) to the org with the role, and `p` accepts: a real invite, start to end. */
-export async function inviteAndAccept(h: SlackHarness, org: OrgRow, by: SlackPerson, p: SlackPerson, role: Role): Promise<void> {
-  const [r] = await h.domain.invites.create(by.actor, org.id, { emails: p.email, role });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  await h.domain.invites.accept(p.actor, r.invite.id);
-}
+export const inviteAndAccept = (h: SlackHarness, org: OrgRow, by: SlackPerson, p: SlackPerson, role: Role): Promise<void> => joinByInvite(h.domain, org, by.actor, p, role);
 
 /** A new Slack person who joined the org with the role through a real invite from `by`. */
 export async function addMember(h: SlackHarness, org: OrgRow, by: SlackPerson, role: Role, name: string): Promise<SlackPerson> {
@@ -341,10 +319,7 @@ export async function orgWithTeam(h: SlackHarness): Promise<{ org: OrgRow; olga:
 }
 
 /** How many rows of `table` match the SQL condition `where` (test-written SQL, never user input). */
-export async function countRows(h: SlackHarness, table: string, where: string): Promise<number> {
-  const r = await h.db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-  return r.rows[0]!.n;
-}
+export const countRows = (h: SlackHarness, table: string, where: string): Promise<number> => countRowsIn(h.db, table, where);
 
 /** How many audit events of that action the org has. */
 export const auditCount = (h: SlackHarness, org: OrgRow, action: string): Promise<number> =>

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { waitFor } from './wait.js';
 
 export type ReceivedMail = {
   /** Envelope (what the SMTP client said in MAIL FROM / RCPT TO). */
@@ -62,14 +63,8 @@ export class TestSmtp {
     return this.messages.filter((m) => m.envelopeTo.some((t) => t.toLowerCase() === address.toLowerCase()));
   }
 
-  async waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const v = find();
-      if (v) return v;
-      if (Date.now() > until) throw new Error(`Timed out waiting for ${what}. Received: ${this.messages.map((m) => `${m.to}: ${m.subject}`).join('; ') || 'nothing'}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  waitFor<T>(find: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+    return waitFor(find, what, { timeoutMs, describe: () => `Received: ${this.messages.map((m) => `${m.to}: ${m.subject}`).join('; ') || 'nothing'}` });
   }
 
   private async listen(port: number): Promise<void> {

@@ -17,6 +17,7 @@ import { start } from '../../src/main.js';
 import { freshDatabase } from '../helpers/db.js';
 import { TEST_INVITE_KEY, TestClock } from '../helpers/domain.js';
 import { TestSmtp } from '../helpers/smtp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const log = createLogger('silent');
 const H = 3_600_000;
@@ -135,17 +136,6 @@ describe('two workers on one database', () => {
   });
 });
 
-/** Waits (bounded) until check() returns a truthy value. */
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('agenda runs the jobs on its own', () => {
   it('a started worker delivers a queued invite email on its schedule (no job run by hand), and stops cleanly', async () => {
     const database = await freshDatabase(6);
@@ -166,14 +156,14 @@ describe('agenda runs the jobs on its own', () => {
       const org = await domain.orgs.create(owner, { name: 'Scheduled' });
       const [r] = await domain.invites.create(owner, org.id, { emails: 'agenda.invitee@example.com', role: 'member' });
       expect(r?.ok).toBe(true);
-      const sent = await eventually(async () => email.sent.find((s) => s.inviteId === (r!.ok ? r!.invite.id : '')), 'the invite email');
+      const sent = await waitFor(async () => email.sent.find((s) => s.inviteId === (r!.ok ? r!.invite.id : '')), 'the invite email', { timeoutMs: 30_000, intervalMs: 100 });
       expect(sent.kind).toBe('invite.sent');
       // The expiry job runs on its own too.
       clock.set(r!.ok ? r!.invite.expiresAt! : new Date());
-      await eventually(async () => {
+      await waitFor(async () => {
         const x = await database.db.execute<{ status: string }>(sql`select status from invites where id = ${r!.ok ? r!.invite.id : ''}`);
         return x.rows[0]?.status === 'expired';
-      }, 'the invite to expire');
+      }, 'the invite to expire', { timeoutMs: 30_000, intervalMs: 100 });
       const jobs = await database.db.execute<{ name: string }>(sql`select name from agenda_jobs order by name`);
       expect(jobs.rows.map((j) => j.name)).toEqual(['deliver-notifications', 'expire-invites', 'remind-invitees']);
     } finally {
@@ -202,12 +192,12 @@ describe('agenda runs the jobs on its own', () => {
       const results = await d.invites.create(owner, org.id, { emails: Array.from({ length: 10 }, (_, i) => `two${i}@example.com`), role: 'member' });
       const ids = results.map((x) => (x.ok ? x.invite.id : ''));
       const sentOf = () => made.flatMap((m) => m.email.sent).filter((s) => s.kind === 'invite.sent');
-      await eventually(async () => ids.every((id) => sentOf().some((s) => s.inviteId === id)), 'all 10 invite emails');
+      await waitFor(async () => ids.every((id) => sentOf().some((s) => s.inviteId === id)), 'all 10 invite emails', { timeoutMs: 30_000, intervalMs: 100 });
       // Give a few more ticks a chance to double-send, then check nothing was.
-      await eventually(async () => {
+      await waitFor(async () => {
         const r = await base.db.execute<{ n: number }>(sql`select count(*)::int as n from agenda_jobs where name = 'deliver-notifications' and last_finished_at is not null`);
         return (r.rows[0]?.n ?? 0) >= 1;
-      }, 'a finished delivery run');
+      }, 'a finished delivery run', { timeoutMs: 30_000, intervalMs: 100 });
       await Promise.all(made.map((m) => m.worker.stop()));
       expect(sentOf()).toHaveLength(10);
       expect(new Set(sentOf().map((s) => s.id)).size).toBe(10);

@@ -9,7 +9,8 @@ import { runMigrations } from '../../src/db/migrate.js';
 import { accountActor, systemClock } from '../../src/domain/context.js';
 import { createDomain } from '../../src/domain/index.js';
 import { deriveKey } from '../../src/secrets.js';
-import { removeDataDir, RosterServer, tempDataDir, waitFor } from '../helpers/process.js';
+import { removeDataDir, RosterServer, tempDataDir } from '../helpers/process.js';
+import { healthStatus, waitFor } from '../helpers/wait.js';
 
 /**
  * A managed PostgreSQL restarts (maintenance, failover): a fast shutdown ends every session with 57P01
@@ -38,29 +39,19 @@ async function waitGone(pid: number) {
       }
     },
     'PostgreSQL to stop',
-    () => '',
-    20_000,
+    { timeoutMs: 20_000, intervalMs: 100 },
   );
 }
 
-async function health(port: number): Promise<number> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5_000) });
-    await r.text();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
-
 async function waitHealth(server: RosterServer, port: number, status: number, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (server.exit) throw new Error(`Roster exited.\n${server.output()}`);
-    if ((await health(port)) === status) return;
-    if (Date.now() > deadline) throw new Error(`/healthz did not answer ${status} within ${timeoutMs} ms.\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(
+    async () => {
+      if (server.exit) throw new Error(`Roster exited.\n${server.output()}`);
+      return (await healthStatus(port)) === status;
+    },
+    `/healthz to answer ${status}`,
+    { timeoutMs, intervalMs: 200, describe: () => server.output() },
+  );
 }
 
 describe('a PostgreSQL restart', () => {
@@ -100,8 +91,9 @@ describe('a PostgreSQL restart', () => {
     process.kill(pid, 'SIGINT');
     await waitGone(pid);
     await Promise.all(servers.map((s, i) => waitHealth(s, ports[i]!, 503)));
-    // Long enough for every connection holder (pool, LISTEN channels, job polling) to notice.
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Every connection holder has noticed: the pools answer 503 above, the LISTEN channels drop with their
+    // connection, and the job scheduler of each process that runs jobs says it is waiting.
+    await Promise.all([all, worker].map((s) => s.waitForLog((l) => /the database is unavailable; jobs wait until it is back/.test(l.msg ?? ''), 'the job scheduler to see the outage')));
     for (const s of servers) expect(s.exit, s.output()).toBeUndefined();
 
     server = await startEmbeddedPostgres({ dataDir, port: pgPort, fast: true });
@@ -134,15 +126,15 @@ describe('a PostgreSQL restart', () => {
 });
 
 async function waitForRow(db: Database, query: string, timeoutMs: number, servers: RosterServer[]) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await db.pool.query(query).catch(() => ({ rowCount: 0 }));
-    if (r.rowCount) return;
-    const dead = servers.find((s) => s.exit);
-    if (dead) throw new Error(`A Roster process exited.\n${dead.output()}`);
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${query}\n${servers.map((s) => s.output()).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitFor(
+    async () => {
+      const dead = servers.find((s) => s.exit);
+      if (dead) throw new Error(`A Roster process exited.\n${dead.output()}`);
+      return (await db.pool.query(query).catch(() => ({ rowCount: 0 }))).rowCount;
+    },
+    query,
+    { timeoutMs, intervalMs: 250, describe: () => servers.map((s) => s.output()).join('\n') },
+  );
 }
 
 describe('the embedded PostgreSQL', () => {
@@ -179,7 +171,7 @@ describe('the embedded PostgreSQL', () => {
     const squatter = net.createServer((socket) => socket.destroy()).listen(pgPort, '127.0.0.1');
     cleanups.push(() => new Promise<void>((r) => squatter.close(() => r())));
 
-    await waitFor(() => roster.exit, 'Roster to exit', () => roster.output(), 90_000);
+    await waitFor(() => roster.exit, 'Roster to exit', { describe: () => roster.output(), timeoutMs: 90_000, intervalMs: 100 });
     expect(roster.exit?.code, roster.output()).toBe(1);
     expect(roster.output()).toMatch(/The embedded PostgreSQL in .* stopped and could not be started again for 20 s/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { orgOwnedBy, slackPerson, useSlackRoster } from '../helpers/slack.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A Slack problem only the operator can fix (a revoked token) shows in the running server's /healthz
 // (only "failing": it is public) and /metrics (the code), not just in the log.
@@ -25,13 +26,14 @@ describe('Slack delivery health in a running Roster', () => {
       // An invite made through Slack queues Bea's DM and nudges this process's worker at once.
       await h.command(olga.user, `invite ${bea.email}`);
 
-      const deadline = Date.now() + 20_000;
-      let health: { status: number; text: string };
-      for (;;) {
-        health = await getText(`${h.baseUrl}/healthz`);
-        if (JSON.parse(health.text).slackDelivery === 'failing' || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const health = await waitFor(
+        async () => {
+          const r = await getText(`${h.baseUrl}/healthz`);
+          return JSON.parse(r.text).slackDelivery === 'failing' && r;
+        },
+        'slackDelivery failing on /healthz',
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
       expect(health.status).toBe(200);
       expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', slackDelivery: 'failing' });
       expect(health.text).not.toContain('invalid_auth');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countRows, orgOwnedBy, slackPerson, uniq, useSlackRoster, type SlackCall, type SlackHarness } from '../helpers/slack.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
@@ -66,11 +67,11 @@ describe('invite DM', () => {
 
     // The Slack side of the invite notification settles as skipped once Slack says it doesn't know the email.
     const dedupeKey = `invite.sent:${invite!.id}:${invite!.tokenNonce}`;
-    const settled = await waitForAsync(async () => {
+    const settled = await waitFor(async () => {
       const ns = await h.domain.outbox.find({ dedupeKey });
       const slack = ns.find((n) => n.channel === 'slack');
       return slack && slack.status !== 'pending' && slack.status !== 'sending' ? ns : undefined;
-    });
+    }, 'the Slack invite notification to settle');
     expect(settled.find((n) => n.channel === 'slack')!.status).toBe('skipped');
     expect(settled.some((n) => n.channel === 'email')).toBe(true);
     expect(h.slack.of('users.lookupByEmail', mark).some((c) => c.args.email === email)).toBe(true);
@@ -230,13 +231,3 @@ describe('invite DM', () => {
     expect((await h.domain.invites.get(owner.actor, r2.invite.id)).state).toBe('declined');
   });
 });
-
-async function waitForAsync<T>(find: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await find();
-    if (v) return v;
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

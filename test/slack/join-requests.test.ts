@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
 import type { OrgRow } from '../../src/db/schema.js';
 import { countRows, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackCall, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
@@ -23,16 +24,6 @@ async function team(h: SlackHarness) {
   return { org, owner, admin, member, offSlack };
 }
 
-async function waitForAsync<T>(find: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await find();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const isJoinDm = (requestId: string) => (c: SlackCall) => JSON.stringify(c.args.blocks ?? []).includes(`"join:${requestId}"`);
 const buttonsOf = (blocks: any[] = []) => blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])).filter((e: any) => e.type === 'button');
 
@@ -45,7 +36,7 @@ async function requestToJoin(h: SlackHarness, org: OrgRow, requester: SlackPerso
   const reply = await h.command(requester.user, `join ${org.slug}${message ? ` ${message}` : ''}`);
   expect(reply.text).toMatch(new RegExp(`Asked to join \\*${org.name}\\*`));
   const req = await findRequest(h, org, requester);
-  await waitForAsync(async () => {
+  await waitFor(async () => {
     const rows = (await h.domain.outbox.find({ kind: 'join_request.created' })).filter((n) => n.dedupeKey.startsWith(`join_request.created:${req.id}:`));
     return rows.length > 0 && rows.every((n) => n.status === 'sent' || n.status === 'skipped') && rows;
   }, 'join request DMs');
@@ -134,7 +125,7 @@ describe('join requests from Slack', () => {
       }),
     ]);
 
-    const after = await waitForAsync(async () => {
+    const after = await waitFor(async () => {
       const r = await h.domain.joinRequests.get(owner.actor, req.id);
       return r.status !== 'pending' && r;
     }, 'a decision');

@@ -1,13 +1,11 @@
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { SIGNING_SECRET, TEAM, addMember, countRows, modalFrom, orgOwnedBy, sign, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { SIGNING_SECRET, addMember, countRows, modalFrom, orgOwnedBy, postSlackEvent, sign, slashCommand, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 // `/org` commands about organizations themselves: help, create, list, switch, rename, delete, join, audit,
 // plus what every command shares (length limit, request signatures, an answer even when something breaks).
 
-const harness = useSlackRoster({ OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`) });
+const harness = useSlackRoster();
 
 /** Every text of a reply: its fallback text and its blocks. */
 function allText(reply: Record<string, any>): string {
@@ -552,30 +550,8 @@ describe('every /org command', () => {
 });
 
 describe('request signatures', () => {
-  async function rawPost(h: SlackHarness, body: string, headers: Record<string, string>) {
-    const res = await fetch(`${h.baseUrl}/slack/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body,
-    });
-    return res.status;
-  }
-
-  function createForm(user: SlackUser, name: string) {
-    const r = harness().slack.responseUrl();
-    const form = new URLSearchParams({
-      command: '/org',
-      text: `create ${name}`,
-      team_id: TEAM,
-      user_id: user.id,
-      user_name: user.name,
-      channel_id: 'C0GENERAL',
-      response_url: r.url,
-      trigger_id: `trig-${r.id}`,
-      api_app_id: 'A0ROSTER',
-    }).toString();
-    return { form, responseId: r.id };
-  }
+  const rawPost = (h: SlackHarness, body: string, headers: Record<string, string>) => postSlackEvent(h.baseUrl, body, headers);
+  const createForm = (user: SlackUser, name: string) => slashCommand(harness().slack, user, `create ${name}`);
 
   it('unsigned, wrong-secret and stale (over 5 minutes) requests get 401 and change nothing', async () => {
     const h = harness();
@@ -584,14 +560,14 @@ describe('request signatures', () => {
     const attempts: { name: string; responseId: string; status: number }[] = [];
 
     const unsigned = createForm(ana.user, `Unsigned ${uniq()}`);
-    attempts.push({ name: unsigned.form, responseId: unsigned.responseId, status: await rawPost(h, unsigned.form, {}) });
+    attempts.push({ name: unsigned.body, responseId: unsigned.responseId, status: await rawPost(h, unsigned.body, {}) });
 
     const wrong = createForm(ana.user, `Wrong Secret ${uniq()}`);
-    attempts.push({ name: wrong.form, responseId: wrong.responseId, status: await rawPost(h, wrong.form, sign(wrong.form, undefined, `${SIGNING_SECRET}-not`)) });
+    attempts.push({ name: wrong.body, responseId: wrong.responseId, status: await rawPost(h, wrong.body, sign(wrong.body, undefined, `${SIGNING_SECRET}-not`)) });
 
     const stale = createForm(ana.user, `Stale ${uniq()}`);
     const sixMinutesAgo = Math.floor(Date.now() / 1000) - 6 * 60;
-    attempts.push({ name: stale.form, responseId: stale.responseId, status: await rawPost(h, stale.form, sign(stale.form, sixMinutesAgo)) });
+    attempts.push({ name: stale.body, responseId: stale.responseId, status: await rawPost(h, stale.body, sign(stale.body, sixMinutesAgo)) });
 
     expect(attempts.map((a) => a.status)).toEqual([401, 401, 401]);
 
@@ -610,8 +586,8 @@ describe('request signatures', () => {
     const h = harness();
     const ana = await slackPerson(h, 'Ana');
     const name = `Signed ${uniq()}`;
-    const { form, responseId } = createForm(ana.user, name);
-    expect(await rawPost(h, form, sign(form))).toBe(200);
+    const { body, responseId } = createForm(ana.user, name);
+    expect(await rawPost(h, body, sign(body))).toBe(200);
     const reply = await h.slack.waitForResponse(responseId);
     expect(reply.text).toContain(`Created *${name}*`);
   });

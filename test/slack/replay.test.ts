@@ -1,60 +1,23 @@
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { start } from '../../src/main.js';
-import { SIGNING_SECRET, TEAM, countRows, sign, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { describe, expect, it } from 'vitest';
+import { countRows, postSlackEvent, sign, slackPerson, slashCommand, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 // Slack request timestamps and replays: a signed request is only good for 5 minutes either way, and is
 // acted on once, whichever Roster process it reaches.
 
 const harness = useSlackRoster();
-const closers: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of closers.splice(0)) await c();
-});
 
-function createForm(h: SlackHarness, user: SlackUser, name: string) {
-  const r = h.slack.responseUrl();
-  const form = new URLSearchParams({
-    command: '/org',
-    text: `create ${name}`,
-    team_id: TEAM,
-    user_id: user.id,
-    user_name: user.name,
-    channel_id: 'C0GENERAL',
-    response_url: r.url,
-    trigger_id: `trig-${r.id}`,
-    api_app_id: 'A0ROSTER',
-  }).toString();
-  return { form, responseId: r.id };
-}
-
-async function rawPost(baseUrl: string, body: string, headers: Record<string, string>) {
-  const res = await fetch(`${baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
-  await res.text();
-  return res.status;
-}
-
+const createForm = (h: SlackHarness, user: SlackUser, name: string) => slashCommand(h.slack, user, `create ${name}`);
 const orgsNamed = (h: SlackHarness, name: string) => countRows(h, 'orgs', `name = '${name}'`);
 
-/** A second Roster process (in this test process) on the same database, with Slack on. */
-async function secondProcess(h: SlackHarness): Promise<string> {
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    PUBLIC_URL: 'https://roster.test',
-    APP_SECRET: 's'.repeat(40),
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_API_URL: h.slack.url,
-    ROSTER_ROLE: 'web',
-    OUTBOX_DIR: path.join(os.tmpdir(), `roster-test-outbox-${process.pid}`),
-  });
-  const roster = await start(config, { database: h.db, clock: h.clock });
-  closers.push(roster.stop);
-  return `http://127.0.0.1:${roster.port}`;
+/**
+ * Resolves once a later, fresh command sent through that process has been answered. Replays are told
+ * apart before they are acked, so by then one acted on by mistake would have been dispatched before
+ * this command and answered too (instead of guessing how long that takes).
+ */
+async function answeredAfter(h: SlackHarness, baseUrl: string, user: SlackUser) {
+  const { body, responseId } = slashCommand(h.slack, user, 'help');
+  expect(await postSlackEvent(baseUrl, body, sign(body))).toBe(200);
+  await h.slack.waitForResponse(responseId);
 }
 
 describe('Slack request timestamps', () => {
@@ -64,14 +27,14 @@ describe('Slack request timestamps', () => {
     const now = Math.floor(Date.now() / 1000);
     for (const ts of [now + 24 * 3600, now + 6 * 60]) {
       const name = `Future ${uniq()}`;
-      const { form } = createForm(h, ana.user, name);
-      expect(await rawPost(h.baseUrl, form, sign(form, ts))).toBe(401);
+      const { body } = createForm(h, ana.user, name);
+      expect(await postSlackEvent(h.baseUrl, body, sign(body, ts))).toBe(401);
       expect(await orgsNamed(h, name)).toBe(0);
     }
     // A little clock skew (4 minutes ahead) is still fine.
     const name = `Skewed ${uniq()}`;
-    const { form, responseId } = createForm(h, ana.user, name);
-    expect(await rawPost(h.baseUrl, form, sign(form, now + 4 * 60))).toBe(200);
+    const { body, responseId } = createForm(h, ana.user, name);
+    expect(await postSlackEvent(h.baseUrl, body, sign(body, now + 4 * 60))).toBe(200);
     expect((await h.slack.waitForResponse(responseId)).text).toContain(`Created *${name}*`);
   });
 });
@@ -81,28 +44,28 @@ describe('Slack request replays', () => {
     const h = harness();
     const ana = await slackPerson(h, 'Ana');
     const name = `Replayed ${uniq()}`;
-    const { form, responseId } = createForm(h, ana.user, name);
-    const headers = sign(form);
+    const { body, responseId } = createForm(h, ana.user, name);
+    const headers = sign(body);
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push(await rawPost(h.baseUrl, form, headers));
+    for (let i = 0; i < 3; i++) statuses.push(await postSlackEvent(h.baseUrl, body, headers));
     expect(statuses).toEqual([200, 200, 200]);
     expect((await h.slack.waitForResponse(responseId)).text).toContain(`Created *${name}*`);
-    await new Promise((r) => setTimeout(r, 300));
+    await answeredAfter(h, h.baseUrl, ana.user);
     expect(await orgsNamed(h, name)).toBe(1);
     expect(h.slack.responses.filter((r) => r.id === responseId)).toHaveLength(1);
   });
 
   it('a replay sent to another Roster process on the same database, even at the same moment, is not acted on either', async () => {
     const h = harness();
-    const other = await secondProcess(h);
+    const other = await h.another({ ROSTER_ROLE: 'web' });
     const ana = await slackPerson(h, 'Ana');
     const name = `Twice ${uniq()}`;
-    const { form, responseId } = createForm(h, ana.user, name);
-    const headers = sign(form);
-    const statuses = await Promise.all([h.baseUrl, other, h.baseUrl, other].map((base) => rawPost(base, form, headers)));
+    const { body, responseId } = createForm(h, ana.user, name);
+    const headers = sign(body);
+    const statuses = await Promise.all([h.baseUrl, other, h.baseUrl, other].map((base) => postSlackEvent(base, body, headers)));
     expect(statuses).toEqual([200, 200, 200, 200]);
     await h.slack.waitForResponse(responseId);
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([h.baseUrl, other].map((base) => answeredAfter(h, base, ana.user)));
     expect(await orgsNamed(h, name)).toBe(1);
   });
 
@@ -112,11 +75,11 @@ describe('Slack request replays', () => {
     const first = `First ${uniq()}`;
     const a = createForm(h, ana.user, first);
     const now = Math.floor(Date.now() / 1000);
-    expect(await rawPost(h.baseUrl, a.form, sign(a.form, now - 1))).toBe(200);
-    expect(await rawPost(h.baseUrl, a.form, sign(a.form, now))).toBe(200);
-    await h.slack.waitForResponse(a.responseId);
-    await new Promise((r) => setTimeout(r, 300));
-    // Both acted on: the second create of the same name got its own answer (a second org or a refusal).
+    expect(await postSlackEvent(h.baseUrl, a.body, sign(a.body, now - 1))).toBe(200);
+    expect(await postSlackEvent(h.baseUrl, a.body, sign(a.body, now))).toBe(200);
+    // Both acted on: the second create of the same name gets its own answer (a second org or a refusal).
+    await h.slack.waitFor(() => h.slack.responses.filter((r) => r.id === a.responseId).length >= 2, 'both answers');
+    await answeredAfter(h, h.baseUrl, ana.user);
     expect(h.slack.responses.filter((r) => r.id === a.responseId)).toHaveLength(2);
   });
 });

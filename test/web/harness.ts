@@ -1,18 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { expect } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import type { Role } from '../../src/db/schema.js';
 import { accountActor, type Actor } from '../../src/domain/context.js';
 import type { Domain } from '../../src/domain/index.js';
 import type { OrgSettingsInput } from '../../src/domain/orgs.js';
-import { start } from '../../src/main.js';
-import { freshDatabase } from '../helpers/db.js';
-import { TestClock } from '../helpers/domain.js';
+import type { TestClock } from '../helpers/domain.js';
+import { countRows, uniq } from '../helpers/fixtures.js';
+import { TEST_PUBLIC_URL, useRoster } from '../helpers/roster.js';
 
-export const PUBLIC_URL = 'https://roster.test';
+export const PUBLIC_URL = TEST_PUBLIC_URL;
 
 export type Fetched = { status: number; text: string; headers: Headers };
 
@@ -42,25 +39,11 @@ export type NewInvite = {
   expiresAt: Date | null;
 };
 
-const unique = () => randomBytes(4).toString('hex');
-
 /** Roster's real server (main.ts start) on 127.0.0.1 with a fresh database, a TestClock and a captured log. */
 export function useInviteRoster(env: Record<string, string> = {}): () => InviteHarness {
-  let h: InviteHarness | undefined;
-  let stop: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    const db = await freshDatabase();
-    const clock = new TestClock(new Date());
-    const logs: string[] = [];
-    const log = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, APP_SECRET: 'w'.repeat(40), ...env });
-    const roster = await start(config, { database: db, clock, log, startJobs: false });
-    stop = async () => {
-      await roster.stop();
-      await db.close();
-    };
-    const baseUrl = `http://127.0.0.1:${roster.port}`;
-    const domain = roster.domain;
+  const logs: string[] = [];
+  const log = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
+  return useRoster({ env: { PUBLIC_URL, ...env }, start: { log, startJobs: false } }, ({ baseUrl, domain, db, clock }) => {
     const request = async (path: string, init: RequestInit): Promise<Fetched> => {
       const res = await fetch(`${baseUrl}${path}`, { redirect: 'manual', ...init });
       const text = await res.text();
@@ -68,19 +51,19 @@ export function useInviteRoster(env: Record<string, string> = {}): () => InviteH
       expect(text).not.toMatch(/\n\s+at |node_modules|TypeError|ReferenceError|DomainError|Internal Server Error/);
       return { status: res.status, text, headers: res.headers };
     };
-    h = {
+    return {
       baseUrl,
       domain,
       db,
       clock,
       logs,
       invite: async (opts = {}) => {
-        const ownerName = opts.ownerName ?? `Olga Owner ${unique()}`;
-        const ownerAccount = await domain.accounts.findOrCreateByEmail(`owner.${unique()}@example.com`, ownerName);
+        const ownerName = opts.ownerName ?? `Olga Owner ${uniq()}`;
+        const ownerAccount = await domain.accounts.findOrCreateByEmail(`owner.${uniq()}@example.com`, ownerName);
         const owner = accountActor(ownerAccount.id, 'api');
-        const org = await domain.orgs.create(owner, { name: opts.orgName ?? `Acme ${unique()}` });
+        const org = await domain.orgs.create(owner, { name: opts.orgName ?? `Acme ${uniq()}` });
         if (opts.settings) await domain.orgs.updateSettings(owner, org.id, opts.settings);
-        const email = `invitee.${unique()}@example.com`;
+        const email = `invitee.${uniq()}@example.com`;
         const [r] = await domain.invites.create(owner, org.id, { emails: email, role: opts.role ?? 'member', billingEmails: opts.billingEmails ?? false });
         if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
         return { org, owner, ownerName, email, token: r.token, inviteId: r.invite.id, expiresAt: r.invite.expiresAt };
@@ -92,19 +75,9 @@ export function useInviteRoster(env: Record<string, string> = {}): () => InviteH
           headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
           body: new URLSearchParams(form).toString(),
         }),
-      count: async (table, where = 'true') => {
-        const r = await db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
-        return r.rows[0]!.n;
-      },
+      count: (table, where) => countRows(db, table, where),
     };
   });
-  afterAll(async () => {
-    await stop?.();
-  });
-  return () => {
-    if (!h) throw new Error('harness not ready');
-    return h;
-  };
 }
 
 /** The hidden CSRF value of the page's form, as a browser would send it back. */

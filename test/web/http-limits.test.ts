@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { useInviteRoster } from './harness.js';
 
 // Slowly fed and idle sockets must not be able to hold a Roster process (slowloris): the server ends
@@ -12,11 +13,12 @@ function port(): number {
 }
 
 /** A socket that starts a request and then feeds a header byte now and then, never finishing. */
-function slowClient(): { socket: net.Socket; closed: Promise<number> } {
+function slowClient(): { socket: net.Socket; connected: Promise<void>; closed: Promise<number> } {
   const started = Date.now();
   const socket = net.connect(port(), '127.0.0.1');
   socket.on('error', () => {});
   socket.on('connect', () => socket.write('GET /healthz HTTP/1.1\r\nHost: roster.test\r\nX-Slow: '));
+  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const drip = setInterval(() => socket.writable && socket.write('a'), 200);
   const closed = new Promise<number>((resolve) =>
     socket.once('close', () => {
@@ -24,7 +26,7 @@ function slowClient(): { socket: net.Socket; closed: Promise<number> } {
       resolve(Date.now() - started);
     }),
   );
-  return { socket, closed };
+  return { socket, connected, closed };
 }
 
 async function healthz(): Promise<number> {
@@ -46,14 +48,15 @@ describe('HTTP limits', () => {
 
   it('connections beyond HTTP_MAX_CONNECTIONS are refused at once, and the server answers again when they go', async () => {
     const held = Array.from({ length: 60 }, slowClient);
-    await new Promise((r) => setTimeout(r, 300));
+    // All 60 are in the server's accept queue ahead of the next one.
+    await Promise.all(held.map((c) => c.connected));
     const extra = slowClient();
     // The one over the cap is closed right away, long before any timeout.
     const extraClosedAfter = await extra.closed;
     expect(extraClosedAfter).toBeLessThan(900);
     held.forEach((c) => c.socket.destroy());
     await Promise.all(held.map((c) => c.closed));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await healthz()).toBe(200);
+    // The server counts a connection as gone once it has seen it close: answered again from then on.
+    await waitFor(async () => (await healthz().catch(() => 0)) === 200, '/healthz to answer 200 again', { timeoutMs: 5_000, intervalMs: 50 });
   });
 });
