@@ -1,6 +1,6 @@
 import { loadConfig, ConfigError } from '../config.js';
 import { openDatabase } from '../db/open.js';
-import { isDomainError, isInvalidDataError } from '../domain/errors.js';
+import { isDomainError, isInvalidDataError, type Hint } from '../domain/errors.js';
 import { textProblem, withoutUnsafeCharacters } from '../domain/validation.js';
 import { createLogger } from '../logger.js';
 import { createRosterDomain } from '../wiring.js';
@@ -38,6 +38,17 @@ embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
 const commands: Record<string, Command> = { org, members, invite, invites, audit, scim };
 
+/** The domain's hints as commands here; where the CLI has no such command, the Slack one. */
+const cliHints: Record<Hint, string> = {
+  list_orgs: '`roster org list` shows them all.',
+  switch_org: 'Name the organization in the command (its URL name or id).',
+  create_or_join_org: 'Create one with `roster org create <name> --owner <email>`.',
+  transfer_primary: 'Transfer it in Slack with `/org transfer`.',
+  scim_allow_owner: 'An owner can allow it in Slack with `/org scim allow-owner on`.',
+  scim_default_role: 'An owner can change it in Slack with `/org scim default-role member`.',
+  list_scim_tokens: '`roster scim token list <org>` lists them.',
+};
+
 /**
  * Runs one command and returns its exit code: 0 done, 1 refused or failed (the message says why),
  * 2 wrong usage. Errors are written with out.error, never thrown, so callers (main, tests) see the same.
@@ -46,7 +57,11 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
   try {
     return await execute(argv, out, env);
   } catch (err) {
-    if (isDomainError(err) || err instanceof UsageError || err instanceof ConfigError) {
+    if (isDomainError(err)) {
+      out.error(err.hint ? `${err.message} ${cliHints[err.hint]}` : err.message);
+      return 1;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError) {
       out.error(err.message);
       return err instanceof UsageError ? 2 : 1;
     }

@@ -30,6 +30,7 @@ export type Deps = {
 };
 
 export type { Db, Executor, Tx };
+export { isUniqueViolation } from '../db/errors.js';
 
 export function accountActor(accountId: string, via: Via): Actor {
   return { type: 'account', accountId, via };
@@ -40,8 +41,3 @@ export function systemActor(job: string): Actor {
 }
 
 /** Postgres unique violation, as drizzle wraps it. */
-export function isUniqueViolation(err: unknown, constraint?: string): boolean {
-  const e = err as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
-  const pgErr = e?.cause?.code ? e.cause : e;
-  return pgErr?.code === '23505' && (constraint === undefined || pgErr.constraint === constraint);
-}

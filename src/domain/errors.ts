@@ -8,7 +8,7 @@ export const errorCatalogue = {
   not_found: 'Not found.',
   forbidden: "You don't have permission to do that.",
   not_a_member: "You're not a member of that organization.",
-  no_active_org: "You don't have an active organization yet. Create one with `/org create` or join one with `/org join <slug>`.",
+  no_active_org: "You don't have an active organization yet.",
   org_not_found: 'No organization matches that.',
   slug_taken: 'That URL name is already taken. Choose another.',
   confirmation_mismatch: 'The name you typed does not match the organization name, so nothing was deleted.',
@@ -35,7 +35,7 @@ export const errorCatalogue = {
   join_request_decided: 'That request was already decided.',
   join_request_pending: 'You already asked to join this organization. An owner or admin will decide soon.',
   own_request: 'You cannot approve or deny your own request.',
-  scim_token_not_found: 'No active SCIM token has that name. List them with `/org scim`.',
+  scim_token_not_found: 'No active SCIM token has that name.',
   scim_token_name_taken: 'A SCIM token with that name already exists. Choose another name, or rotate that token.',
   scim_unauthorized: 'The SCIM token is missing, wrong, expired or revoked.',
   scim_user_not_found: 'No SCIM user with that id in this organization.',
@@ -47,19 +47,42 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * What to do next, where the answer is a command of the surface the person is on: each adapter words
+ * it its own way (Slack: `/org list`; CLI: `roster org list`), so domain messages never name a command.
+ */
+export type Hint = 'list_orgs' | 'switch_org' | 'create_or_join_org' | 'transfer_primary' | 'scim_allow_owner' | 'scim_default_role' | 'list_scim_tokens';
+
+export type ErrorDetails = {
+  /** The input the error is about (a form field, a SCIM attribute path), for adapters that can point at it. */
+  field?: string;
+  hint?: Hint;
+  [key: string]: unknown;
+};
+
 export class DomainError extends Error {
   readonly code: ErrorCode;
-  readonly details: Record<string, unknown> | undefined;
+  readonly details: ErrorDetails | undefined;
+  readonly field: string | undefined;
+  readonly hint: Hint | undefined;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message?: string, details?: ErrorDetails) {
     super(message ?? errorCatalogue[code]);
     this.name = 'DomainError';
     this.code = code;
     this.details = details;
+    this.field = details?.field;
+    this.hint = details?.hint ?? catalogueHints[code];
   }
 }
 
-export function fail(code: ErrorCode, message?: string, details?: Record<string, unknown>): never {
+/** Codes whose catalogue message is followed by a hint wherever they are raised. */
+const catalogueHints: Partial<Record<ErrorCode, Hint>> = {
+  no_active_org: 'create_or_join_org',
+  scim_token_not_found: 'list_scim_tokens',
+};
+
+export function fail(code: ErrorCode, message?: string, details?: ErrorDetails): never {
   throw new DomainError(code, message, details);
 }
 
@@ -75,28 +98,5 @@ export function isDomainError(err: unknown, code?: ErrorCode): err is DomainErro
   return err instanceof DomainError && (code === undefined || err.code === code);
 }
 
-/**
- * PostgreSQL unreachable or shutting down (not the caller's fault, and temporary): adapters answer
- * 503 / "try again shortly" instead of a generic failure.
- */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(e.code)) return true;
-    if (e.message && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
-  }
-  return false;
-}
-
-/**
- * PostgreSQL refused a value as data: a character it cannot store (22021, 22P05: a NUL, an unpaired
- * surrogate in JSON), text that is no valid value of its type (22P02), a number out of range (22003),
- * a date it cannot read or hold (22007, 22008).
- * Validation refuses such input first; this is the last line of defence, so adapters answer it as the
- * caller's mistake (400 / "not accepted") instead of a failure of ours.
- */
-export function isInvalidDataError(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code && ['22021', '22P02', '22P05', '22003', '22007', '22008'].includes(e.code)) return true;
-  }
-  return false;
-}
+// PostgreSQL's errors are decoded in db/; adapters read them through the domain.
+export { isDatabaseUnavailable, isInvalidDataError } from '../db/errors.js';

@@ -182,7 +182,7 @@ export function createMemberService(deps: Deps) {
         .from(memberships)
         .where(eq(memberships.orgId, orgId));
       if (n <= 1) fail('sole_member');
-      if (me.accountId === org.primaryOwnerId) fail('primary_owner_protected', 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first (`/org transfer`), or delete the organization.');
+      if (me.accountId === org.primaryOwnerId) fail('primary_owner_protected', 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization.', { hint: 'transfer_primary' });
       if (me.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, me);

@@ -93,7 +93,7 @@ export function createOrgService(deps: Deps) {
   async function create(actor: Actor, input: { name: string; slug?: string | undefined }): Promise<OrgRow> {
     if (actor.type !== 'account') fail('forbidden', 'Only a person can create an organization.');
     const name = parseInput(orgNameSchema, input.name);
-    const wanted = input.slug !== undefined && input.slug.trim() !== '' ? parseInput(slugSchema, input.slug) : undefined;
+    const wanted = input.slug !== undefined && input.slug.trim() !== '' ? parseInput(slugSchema, input.slug, 'slug') : undefined;
     // A suggested slug can be taken by someone creating the same name at the same moment: suggest again.
     for (let attempt = 1; ; attempt++) {
       try {
@@ -144,7 +144,7 @@ export function createOrgService(deps: Deps) {
       } catch (err) {
         if (isUniqueViolation(err, 'orgs_slug_uq')) {
           if (wanted === undefined && attempt < 5) continue;
-          fail('slug_taken', `The URL name "${wanted ?? slugify(name)}" is already taken. Choose another.`);
+          fail('slug_taken', `The URL name "${wanted ?? slugify(name)}" is already taken. Choose another.`, { field: 'slug' });
         }
         throw err;
       }
@@ -268,7 +268,7 @@ export function createOrgService(deps: Deps) {
     const mine = await listMine(actor);
     const hit = mine.find((m) => m.org.slug === ref.toLowerCase() || m.org.id === ref);
     if (!hit) {
-      fail('not_a_member', `You're not a member of an organization called "${ref.slice(0, 60)}". Use \`/org list\` to see yours.`);
+      fail('not_a_member', `You're not a member of an organization called "${ref.slice(0, 60)}".`, { hint: 'list_orgs' });
     }
     if (hit.status !== 'active') fail('forbidden', 'Your membership in that organization is suspended.');
     if (hit.active) return hit.org;
@@ -290,7 +290,8 @@ export function createOrgService(deps: Deps) {
     const mine = await listMine(actor);
     const current = currentOrgOf(mine);
     if (current) return current;
-    fail('no_active_org', mine.some((m) => m.status === 'active') ? 'Choose an organization first with `/org switch <slug>`.' : undefined);
+    if (mine.some((m) => m.status === 'active')) fail('no_active_org', 'Choose an organization first.', { hint: 'switch_org' });
+    fail('no_active_org');
   }
 
   /** Every org with its member count: the operator's view (CLI), not reachable from Slack or SCIM. */

@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { fail } from './errors.js';
 
 /** Parses domain input; a failure becomes one invalid_input error whose message says what to fix. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/** Parses input with its schema; a refusal names the field (as `field`, and in the message when it is a path). */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, as?: string): z.output<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const field = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  fail('invalid_input', `${field}${issue.message}`);
+  const path = issue.path.map(String).join('.');
+  const field = [as, path].filter(Boolean).join('.');
+  // A path is named in the message too, for surfaces that cannot point at it (a CLI, a SCIM client).
+  fail('invalid_input', `${path ? `${path}: ` : ''}${issue.message}`, field ? { field } : undefined);
 }
 
 export const uuidSchema = z.string().uuid({ message: 'That id is not valid.' });

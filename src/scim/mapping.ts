@@ -1,5 +1,5 @@
 import SCIMMY from 'scimmy';
-import { isDatabaseUnavailable, isDomainError, isInvalidDataError } from '../domain/errors.js';
+import { isDatabaseUnavailable, isDomainError, isInvalidDataError, type ErrorCode } from '../domain/errors.js';
 import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim/index.js';
 import { UnsupportedFilterError } from '../domain/scim/index.js';
 
@@ -213,30 +213,61 @@ export function normalizePatch(body: ScimJson): ScimJson {
   };
 }
 
+type ScimStatus = [400, 'invalidValue' | 'mutability'] | [401] | [403] | [404] | [409, 'uniqueness'];
+
+/**
+ * Every domain error as a SCIM status and scimType (RFC 7644 §3.12): the compiler fails when a code is
+ * added and not given one here. Most are the IdP's request being refused by a rule (400 invalidValue);
+ * rules about who may do what, and capacity, are 403.
+ */
+const scimStatusOf: Record<ErrorCode, ScimStatus> = {
+  invalid_input: [400, 'invalidValue'],
+  not_found: [404],
+  forbidden: [403],
+  not_a_member: [403],
+  no_active_org: [400, 'invalidValue'],
+  org_not_found: [404],
+  slug_taken: [409, 'uniqueness'],
+  confirmation_mismatch: [400, 'invalidValue'],
+  member_not_found: [404],
+  primary_owner_protected: [400, 'mutability'],
+  last_owner: [400, 'mutability'],
+  sole_member: [400, 'invalidValue'],
+  use_leave: [400, 'invalidValue'],
+  primary_owner_billing: [400, 'mutability'],
+  transfer_target_not_owner: [400, 'invalidValue'],
+  already_member: [409, 'uniqueness'],
+  single_membership: [403],
+  seat_limit: [403],
+  invite_pending: [409, 'uniqueness'],
+  invite_not_found: [404],
+  invite_not_pending: [400, 'invalidValue'],
+  invite_expired: [400, 'invalidValue'],
+  invite_revoked: [400, 'invalidValue'],
+  invite_used: [400, 'invalidValue'],
+  invite_declined: [400, 'invalidValue'],
+  invite_wrong_email: [403],
+  join_request_not_found: [404],
+  join_request_decided: [400, 'invalidValue'],
+  join_request_pending: [409, 'uniqueness'],
+  own_request: [403],
+  scim_token_not_found: [404],
+  scim_token_name_taken: [409, 'uniqueness'],
+  scim_unauthorized: [401],
+  scim_user_not_found: [404],
+  scim_group_not_found: [404],
+  scim_uniqueness: [409, 'uniqueness'],
+  scim_managed: [400, 'mutability'],
+  scim_no_email: [400, 'invalidValue'],
+};
+
 /** Domain errors become SCIM errors with the right status and scimType; nothing else leaks. */
 export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error> {
   if (err instanceof SCIMMY.Types.Error) return err;
   if (err instanceof UnsupportedFilterError) return new SCIMMY.Types.Error(400, 'invalidFilter', err.message);
   if (isDomainError(err)) {
-    switch (err.code) {
-      case 'scim_user_not_found':
-      case 'scim_group_not_found':
-      case 'not_found':
-        return new SCIMMY.Types.Error(404, null as never, err.message);
-      case 'scim_uniqueness':
-        return new SCIMMY.Types.Error(409, 'uniqueness', err.message);
-      case 'invalid_input':
-      case 'scim_no_email':
-        return new SCIMMY.Types.Error(400, 'invalidValue', err.message);
-      case 'primary_owner_protected':
-        return new SCIMMY.Types.Error(400, 'mutability', err.message);
-      case 'seat_limit':
-      case 'single_membership':
-      case 'forbidden':
-        return new SCIMMY.Types.Error(403, null as never, err.message);
-      default:
-        return new SCIMMY.Types.Error(400, 'invalidValue', err.message);
-    }
+    const [status, scimType] = scimStatusOf[err.code];
+    return new SCIMMY.Types.Error(status, (scimType ?? null) as never, err.message);
   }
   if (isInvalidDataError(err)) return new SCIMMY.Types.Error(400, 'invalidValue', 'A value in the request cannot be stored (a character Roster does not accept, or a number out of range). Nothing was changed.');
   if (isDatabaseUnavailable(err)) return new SCIMMY.Types.Error(503, null as never, 'Roster cannot reach its database right now. Retry shortly; nothing was changed.');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isDatabaseUnavailable, isDomainError, isInvalidDataError } from '../domain/errors.js';
+import { isDatabaseUnavailable, isDomainError, isInvalidDataError, type Hint } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import { esc } from './blocks/kit.js';
 
@@ -11,7 +11,7 @@ import { esc } from './blocks/kit.js';
  * Adapters therefore pass raw names into fail() messages.
  */
 export function errorText(err: unknown, log: Logger): string {
-  if (isDomainError(err)) return `:warning: ${esc(err.message)}`;
+  if (isDomainError(err)) return `:warning: ${esc(err.message)}${err.hint ? ` ${esc(slackHints[err.hint])}` : ''}`;
   if (isInvalidDataError(err)) {
     log.warn({ err: (err as Error).message }, 'the database refused a value');
     return ':warning: Roster cannot store that: it holds a character Roster does not accept, or a number out of range. Nothing was changed.';
@@ -24,6 +24,17 @@ export function errorText(err: unknown, log: Logger): string {
   log.error({ err, ref }, 'slack handler failed');
   return `:x: Something went wrong on our side (ref ${ref}). Please try again in a moment.`;
 }
+
+/** The domain's hints as Slack commands (every hint has one: the compiler checks). */
+export const slackHints: Record<Hint, string> = {
+  list_orgs: 'Use `/org list` to see yours.',
+  switch_org: 'Use `/org switch <slug>`.',
+  create_or_join_org: 'Create one with `/org create` or join one with `/org join <slug>`.',
+  transfer_primary: 'Use `/org transfer <@user|email>`.',
+  scim_allow_owner: 'Use `/org scim allow-owner on`.',
+  scim_default_role: 'Use `/org scim default-role member`.',
+  list_scim_tokens: 'List them with `/org scim`.',
+};
 
 export function ephemeral(text: string, blocks?: unknown[]) {
   return { response_type: 'ephemeral' as const, text, ...(blocks ? { blocks: blocks as never[] } : {}) };

@@ -23,19 +23,49 @@ export type InvitePageDeps = {
 /** Small forms only: a CSRF value and a name. */
 const BODY_LIMIT = '10kb';
 
-/** How each refusal of the domain reads as an HTTP status on this page. */
-const refusalStatus: Partial<Record<ErrorCode, number>> = {
+/**
+ * How each refusal of the domain reads as an HTTP status on this page (the compiler fails when a code
+ * is added and not given one). Codes this page cannot meet still get the status they would mean.
+ */
+const refusalStatus: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  forbidden: 403,
+  not_a_member: 403,
+  no_active_org: 409,
+  org_not_found: 404,
+  slug_taken: 409,
+  confirmation_mismatch: 400,
+  member_not_found: 404,
+  primary_owner_protected: 409,
+  last_owner: 409,
+  sole_member: 409,
+  use_leave: 409,
+  primary_owner_billing: 409,
+  transfer_target_not_owner: 409,
+  already_member: 409,
+  single_membership: 409,
+  seat_limit: 409,
+  invite_pending: 409,
   invite_not_found: 404,
+  invite_not_pending: 409,
   invite_expired: 410,
   invite_revoked: 410,
   invite_used: 409,
   invite_declined: 409,
-  invite_not_pending: 409,
-  seat_limit: 409,
-  single_membership: 409,
-  already_member: 409,
-  forbidden: 403,
-  invalid_input: 400,
+  invite_wrong_email: 403,
+  join_request_not_found: 404,
+  join_request_decided: 409,
+  join_request_pending: 409,
+  own_request: 403,
+  scim_token_not_found: 404,
+  scim_token_name_taken: 409,
+  scim_unauthorized: 403,
+  scim_user_not_found: 404,
+  scim_group_not_found: 404,
+  scim_uniqueness: 409,
+  scim_managed: 409,
+  scim_no_email: 400,
 };
 
 /** Refusals that mean "this link is not usable any more": the state page says it best. */
@@ -249,7 +279,7 @@ ${declineForm(token, 'Not interested? You can still decline it, so they know.')}
   /** A refusal from the domain: the link's state page when the link is no longer usable, else the reason. */
   async function refusalPage(err: unknown, token: string, action: 'accept' | 'decline'): Promise<Rendered> {
     if (!isDomainError(err)) throw err;
-    const status = refusalStatus[err.code] ?? 409;
+    const status = refusalStatus[err.code];
     if (stateCodes.has(err.code)) {
       const r = await statePage(token);
       return { ...r, status: err.code === 'invite_not_found' ? 404 : status };

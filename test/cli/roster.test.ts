@@ -297,6 +297,16 @@ describe('roster audit', () => {
   });
 });
 
+describe('roster refusals', () => {
+  it("a refusal's hint names the roster command, never a Slack one the CLI has (revoking an unknown SCIM token)", async () => {
+    const { slug } = await newOrg('Hints');
+    const r = await roster('scim', 'token', 'revoke', slug, 'nosuch');
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr).toBe('No active SCIM token is named "nosuch". `roster scim token list <org>` lists them.');
+    expect(r.stderr).not.toContain('/org');
+  });
+});
+
 describe('roster usage', () => {
   it('an unknown command is a usage error (exit 2) that shows the usage', async () => {
     const r = await roster('frobnicate');

@@ -278,7 +278,7 @@ describe('leave modal', () => {
     const res = await submitLeave(h, olga, org);
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(
-      ':warning: You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first (`/org transfer`), or delete the organization.',
+      ':warning: You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization. Use `/org transfer &lt;@user|email&gt;`.',
     );
     expect(await roleOf(h, org, olga)).toBe('owner');
     expect(await auditCount(h, org, 'member.left')).toBe(0);

@@ -24,7 +24,7 @@ export function createScimMappings(deps: Deps) {
     return db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
       if (role === 'owner' && !org.scimAllowOwner) {
-        fail('forbidden', 'SCIM may not grant the owner role in this organization. An owner can allow it first (`/org scim allow-owner on`).');
+        fail('forbidden', 'SCIM may not grant the owner role in this organization. An owner can allow it first.', { hint: 'scim_allow_owner' });
       }
       const now = clock.now();
       const groups = await tx
@@ -66,7 +66,7 @@ export function createScimMappings(deps: Deps) {
       const allowOwner = s.allowOwner ?? org.scimAllowOwner;
       // The default that would apply, not only a new one: turning owner off must not leave owner as the default.
       if ((defaultRole ?? org.scimDefaultRole) === 'owner' && !allowOwner) {
-        fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner. Change the default SCIM role first (`/org scim default-role member`).');
+        fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner. Change the default SCIM role first.', { hint: 'scim_default_role' });
       }
       const now = clock.now();
       const [after] = await tx
