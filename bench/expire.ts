@@ -25,15 +25,10 @@
  * EXPLAIN=1 prints one batch's plan (rolled back), PGLOG=1 the server log.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { connect } from '../src/db/client.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { runMigrations } from '../src/db/migrate.js';
-import { createDomain } from '../src/domain/index.js';
-import { systemClock } from '../src/domain/context.js';
+import { benchDomain, migratedDatabase, startBenchPostgres } from './lib/postgres.js';
 
 const N = Number(process.env.N ?? 1_000_000);
 const BATCH = Number(process.env.BATCH ?? 100_000);
@@ -115,14 +110,12 @@ function log(msg: string) {
 }
 
 async function main() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-expire-bench-'));
-  const pgServer = await startEmbeddedPostgres({ dataDir: dir, onLog: process.env.PGLOG ? log : undefined });
+  const postgres = await startBenchPostgres('expire-bench', { onLog: process.env.PGLOG ? log : undefined });
+  const { dir, server: pgServer } = postgres;
   const admin = new pg.Client({ connectionString: pgServer.url() });
   await admin.connect();
   try {
-    await admin.query('create database tpl');
-    const tpl = connect(pgServer.url('tpl'), 2);
-    await runMigrations(tpl.pool);
+    const tpl = await migratedDatabase(pgServer, 'tpl', 2);
     log(`seeding ${N.toLocaleString('en')} due invites over ${ORGS} orgs, ${NOT_DUE} not due, ${NOT_PENDING} not pending`);
     const t0 = performance.now();
     await tpl.pool.query(`insert into accounts (email, display_name) values ('owner@bench.test', 'Owner')`);
@@ -162,7 +155,7 @@ async function main() {
       const batch = BATCH_ || BATCH;
       const par = PAR_ || PAR;
       for (const idx of [...DROP, ...dropHere]) await database.pool.query(`drop index ${idx}`);
-      const domain = createDomain({ db: database.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: Buffer.alloc(32) } });
+      const domain = benchDomain(database);
       const wal0 = (await database.pool.query(`select wal_bytes::bigint as b from pg_stat_wal`)).rows[0]?.b;
       const expireOnce = async (): Promise<number> => {
         if (base === 'domain') return domain.invites.expireDue(batch);
@@ -241,8 +234,7 @@ async function main() {
     }
   } finally {
     await admin.end();
-    await pgServer.stop();
-    await rm(dir, { recursive: true, force: true });
+    await postgres.stop();
   }
 }
 

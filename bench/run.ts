@@ -3,78 +3,30 @@
  * ceiling measured in the same run (a trivial express route for HTTP, plain `pg` for writes). Prints
  * one table and writes bench/RESULTS.md. Every step is bounded in time. Not part of `npm test`.
  */
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import pg from 'pg';
-import { connect } from '../src/db/client.js';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
-import { runMigrations } from '../src/db/migrate.js';
-import { createDomain } from '../src/domain/index.js';
-import { accountActor, systemClock } from '../src/domain/context.js';
-import { deriveKey } from '../src/secrets.js';
+import { freePort } from '../src/db/embedded.js';
 import { runFuzzBench } from './fuzz.js';
+import { CONNECTIONS, cannon as cannonFor, errorsOf, rps, scimCreateUsers, scimFilterUsers, scimHeaders, scimPatchActive, signedPosts } from './lib/load.js';
+import { benchDomain, migratedDatabase, orgWithScimToken, seedScimUsers, startBenchPostgres } from './lib/postgres.js';
+import { ROOT as root, buildRoster, killChildren, ready, rssMb, spawnNode, spawnRoster, stopChild, stopChildren, waitForHealth } from './lib/roster.js';
+import { POST_CEILING_SOURCE, fakeSlack, signedSlashCommands, slackEnv } from './lib/slack.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = 10;
-const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
-const APP_SECRET = 'b'.repeat(40);
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 type Row = { name: string; result: string; ceiling?: string; target?: string; ok?: boolean; note?: string };
 const rows: Row[] = [];
-const children: ChildProcess[] = [];
 
 function log(msg: string) {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
-  // Roster runs compiled, as `npm start` runs it; helper scripts run through tsx.
-  const argv = args[0] === 'src/main.ts' ? ['dist/main.js', ...args.slice(1)] : ['--import', 'tsx', ...args];
-  const child = spawn(process.execPath, argv, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return child;
-}
+const cannon = (opts: autocannon.Options) => cannonFor(DURATION, opts);
 
-async function waitForHealth(url: string, timeoutMs = 60_000): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return performance.now() - start;
-    } catch {
-      // not up yet
-    }
-    if (performance.now() - start > timeoutMs) throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
-
-const rps = (r: autocannon.Result) => Math.round(r.requests.average);
-const errorsOf = (r: autocannon.Result) => r.errors + r.timeouts + r.non2xx;
 function httpRow(name: string, r: autocannon.Result, ceiling: autocannon.Result | undefined, target: string, ok: boolean) {
   rows.push({
     name,
@@ -85,63 +37,14 @@ function httpRow(name: string, r: autocannon.Result, ceiling: autocannon.Result 
   });
 }
 
-/** A minimal stand-in for Slack's Web API and response_url, so slash commands run end to end. */
-async function fakeSlack(): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.includes('users.info')) {
-        res.end(JSON.stringify({ ok: true, user: { id: 'UBENCH', name: 'bench', profile: { email: 'bench@example.com', display_name: 'Bench' } } }));
-      } else res.end('{"ok":true}');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${port}/api/`, close: () => server.close() };
-}
-
-async function seedScimUsers(pool: pg.Pool, orgId: string, upTo: number) {
-  const { rows: [{ n }] } = await pool.query(`select count(*)::int as n from scim_users where org_id = $1 and user_name like 'seed%'`, [orgId]);
-  if (n >= upTo) return;
-  log(`seeding SCIM users ${n} → ${upTo}`);
-  // Straight SQL, in chunks: the fixture, not the thing measured.
-  for (let from = n; from < upTo; from += 20_000) {
-    const to = Math.min(upTo, from + 20_000);
-    await pool.query(
-      `with a as (
-         insert into accounts (email, display_name)
-         select 'seed' || i || '@bench.test', 'Seed ' || i from generate_series($2::int, $3::int - 1) i
-         returning id, email)
-       , m as (insert into memberships (org_id, account_id, role, source) select $1, id, 'member', 'scim' from a)
-       insert into scim_users (org_id, account_id, user_name, external_id, email)
-       select $1, id, email, 'ext-' || email, email from a`,
-      [orgId, from, to],
-    );
-  }
-  // Steady state: autovacuum would have vacuumed a table this size (its visibility map lets page reads skip the heap).
-  await pool.query('vacuum analyze scim_users');
-  await pool.query('analyze');
-}
-
 async function main() {
   const started = new Date();
-  execSync('npm run build', { cwd: root, stdio: 'ignore' });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-bench-'));
-  log(`PostgreSQL in ${dir}`);
-  const pgServer = await startEmbeddedPostgres({ dataDir: dir });
-  const admin = new pg.Client({ connectionString: pgServer.url() });
-  await admin.connect();
-  await admin.query('create database roster_bench');
-  await admin.end();
-  const dbUrl = pgServer.url('roster_bench');
-  const database = connect(dbUrl, 20);
-  await runMigrations(database.pool);
-  const domain = createDomain({
-    db: database.db,
-    clock: systemClock,
-    settings: { membershipMode: 'multi', inviteTokenKey: deriveKey(APP_SECRET, 'invite-token') },
-  });
+  buildRoster();
+  const postgres = await startBenchPostgres('bench');
+  log(`PostgreSQL in ${postgres.dir}`);
+  const database = await migratedDatabase(postgres.server, 'roster_bench', 20);
+  const dbUrl = database.url;
+  const domain = benchDomain(database);
 
   try {
     // --- cold start, with the embedded PostgreSQL (first start runs initdb; a restart reuses the data) ---
@@ -150,8 +53,8 @@ async function main() {
       for (const label of ['first start (initdb)', 'restart']) {
         const port = await freePort();
         const t0 = performance.now();
-        const child = spawnNode(['src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', APP_SECRET });
-        await waitForHealth(`http://127.0.0.1:${port}/healthz`);
+        const child = spawnRoster(port, undefined, { role: 'all', env: { DATA_DIR: dataDir } });
+        await waitForHealth(port);
         const ms = performance.now() - t0;
         rows.push({ name: `cold start, ${label}`, result: `${Math.round(ms)} ms`, target: label === 'restart' ? '< 3000 ms' : '—', ok: label === 'restart' ? ms < 3000 : undefined, note: 'process spawn → /healthz 200, embedded PostgreSQL included' });
         await stopChild(child);
@@ -162,68 +65,31 @@ async function main() {
     // --- Roster under load: a separate process, as in production ---
     const slack = await fakeSlack();
     const port = await freePort();
-    const roster = spawnNode(['src/main.ts'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: dbUrl,
-      DATABASE_POOL_SIZE: '20',
-      LOG_LEVEL: 'warn',
-      APP_SECRET,
-      ROSTER_ROLE: 'web',
-      // The bench measures Roster itself from one client on one token: rate limits off (README).
-      SCIM_RATE_LIMIT: '0',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_BOT_TOKEN: 'xoxb-bench',
-      SLACK_API_URL: slack.url,
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-    });
+    const roster = spawnRoster(port, dbUrl, { env: slackEnv(slack) });
     let stderr = '';
     roster.stderr?.on('data', (d) => (stderr += d));
-    await waitForHealth(`http://127.0.0.1:${port}/healthz`).catch((e) => {
-      throw new Error(`${e.message}\n${stderr}`);
-    });
+    await waitForHealth(port, { output: () => stderr });
     const base = `http://127.0.0.1:${port}`;
 
     await new Promise((r) => setTimeout(r, 3000));
-    const status = await readFile(`/proc/${roster.pid}/status`, 'utf8').catch(() => '');
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    rows.push({ name: 'idle RSS (web process, Slack + SCIM + pages)', result: `${Math.round(rssKb / 1024)} MB`, target: '< 150 MB', ok: rssKb / 1024 < 150 });
+    const rss = rssMb(roster.pid!);
+    rows.push({ name: 'idle RSS (web process, Slack + SCIM + pages)', result: `${Math.round(rss)} MB`, target: '< 150 MB', ok: rss < 150 });
 
     // The HTTP ceiling: a trivial express route in its own process.
     const cport = await freePort();
-    const ceilingProc = spawnNode(['bench/ceiling.ts'], { PORT: String(cport) });
-    await new Promise((r) => ceilingProc.stdout?.once('data', r));
+    const ceilingProc = spawnNode(['--import', 'tsx', 'bench/ceiling.ts'], { PORT: String(cport) });
+    await ready(ceilingProc);
     log('ceiling: trivial express route');
     const ceiling = await cannon({ url: `http://127.0.0.1:${cport}/ping` });
     rows.push({ name: 'ceiling: trivial express GET', result: `${rps(ceiling)}/s · p99 ${ceiling.latency.p99} ms`, note: 'same machine, same connections' });
     await stopChild(ceilingProc);
 
-    const owner = await domain.accounts.findOrCreateByEmail('owner@bench.test', 'Bench Owner');
-    const org = await domain.orgs.create(accountActor(owner.id, 'api'), { name: `Bench ${randomUUID().slice(0, 6)}` });
-    const { token } = await domain.scimTokens.create(accountActor(owner.id, 'api'), org.id, 'bench');
-    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+    const { org, token } = await orgWithScimToken(domain, 'bench', `Bench ${randomUUID().slice(0, 6)}`);
+    const auth = scimHeaders(token);
 
     // --- SCIM POST /Users, and the same rows written straight through pg ---
     log('SCIM POST /Users');
-    let seq = 0;
-    const runId = randomUUID().slice(0, 8);
-    const post = await cannon({
-      url: base,
-      headers: auth,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req: any) => {
-            const userName = `u-${runId}-${seq++}@bench.test`;
-            return {
-              ...req,
-              path: '/scim/v2/Users',
-              body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, name: { givenName: 'B', familyName: 'U' }, emails: [{ value: userName, type: 'work', primary: true }], active: true }),
-            };
-          },
-        },
-      ],
-    });
+    const post = await cannon({ url: base, headers: auth, requests: scimCreateUsers() });
     log('pg ceiling: the same rows written directly');
     const pgWrites = await pgWriteCeiling(dbUrl, org.id);
     rows.push({ name: 'ceiling: the same rows through pg (account, membership, SCIM user, 2 audit events)', result: `${pgWrites}/s`, note: `${CONNECTIONS} concurrent transactions` });
@@ -231,13 +97,9 @@ async function main() {
 
     // --- filtered GET at 10k and 100k users ---
     for (const size of [10_000, 100_000]) {
-      await seedScimUsers(database.pool, org.id, size);
+      await seedScimUsers(database.pool, org.id, size, log);
       log(`SCIM GET /Users?filter=userName eq … at ${size}`);
-      const get = await cannon({
-        url: base,
-        headers: auth,
-        requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * size)}@bench.test"`)}` }) }],
-      });
+      const get = await cannon({ url: base, headers: auth, requests: scimFilterUsers(size) });
       httpRow(`SCIM GET filter userName eq, ${size.toLocaleString('en')} users`, get, ceiling, '≥ 2500/s, p99 < 20 ms, flat as users grow', rps(get) >= 2500 && get.latency.p99 < 20);
     }
 
@@ -248,20 +110,7 @@ async function main() {
     httpRow('SCIM GET /Users/{id}', byId, ceiling, '—', errorsOf(byId) === 0);
 
     log('SCIM PATCH active');
-    const patch = await cannon({
-      url: base,
-      headers: auth,
-      requests: [
-        {
-          method: 'PATCH',
-          setupRequest: (req: any) => ({
-            ...req,
-            path: `/scim/v2/Users/${pick()}`,
-            body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: Math.random() < 0.5 } }] }),
-          }),
-        },
-      ],
-    });
+    const patch = await cannon({ url: base, headers: auth, requests: scimPatchActive(pick) });
     httpRow('SCIM PATCH active', patch, ceiling, '—', errorsOf(patch) === 0);
 
     log('SCIM list page');
@@ -272,38 +121,11 @@ async function main() {
     // Its ceiling: a trivial express POST route parsing the same form body, in its own process, at the
     // same rate and connections (the GET ceiling above runs flat out, which says nothing about p99 at 300/s).
     log('Slack /org help at 300 req/s');
-    // Each request signed anew (its own trigger_id and signature): Roster acts on a signed request once,
-    // so the same signed body sent again would measure the replay refusal instead of the command.
-    const responseUrl = `${slack.url.replace(/api\/$/, '')}response`;
-    let nth = 0;
-    const slashRequest = {
-      method: 'POST' as const,
-      overallRate: 300,
-      requests: [
-        {
-          setupRequest: (req: any) => {
-            const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: responseUrl, trigger_id: `t${nth++}` }).toString();
-            const ts = Math.floor(Date.now() / 1000);
-            const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
-            return { ...req, body, headers: { ...req.headers, 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) } };
-          },
-        },
-      ],
-    };
+    // Each request signed anew (bench/lib/slack.ts): a repeated signed request is refused as a replay.
+    const slashRequest = { overallRate: 300, requests: signedPosts(signedSlashCommands(slack.responseUrl)) };
     const postPort = await freePort();
-    const postCeilingProc = spawnNode(
-      [
-        '--input-type=module',
-        '-e',
-        `import express from 'express';
-         const app = express();
-         app.post('/slack/events', express.urlencoded({ extended: false }), (_req, res) => { res.status(200).end(); });
-         const s = app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\\n'));
-         process.on('SIGTERM', () => s.close(() => process.exit(0)));`,
-      ],
-      { PORT: String(postPort) },
-    );
-    await new Promise((r) => postCeilingProc.stdout?.once('data', r));
+    const postCeilingProc = spawnNode(['--input-type=module', '-e', POST_CEILING_SOURCE], { PORT: String(postPort) });
+    await ready(postCeilingProc);
     // Each measured twice in a row: the first 10 s of Slack traffic to a fresh process (JIT warm-up
     // included), then the next 10 s, the steady state a running deployment is in.
     const ceilingCold = await cannon({ url: `http://127.0.0.1:${postPort}/slack/events`, ...slashRequest });
@@ -367,10 +189,9 @@ async function main() {
       });
     }
   } finally {
-    for (const c of children) await stopChild(c);
+    await stopChildren();
     await database.close();
-    await pgServer.stop();
-    await rm(dir, { recursive: true, force: true });
+    await postgres.stop();
   }
 
   // --- property-based fuzzing, 100k cases (a few thousand run in npm test); BENCH_FUZZ=0 skips it ---
@@ -434,7 +255,7 @@ async function report(started: Date) {
 
 const hardStop = setTimeout(() => {
   log('bench exceeded its time limit; stopping');
-  for (const c of children) c.kill('SIGKILL');
+  killChildren();
   process.exit(1);
 }, 40 * 60_000);
 hardStop.unref();
@@ -443,7 +264,7 @@ main().then(
   () => process.exit(0),
   (err) => {
     log(`failed: ${err instanceof Error ? err.stack : String(err)}`);
-    for (const c of children) c.kill('SIGKILL');
+    killChildren();
     process.exit(1);
   },
 );

@@ -12,27 +12,20 @@
  * alternating between rounds), after the ceiling; a copied dist needs package.json and node_modules
  * (a symlink) next to it.
  */
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
-import { connect } from '../src/db/client.js';
-import { runMigrations } from '../src/db/migrate.js';
+import { freePort } from '../src/db/embedded.js';
+import { CONNECTIONS, errorsOf, percentile, signedPosts } from './lib/load.js';
+import { migratedDatabase, startBenchPostgres } from './lib/postgres.js';
+import { buildRoster, ready, spawnNode, spawnRoster, stopChild, stopChildren, waitForHealth } from './lib/roster.js';
+import { POST_CEILING_SOURCE, fakeSlack, signedSlashCommands, slackEnv, type SignedRequest } from './lib/slack.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATE = Number(process.env.RATE ?? 300);
 const WARMUP = Number(process.env.WARMUP_SECONDS ?? 0);
-const CONNECTIONS = 10;
-const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
-const APP_SECRET = 'b'.repeat(40);
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const children: ChildProcess[] = [];
 
 const log = (msg: string) => process.stderr.write(`[slack-ack] ${msg}\n`);
 
@@ -55,103 +48,18 @@ process.on('SIGUSR2', () => {
 });
 `;
 
-/** The ceiling: express 5, a POST route that parses the same urlencoded body and answers 200 at once. */
-const CEILING = `
-import express from 'express';
-const app = express();
-app.post('/slack/events', express.urlencoded({ extended: false }), (req, res) => { res.status(200).end(); });
-const s = app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\\n'));
-process.on('SIGTERM', () => s.close(() => process.exit(0)));
-`;
-
 type Probe = { wallMs: number; cpuMs: number; eld: { p50: number; p99: number; max: number }; heapMB: number };
-
-function spawnNode(argv: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, argv, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-async function waitForHealth(url: string, timeoutMs = 60_000) {
-  const start = performance.now();
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (performance.now() - start > timeoutMs) throw new Error(`no answer from ${url}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Slack's Web API and response_url, counting what reaches them. */
-async function fakeSlack() {
-  const counts: Record<string, number> = {};
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const key = (req.url ?? '').replace(/\?.*$/, '');
-      counts[key] = (counts[key] ?? 0) + 1;
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.includes('users.info')) {
-        res.end(JSON.stringify({ ok: true, user: { id: 'UBENCH', name: 'bench', profile: { email: 'bench@example.com', display_name: 'Bench' } } }));
-      } else res.end('{"ok":true}');
-    });
-  });
-  // New TCP connections from Roster: a client that keeps its connections alive opens a handful per run.
-  server.on('connection', () => (counts['(new connections)'] = (counts['(new connections)'] ?? 0) + 1));
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${port}/api/`, counts, close: () => server.close() };
-}
-
-/** Each request signed anew (its own trigger_id): Roster acts on a signed request once, so a repeated one is a replay. */
-function signed(responseUrl: string) {
-  let nth = 0;
-  return () => {
-    const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: responseUrl, trigger_id: `t${nth++}` }).toString();
-    const ts = Math.floor(Date.now() / 1000);
-    const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
-    return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) } };
-  };
-}
-
-function pct(sorted: number[], p: number) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 type Run = { p50: number; p99: number; max: number; rps: number; errors: number; perSecondP99: number[] };
 
 /** autocannon at a fixed overall rate; per-request latencies are kept to show where in time the p99 is. */
-async function fixedRate(url: string, next: () => { body: string; headers: Record<string, string> }, seconds: number): Promise<Run> {
+async function fixedRate(url: string, next: () => SignedRequest, seconds: number): Promise<Run> {
   const samples: { at: number; ms: number }[] = [];
   const t0 = performance.now();
   const res: autocannon.Result = await new Promise((resolve, reject) => {
     const opts = {
       url,
-      method: 'POST' as const,
-      requests: [
-        {
-          setupRequest: (req: any) => {
-            const r = next();
-            return { ...req, body: r.body, headers: { ...req.headers, ...r.headers } };
-          },
-        },
-      ],
+      requests: signedPosts(next),
       connections: CONNECTIONS,
       duration: seconds,
       overallRate: RATE,
@@ -166,8 +74,8 @@ async function fixedRate(url: string, next: () => { body: string; headers: Recor
     p99: res.latency.p99,
     max: res.latency.max,
     rps: Math.round(res.requests.average),
-    errors: res.errors + res.timeouts + res.non2xx,
-    perSecondP99: perSecond.map((a) => Math.round(pct(a.sort((x, y) => x - y), 99) * 10) / 10),
+    errors: errorsOf(res),
+    perSecondP99: perSecond.map((a) => Math.round(percentile(a.sort((x, y) => x - y), 99) * 10) / 10),
   };
 }
 
@@ -188,35 +96,29 @@ function line(label: string, r: Run, p?: Probe) {
 }
 
 async function main() {
-  execSync('npm run build', { cwd: root, stdio: 'ignore' });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-slack-ack-'));
-  const probeFile = path.join(dir, 'probe.mjs');
+  buildRoster();
+  const postgres = await startBenchPostgres('slack-ack');
+  const probeFile = path.join(postgres.dir, 'probe.mjs');
   await writeFile(probeFile, PROBE);
-  const pgServer = await startEmbeddedPostgres({ dataDir: dir });
   const slack = await fakeSlack();
   try {
-    const admin = new pg.Client({ connectionString: pgServer.url() });
-    await admin.connect();
-    await admin.query('create database roster_bench');
-    await admin.end();
-    const dbUrl = pgServer.url('roster_bench');
-    const database = connect(dbUrl, 2);
-    await runMigrations(database.pool);
+    const database = await migratedDatabase(postgres.server, 'roster_bench', 2);
+    const dbUrl = database.url;
     await database.close();
-    const responseUrl = `${slack.url.replace(/api\/$/, '')}response`;
+    const responseUrl = slack.responseUrl;
     const flags = (process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
     for (let round = 1; round <= ROUNDS; round++) {
       // A fresh process each round, as bench/run.ts measures a process that never saw a slash command.
       if (!process.env.SKIP_CEILING) {
         const cport = await freePort();
-        const ceiling = spawnNode(['--import', probeFile, '--input-type=module', '-e', CEILING], { PORT: String(cport) });
+        const ceiling = spawnNode(['--import', probeFile, '--input-type=module', '-e', POST_CEILING_SOURCE], { PORT: String(cport) });
         const cerr = { text: '' };
         ceiling.stderr?.on('data', (d) => (cerr.text += d));
-        await new Promise((r) => ceiling.stdout?.once('data', r));
-        if (WARMUP) await fixedRate(`http://127.0.0.1:${cport}/slack/events`, signed(responseUrl), WARMUP);
+        await ready(ceiling);
+        if (WARMUP) await fixedRate(`http://127.0.0.1:${cport}/slack/events`, signedSlashCommands(responseUrl), WARMUP);
         await probe(ceiling, cerr);
-        const c = await fixedRate(`http://127.0.0.1:${cport}/slack/events`, signed(responseUrl), SECONDS);
+        const c = await fixedRate(`http://127.0.0.1:${cport}/slack/events`, signedSlashCommands(responseUrl), SECONDS);
         log(line(`round ${round} ceiling (express POST)`, c, await probe(ceiling, cerr)));
         await stopChild(ceiling);
       }
@@ -224,19 +126,7 @@ async function main() {
       const mains = (process.env.MAINS ?? 'dist/main.js').split(',');
       for (const main of round % 2 ? mains : [...mains].reverse()) {
         const port = await freePort();
-        const roster = spawnNode([...flags, '--import', probeFile, main], {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          DATABASE_URL: dbUrl,
-          DATABASE_POOL_SIZE: '20',
-          LOG_LEVEL: 'warn',
-          APP_SECRET,
-          ROSTER_ROLE: 'web',
-          SLACK_SIGNING_SECRET: SIGNING_SECRET,
-          SLACK_BOT_TOKEN: 'xoxb-bench',
-          SLACK_API_URL: slack.url,
-          PUBLIC_URL: `http://127.0.0.1:${port}`,
-        });
+        const roster = spawnRoster(port, dbUrl, { main, nodeArgs: [...flags, '--import', probeFile], env: slackEnv(slack) });
         // Drained always (a full pipe would block the process); shown with SHOW_STDOUT=1 (e.g. --trace-gc).
         roster.stdout?.on('data', (d) => process.env.SHOW_STDOUT && process.stderr.write(d));
         const err = { text: '' };
@@ -244,15 +134,13 @@ async function main() {
           err.text += d;
           if (process.env.SHOW_STDERR) process.stderr.write(d);
         });
-        await waitForHealth(`http://127.0.0.1:${port}/healthz`).catch((e) => {
-          throw new Error(`${e.message}\n${err.text}`);
-        });
+        await waitForHealth(port, { output: () => err.text });
         await new Promise((r) => setTimeout(r, 1000));
         const url = `http://127.0.0.1:${port}/slack/events`;
-        if (WARMUP) await fixedRate(url, signed(responseUrl), WARMUP);
+        if (WARMUP) await fixedRate(url, signedSlashCommands(responseUrl), WARMUP);
         for (const k of Object.keys(slack.counts)) delete slack.counts[k];
         await probe(roster, err);
-        const r = await fixedRate(url, signed(responseUrl), SECONDS);
+        const r = await fixedRate(url, signedSlashCommands(responseUrl), SECONDS);
         const p = await probe(roster, err);
         // Let the follow-up work (response_url posts) finish before counting it.
         await new Promise((res) => setTimeout(res, 500));
@@ -263,10 +151,9 @@ async function main() {
       }
     }
   } finally {
-    for (const c of children) await stopChild(c);
+    await stopChildren();
     slack.close();
-    await pgServer.stop();
-    await rm(dir, { recursive: true, force: true });
+    await postgres.stop();
   }
 }
 

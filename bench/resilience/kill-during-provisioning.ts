@@ -3,18 +3,22 @@
  * way an IdP does (on errors: look the user up by userName, create it if it is missing). The end
  * state must be exactly the expected members, with no duplicates. Run: npm run resilience:kill
  */
-import { rm } from 'node:fs/promises';
 import { freePort } from '../../src/db/embedded.js';
-import { say, setup, startRoster, stopProcess, waitHealthy } from './common.js';
+import { scimBenchSetup } from '../lib/postgres.js';
+import { spawnRoster, stopChild, waitForHealth } from '../lib/roster.js';
+
+const say = (msg: string) => process.stdout.write(`${msg}\n`);
+/** Roster as these checks run it: a web process, its warnings and errors on this terminal. */
+const startRoster = (dbUrl: string, port: number) => spawnRoster(port, dbUrl, { poolSize: 10, stdio: ['ignore', 'ignore', 'inherit'] });
 
 const USERS = Number(process.env.USERS ?? 10_000);
 const CONCURRENCY = 10;
 
 async function main() {
-  const env = await setup('kill');
+  const env = await scimBenchSetup('kill');
   const port = await freePort();
   let roster = startRoster(env.url, port);
-  await waitHealthy(port);
+  await waitForHealth(port, { timeoutMs: 30_000 });
   const base = `http://127.0.0.1:${port}/scim/v2`;
   const headers = { authorization: `Bearer ${env.token}`, 'content-type': 'application/scim+json' };
   let done = 0;
@@ -51,7 +55,7 @@ async function main() {
       if (!killed && done >= USERS * 0.3) {
         killed = true;
         say(`kill -9 Roster after ${done} users`);
-        await stopProcess(roster, 'SIGKILL');
+        await stopChild(roster, 'SIGKILL');
         setTimeout(() => {
           roster = startRoster(env.url, port);
           say('Roster restarted');
@@ -71,10 +75,9 @@ async function main() {
   const ok = scimUsers === USERS && members === USERS && distinctNames === USERS && accounts === USERS;
   say(`${USERS} users in ${secs.toFixed(1)} s with ${retries} retries: SCIM users ${scimUsers}, SCIM members ${members}, accounts ${accounts} → ${ok ? 'PASS' : 'FAIL'}`);
 
-  await stopProcess(roster);
+  await stopChild(roster);
   await env.database.close();
-  await env.server.stop();
-  await rm(env.dir, { recursive: true, force: true });
+  await env.postgres.stop();
   process.exit(ok ? 0 : 1);
 }
 

@@ -11,9 +11,13 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { freePort, startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { accountActor } from '../../src/domain/context.js';
-import { say, setup, startRoster, stopPostgresNow, stopProcess, waitHealthy } from './common.js';
+import { healthStatus as health, waitFor } from '../../test/helpers/wait.js';
+import { scimBenchSetup, stopPostgresNow } from '../lib/postgres.js';
+import { spawnRoster, stopChild, waitForHealth } from '../lib/roster.js';
+
+const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
 type Phase = 'before' | 'down' | 'after';
 const OUTAGES = [
@@ -22,14 +26,16 @@ const OUTAGES = [
 ];
 
 async function main() {
-  const env = await setup('pgdown');
+  const env = await scimBenchSetup('pgdown');
   const outboxDir = path.join(os.tmpdir(), `roster-pgdown-outbox-${process.pid}`);
   const roles = ['all', 'web', 'worker'] as const;
   const ports = await Promise.all(roles.map(() => freePort()));
-  const rosters: ChildProcess[] = roles.map((role, i) => startRoster(env.url, ports[i]!, { role, env: { OUTBOX_DIR: outboxDir } }));
+  const rosters: ChildProcess[] = roles.map((role, i) =>
+    spawnRoster(ports[i]!, env.url, { role, poolSize: 10, env: { OUTBOX_DIR: outboxDir }, stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
   const exits: string[] = [];
   rosters.forEach((r, i) => r.once('exit', (code, signal) => exits.push(`${roles[i]} exited (code ${code}, signal ${signal})`)));
-  await Promise.all(ports.map((p) => waitHealthy(p)));
+  await Promise.all(ports.map((p) => waitForHealth(p, { timeoutMs: 30_000 })));
   const webPorts = [ports[0]!, ports[1]!];
   const headers = { authorization: `Bearer ${env.token}`, 'content-type': 'application/scim+json' };
   const owner = accountActor(env.org.primaryOwnerId, 'api');
@@ -58,7 +64,6 @@ async function main() {
     }
   });
 
-  let server: EmbeddedDatabase = env.server;
   const results: boolean[] = [];
   await new Promise((r) => setTimeout(r, 3000));
   for (const [n, outage] of OUTAGES.entries()) {
@@ -70,8 +75,8 @@ async function main() {
     await stopPostgresNow(env.dir, outage.signal);
     await new Promise((r) => setTimeout(r, 5000));
     const downHealth = await Promise.all(ports.map(health));
-    server = await startEmbeddedPostgres({ dataDir: env.dir, port: env.pgPort });
-    await Promise.all(ports.map((p) => waitHealthy(p, 30_000).catch(() => {})));
+    env.postgres.server = await startEmbeddedPostgres({ dataDir: env.dir, port: env.pgPort });
+    await Promise.all(ports.map((p) => waitForHealth(p, { timeoutMs: 30_000 }).catch(() => {})));
     const recoveredAt = new Date();
     phase = 'after';
 
@@ -114,35 +119,19 @@ async function main() {
 
   const ok = results.every(Boolean);
   say(ok ? 'PASS' : 'FAIL');
-  await Promise.all(rosters.map((r) => stopProcess(r)));
+  await Promise.all(rosters.map((r) => stopChild(r)));
   await env.database.close();
-  await server.stop();
-  await rm(env.dir, { recursive: true, force: true });
+  await env.postgres.stop();
   await rm(outboxDir, { recursive: true, force: true });
   process.exit(ok ? 0 : 1);
 
-  async function until(query: string, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const r = await env.database.pool.query(query).catch(() => ({ rowCount: 0 }));
-      if (r.rowCount) return true;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return false;
+  /** Whether the query returns a row within the time (false, not an error, when it does not). */
+  function until(query: string, timeoutMs: number): Promise<boolean> {
+    return waitFor(async () => !!(await env.database.pool.query(query).catch(() => ({ rowCount: 0 }))).rowCount, query, { timeoutMs, intervalMs: 250 }).catch(() => false);
   }
 }
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
-
-async function health(port: number): Promise<number> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5_000) });
-    await r.text();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
 
 main().catch((err) => {
   say(`failed: ${err instanceof Error ? err.stack : String(err)}`);
