@@ -5,7 +5,8 @@ import { countRows, newMember, newPerson } from './fixtures.js';
 import type { Database } from '../../src/db/client.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import type { Actor, Clock } from '../../src/domain/context.js';
-import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
+import type { AccountRow, InviteRow, OrgRow, Role } from '../../src/db/schema.js';
+import type { OrgSettingsInput } from '../../src/domain/orgs.js';
 
 /** A clock tests move by hand: expiry and reminders happen when the test says so. */
 export class TestClock implements Clock {
@@ -38,6 +39,16 @@ export type World = {
   /** Adds a new person to the org with the role, through a real invite acceptance. */
   member: (org: OrgRow, by: Actor, role: Role) => Promise<{ account: AccountRow; actor: Actor }>;
   count: (table: string, where?: string) => Promise<number>;
+  /** A new org (named `orgName` plus a tag, with the settings) and a pending invite with the role to a new person. */
+  pendingInvite: (orgName: string, role: Role, settings?: OrgSettingsInput) => Promise<PendingInvite>;
+};
+
+export type PendingInvite = {
+  org: OrgRow;
+  owner: { account: AccountRow; actor: Actor };
+  invitee: { account: AccountRow; actor: Actor };
+  invite: InviteRow;
+  token: string;
 };
 
 /**
@@ -67,6 +78,14 @@ export function useWorld(opts: { membershipMode?: 'multi' | 'single'; poolSize?:
       },
       member: (org, by, role) => newMember(domain, org, by, role),
       count: (table, where) => countRows(db, table, where),
+      pendingInvite: async (orgName, role, settings) => {
+        const { org, owner } = await world!.org(orgName);
+        if (settings) await domain.orgs.updateSettings(owner.actor, org.id, settings);
+        const invitee = await person('Invitee');
+        const [r] = await domain.invites.create(owner.actor, org.id, { emails: invitee.account.email!, role });
+        if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
+        return { org, owner, invitee, invite: r.invite, token: r.token };
+      },
     };
   });
   afterAll(async () => {

@@ -45,13 +45,7 @@ function dateWords(d: Date): string[] {
   return [`${day} ${mon} ${year}`, `${time} UTC`];
 }
 
-async function inviteOne(w: World, opts: { role?: 'member' | 'developer' | 'admin'; orgName?: string } = {}) {
-  const { org, owner } = await w.org(opts.orgName ?? 'Globex');
-  const p = await w.person('Invitee');
-  const [r] = await w.domain.invites.create(owner.actor, org.id, { emails: p.account.email!, role: opts.role ?? 'developer' });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  return { org, owner, invitee: p, invite: r.invite, token: r.token };
-}
+const inviteOne = (w: World, opts: { role?: 'member' | 'developer' | 'admin'; orgName?: string } = {}) => w.pendingInvite(opts.orgName ?? 'Globex', opts.role ?? 'developer');
 
 async function rowOf(w: World, dedupeKey: string, channel = 'email'): Promise<NotificationRow> {
   const [row] = await w.db.db.select().from(notifications).where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.channel, channel)));

@@ -7,14 +7,8 @@ import { useWorld, type World } from '../helpers/domain.js';
 
 const world = useWorld();
 
-async function inviteOne(w: World, opts: { expiry?: '72h' | '7d' | '14d' | '30d' | 'never' } = {}) {
-  const { org, owner } = await w.org('Expiry');
-  if (opts.expiry) await w.domain.orgs.updateSettings(owner.actor, org.id, { inviteExpiry: opts.expiry });
-  const p = await w.person('Invitee');
-  const [r] = await w.domain.invites.create(owner.actor, org.id, { emails: p.account.email!, role: 'developer' });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  return { org, owner, invitee: p, invite: r.invite, token: r.token };
-}
+const inviteOne = (w: World, opts: { expiry?: '72h' | '7d' | '14d' | '30d' | 'never' } = {}) =>
+  w.pendingInvite('Expiry', 'developer', opts.expiry ? { inviteExpiry: opts.expiry } : undefined);
 
 async function statusOf(w: World, inviteId: string) {
   const [row] = await w.db.db.select().from(invites).where(eq(invites.id, inviteId));

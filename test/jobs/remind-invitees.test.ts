@@ -7,17 +7,12 @@ const world = useWorld();
 const H = 3_600_000;
 
 async function inviteOne(w: World, settings: { expiry?: '72h' | '7d' | '14d' | '30d' | 'never'; reminderHours?: number[] } = {}) {
-  const { org, owner } = await w.org('Remind');
-  if (settings.expiry || settings.reminderHours) {
-    await w.domain.orgs.updateSettings(owner.actor, org.id, {
-      ...(settings.expiry ? { inviteExpiry: settings.expiry } : {}),
-      ...(settings.reminderHours ? { reminderHours: settings.reminderHours } : {}),
-    });
-  }
-  const p = await w.person('Invitee');
-  const [r] = await w.domain.invites.create(owner.actor, org.id, { emails: p.account.email!, role: 'member' });
-  if (!r?.ok) throw new Error(`invite failed: ${r?.message}`);
-  return { org, owner, invitee: p, invite: r.invite };
+  const custom = settings.expiry || settings.reminderHours;
+  return w.pendingInvite(
+    'Remind',
+    'member',
+    custom ? { ...(settings.expiry ? { inviteExpiry: settings.expiry } : {}), ...(settings.reminderHours ? { reminderHours: settings.reminderHours } : {}) } : undefined,
+  );
 }
 
 /** The reminder rows queued for an invite (one per channel per step). */
