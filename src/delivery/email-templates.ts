@@ -1,3 +1,4 @@
+import { escapeHtml, utcDate } from '../shared/text.js';
 import { roleLabels } from '../domain/access.js';
 import { inviteUrl } from '../domain/invites.js';
 import type { NotificationContent } from '../domain/notifications.js';
@@ -5,7 +6,6 @@ import type { NotificationContent } from '../domain/notifications.js';
 /** Subject, text and HTML for each notification that goes by email. Pure: content in, message out. */
 export type RenderedEmail = { subject: string; text: string; html: string };
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * Text a person typed (an org name, their display name, a reason), made so no mail client turns it into
@@ -26,7 +26,7 @@ export function unlinkable(typed: string): string {
 
 function when(d: Date | null): string {
   if (!d) return 'does not expire';
-  return `expires on ${d.toUTCString().replace(/:\d\d GMT$/, ' UTC')}`;
+  return `expires on ${utcDate(d)}`;
 }
 
 function layout(title: string, paragraphs: string[], action?: { label: string; url: string }): string {

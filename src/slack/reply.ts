@@ -35,7 +35,3 @@ export const slackHints: Record<Hint, string> = {
   scim_default_role: 'Use `/org scim default-role member`.',
   list_scim_tokens: 'List them with `/org scim`.',
 };
-
-export function ephemeral(text: string, blocks?: unknown[]) {
-  return { response_type: 'ephemeral' as const, text, ...(blocks ? { blocks: blocks as never[] } : {}) };
-}

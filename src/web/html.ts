@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '../shared/text.js';
 
 /** Small helpers for Roster's server-rendered pages: escaping and one layout with inline CSS. */
 
@@ -10,9 +11,7 @@ export class SafeHtml {
   }
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
+export { escapeHtml } from '../shared/text.js';
 
 type Part = SafeHtml | string | number | null | undefined | false | readonly Part[];
 

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../domain/context.js';
 import { type ErrorCode, isDomainError, isDatabaseUnavailable, isInvalidDataError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import type { InviteLookup } from '../domain/invites.js';
+import { utcDate } from '../shared/text.js';
 import { looksLikeToken, sameSecret } from '../domain/tokens.js';
 import { withoutUnsafeCharacters } from '../domain/validation.js';
 import type { Logger } from '../logger.js';
@@ -377,10 +378,6 @@ function basePathOf(publicUrl: string): string {
   }
 }
 
-export function utcDate(d: Date): string {
-  // "Mon, 19 Jan 2026 09:00 UTC"
-  return d.toUTCString().replace(/:\d\d GMT$/, ' UTC');
-}
 
 /** "in 14 days (Mon, 19 Jan 2026 09:00 UTC)" or "Does not expire". */
 export function expiryText(expiresAt: Date | null, now: Date): string {

@@ -66,7 +66,7 @@ export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): stri
   fail('scim_no_email');
 }
 
-export const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+export { isUuid } from '../validation.js';
 
 export function auditUser(u: ScimUserRow) {
   return { userName: u.userName, externalId: u.externalId, email: u.email, active: u.active };
