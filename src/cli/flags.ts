@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { defaultRole } from '../domain/access.js';
 
 /** Every flag any command takes; parseArgs refuses the rest (exit code 2). */
 export function parseFlags(argv: string[]) {
@@ -10,7 +11,7 @@ export function parseFlags(argv: string[]) {
       owner: { type: 'string' },
       'owner-name': { type: 'string' },
       slug: { type: 'string' },
-      role: { type: 'string', default: 'member' },
+      role: { type: 'string', default: defaultRole },
       'billing-emails': { type: 'boolean', default: false },
       as: { type: 'string' },
       action: { type: 'string' },

@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError } from '../config.js';
 import { openDatabase } from '../db/open.js';
+import { defaultRole, roleList } from '../domain/access.js';
 import { isDomainError, isInvalidDataError, type Hint } from '../domain/errors.js';
 import { textProblem, withoutUnsafeCharacters } from '../domain/validation.js';
 import { createLogger } from '../logger.js';
@@ -32,7 +33,7 @@ Usage:
   roster scim unmap <org> "<group>"
 
 <org> is an organization's URL name (slug) or id. Commands act as the operator, with an owner's
-rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: owner, admin, billing, developer, member.
+rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
@@ -45,7 +46,7 @@ const cliHints: Record<Hint, string> = {
   create_or_join_org: 'Create one with `roster org create <name> --owner <email>`.',
   transfer_primary: 'Transfer it in Slack with `/org transfer`.',
   scim_allow_owner: 'An owner can allow it in Slack with `/org scim allow-owner on`.',
-  scim_default_role: 'An owner can change it in Slack with `/org scim default-role member`.',
+  scim_default_role: `An owner can change it in Slack with \`/org scim default-role ${defaultRole}\`.`,
   list_scim_tokens: '`roster scim token list <org>` lists them.',
 };
 

@@ -1,84 +1,51 @@
-import type { Role } from '../db/schema.js';
 import { fail } from './errors.js';
+import { defaultRole, ownerRole, roleDefinition, roles, type Role } from './roles/catalogue.js';
+import { permissionWords, type Permission } from './roles/permissions.js';
 
 /**
- * Permissions as data (SPEC §3). Every action a role may take is declared here, roles are built from
- * these statements, and authorize() is the one place they are checked.
+ * Who may do what to whom: the one policy every domain function checks (authorize, assertCan…) and
+ * every adapter asks (can, grantableRoles, memberActions, …) instead of naming roles.
  */
-export const statements = {
-  org: ['view', 'update', 'delete'],
-  member: ['view', 'invite', 'update', 'remove'],
-  owner: ['grant'],
-  resources: ['use', 'manage'],
-  billing: ['view', 'toggle_emails'],
-  scim: ['manage'],
-  audit: ['read'],
-} as const;
+export { statements, type Permission, type Resource } from './roles/permissions.js';
+export {
+  credentialRoles,
+  defaultRole,
+  describeRole,
+  describeStoredRole,
+  highestRole,
+  isRole,
+  ownerRole,
+  parseRole,
+  roleLabels,
+  roleList,
+  roleOptions,
+  roleRank,
+  roles,
+  type Role,
+} from './roles/catalogue.js';
 
-type Statements = typeof statements;
-export type Resource = keyof Statements;
-export type Permission = { [R in Resource]: `${R}:${Statements[R][number]}` }[Resource];
-
-export const roles = ['owner', 'admin', 'billing', 'developer', 'member'] as const satisfies readonly Role[];
-export type { Role };
-
-const everyone: Permission[] = ['org:view', 'member:view'];
-
-export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set<Permission>([
-    ...everyone,
-    'org:update',
-    'org:delete',
-    'member:invite',
-    'member:update',
-    'member:remove',
-    'owner:grant',
-    'resources:use',
-    'resources:manage',
-    'billing:view',
-    'billing:toggle_emails',
-    'scim:manage',
-    'audit:read',
-  ]),
-  admin: new Set<Permission>([
-    ...everyone,
-    'member:invite',
-    'member:update',
-    'member:remove',
-    'resources:use',
-    'resources:manage',
-    'billing:view',
-    'billing:toggle_emails',
-    'audit:read',
-  ]),
-  billing: new Set<Permission>([...everyone, 'billing:view']),
-  developer: new Set<Permission>([...everyone, 'resources:use', 'resources:manage']),
-  member: new Set<Permission>([...everyone, 'resources:use']),
-};
-
-/** Rank used when several sources grant roles (e.g. SCIM groups): the highest wins. */
-export const roleRank: Record<Role, number> = { owner: 5, admin: 4, developer: 3, billing: 2, member: 1 };
-
-export const roleLabels: Record<Role, string> = {
-  owner: 'Owner',
-  admin: 'Admin',
-  billing: 'Billing',
-  developer: 'Developer',
-  member: 'Member',
-};
-
-export function isRole(value: string): value is Role {
-  return (roles as readonly string[]).includes(value);
-}
-
-export function parseRole(value: string): Role {
-  const v = value.trim().toLowerCase();
-  if (!isRole(v)) fail('invalid_input', `"${value}" is not a role. Choose one of: ${roles.join(', ')}.`);
-  return v;
-}
+const permissionsOf = new Map<Role, ReadonlySet<Permission>>(roles.map((r) => [r, new Set(roleDefinition(r).permissions)]));
 
 export function can(role: Role, permission: Permission): boolean {
-  return rolePermissions[role].has(permission);
+  return permissionsOf.get(role)!.has(permission);
+}
+
+/** The roles that hold a permission, in listing order. */
+export function holdersOf(permission: Permission): Role[] {
+  return roles.filter((r) => can(r, permission));
+}
+
+/** Who may, for a sentence: "owners", "owners and admins". */
+export function whoMay(permission: Permission): string {
+  const names = holdersOf(permission).map((r) => roleDefinition(r).plural);
+  return names.length <= 1 ? (names[0] ?? 'nobody') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** One who may, for a sentence: "an owner", "an owner or admin". */
+export function oneWhoMay(permission: Permission): string {
+  const held = holdersOf(permission);
+  if (!held.length) return 'nobody';
+  return `${roleDefinition(held[0]!).article} ${held.map((r) => roleDefinition(r).label.toLowerCase()).join(' or ')}`;
 }
 
 export type Standing = { role: Role; status: 'active' | 'suspended' };
@@ -89,15 +56,22 @@ export function authorize(standing: Standing | undefined, permission: Permission
   if (standing.status !== 'active') {
     fail('forbidden', 'Your membership in this organization is suspended by your identity provider. Ask your IT admin to reactivate it.');
   }
-  if (!can(standing.role, permission)) {
-    fail('forbidden', `${forbiddenMessage(permission)}`);
-  }
+  if (!can(standing.role, permission)) fail('forbidden', forbiddenMessage(permission));
+}
+
+function forbiddenMessage(permission: Permission): string {
+  const { does, namesHolders } = permissionWords[permission];
+  return `You don't have permission to ${does}${namesHolders ? ` (${whoMay(permission)} only)` : ''}.`;
+}
+
+/** Whether a role needs more than the permission to change members' roles (owner: owner:grant). */
+function needsMoreThanMemberUpdate(target: Role): boolean {
+  return roleDefinition(target).grantedWith !== 'member:update';
 }
 
 /** Whether someone with `role` may give `target` to anyone (invite as, change to). */
 export function canGrant(role: Role, target: Role): boolean {
-  if (target === 'owner') return can(role, 'owner:grant');
-  return can(role, 'member:update');
+  return can(role, roleDefinition(target).grantedWith);
 }
 
 /** Whether someone with `role` may change or remove a member who currently has `targetRole`. */
@@ -105,47 +79,76 @@ export function canManage(role: Role, targetRole: Role): boolean {
   return canGrant(role, targetRole);
 }
 
+/** The roles someone with `role` may give (invite as, change to), in listing order. */
 export function grantableRoles(role: Role): Role[] {
   return roles.filter((r) => canGrant(role, r));
 }
 
+/** The roles a join request may be approved as: what the approver may grant, never the owner role at once. */
+export function joinApprovalRoles(role: Role): Role[] {
+  return grantableRoles(role).filter((r) => r !== ownerRole);
+}
+
+/** The role a role menu starts on: the default role when offered, else the last (least) one. */
+export function initialRole(offered: readonly Role[]): Role | undefined {
+  return offered.includes(defaultRole) ? defaultRole : offered.at(-1);
+}
+
+/** Who decides join requests: those who may invite. */
+export const joinRequestPermission: Permission = 'member:invite';
+
+export function mayDecideJoinRequests(role: Role): boolean {
+  return can(role, joinRequestPermission);
+}
+
+/** The roles whose active members are asked to decide a join request. */
+export function joinRequestDeciders(): Role[] {
+  return holdersOf(joinRequestPermission);
+}
+
 export function assertCanGrant(role: Role, target: Role): void {
-  if (!canGrant(role, target)) {
-    fail(
-      'forbidden',
-      target === 'owner'
-        ? 'Only owners can make someone an owner.'
-        : `Your role (${roleLabels[role]}) cannot give the ${roleLabels[target]} role.`,
-    );
-  }
+  if (canGrant(role, target)) return;
+  const t = roleDefinition(target);
+  fail(
+    'forbidden',
+    needsMoreThanMemberUpdate(target)
+      ? `Only ${whoMay(t.grantedWith)} can make someone ${t.article} ${t.label.toLowerCase()}.`
+      : `Your role (${roleDefinition(role).label}) cannot give the ${t.label} role.`,
+  );
 }
 
 export function assertCanManage(role: Role, targetRole: Role): void {
-  if (!canManage(role, targetRole)) {
-    fail(
-      'forbidden',
-      targetRole === 'owner' ? 'Only owners can change or remove an owner.' : "You can't manage that member.",
-    );
-  }
+  if (canManage(role, targetRole)) return;
+  const t = roleDefinition(targetRole);
+  fail(
+    'forbidden',
+    needsMoreThanMemberUpdate(targetRole) ? `Only ${whoMay(t.grantedWith)} can change or remove ${t.article} ${t.label.toLowerCase()}.` : "You can't manage that member.",
+  );
 }
 
-const permissionWords: Record<Permission, string> = {
-  'org:view': 'view this organization',
-  'org:update': 'rename the organization or change its settings (owners only)',
-  'org:delete': 'delete the organization (owners only)',
-  'member:view': 'view members',
-  'member:invite': 'invite people (owners and admins only)',
-  'member:update': "change members' roles (owners and admins only)",
-  'member:remove': 'remove members (owners and admins only)',
-  'owner:grant': 'grant or revoke the owner role (owners only)',
-  'resources:use': 'use organization resources',
-  'resources:manage': 'manage organization resources',
-  'billing:view': 'view billing',
-  'billing:toggle_emails': 'change who receives billing emails (owners and admins only)',
-  'scim:manage': 'manage SCIM tokens (owners only)',
-  'audit:read': 'read the audit log (owners and admins only)',
-};
+/** Overriding the IdP (SCIM) on a member it manages takes the permission to manage SCIM. */
+export function assertMayOverrideIdp(role: Role): void {
+  if (!can(role, 'scim:manage')) fail('forbidden', `Only ${oneWhoMay('scim:manage')} can override your identity provider (SCIM).`);
+}
 
-function forbiddenMessage(permission: Permission): string {
-  return `You don't have permission to ${permissionWords[permission]}.`;
+/** The people a menu is about: a viewer and a member of the same org. */
+export type MenuViewer = { accountId: string; role: Role };
+export type MenuMember = { accountId: string; role: Role; isPrimaryOwner: boolean; billingEmails: boolean };
+
+/** What a viewer may do to another member; the domain functions check the same rules again. */
+export function memberActions(viewer: MenuViewer, m: MenuMember): { changeRole: boolean; remove: boolean; stopBillingEmails: boolean; sendBillingEmails: boolean } {
+  const other = m.accountId !== viewer.accountId;
+  const manages = other && canManage(viewer.role, m.role);
+  const billing = manages && can(viewer.role, 'billing:toggle_emails');
+  return {
+    changeRole: manages && can(viewer.role, 'member:update') && !m.isPrimaryOwner,
+    remove: manages && can(viewer.role, 'member:remove') && !m.isPrimaryOwner,
+    stopBillingEmails: billing && m.billingEmails && !m.isPrimaryOwner,
+    sendBillingEmails: billing && !m.billingEmails,
+  };
+}
+
+/** Whether a viewer may act on a pending or expired invite for `inviteRole` (change, resend, revoke). */
+export function mayManageInvite(viewerRole: Role, inviteRole: Role): boolean {
+  return can(viewerRole, 'member:invite') && canManage(viewerRole, inviteRole);
 }

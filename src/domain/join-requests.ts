@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { accounts, joinRequests, memberships, type JoinRequestRow, type OrgRow } from '../db/schema.js';
-import { assertCanGrant, authorize, parseRole } from './access.js';
+import { assertCanGrant, authorize, joinRequestDeciders, joinRequestPermission, parseRole } from './access.js';
 import { recordAudit } from './audit.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
 import { fail, notFoundFor } from './errors.js';
@@ -40,7 +40,7 @@ export function createJoinRequestService(deps: Deps) {
         const approvers = await tx
           .select({ accountId: memberships.accountId })
           .from(memberships)
-          .where(and(eq(memberships.orgId, org.id), inArray(memberships.role, ['owner', 'admin']), eq(memberships.status, 'active')));
+          .where(and(eq(memberships.orgId, org.id), inArray(memberships.role, joinRequestDeciders()), eq(memberships.status, 'active')));
         await notify(
           tx,
           ...approvers.map((a) => ({
@@ -71,7 +71,7 @@ export function createJoinRequestService(deps: Deps) {
     return db.transaction(async (tx) => {
       const [peek] = await tx.select({ orgId: joinRequests.orgId }).from(joinRequests).where(eq(joinRequests.id, requestId));
       if (!peek) fail('join_request_not_found');
-      const { org, standing } = await lockOrgFor(tx, actor, peek.orgId, 'member:invite').catch(notFoundFor('join_request_not_found'));
+      const { org, standing } = await lockOrgFor(tx, actor, peek.orgId, joinRequestPermission).catch(notFoundFor('join_request_not_found'));
       const [req] = await tx.select().from(joinRequests).where(eq(joinRequests.id, requestId)).for('update');
       if (req!.status !== 'pending') fail('join_request_decided', `That request was already ${req!.status}.`);
       if (actor.type === 'account' && actor.accountId === req!.accountId) fail('own_request');

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { accounts, memberships, orgs, type MembershipRow, type Role } from '../db/schema.js';
-import { assertCanGrant, assertCanManage, authorize, parseRole } from './access.js';
+import { accounts, memberships, orgs, type MembershipRow } from '../db/schema.js';
+import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, ownerRole, parseRole, type Role } from './access.js';
+import { memberListOrder } from './roles/sql.js';
 import { recordAudit } from './audit.js';
 import type { Actor, Deps, Executor } from './context.js';
 import { fail } from './errors.js';
@@ -56,7 +57,7 @@ export function createMemberService(deps: Deps) {
       .from(memberships)
       .innerJoin(accounts, eq(accounts.id, memberships.accountId))
       .where(eq(memberships.orgId, orgId))
-      .orderBy(sql`case ${memberships.role} when 'owner' then 0 when 'admin' then 1 else 2 end`, asc(accounts.displayName))
+      .orderBy(memberListOrder(memberships.role), asc(accounts.displayName))
       .limit(Math.max(0, Math.min(Math.trunc(page.limit ?? 1000) || 0, 5000)))
       .offset(Math.max(0, Math.trunc(page.offset ?? 0) || 0));
     return rows.map((r) => ({ ...r, isPrimaryOwner: r.accountId === org?.primaryOwnerId }));
@@ -104,7 +105,7 @@ export function createMemberService(deps: Deps) {
       if (target.role === role) return target;
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
       if (scimOwnership(target).role) assertForced(opts, standing.role, "This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as an owner, force the change.");
-      if (target.role === 'owner' && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await tx
         .update(memberships)
@@ -145,7 +146,7 @@ export function createMemberService(deps: Deps) {
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
       assertCanManage(standing.role, target.role);
       if (scimOwnership(target).membership) assertForced(opts, standing.role, 'This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as an owner, force the removal.');
-      if (target.role === 'owner' && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, target);
       await recordAudit(
@@ -183,7 +184,7 @@ export function createMemberService(deps: Deps) {
         .where(eq(memberships.orgId, orgId));
       if (n <= 1) fail('sole_member');
       if (me.accountId === org.primaryOwnerId) fail('primary_owner_protected', 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization.', { hint: 'transfer_primary' });
-      if (me.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
+      if (me.role === ownerRole && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, me);
       await recordAudit(
@@ -207,7 +208,7 @@ export function createMemberService(deps: Deps) {
       const { org, standing } = await lockOrgFor(tx, actor, orgId, 'billing:toggle_emails');
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
       if (!on && target.accountId === org.primaryOwnerId) fail('primary_owner_billing');
-      if (target.role === 'owner' && target.accountId !== actorAccountId(actor)) assertCanManage(standing.role, target.role);
+      if (target.role === ownerRole && target.accountId !== actorAccountId(actor)) assertCanManage(standing.role, target.role);
       if (target.billingEmails === on) return target;
       const now = clock.now();
       await tx.update(memberships).set({ billingEmails: on, updatedAt: now }).where(eq(memberships.id, target.membershipId));
@@ -237,7 +238,7 @@ export function createMemberService(deps: Deps) {
       }
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
       if (target.accountId === org.primaryOwnerId) return;
-      if (target.role !== 'owner' || target.status !== 'active') fail('transfer_target_not_owner');
+      if (target.role !== ownerRole || target.status !== 'active') fail('transfer_target_not_owner');
       const now = clock.now();
       await tx.update(orgs).set({ primaryOwnerId: target.accountId, updatedAt: now }).where(eq(orgs.id, orgId));
       // The primary owner always receives billing emails.
@@ -269,10 +270,10 @@ export function createMemberService(deps: Deps) {
   return { list, count, find, changeRole, remove, leave, setBillingEmails, transferPrimaryOwnership };
 }
 
-/** Changes the IdP owns need an owner who says so explicitly. */
+/** Changes the IdP owns need someone who may override it, and who says so explicitly. */
 function assertForced(opts: ForceOption, role: Role, message: string): void {
   if (!opts.force) fail('scim_managed', message);
-  if (role !== 'owner') fail('forbidden', 'Only an owner can override your identity provider (SCIM).');
+  assertMayOverrideIdp(role);
 }
 
 async function deleteMembership(tx: Executor, orgId: string, target: MemberView): Promise<void> {

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import { rowOf } from '../db/rows.js';
-import { accounts, invites, memberships, type MembershipRow, type OrgRow, type Role } from '../db/schema.js';
+import { accounts, invites, memberships, type MembershipRow, type OrgRow } from '../db/schema.js';
+import { ownerRole, type Role } from './access.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
 import { fail } from './errors.js';
@@ -107,6 +108,6 @@ export async function ownerCount(tx: Executor, orgId: string): Promise<number> {
   const [r] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.role, 'owner'), eq(memberships.status, 'active')));
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.role, ownerRole), eq(memberships.status, 'active')));
   return r?.n ?? 0;
 }

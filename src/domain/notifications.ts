@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { accounts, invites, notifications, orgs, type NotificationRow, type Role } from '../db/schema.js';
+import { accounts, invites, notifications, orgs, type NotificationRow } from '../db/schema.js';
+import type { Role } from './access.js';
 import type { Deps, Executor } from './context.js';
 
 /**

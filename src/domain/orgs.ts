@@ -1,7 +1,7 @@
 import { and, asc, eq, getTableColumns, like, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { accounts, memberships, notifications, orgs, type MembershipRow, type OrgRow, type Role } from '../db/schema.js';
-import { authorize } from './access.js';
+import { accounts, memberships, notifications, orgs, type MembershipRow, type OrgRow } from '../db/schema.js';
+import { authorize, ownerRole, type Role } from './access.js';
 import { recordAudit } from './audit.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation } from './context.js';
 import { fail } from './errors.js';
@@ -110,7 +110,7 @@ export function createOrgService(deps: Deps) {
             .values({
               orgId: org!.id,
               accountId: actor.accountId,
-              role: 'owner',
+              role: ownerRole,
               billingEmails: true,
               source: 'creator',
               joinedAt: now,
@@ -135,7 +135,7 @@ export function createOrgService(deps: Deps) {
               action: 'member.added',
               targetType: 'membership',
               targetId: m!.id,
-              after: { accountId: actor.accountId, role: 'owner', source: 'creator' },
+              after: { accountId: actor.accountId, role: ownerRole, source: 'creator' },
             },
             now,
           );

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { memberships, orgs, type MembershipRow, type OrgRow } from '../db/schema.js';
-import { authorize, type Permission, type Standing } from './access.js';
+import { authorize, credentialRoles, type Permission, type Standing } from './access.js';
 import type { Actor, Executor } from './context.js';
 import { fail } from './errors.js';
 import { parseId } from './validation.js';
@@ -13,11 +13,11 @@ export async function requireMembership(ex: Executor, actor: Actor, orgId: strin
   parseId(orgId, 'organization id');
   if (actor.type === 'system') {
     await requireOrg(ex, orgId);
-    return { role: 'owner', status: 'active' };
+    return { role: credentialRoles.system, status: 'active' };
   }
   if (actor.type === 'scim') {
     if (actor.orgId !== orgId) fail('org_not_found');
-    return { role: 'admin', status: 'active' };
+    return { role: credentialRoles.scim, status: 'active' };
   }
   const [row] = await ex
     .select({ role: memberships.role, status: memberships.status })

@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import { can, grantableRoles, roleLabels } from '../domain/access.js';
+import { describeStoredRole, joinApprovalRoles, mayDecideJoinRequests } from '../domain/access.js';
 import { DeliveryDeferred, RecipientUnreachable, type NotificationContent } from '../domain/notifications.js';
 import type { Logger } from '../logger.js';
 import { classifySlackError, createSlackDeliveryState, type SlackFailure } from './api-errors.js';
@@ -148,14 +148,14 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
           if (req.status !== 'pending') return 'skipped';
           const approver = await deps.domain.members.find(system, req.orgId, { accountId: c.recipient.accountId ?? '' }).catch(() => undefined);
           // Someone who can no longer decide join requests (demoted since) gets no buttons they can't use.
-          if (!approver || !can(approver.role, 'member:invite')) return 'skipped';
+          if (!approver || !mayDecideJoinRequests(approver.role)) return 'skipped';
           const msg = joinRequestDm({
             requestId: req.id,
             orgName: org,
             requesterName: req.requesterName,
             requesterEmail: req.requesterEmail,
             message: req.message,
-            grantable: grantableRoles(approver.role),
+            roles: joinApprovalRoles(approver.role),
           });
           const posted = await post(user, msg);
           // The DM is out: failing now would send it again at the next attempt. Without the reference,
@@ -170,7 +170,7 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
         case 'join_request.decided':
           await post(user, {
             text: p.approved
-              ? `:white_check_mark: Your request to join *${esc(org)}* was approved. You're in as ${roleLabels[p.role as keyof typeof roleLabels] ?? p.role}.`
+              ? `:white_check_mark: Your request to join *${esc(org)}* was approved. You're in as ${describeStoredRole(p.role)}.`
               : `:no_entry_sign: Your request to join *${esc(org)}* was declined.${p.reason ? ` Reason: ${esc(String(p.reason))}` : ''}`,
           });
           return 'sent';
@@ -181,7 +181,7 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
           await post(user, { text: `${esc(String(p.email))} declined your invite to *${esc(org)}*.` });
           return 'sent';
         case 'member.role_changed':
-          await post(user, { text: `Your role in *${esc(org)}* is now ${roleLabels[p.to as keyof typeof roleLabels] ?? p.to}.` });
+          await post(user, { text: `Your role in *${esc(org)}* is now ${describeStoredRole(p.to)}.` });
           return 'sent';
         case 'member.removed':
           await post(user, { text: `You were removed from *${esc(org)}* and no longer have access to it.` });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Role } from '../../src/domain/access.js';
+import { joinApprovalRoles, type Role } from '../../src/domain/access.js';
 import type { InviteResult, InviteView } from '../../src/domain/invites.js';
 import type { MemberView } from '../../src/domain/members.js';
 import type { MyOrg } from '../../src/domain/orgs.js';
@@ -613,7 +613,7 @@ describe('DMs and other messages', () => {
 
   it('the join request DM has a role select (no owner, member preselected) and Approve/Deny in one block', () => {
     const requestId = randomUUID();
-    const msg = joinRequestDm({ requestId, orgName: 'Acme', requesterName: 'Zed', requesterEmail: 'zed@x.test', message: 'Hi!', grantable: ['owner', 'admin', 'billing', 'developer', 'member'] });
+    const msg = joinRequestDm({ requestId, orgName: 'Acme', requesterName: 'Zed', requesterEmail: 'zed@x.test', message: 'Hi!', roles: joinApprovalRoles('owner') });
     expect(messageIssues(msg)).toEqual([]);
     const block = msg.blocks.find((b) => b.type === 'actions') as Json;
     expect(block.block_id).toBe(`join:${requestId}`);
@@ -699,7 +699,7 @@ describe('escaping: a name can never become a live mention', () => {
       inviteDm: inviteDm({ inviteId: randomUUID(), orgName: evil, inviterName: inviter, role: 'admin', expiresAt: now, link: 'https://roster.test/invites/x' }),
       inviteAccepted: inviteDecidedDm(evil, 'accepted', 'admin'),
       inviteDeclined: inviteDecidedDm(evil, 'declined'),
-      joinRequestDm: joinRequestDm({ requestId: randomUUID(), orgName: evil, requesterName: evil, requesterEmail: '<!here>@x.test', message: evil, grantable: ['member'] }),
+      joinRequestDm: joinRequestDm({ requestId: randomUUID(), orgName: evil, requesterName: evil, requesterEmail: '<!here>@x.test', message: evil, roles: ['member'] }),
       joinDecided: joinRequestDecidedDm({ requesterName: evil, orgName: evil, approved: false, role: null, deciderName: evil }),
       orgList: orgListMessage([current]),
       audit: auditMessage(evil, [

@@ -1,15 +1,15 @@
-import { roleLabels } from '../../domain/access.js';
+import { defaultRole, roleLabels } from '../../domain/access.js';
 import { inviteUrl } from '../../domain/invites.js';
 import { type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
 /** roster invite <org> <email…>: one line per address; exit code 1 when any was refused. */
 export const invite: Command = async (c, [ref, ...emails]) => {
-  if (!emails.length) throw new UsageError('Give one or more emails: roster invite <org> a@example.com b@example.com --role member');
+  if (!emails.length) throw new UsageError(`Give one or more emails: roster invite <org> a@example.com b@example.com --role ${defaultRole}`);
   const { org, actor } = await orgAndActor(c, ref);
   const results = await c.domain.invites.create(actor, org.id, {
     emails,
-    role: c.flags.role ?? 'member',
+    role: c.flags.role ?? defaultRole,
     billingEmails: c.flags['billing-emails'] ?? false,
   });
   for (const r of results) {

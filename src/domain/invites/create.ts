@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { accounts, invites, memberships, type Role } from '../../db/schema.js';
-import { assertCanGrant, authorize, parseRole } from '../access.js';
+import { accounts, invites, memberships } from '../../db/schema.js';
+import { assertCanGrant, authorize, parseRole, type Role } from '../access.js';
 import { recordAudit } from '../audit.js';
 import { type Actor, type Deps, type Tx, isUniqueViolation } from '../context.js';
 import { fail, isDomainError } from '../errors.js';

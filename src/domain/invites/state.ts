@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { InviteRow, OrgRow } from '../../db/schema.js';
+import { defaultRole } from '../access.js';
 import { DomainError, type ErrorCode } from '../errors.js';
 
 /** What an invite is and how it reads: states, shapes, the link, and what each state tells a person. */
@@ -23,7 +24,7 @@ export type InviteLookup = {
 
 export const createSchema = z.object({
   emails: z.union([z.string(), z.array(z.string())]),
-  role: z.string().default('member'),
+  role: z.string().default(defaultRole),
   billingEmails: z.boolean().default(false),
 });
 export type CreateInvitesInput = z.input<typeof createSchema>;

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { scimGroupMembers, scimGroups, scimPendingMappings, scimUsers, type OrgRow, type Role } from '../../db/schema.js';
+import { scimGroupMembers, scimGroups, scimPendingMappings, scimUsers, type OrgRow } from '../../db/schema.js';
+import type { Role } from '../access.js';
 import { recordAudit } from '../audit.js';
 import type { Actor, Deps, Tx } from '../context.js';
 import { fail } from '../errors.js';

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { orgs, scimGroupMembers, scimGroups, scimPendingMappings, type OrgRow, type Role } from '../../db/schema.js';
-import { authorize, parseRole } from '../access.js';
+import { orgs, scimGroupMembers, scimGroups, scimPendingMappings, type OrgRow } from '../../db/schema.js';
+import { authorize, ownerRole, parseRole, type Role } from '../access.js';
 import { recordAudit } from '../audit.js';
 import type { Actor, Deps } from '../context.js';
 import { fail } from '../errors.js';
@@ -23,7 +23,7 @@ export function createScimMappings(deps: Deps) {
     if (!name || name.length > 256) fail('invalid_input', 'Give the group name as your identity provider shows it (1–256 characters).');
     return db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
-      if (role === 'owner' && !org.scimAllowOwner) {
+      if (role === ownerRole && !org.scimAllowOwner) {
         fail('forbidden', 'SCIM may not grant the owner role in this organization. An owner can allow it first.', { hint: 'scim_allow_owner' });
       }
       const now = clock.now();
@@ -65,7 +65,7 @@ export function createScimMappings(deps: Deps) {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
       const allowOwner = s.allowOwner ?? org.scimAllowOwner;
       // The default that would apply, not only a new one: turning owner off must not leave owner as the default.
-      if ((defaultRole ?? org.scimDefaultRole) === 'owner' && !allowOwner) {
+      if ((defaultRole ?? org.scimDefaultRole) === ownerRole && !allowOwner) {
         fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner. Change the default SCIM role first.', { hint: 'scim_default_role' });
       }
       const now = clock.now();
@@ -80,7 +80,7 @@ export function createScimMappings(deps: Deps) {
           .selectDistinct({ id: scimGroupMembers.scimUserId })
           .from(scimGroupMembers)
           .innerJoin(scimGroups, eq(scimGroups.id, scimGroupMembers.groupId))
-          .where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.role, 'owner')));
+          .where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.role, ownerRole)));
         for (const { id } of granted) await syncRole(tx, actor, after!, id, now);
       }
       await recordAudit(

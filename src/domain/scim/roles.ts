@@ -1,16 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { memberships, scimGroupMembers, scimGroups, scimUsers, type MembershipRow, type OrgRow, type Role } from '../../db/schema.js';
-import { roleRank } from '../access.js';
+import { memberships, scimGroupMembers, scimGroups, scimUsers, type MembershipRow, type OrgRow } from '../../db/schema.js';
+import { highestRole, ownerRole } from '../access.js';
 import { recordAudit } from '../audit.js';
 import type { Actor, Tx } from '../context.js';
 import { fail } from '../errors.js';
 import { findMembership } from '../standing.js';
 
 /** What SCIM does to a membership: suspend or restore it, and give it the role its mapped groups grant. */
-
-function maxRole(roles: Role[]): Role {
-  return roles.reduce((a, b) => (roleRank[b] > roleRank[a] ? b : a));
-}
 
 /** Suspends or restores a member (if the person is one), in one statement. */
 export async function setStatus(tx: Tx, actor: Actor, org: OrgRow, accountId: string, status: 'active' | 'suspended', now: Date) {
@@ -50,9 +46,9 @@ export async function syncRole(tx: Tx, actor: Actor, org: OrgRow, scimUserId: st
       .where(and(eq(scimGroupMembers.scimUserId, scimUserId), sql`${scimGroups.role} is not null`))
   )
     .map((r) => r.role!)
-    .filter((r) => r !== 'owner' || org.scimAllowOwner);
+    .filter((r) => r !== ownerRole || org.scimAllowOwner);
   const base = m.scimBaseRole ?? m.role;
-  const role = granted.length ? maxRole([...granted, base]) : base;
+  const role = granted.length ? highestRole([...granted, base]) : base;
   const scimBaseRole = granted.length ? base : null;
   if (role === m.role && scimBaseRole === m.scimBaseRole) return;
   await tx.update(memberships).set({ role, scimBaseRole, updatedAt: now }).where(eq(memberships.id, m.id));

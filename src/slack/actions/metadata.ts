@@ -1,4 +1,5 @@
 import type { BlockAction } from '@slack/bolt';
+import { defaultRole } from '../../domain/access.js';
 import { ids, parseMenuValue, type MenuVerb } from '../ids.js';
 
 /**
@@ -28,5 +29,5 @@ export function pageNumber(action: Action): number {
 
 /** The role chosen in a join request's message (its block is "join:<requestId>"); member when none was picked. */
 export function joinRoleChoice(body: BlockAction, requestId: string): string {
-  return body.state?.values?.[`join:${requestId}`]?.[ids.actions.joinRole]?.selected_option?.value ?? 'member';
+  return body.state?.values?.[`join:${requestId}`]?.[ids.actions.joinRole]?.selected_option?.value ?? defaultRole;
 }

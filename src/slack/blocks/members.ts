@@ -1,4 +1,4 @@
-import { can, canManage, roleLabels, type Role } from '../../domain/access.js';
+import { mayManageInvite, memberActions, roleLabels, type Role } from '../../domain/access.js';
 import type { MemberView } from '../../domain/members.js';
 import type { InviteView } from '../../domain/invites.js';
 import type { OrgRow } from '../../db/schema.js';
@@ -9,23 +9,17 @@ export type Viewer = { accountId: string; role: Role; isPrimaryOwner: boolean };
 
 /** What a viewer may do to a member: only actions they are allowed to take are offered. */
 export function memberMenu(viewer: Viewer, m: MemberView): Option[] {
+  const may = memberActions(viewer, m);
   const opts: Option[] = [];
-  if (m.accountId === viewer.accountId) return opts;
-  if (can(viewer.role, 'member:update') && canManage(viewer.role, m.role) && !m.isPrimaryOwner) {
-    opts.push(option('Change role', menuValue('role', m.accountId)));
-  }
-  if (can(viewer.role, 'member:remove') && canManage(viewer.role, m.role) && !m.isPrimaryOwner) {
-    opts.push(option('Remove from org', menuValue('remove', m.accountId)));
-  }
-  if (can(viewer.role, 'billing:toggle_emails') && canManage(viewer.role, m.role)) {
-    if (m.billingEmails && !m.isPrimaryOwner) opts.push(option('Stop billing emails', menuValue('billing_off', m.accountId)));
-    if (!m.billingEmails) opts.push(option('Send billing emails', menuValue('billing_on', m.accountId)));
-  }
+  if (may.changeRole) opts.push(option('Change role', menuValue('role', m.accountId)));
+  if (may.remove) opts.push(option('Remove from org', menuValue('remove', m.accountId)));
+  if (may.stopBillingEmails) opts.push(option('Stop billing emails', menuValue('billing_off', m.accountId)));
+  if (may.sendBillingEmails) opts.push(option('Send billing emails', menuValue('billing_on', m.accountId)));
   return opts;
 }
 
 export function inviteMenu(viewer: Viewer, i: InviteView): Option[] {
-  if (!can(viewer.role, 'member:invite') || !canManage(viewer.role, i.role)) return [];
+  if (!mayManageInvite(viewer.role, i.role)) return [];
   // Only a pending invite can be changed or have its link copied; an expired one can be resent or revoked.
   const pending = i.state === 'pending';
   return [

@@ -1,4 +1,4 @@
-import { roleLabels, type Role } from '../../domain/access.js';
+import { defaultRole, initialRole, roleLabels, roleList, roleOptions, type Role } from '../../domain/access.js';
 import type { MyOrg } from '../../domain/orgs.js';
 import type { AuditEventRow } from '../../db/schema.js';
 import { ids } from '../ids.js';
@@ -20,7 +20,7 @@ export const helpText = [
   '`/org audit [action] [@user] [since]` the audit log, e.g. `/org audit invite.created 7d`',
   '`/org scim` connect Okta or Entra ID: tokens and group → role mappings (owners)',
   'Members your identity provider manages are changed there; an owner can add `force` to `role`/`remove`.',
-  'Roles: owner, admin, billing, developer, member.',
+  `Roles: ${roleList()}.`,
 ].join('\n');
 
 export function orgListMessage(mine: MyOrg[]): { text: string; blocks: Block[] } {
@@ -78,14 +78,15 @@ export type JoinRequestDmData = {
   requesterName: string;
   requesterEmail: string | null;
   message: string | null;
-  grantable: Role[];
+  /** The roles this approver may approve the request as (access.ts joinApprovalRoles). */
+  roles: Role[];
 };
 
 export function joinRequestDm(d: JoinRequestDmData): { text: string; blocks: Block[] } {
   const who = `*${esc(d.requesterName)}*${d.requesterEmail ? ` (${esc(d.requesterEmail)})` : ''}`;
   const text = `${esc(d.requesterName)} asks to join ${esc(d.orgName)}.`;
-  const roleOptions = d.grantable.filter((r) => r !== 'owner').map((r) => option(roleLabels[r], r));
-  const initial = roleOptions.find((o) => o.value === 'member') ?? roleOptions[0];
+  const choices = roleOptions(d.roles).map((r) => option(r.label, r.value));
+  const initial = choices.find((o) => o.value === initialRole(d.roles));
   return {
     text,
     blocks: [
@@ -94,7 +95,7 @@ export function joinRequestDm(d: JoinRequestDmData): { text: string; blocks: Blo
         type: 'actions',
         block_id: `join:${d.requestId}`,
         elements: [
-          { type: 'static_select', action_id: ids.actions.joinRole, options: roleOptions, ...(initial ? { initial_option: initial } : {}) },
+          { type: 'static_select', action_id: ids.actions.joinRole, options: choices, ...(initial ? { initial_option: initial } : {}) },
           button('Approve', ids.actions.joinApprove, d.requestId, 'primary'),
           button('Deny', ids.actions.joinDeny, d.requestId, 'danger'),
         ],
@@ -107,7 +108,7 @@ export function joinRequestDecidedDm(d: { requesterName: string; orgName: string
   // Names escaped in the fallback text too: it is parsed for mentions like the blocks are.
   const [decider, requester, org] = [esc(d.deciderName), esc(d.requesterName), esc(d.orgName)];
   const text = d.approved
-    ? `${decider} approved ${requester}'s request to join ${org} as ${roleLabels[d.role ?? 'member']}.`
+    ? `${decider} approved ${requester}'s request to join ${org} as ${roleLabels[d.role ?? defaultRole]}.`
     : `${decider} denied ${requester}'s request to join ${org}.`;
   return { text, blocks: [section(`${d.approved ? ':white_check_mark:' : ':no_entry_sign:'} ${text}`)] };
 }

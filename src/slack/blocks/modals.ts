@@ -1,4 +1,4 @@
-import { roleLabels, type Role } from '../../domain/access.js';
+import { initialRole, roleLabels, roleOptions, type Role } from '../../domain/access.js';
 import { type InviteExpiryChoice, type MyOrg, inviteExpiryChoices, settingsView } from '../../domain/orgs.js';
 import type { InviteResult } from '../../domain/invites.js';
 import type { InviteRow, OrgRow } from '../../db/schema.js';
@@ -23,8 +23,8 @@ const textInput = (actionId: string, opts: { placeholder?: string; initial?: str
   ...(opts.max ? { max_length: opts.max } : {}),
 });
 
-function roleSelect(roles: Role[], initial: Role = 'member') {
-  const options = roles.map((r) => option(roleLabels[r], r));
+function roleSelect(roles: Role[], initial: Role | undefined = initialRole(roles)) {
+  const options = roleOptions(roles).map((r) => option(r.label, r.value));
   const init = options.find((o) => o.value === initial) ?? options[options.length - 1];
   return { type: 'static_select', action_id: ids.inputs.role, options, ...(init ? { initial_option: init } : {}) };
 }

@@ -1,4 +1,4 @@
-import { roleLabels, parseRole } from '../../domain/access.js';
+import { roleLabels, roleList, parseRole, whoMay } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
 import { targetMember } from '../actor.js';
 import { esc } from '../blocks/kit.js';
@@ -30,13 +30,13 @@ export async function role(c: CommandCtx) {
     // A role select with no options is an invalid view: Slack would refuse it and the person would get
     // a generic error. Say why instead, like `/org invite` does.
     const grantable = grantableRoles(myRole);
-    if (!grantable.length) fail('forbidden', `Only owners and admins can change roles in ${org.name}. Your role is ${roleLabels[myRole]}.`);
+    if (!grantable.length) fail('forbidden', `Only ${whoMay('member:update')} can change roles in ${org.name}. Your role is ${roleLabels[myRole]}.`);
     await openModal(c, changeRoleModal(org, grantable));
     return;
   }
   const force = c.args.some((a) => a.toLowerCase() === 'force');
   const [who, newRole] = c.args.filter((a) => a.toLowerCase() !== 'force');
-  if (!newRole) fail('invalid_input', 'Say which role: `/org role @ana admin`. Roles: owner, admin, billing, developer, member.');
+  if (!newRole) fail('invalid_input', `Say which role: \`/org role @ana admin\`. Roles: ${roleList()}.`);
   const r = parseRole(newRole);
   const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(who));
   const after = await c.deps.domain.members.changeRole(c.me.actor, org.id, target.accountId, r, { force });

@@ -1,4 +1,4 @@
-import { parseRole } from '../../domain/access.js';
+import { defaultRole, parseRole } from '../../domain/access.js';
 import { inviteResultModal } from '../blocks/modals.js';
 import { publishHome } from '../home.js';
 import { ids } from '../ids.js';
@@ -12,7 +12,7 @@ export async function inviteSubmit({ deps, values, view, me, ack, client }: View
   const org = await deps.domain.orgs.get(me.actor, orgId);
   const results = await deps.domain.invites.create(me.actor, orgId, {
     emails: text(values, ids.blocks.emails, ids.inputs.emails),
-    role: parseRole(selected(values, ids.blocks.role, ids.inputs.role) || 'member'),
+    role: parseRole(selected(values, ids.blocks.role, ids.inputs.role) || defaultRole),
     billingEmails: checked(values, ids.blocks.billing, ids.inputs.billing),
   });
   await ack({ response_action: 'update', view: inviteResultModal(org, results) });
