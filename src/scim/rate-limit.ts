@@ -31,28 +31,22 @@ export function createScimLimits(settings: ScimLimitSettings) {
   return {
     settings,
     /** A request with a valid token: its token's budget. */
-    async tokenUsed(tokenId: string): Promise<number | undefined> {
-      if (!perToken) return undefined;
-      try {
-        await perToken.consume(tokenId);
-        return undefined;
-      } catch (r) {
-        if (r instanceof RateLimiterRes) return retryAfter(r);
-        throw r;
-      }
-    },
+    tokenUsed: (tokenId: string) => waitFor(perToken, tokenId),
     /** A request whose token did not authenticate: counted against its address at once. */
-    async tokenRefused(address: string): Promise<number | undefined> {
-      if (!failures) return undefined;
-      try {
-        await failures.consume(address);
-        return undefined;
-      } catch (r) {
-        if (r instanceof RateLimiterRes) return retryAfter(r);
-        throw r;
-      }
-    },
+    tokenRefused: (address: string) => waitFor(failures, address),
   };
+}
+
+/** Counts one request for the key: undefined when it may go on, else the seconds to wait. */
+async function waitFor(limiter: RateLimiterMemory | undefined, key: string): Promise<number | undefined> {
+  if (!limiter) return undefined;
+  try {
+    await limiter.consume(key);
+    return undefined;
+  } catch (r) {
+    if (r instanceof RateLimiterRes) return retryAfter(r);
+    throw r;
+  }
 }
 
 export type ScimLimits = ReturnType<typeof createScimLimits>;
