@@ -1,6 +1,7 @@
+import { capitalized } from '../shared/text.js';
 import { loadConfig, ConfigError } from '../config.js';
 import { openDatabase } from '../db/open.js';
-import { defaultRole, roleList } from '../domain/access.js';
+import { defaultRole, oneWhoMay, roleList, whoMay } from '../domain/access.js';
 import { isDomainError, isInvalidDataError, type Hint } from '../domain/errors.js';
 import { textProblem, withoutUnsafeCharacters } from '../domain/validation.js';
 import { createLogger } from '../logger.js';
@@ -19,7 +20,7 @@ Usage:
   roster org create <name> --owner <email> [--slug <url-name>] [--owner-name <name>]
   roster org list
   roster org settings <org> [--invite-expiry 72h|7d|14d|30d|never] [--reminders 72,24|none]
-                            [--seat-limit <n>|none]    shows the settings; flags change them (owners)
+                            [--seat-limit <n>|none]    shows the settings; flags change them (${whoMay('org:update')})
   roster members <org>
   roster invite <org> <email…> [--role <role>] [--billing-emails] [--as <email>]
   roster invites <org>
@@ -32,8 +33,8 @@ Usage:
   roster scim map <org> "<group>" <role>            members of that IdP group get the role
   roster scim unmap <org> "<group>"
 
-<org> is an organization's URL name (slug) or id. Commands act as the operator, with an owner's
-rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
+<org> is an organization's URL name (slug) or id. Commands act as the operator, with
+${oneWhoMay('owner:grant')}'s rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
@@ -45,8 +46,8 @@ const cliHints: Record<Hint, string> = {
   switch_org: 'Name the organization in the command (its URL name or id).',
   create_or_join_org: 'Create one with `roster org create <name> --owner <email>`.',
   transfer_primary: 'Transfer it in Slack with `/org transfer`.',
-  scim_allow_owner: 'An owner can allow it in Slack with `/org scim allow-owner on`.',
-  scim_default_role: `An owner can change it in Slack with \`/org scim default-role ${defaultRole}\`.`,
+  scim_allow_owner: `${capitalized(oneWhoMay('scim:manage'))} can allow it in Slack with \`/org scim allow-owner on\`.`,
+  scim_default_role: `${capitalized(oneWhoMay('scim:manage'))} can change it in Slack with \`/org scim default-role ${defaultRole}\`.`,
   list_scim_tokens: '`roster scim token list <org>` lists them.',
 };
 

@@ -1,5 +1,5 @@
 import { escapeHtml, utcDate } from '../shared/text.js';
-import { roleLabels } from '../domain/access.js';
+import { describeRole, describeStoredRole } from '../domain/access.js';
 import { inviteUrl } from '../domain/invites.js';
 import type { NotificationContent } from '../domain/notifications.js';
 
@@ -49,7 +49,7 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
       const reminder = c.notification.kind === 'invite.reminder';
       const subject = reminder ? `Reminder: your invite to ${org} ${when(c.invite.expiresAt)}` : `${by} to join ${org} on Roster`;
       const lines = [
-        `${by} to join ${org} as ${roleLabels[c.invite.role]}.`,
+        `${by} to join ${org} as ${describeRole(c.invite.role)}.`,
         `This invite ${when(c.invite.expiresAt)}.`,
       ];
       return {
@@ -65,7 +65,7 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
       return { subject: `${payload.email} ${verb} your invite to ${org}`, text: `${line}\n`, html: layout(`Invite ${verb}`, [escapeHtml(line)]) };
     }
     case 'member.role_changed': {
-      const line = `Your role in ${org} is now ${roleLabels[payload.to as keyof typeof roleLabels] ?? payload.to}.`;
+      const line = `Your role in ${org} is now ${describeStoredRole(payload.to)}.`;
       return { subject: `Your role in ${org} changed`, text: `${line}\n`, html: layout('Your role changed', [escapeHtml(line)]) };
     }
     case 'member.removed': {
@@ -74,7 +74,7 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
     }
     case 'join_request.decided': {
       const line = payload.approved
-        ? `Your request to join ${org} was approved. You're in as ${roleLabels[payload.role as keyof typeof roleLabels] ?? payload.role}.`
+        ? `Your request to join ${org} was approved. You're in as ${describeStoredRole(payload.role)}.`
         : `Your request to join ${org} was declined.${payload.reason ? ` Reason: ${unlinkable(String(payload.reason))}` : ''}`;
       return { subject: `Your request to join ${org} was ${payload.approved ? 'approved' : 'declined'}`, text: `${line}\n`, html: layout('Join request', [escapeHtml(line)]) };
     }

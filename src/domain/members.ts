@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { accounts, memberships, orgs, type MembershipRow } from '../db/schema.js';
-import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, ownerRole, parseRole, type Role } from './access.js';
+import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, oneWhoMay, ownerRole, parseRole, type Role } from './access.js';
 import { memberListOrder } from './roles/sql.js';
 import { recordAudit } from './audit.js';
 import type { Actor, Deps, Executor } from './context.js';
@@ -104,7 +104,7 @@ export function createMemberService(deps: Deps) {
       assertCanGrant(standing.role, role);
       if (target.role === role) return target;
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
-      if (scimOwnership(target).role) assertForced(opts, standing.role, "This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as an owner, force the change.");
+      if (scimOwnership(target).role) assertForced(opts, standing.role, `This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as ${oneWhoMay('scim:manage')}, force the change.`);
       if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await tx
@@ -145,7 +145,7 @@ export function createMemberService(deps: Deps) {
       // Nobody may remove the primary owner: say so first, rather than "only owners can" to an admin.
       if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
       assertCanManage(standing.role, target.role);
-      if (scimOwnership(target).membership) assertForced(opts, standing.role, 'This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as an owner, force the removal.');
+      if (scimOwnership(target).membership) assertForced(opts, standing.role, `This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as ${oneWhoMay('scim:manage')}, force the removal.`);
       if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, target);

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import { rowOf } from '../db/rows.js';
 import { accounts, invites, memberships, type MembershipRow, type OrgRow } from '../db/schema.js';
-import { ownerRole, type Role } from './access.js';
+import { oneWhoMay, ownerRole, type Role } from './access.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
 import { fail } from './errors.js';
@@ -62,7 +62,7 @@ export async function assertSeatAvailable(
   if (used + (opts.adding ?? 1) > org.seatLimit) {
     fail(
       'seat_limit',
-      `${org.name} has used all ${org.seatLimit} seats (members and pending invites). Remove a member or revoke a pending invite, or ask an owner to raise the seat limit.`,
+      `${org.name} has used all ${org.seatLimit} seats (members and pending invites). Remove a member or revoke a pending invite, or ask ${oneWhoMay('org:update')} to raise the seat limit.`,
     );
   }
 }

@@ -11,3 +11,8 @@ export function escapeHtml(s: string): string {
 export function utcDate(d: Date): string {
   return d.toUTCString().replace(/:\d\d GMT$/, ' UTC');
 }
+
+/** A sentence's first word: "An owner can …" from "an owner". */
+export function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

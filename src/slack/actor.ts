@@ -1,3 +1,4 @@
+import { exampleRole } from '../domain/access.js';
 import type { AccountRow } from '../db/schema.js';
 import { accountActor, type Actor } from '../domain/context.js';
 import { fail } from '../domain/errors.js';
@@ -42,7 +43,7 @@ export async function targetMember(
   orgId: string,
   target: Target | undefined,
 ): Promise<MemberView> {
-  if (!target) fail('invalid_input', 'Name the person with an @mention or their email, e.g. `/org role @ana admin`.');
+  if (!target) fail('invalid_input', `Name the person with an @mention or their email, e.g. \`/org role @ana ${exampleRole}\`.`);
   if ('email' in target) return domain.members.find(me.actor, orgId, { email: target.email });
   const known = await domain.accounts.bySlack(me.teamId, target.slackUserId);
   if (known) return domain.members.find(me.actor, orgId, { accountId: known.id });

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { roleLabels } from '../domain/access.js';
+import { describeRole, oneWhoMay } from '../domain/access.js';
 import { displayNameSchema } from '../domain/accounts.js';
 import { systemClock, type Clock } from '../domain/context.js';
 import { type ErrorCode, isDomainError, isDatabaseUnavailable, isInvalidDataError } from '../domain/errors.js';
@@ -114,7 +114,7 @@ export function createInvitePages(deps: InvitePageDeps): Router {
     try {
       const r = await domain.invites.acceptByToken(token, name ? { displayName: name } : {});
       log.info({ inviteId: r.invite.id, orgId: r.org.id, alreadyMember: r.alreadyMember }, 'invite accepted through the link');
-      send(res, joinedPage(r.org.name, roleLabels[r.membership.role], r.alreadyMember));
+      send(res, joinedPage(r.org.name, describeRole(r.membership.role), r.alreadyMember));
     } catch (err) {
       send(res, await refusalPage(err, token, 'accept'));
     }
@@ -204,7 +204,7 @@ ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <dl>
 <dt>Organization</dt><dd>${org}</dd>
 <dt>Invited by</dt><dd>${inviter ?? `Someone at ${org}`}</dd>
-<dt>Role</dt><dd>${roleLabels[l.invite.role]}</dd>
+<dt>Role</dt><dd>${describeRole(l.invite.role)}</dd>
 <dt>Invite for</dt><dd>${l.invite.email}</dd>
 <dt>Expires</dt><dd>${expiryText(l.invite.expiresAt, clock.now())}</dd>
 </dl>
@@ -242,7 +242,7 @@ ${declineForm(token, 'Not for you?')}`,
           body: html`
 <h1>This invite has expired</h1>
 <p>The invite to join <strong>${org}</strong> expired${l.invite.expiresAt ? ` on ${utcDate(l.invite.expiresAt)}` : ''}, so it can no longer be accepted.</p>
-<p>Ask ${inviter ?? `an owner or admin of ${org}`} to send you a new invite.</p>
+<p>Ask ${inviter ?? `${oneWhoMay('member:invite')} of ${org}`} to send you a new invite.</p>
 ${declineForm(token, 'Not interested? You can still decline it, so they know.')}`,
         };
       case 'revoked':

@@ -26,7 +26,7 @@ import {
 
 const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
-/** Only these files may name a role. The schema still stores roles as a PostgreSQL enum. */
+/** Only these files may name a role: the catalogue, and the schema that types the stored role keys (and the SCIM default). */
 const catalogueFiles = ['domain/roles/catalogue.ts', 'db/schema/enums.ts', 'db/schema/orgs.ts'];
 const allowedFolders = ['db/migrations/'];
 /** Strings that happen to be spelled like a role but are not one, with why. */

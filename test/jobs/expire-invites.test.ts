@@ -165,7 +165,7 @@ describe('expire-invites job', () => {
     // 300 due pending (and 300 past their expiry but accepted or revoked), 50 not due yet.
     await w.db.pool.query(
       `insert into invites (org_id, email, role, status, token_hash, token_nonce, expires_at, invited_by_id)
-       select $1::uuid, s || k || '.' || i || '@example.test', 'member'::role, case when s = 'future' then 'pending' else s end::invite_status, md5(s || k || '.' || i), 'n',
+       select $1::uuid, s || k || '.' || i || '@example.test', 'member', case when s = 'future' then 'pending' else s end::invite_status, md5(s || k || '.' || i), 'n',
               $2::timestamptz + case when s = 'future' then i else -i end * interval '1 second', $3::uuid
        from generate_series(1, 150) i,
             unnest(array['pending', 'pending', 'accepted', 'revoked', 'future']) with ordinality as t(s, k)

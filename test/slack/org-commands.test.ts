@@ -325,7 +325,7 @@ describe('/org join', () => {
 
     const reply = await h.command(zed.user, `join ${org.slug} I work on the mobile app`);
     expect(reply.response_type).toBe('ephemeral');
-    expect(reply.text).toBe(`Asked to join *${org.name}*. Its owner has been asked; you'll get a message when one of them decides.`);
+    expect(reply.text).toBe(`Asked to join *${org.name}*. The one person who can let you in has been asked; you'll get a message when one of them decides.`);
     const [req] = (
       await h.db.db.execute<{ status: string; message: string }>(
         sql.raw(`select status, message from join_requests where org_id = '${org.id}' and account_id = '${zed.account.id}'`),

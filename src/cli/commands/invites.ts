@@ -1,4 +1,4 @@
-import { defaultRole, roleLabels } from '../../domain/access.js';
+import { defaultRole, describeRole } from '../../domain/access.js';
 import { inviteUrl } from '../../domain/invites.js';
 import { type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
@@ -14,7 +14,7 @@ export const invite: Command = async (c, [ref, ...emails]) => {
   });
   for (const r of results) {
     if (r.ok) {
-      c.out.print(`✓ ${r.email}: invited as ${roleLabels[r.invite.role]}, expires ${when(r.invite.expiresAt)}\n  ${inviteUrl(c.publicUrl, r.token)}`);
+      c.out.print(`✓ ${r.email}: invited as ${describeRole(r.invite.role)}, expires ${when(r.invite.expiresAt)}\n  ${inviteUrl(c.publicUrl, r.token)}`);
     } else {
       c.out.error(`✗ ${r.email}: ${r.message}`);
     }
@@ -33,7 +33,7 @@ export const invites: Command = async (c, [ref]) => {
   c.out.print(
     table(
       ['EMAIL', 'ROLE', 'STATE', 'EXPIRES', 'INVITED BY', 'ID'],
-      pending.map((i) => [i.email, roleLabels[i.role], i.state, when(i.expiresAt), i.invitedByName ?? '', i.id]),
+      pending.map((i) => [i.email, describeRole(i.role), i.state, when(i.expiresAt), i.invitedByName ?? '', i.id]),
     ),
   );
   return 0;

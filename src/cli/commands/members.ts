@@ -1,4 +1,4 @@
-import { roleLabels } from '../../domain/access.js';
+import { describeRole } from '../../domain/access.js';
 import { type Command, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
@@ -13,7 +13,7 @@ export const members: Command = async (c, [ref]) => {
       all.map((m) => [
         m.displayName,
         m.email,
-        roleLabels[m.role] + (m.isPrimaryOwner ? ' (primary)' : ''),
+        describeRole(m.role) + (m.isPrimaryOwner ? ' (primary)' : ''),
         m.status,
         m.billingEmails ? 'yes' : 'no',
         when(m.joinedAt),

@@ -1,8 +1,15 @@
-import { pgEnum, timestamp } from 'drizzle-orm/pg-core';
+import { pgEnum, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** The enums and the created/updated columns the tables share. */
 
-export const roleEnum = pgEnum('role', ['owner', 'admin', 'billing', 'developer', 'member']);
+/**
+ * A role is stored as its key in a text column, not a PostgreSQL enum: the domain's role catalogue
+ * (domain/roles/catalogue.ts) decides which keys exist and validates every write, so per-org custom
+ * roles need new catalogue entries, not a schema change. The type names today's built-in keys.
+ */
+export const storedRoles = ['owner', 'admin', 'billing', 'developer', 'member'] as const;
+export type StoredRole = (typeof storedRoles)[number];
+export const roleKey = (column: string) => text(column).$type<StoredRole>();
 export const memberStatusEnum = pgEnum('member_status', ['active', 'suspended']);
 export const memberSourceEnum = pgEnum('member_source', ['creator', 'invite', 'join_request', 'scim', 'cli']);
 export const inviteStatusEnum = pgEnum('invite_status', ['pending', 'accepted', 'declined', 'revoked', 'expired']);

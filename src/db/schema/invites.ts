@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { inviteStatusEnum, joinRequestStatusEnum, roleEnum, timestamps } from './enums.js';
+import { inviteStatusEnum, joinRequestStatusEnum, roleKey, timestamps } from './enums.js';
 import { orgs } from './orgs.js';
 import { accounts } from './people.js';
 
@@ -14,7 +14,7 @@ export const invites = pgTable(
       .notNull()
       .references(() => orgs.id, { onDelete: 'cascade' }),
     email: text('email').notNull(),
-    role: roleEnum('role').notNull(),
+    role: roleKey('role').notNull(),
     billingEmails: boolean('billing_emails').notNull().default(false),
     status: inviteStatusEnum('status').notNull().default('pending'),
     /** sha256 of the secret token; the token itself is never stored. */
@@ -52,7 +52,7 @@ export const joinRequests = pgTable(
       .references(() => accounts.id, { onDelete: 'cascade' }),
     message: text('message'),
     status: joinRequestStatusEnum('status').notNull().default('pending'),
-    role: roleEnum('role'),
+    role: roleKey('role'),
     reason: text('reason'),
     decidedById: uuid('decided_by_id').references(() => accounts.id, { onDelete: 'set null' }),
     decidedAt: timestamp('decided_at', { withTimezone: true }),

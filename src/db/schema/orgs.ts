@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { memberSourceEnum, memberStatusEnum, roleEnum, timestamps } from './enums.js';
+import { memberSourceEnum, memberStatusEnum, roleKey, timestamps } from './enums.js';
 import { accounts } from './people.js';
 
 /** Organizations and who belongs to them. */
@@ -20,7 +20,7 @@ export const orgs = pgTable(
     reminderHours: integer('reminder_hours').array().notNull().default(sql`'{72,24}'::integer[]`),
     seatLimit: integer('seat_limit'),
     /** Role given to members SCIM provisions who are in no mapped group. */
-    scimDefaultRole: roleEnum('scim_default_role').notNull().default('member'),
+    scimDefaultRole: roleKey('scim_default_role').notNull().default('member'),
     /** Whether SCIM group mappings may grant the owner role (off unless an owner allows it). */
     scimAllowOwner: boolean('scim_allow_owner').notNull().default(false),
     ...timestamps,
@@ -41,7 +41,7 @@ export const memberships = pgTable(
     accountId: uuid('account_id')
       .notNull()
       .references(() => accounts.id, { onDelete: 'cascade' }),
-    role: roleEnum('role').notNull(),
+    role: roleKey('role').notNull(),
     status: memberStatusEnum('status').notNull().default('active'),
     billingEmails: boolean('billing_emails').notNull().default(false),
     source: memberSourceEnum('source').notNull(),
@@ -50,7 +50,7 @@ export const memberships = pgTable(
      * before SCIM took over, or the org's default SCIM role). SCIM only takes away what it granted.
      * null = SCIM groups do not manage this member's role.
      */
-    scimBaseRole: roleEnum('scim_base_role'),
+    scimBaseRole: roleKey('scim_base_role'),
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -60,6 +60,6 @@ export const memberships = pgTable(
   ],
 );
 
-export type Role = (typeof roleEnum.enumValues)[number];
+export type { StoredRole as Role } from './enums.js';
 export type OrgRow = typeof orgs.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { roleEnum } from './enums.js';
+import { roleKey } from './enums.js';
 import { orgs } from './orgs.js';
 import { accounts } from './people.js';
 
@@ -68,7 +68,7 @@ export const scimGroups = pgTable(
     displayName: text('display_name').notNull(),
     externalId: text('external_id'),
     /** The role this group grants its members; keyed by the group, so renaming it in the IdP keeps it. */
-    role: roleEnum('role'),
+    role: roleKey('role'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -102,7 +102,7 @@ export const scimPendingMappings = pgTable(
       .notNull()
       .references(() => orgs.id, { onDelete: 'cascade' }),
     displayName: text('display_name').notNull(),
-    role: roleEnum('role').notNull(),
+    role: roleKey('role').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('scim_pending_mappings_uq').on(t.orgId, sql`lower(${t.displayName})`)],

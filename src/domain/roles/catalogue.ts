@@ -1,4 +1,4 @@
-import type { roleEnum } from '../../db/schema.js';
+import type { StoredRole } from '../../db/schema.js';
 import { fail } from '../errors.js';
 import type { Permission } from './permissions.js';
 
@@ -76,8 +76,7 @@ export type RoleDefinition<K extends string = Role> = {
 
 export type Role = (typeof builtInRoles)[number]['key'];
 
-// The database stores a role as its enum (until roles become rows): the two lists must be the same.
-type StoredRole = (typeof roleEnum.enumValues)[number];
+// The database stores a role's key (db/schema/enums.ts): the built-in keys must be the same two lists.
 const _storedRolesMatch: [Exclude<Role, StoredRole>, Exclude<StoredRole, Role>] extends [never, never] ? true : never = true;
 void _storedRolesMatch;
 
@@ -98,6 +97,9 @@ export const ownerRole: Role = 'owner';
 
 /** The role an invite, a join approval or a CLI command gives when none is chosen. */
 export const defaultRole: Role = 'member';
+
+/** The role help texts use in examples ("/org role @ana admin"). */
+export const exampleRole: Role = 'admin';
 
 /** The standing a credential that is not a person acts with: the operator and jobs, and an org's IdP. */
 export const credentialRoles: { system: Role; scim: Role } = { system: 'owner', scim: 'admin' };

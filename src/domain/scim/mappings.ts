@@ -1,6 +1,7 @@
+import { capitalized } from '../../shared/text.js';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { orgs, scimGroupMembers, scimGroups, scimPendingMappings, type OrgRow } from '../../db/schema.js';
-import { authorize, ownerRole, parseRole, type Role } from '../access.js';
+import { authorize, describeRole, oneWhoMay, ownerRole, parseRole, type Role } from '../access.js';
 import { recordAudit } from '../audit.js';
 import type { Actor, Deps } from '../context.js';
 import { fail } from '../errors.js';
@@ -24,7 +25,7 @@ export function createScimMappings(deps: Deps) {
     return db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
       if (role === ownerRole && !org.scimAllowOwner) {
-        fail('forbidden', 'SCIM may not grant the owner role in this organization. An owner can allow it first.', { hint: 'scim_allow_owner' });
+        fail('forbidden', `SCIM may not grant the ${describeRole(ownerRole).toLowerCase()} role in this organization. ${capitalized(oneWhoMay('scim:manage'))} can allow it first.`, { hint: 'scim_allow_owner' });
       }
       const now = clock.now();
       const groups = await tx

@@ -1,6 +1,7 @@
+import { capitalized } from '../../shared/text.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { memberships, scimGroupMembers, scimGroups, scimUsers, type MembershipRow, type OrgRow } from '../../db/schema.js';
-import { highestRole, ownerRole } from '../access.js';
+import { highestRole, oneWhoMay, ownerRole } from '../access.js';
 import { recordAudit } from '../audit.js';
 import type { Actor, Tx } from '../context.js';
 import { fail } from '../errors.js';
@@ -11,7 +12,7 @@ import { findMembership } from '../standing.js';
 /** Suspends or restores a member (if the person is one), in one statement. */
 export async function setStatus(tx: Tx, actor: Actor, org: OrgRow, accountId: string, status: 'active' | 'suspended', now: Date) {
   if (status === 'suspended' && accountId === org.primaryOwnerId) {
-    fail('primary_owner_protected', "The organization's primary owner cannot be deactivated through SCIM. An owner must transfer primary ownership in Roster first.");
+    fail('primary_owner_protected', `The organization's primary owner cannot be deactivated through SCIM. ${capitalized(oneWhoMay('owner:grant'))} must transfer primary ownership in Roster first.`);
   }
   const r = await tx.execute<{ id: string; was: MembershipRow['status'] }>(sql`
     with old as (

@@ -1,3 +1,5 @@
+import { capitalized } from '../../shared/text.js';
+import { oneWhoMay } from '../access.js';
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { memberships, scimUsers } from '../../db/schema.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
@@ -146,7 +148,7 @@ export function createScimUsers(deps: Deps) {
       const now = clock.now();
       const m = await findMembership(tx, orgId, row.accountId, { lock: true });
       if (m && m.accountId === org.primaryOwnerId) {
-        fail('primary_owner_protected', "The organization's primary owner cannot be deprovisioned through SCIM. An owner must transfer primary ownership in Roster first.");
+        fail('primary_owner_protected', `The organization's primary owner cannot be deprovisioned through SCIM. ${capitalized(oneWhoMay('owner:grant'))} must transfer primary ownership in Roster first.`);
       }
       await tx.delete(scimUsers).where(eq(scimUsers.id, id));
       if (m && m.source === 'scim') {

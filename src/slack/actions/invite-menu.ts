@@ -1,4 +1,4 @@
-import { grantableRoles, roleLabels } from '../../domain/access.js';
+import { grantableRoles, describeRole } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
 import { esc } from '../blocks/kit.js';
 import { changeInviteModal, infoModal } from '../blocks/modals.js';
@@ -18,7 +18,7 @@ export async function inviteMenu(a: ActionCtx) {
       const mine = await domain.orgs.listMine(a.me.actor);
       const myRole = mine.find((m) => m.org.id === invite.orgId)?.role ?? fail('not_a_member');
       const grantable = grantableRoles(myRole);
-      if (!grantable.length) fail('forbidden', `You don't have permission to change invites. Your role is ${roleLabels[myRole]}.`);
+      if (!grantable.length) fail('forbidden', `You don't have permission to change invites. Your role is ${describeRole(myRole)}.`);
       await openModal(a, changeInviteModal(invite, grantable));
       return;
     }

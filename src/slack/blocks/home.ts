@@ -1,4 +1,4 @@
-import { can, roleLabels } from '../../domain/access.js';
+import { can, describeRole } from '../../domain/access.js';
 import type { InviteView } from '../../domain/invites.js';
 import type { MemberView } from '../../domain/members.js';
 import type { MyOrg } from '../../domain/orgs.js';
@@ -27,7 +27,7 @@ export function homeView(d: HomeData): Record<string, unknown> {
     blocks.push(header('Invitations for you'));
     for (const i of d.invitesForMe.slice(0, 5)) {
       blocks.push(
-        section(`*${esc(i.orgName)}* invites you as *${roleLabels[i.role]}*${i.invitedByName ? ` (from ${esc(i.invitedByName)})` : ''} · expires ${slackDate(i.expiresAt)}`),
+        section(`*${esc(i.orgName)}* invites you as *${describeRole(i.role)}*${i.invitedByName ? ` (from ${esc(i.invitedByName)})` : ''} · expires ${slackDate(i.expiresAt)}`),
         actions(button('Accept', ids.actions.inviteAccept, i.id, 'primary'), button('Decline', ids.actions.inviteDecline, i.id)),
       );
     }
@@ -58,7 +58,7 @@ export function homeView(d: HomeData): Record<string, unknown> {
 
   const { org } = d.current;
   const viewer = d.viewer;
-  blocks.push(header(org.name), context(`\`${org.slug}\` · your role: *${roleLabels[viewer.role]}*${viewer.isPrimaryOwner ? ' (primary owner)' : ''}`));
+  blocks.push(header(org.name), context(`\`${org.slug}\` · your role: *${describeRole(viewer.role)}*${viewer.isPrimaryOwner ? ' (primary owner)' : ''}`));
   const toolbar: Record<string, unknown>[] = [];
   if (d.mine.length > 1) {
     const options = d.mine.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));

@@ -1,4 +1,4 @@
-import { mayManageInvite, memberActions, roleLabels, type Role } from '../../domain/access.js';
+import { mayManageInvite, memberActions, describeRole, type Role } from '../../domain/access.js';
 import type { MemberView } from '../../domain/members.js';
 import type { InviteView } from '../../domain/invites.js';
 import type { OrgRow } from '../../db/schema.js';
@@ -32,7 +32,7 @@ export function inviteMenu(viewer: Viewer, i: InviteView): Option[] {
 
 export function memberLine(m: MemberView): string {
   const tags = [
-    roleLabels[m.role] + (m.isPrimaryOwner ? ' (primary owner)' : ''),
+    describeRole(m.role) + (m.isPrimaryOwner ? ' (primary owner)' : ''),
     m.status === 'suspended' ? ':no_entry: suspended' : null,
     m.billingEmails ? ':receipt: billing emails' : null,
     m.source === 'scim' ? 'managed by your IdP (SCIM)' : null,
@@ -43,7 +43,7 @@ export function memberLine(m: MemberView): string {
 
 export function inviteLine(i: InviteView): string {
   const expiry = i.state === 'expired' ? ':hourglass: expired' : `expires ${slackDate(i.expiresAt)}`;
-  return `*${esc(i.email)}* · ${roleLabels[i.role]}${i.billingEmails ? ' · billing emails' : ''}\n${expiry}${i.invitedByName ? ` · invited by ${esc(i.invitedByName)}` : ''}`;
+  return `*${esc(i.email)}* · ${describeRole(i.role)}${i.billingEmails ? ' · billing emails' : ''}\n${expiry}${i.invitedByName ? ` · invited by ${esc(i.invitedByName)}` : ''}`;
 }
 
 /**
@@ -78,7 +78,7 @@ export function inviteBlocks(viewer: Viewer, invites: InviteView[], actionId: st
 /** `/org members` reply: one message, at most 50 blocks. */
 export function membersMessage(org: OrgRow, viewer: Viewer, members: MemberView[], total: number): Block[] {
   const room = 50 - 3;
-  const blocks: Block[] = [header(`Members of ${org.name}`), context(`${total} member${total === 1 ? '' : 's'} · your role: ${roleLabels[viewer.role]}`)];
+  const blocks: Block[] = [header(`Members of ${org.name}`), context(`${total} member${total === 1 ? '' : 's'} · your role: ${describeRole(viewer.role)}`)];
   blocks.push(...memberBlocks(viewer, members, ids.actions.memberMenu, room, org.id));
   if (total > Math.min(members.length, room)) blocks.push(context(`…and ${total - Math.min(members.length, room)} more. Open Roster's *Home* tab to page through everyone.`));
   return blocks;

@@ -1,4 +1,4 @@
-import { defaultRole, initialRole, roleLabels, roleList, roleOptions, type Role } from '../../domain/access.js';
+import { defaultRole, initialRole, describeRole, oneWhoMay, roleList, roleOptions, whoMay, type Role } from '../../domain/access.js';
 import type { MyOrg } from '../../domain/orgs.js';
 import type { AuditEventRow } from '../../db/schema.js';
 import { ids } from '../ids.js';
@@ -14,12 +14,12 @@ export const helpText = [
   '`/org billing-emails <@user|email> on|off` who receives billing emails',
   '`/org transfer <@user|email>` hand primary ownership to another owner',
   '`/org leave` leave · `/org rename [name]` rename · `/org delete` delete the organization',
-  '`/org settings` invite expiry, reminders and seat limit (owners)',
+  `\`/org settings\` invite expiry, reminders and seat limit (${whoMay('org:update')})`,
   '`/org profile [name]` show or change your display name',
   '`/org join <slug>` ask to join an organization',
   '`/org audit [action] [@user] [since]` the audit log, e.g. `/org audit invite.created 7d`',
-  '`/org scim` connect Okta or Entra ID: tokens and group → role mappings (owners)',
-  'Members your identity provider manages are changed there; an owner can add `force` to `role`/`remove`.',
+  `\`/org scim\` connect Okta or Entra ID: tokens and group → role mappings (${whoMay('scim:manage')})`,
+  `Members your identity provider manages are changed there; ${oneWhoMay('scim:manage')} can add \`force\` to \`role\`/\`remove\`.`,
   `Roles: ${roleList()}.`,
 ].join('\n');
 
@@ -29,7 +29,7 @@ export function orgListMessage(mine: MyOrg[]): { text: string; blocks: Block[] }
     return { text, blocks: [section(text)] };
   }
   const lines = mine.map(
-    (m) => `${m.active ? ':large_green_circle:' : ':white_circle:'} *${esc(m.org.name)}* \`${m.org.slug}\` · ${roleLabels[m.role]}${m.status === 'suspended' ? ' · suspended' : ''}${m.active ? ' · active' : ''}`,
+    (m) => `${m.active ? ':large_green_circle:' : ':white_circle:'} *${esc(m.org.name)}* \`${m.org.slug}\` · ${describeRole(m.role)}${m.status === 'suspended' ? ' · suspended' : ''}${m.active ? ' · active' : ''}`,
   );
   const blocks = [header('Your organizations'), section(lines.slice(0, 40).join('\n'))];
   if (mine.length > 1) blocks.push(context('Switch with `/org switch <slug>`.'));
@@ -48,11 +48,11 @@ export type InviteDmData = {
 export function inviteDm(d: InviteDmData): { text: string; blocks: Block[] } {
   const by = d.inviterName ? `${esc(d.inviterName)} invited you` : "You're invited";
   // The fallback text is parsed for mentions too (notifications): names are escaped there as well.
-  const text = `${by} to join ${esc(d.orgName)} as ${roleLabels[d.role]}.`;
+  const text = `${by} to join ${esc(d.orgName)} as ${describeRole(d.role)}.`;
   return {
     text,
     blocks: [
-      section(`${by} to join *${esc(d.orgName)}* as *${roleLabels[d.role]}*.`),
+      section(`${by} to join *${esc(d.orgName)}* as *${describeRole(d.role)}*.`),
       context(d.expiresAt ? `This invite expires ${slackDate(d.expiresAt)}.` : 'This invite does not expire.', `<${d.link}|Open in browser>`),
       actions(
         button('Accept', ids.actions.inviteAccept, d.inviteId, 'primary'),
@@ -67,7 +67,7 @@ export function inviteDecidedDm(orgName: string, outcome: 'accepted' | 'declined
   const name = esc(orgName);
   const say = (org: string) =>
     outcome === 'accepted'
-      ? `:white_check_mark: You joined ${org}${role ? ` as ${roleLabels[role]}` : ''}. It is now available in \`/org\` commands.`
+      ? `:white_check_mark: You joined ${org}${role ? ` as ${describeRole(role)}` : ''}. It is now available in \`/org\` commands.`
       : `You declined the invite to ${org}.`;
   return { text: say(name), blocks: [section(say(`*${name}*`))] };
 }
@@ -108,7 +108,7 @@ export function joinRequestDecidedDm(d: { requesterName: string; orgName: string
   // Names escaped in the fallback text too: it is parsed for mentions like the blocks are.
   const [decider, requester, org] = [esc(d.deciderName), esc(d.requesterName), esc(d.orgName)];
   const text = d.approved
-    ? `${decider} approved ${requester}'s request to join ${org} as ${roleLabels[d.role ?? defaultRole]}.`
+    ? `${decider} approved ${requester}'s request to join ${org} as ${describeRole(d.role ?? defaultRole)}.`
     : `${decider} denied ${requester}'s request to join ${org}.`;
   return { text, blocks: [section(`${d.approved ? ':white_check_mark:' : ':no_entry_sign:'} ${text}`)] };
 }

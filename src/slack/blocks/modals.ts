@@ -1,4 +1,4 @@
-import { initialRole, roleLabels, roleOptions, type Role } from '../../domain/access.js';
+import { initialRole, describeRole, roleOptions, type Role } from '../../domain/access.js';
 import { type InviteExpiryChoice, type MyOrg, inviteExpiryChoices, settingsView } from '../../domain/orgs.js';
 import type { InviteResult } from '../../domain/invites.js';
 import type { InviteRow, OrgRow } from '../../db/schema.js';
@@ -124,7 +124,7 @@ export function changeRoleForAccountModal(org: OrgRow, grantable: Role[], member
     submit: 'Change role',
     privateMetadata: JSON.stringify({ orgId: org.id, accountId: member.accountId }),
     blocks: [
-      section(`Change the role of *${esc(member.displayName)}* (now ${roleLabels[member.role]}) in *${esc(org.name)}*.`),
+      section(`Change the role of *${esc(member.displayName)}* (now ${describeRole(member.role)}) in *${esc(org.name)}*.`),
       input(ids.blocks.role, 'New role', roleSelect(grantable, member.role)),
     ],
   });
@@ -150,7 +150,7 @@ export function changeInviteModal(invite: Pick<InviteRow, 'id' | 'email' | 'role
     submit: 'Save',
     privateMetadata: JSON.stringify({ inviteId: invite.id }),
     blocks: [
-      section(`Change the invite to *${esc(invite.email)}* (now ${roleLabels[invite.role]}${invite.billingEmails ? ', with billing emails' : ''}).`),
+      section(`Change the invite to *${esc(invite.email)}* (now ${describeRole(invite.role)}${invite.billingEmails ? ', with billing emails' : ''}).`),
       input(ids.blocks.role, 'Role', roleSelect(grantable, invite.role)),
       input(
         ids.blocks.billing,

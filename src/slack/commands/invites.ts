@@ -1,4 +1,4 @@
-import { can, defaultRole, grantableRoles, roleLabels, roleList, whoMay } from '../../domain/access.js';
+import { can, defaultRole, describeRole, exampleRole, grantableRoles, roleList, whoMay } from '../../domain/access.js';
 import type { InviteResult } from '../../domain/invites.js';
 import type { OrgRow } from '../../db/schema.js';
 import { esc } from '../blocks/kit.js';
@@ -13,12 +13,12 @@ export async function invite(c: CommandCtx) {
   const parsed = parseInviteArgs(c.args);
   if (!parsed.emails.length) {
     const grantable = grantableRoles(role);
-    if (!grantable.length) fail('forbidden', `Only ${whoMay('member:invite')} can invite people to ${org.name}. Your role is ${roleLabels[role]}.`);
+    if (!grantable.length) fail('forbidden', `Only ${whoMay('member:invite')} can invite people to ${org.name}. Your role is ${describeRole(role)}.`);
     await openModal(c, inviteModal(org, grantable));
     return;
   }
   if (parsed.unknown.length) {
-    fail('invalid_input', `I didn't understand "${parsed.unknown.join(' ')}". Use \`/org invite ana@example.com bo@example.com admin\`. Roles: ${roleList()}.`);
+    fail('invalid_input', `I didn't understand "${parsed.unknown.join(' ')}". Use \`/org invite ana@example.com bo@example.com ${exampleRole}\`. Roles: ${roleList()}.`);
   }
   const results = await c.deps.domain.invites.create(c.me.actor, org.id, {
     emails: parsed.emails,
@@ -31,7 +31,7 @@ export async function invite(c: CommandCtx) {
 
 export function summarize(org: OrgRow, results: InviteResult[]): string {
   const lines = results.map((r) =>
-    r.ok ? `:white_check_mark: ${esc(r.email)} invited as ${roleLabels[r.invite.role]}` : `:warning: ${esc(r.email)}: ${esc(r.message)}`,
+    r.ok ? `:white_check_mark: ${esc(r.email)} invited as ${describeRole(r.invite.role)}` : `:warning: ${esc(r.email)}: ${esc(r.message)}`,
   );
   const ok = results.filter((r) => r.ok).length;
   return `*${esc(org.name)}*: ${ok} of ${results.length} invited.\n${lines.join('\n')}`.slice(0, 3900);
@@ -40,7 +40,7 @@ export function summarize(org: OrgRow, results: InviteResult[]): string {
 export async function invites(c: CommandCtx) {
   const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
   // The domain's refusal speaks of inviting; here the person asked to see the list, so say that.
-  if (!can(role, 'member:invite')) fail('forbidden', `Only ${whoMay('member:invite')} can see the pending invites of ${org.name}. Your role is ${roleLabels[role]}.`);
+  if (!can(role, 'member:invite')) fail('forbidden', `Only ${whoMay('member:invite')} can see the pending invites of ${org.name}. Your role is ${describeRole(role)}.`);
   const pending = await c.deps.domain.invites.listPending(c.me.actor, org.id);
   const viewer = { accountId: c.me.account.id, role, isPrimaryOwner: org.primaryOwnerId === c.me.account.id };
   await say(c, `${esc(org.name)} has ${pending.length} pending invite${pending.length === 1 ? '' : 's'}.`, invitesMessage(org, viewer, pending));

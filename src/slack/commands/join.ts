@@ -13,6 +13,6 @@ export async function join(c: CommandCtx) {
   c.deps.kickOutbox();
   await say(
     c,
-    `Asked to join *${esc(org.name)}*. Its ${approverIds.length === 1 ? 'owner has' : `${approverIds.length} owners and admins have`} been asked; you'll get a message when one of them decides.`,
+    `Asked to join *${esc(org.name)}*. ${approverIds.length === 1 ? 'The one person who can let you in has' : `The ${approverIds.length} people who can let you in have`} been asked; you'll get a message when one of them decides.`,
   );
 }

@@ -1,4 +1,4 @@
-import { roleLabels, roleList, parseRole, whoMay } from '../../domain/access.js';
+import { describeRole, exampleRole, oneWhoMay, parseRole, roleList, whoMay } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
 import { targetMember } from '../actor.js';
 import { esc } from '../blocks/kit.js';
@@ -30,17 +30,17 @@ export async function role(c: CommandCtx) {
     // A role select with no options is an invalid view: Slack would refuse it and the person would get
     // a generic error. Say why instead, like `/org invite` does.
     const grantable = grantableRoles(myRole);
-    if (!grantable.length) fail('forbidden', `Only ${whoMay('member:update')} can change roles in ${org.name}. Your role is ${roleLabels[myRole]}.`);
+    if (!grantable.length) fail('forbidden', `Only ${whoMay('member:update')} can change roles in ${org.name}. Your role is ${describeRole(myRole)}.`);
     await openModal(c, changeRoleModal(org, grantable));
     return;
   }
   const force = c.args.some((a) => a.toLowerCase() === 'force');
   const [who, newRole] = c.args.filter((a) => a.toLowerCase() !== 'force');
-  if (!newRole) fail('invalid_input', `Say which role: \`/org role @ana admin\`. Roles: ${roleList()}.`);
+  if (!newRole) fail('invalid_input', `Say which role: \`/org role @ana ${exampleRole}\`. Roles: ${roleList()}.`);
   const r = parseRole(newRole);
   const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(who));
   const after = await c.deps.domain.members.changeRole(c.me.actor, org.id, target.accountId, r, { force });
-  await say(c, `*${esc(after.displayName)}* is now ${roleLabels[after.role]} in *${esc(org.name)}*.`);
+  await say(c, `*${esc(after.displayName)}* is now ${describeRole(after.role)} in *${esc(org.name)}*.`);
 }
 
 export async function remove(c: CommandCtx) {
@@ -70,7 +70,7 @@ export async function billingEmails(c: CommandCtx) {
 
 export async function transfer(c: CommandCtx) {
   const { org } = await c.deps.domain.orgs.active(c.me.actor);
-  if (!c.args[0]) fail('invalid_input', 'Say who becomes primary owner: `/org transfer @ana` (they must already be an owner).');
+  if (!c.args[0]) fail('invalid_input', `Say who becomes primary owner: \`/org transfer @ana\` (they must already be ${oneWhoMay('owner:grant')}).`);
   const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(c.args[0]));
   await c.deps.domain.members.transferPrimaryOwnership(c.me.actor, org.id, target.accountId);
   await say(c, `*${esc(target.displayName)}* is now the primary owner of *${esc(org.name)}*.`);

@@ -1,4 +1,4 @@
-import { authorize, can, roleLabels, whoMay } from '../../domain/access.js';
+import { authorize, can, describeRole, whoMay } from '../../domain/access.js';
 import { esc } from '../blocks/kit.js';
 import { orgListMessage } from '../blocks/messages.js';
 import { createOrgModal, deleteOrgModal, renameModal, settingsModal, switchOrgModal } from '../blocks/modals.js';
@@ -36,7 +36,7 @@ export async function rename(c: CommandCtx) {
   const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
   if (!c.rest) {
     if (!can(role, 'org:update')) {
-      await say(c, `:warning: Only ${whoMay('org:update')} can rename *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
+      await say(c, `:warning: Only ${whoMay('org:update')} can rename *${esc(org.name)}*. Your role is ${describeRole(role)}.`);
       return;
     }
     await openModal(c, renameModal(org));
@@ -49,7 +49,7 @@ export async function rename(c: CommandCtx) {
 export async function remove(c: CommandCtx) {
   const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
   if (!can(role, 'org:delete')) {
-    await say(c, `:warning: Only ${whoMay('org:delete')} can delete *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
+    await say(c, `:warning: Only ${whoMay('org:delete')} can delete *${esc(org.name)}*. Your role is ${describeRole(role)}.`);
     return;
   }
   await openModal(c, deleteOrgModal(org));
@@ -60,7 +60,7 @@ export async function settings(c: CommandCtx) {
   const current = await c.deps.domain.orgs.active(c.me.actor);
   const { org, role } = current;
   if (!can(role, 'org:update')) {
-    await say(c, `:warning: Only ${whoMay('org:update')} can change the settings of *${esc(org.name)}*. Your role is ${roleLabels[role]}.`);
+    await say(c, `:warning: Only ${whoMay('org:update')} can change the settings of *${esc(org.name)}*. Your role is ${describeRole(role)}.`);
     return;
   }
   // A suspended owner gets the domain's own explanation rather than a form they cannot submit.

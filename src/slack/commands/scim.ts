@@ -1,10 +1,11 @@
-import { roleLabels } from '../../domain/access.js';
+import { capitalized } from '../../shared/text.js';
+import { describeRole, describeStoredRole, exampleRole, whoMay } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
 import { esc, slackDate } from '../blocks/kit.js';
 import { type CommandCtx, say } from './types.js';
 
 const usage = [
-  '*SCIM* lets your identity provider (Okta, Entra ID) add and remove members. Owners only.',
+  '*SCIM* lets your identity provider (Okta, Entra ID) add and remove members. ' + `${capitalized(whoMay('scim:manage'))} only.`,
   '`/org scim` tokens, group mappings and settings',
   '`/org scim create [name]` a new token (shown once) · `/org scim rotate <name>` replace it (the old one works 24 h more) · `/org scim revoke <name>`',
   '`/org scim map "<group>" <role>` members of that IdP group get the role · `/org scim unmap "<group>"`',
@@ -34,9 +35,9 @@ export async function scim(c: CommandCtx) {
               .join('\n')
           : 'No tokens yet. Create one with `/org scim create okta`.',
         maps.length
-          ? `*Group mappings*\n${maps.map((m) => `• "${esc(m.group)}" → ${roleLabels[m.role]}${m.pending ? ' (waiting for the IdP to push this group)' : ` · ${m.members} member${m.members === 1 ? '' : 's'}`}`).join('\n')}`
+          ? `*Group mappings*\n${maps.map((m) => `• "${esc(m.group)}" → ${describeRole(m.role)}${m.pending ? ' (waiting for the IdP to push this group)' : ` · ${m.members} member${m.members === 1 ? '' : 's'}`}`).join('\n')}`
           : 'No group mappings: everyone SCIM adds gets the default role.',
-        `Default role: ${roleLabels[current.scimDefaultRole]} · SCIM may grant owner: ${current.scimAllowOwner ? 'yes' : 'no'}`,
+        `Default role: ${describeRole(current.scimDefaultRole)} · SCIM may grant owner: ${current.scimAllowOwner ? 'yes' : 'no'}`,
         '',
         usage,
       ];
@@ -65,9 +66,9 @@ export async function scim(c: CommandCtx) {
     }
     case 'map': {
       const [group, role] = args;
-      if (!group || !role) fail('invalid_input', 'Use `/org scim map "<group name>" <role>`, e.g. `/org scim map "Engineering" developer`.');
+      if (!group || !role) fail('invalid_input', `Use \`/org scim map "<group name>" <role>\`, e.g. \`/org scim map "Engineering" ${exampleRole}\`.`);
       const r = await provisioning.mapGroup(c.me.actor, org.id, group, role);
-      await say(c, `Members of "${esc(group)}" get the ${roleLabels[role.toLowerCase() as keyof typeof roleLabels] ?? role} role${r.pending ? ' once your identity provider pushes that group' : ''}.`);
+      await say(c, `Members of "${esc(group)}" get the ${describeStoredRole(role.toLowerCase())} role${r.pending ? ' once your identity provider pushes that group' : ''}.`);
       return;
     }
     case 'unmap': {
@@ -79,7 +80,7 @@ export async function scim(c: CommandCtx) {
     case 'default-role': {
       if (!args[0]) fail('invalid_input', 'Use `/org scim default-role <role>`.');
       const after = await provisioning.updateSettings(c.me.actor, org.id, { defaultRole: args[0] });
-      await say(c, `People SCIM adds (outside mapped groups) now join as ${roleLabels[after.scimDefaultRole]}.`);
+      await say(c, `People SCIM adds (outside mapped groups) now join as ${describeRole(after.scimDefaultRole)}.`);
       return;
     }
     case 'allow-owner': {

@@ -1,4 +1,4 @@
-import { roleLabels } from '../../domain/access.js';
+import { describeRole } from '../../domain/access.js';
 import { esc } from '../blocks/kit.js';
 import { infoModal } from '../blocks/modals.js';
 import { publishHome } from '../home.js';
@@ -14,7 +14,7 @@ export async function inviteChange({ deps, values, view, me, ack, client }: View
   const after = await deps.domain.invites.update(me.actor, inviteMetadata(view).inviteId, { ...(role ? { role } : {}), billingEmails });
   await ack({
     response_action: 'update',
-    view: infoModal('Invite updated', `The invite to *${esc(after.email)}* is now for ${roleLabels[after.role]}, ${after.billingEmails ? 'with' : 'without'} billing emails.`),
+    view: infoModal('Invite updated', `The invite to *${esc(after.email)}* is now for ${describeRole(after.role)}, ${after.billingEmails ? 'with' : 'without'} billing emails.`),
   });
   await publishHome(deps, client, me);
 }

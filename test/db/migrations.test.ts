@@ -1,0 +1,95 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { connect, type Database } from '../../src/db/client.js';
+import { migrationsFolder, runMigrations } from '../../src/db/migrate.js';
+import { createDomain } from '../../src/domain/index.js';
+import { accountActor, systemClock } from '../../src/domain/context.js';
+import { TEST_INVITE_KEY } from '../helpers/domain.js';
+
+type Journal = { entries: { idx: number; tag: string }[] };
+
+/** A copy of the migrations folder that stops after migration `lastIdx`: the database as an older release left it. */
+async function migrationsUpTo(lastIdx: number): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'roster-migrations-'));
+  await cp(migrationsFolder, dir, { recursive: true });
+  const journalFile = path.join(dir, 'meta', '_journal.json');
+  const journal = JSON.parse(await readFile(journalFile, 'utf8')) as Journal;
+  journal.entries = journal.entries.filter((e) => e.idx <= lastIdx);
+  await writeFile(journalFile, JSON.stringify(journal));
+  return dir;
+}
+
+describe('upgrading a database that stored roles as a PostgreSQL enum (migration 0008)', () => {
+  let db: Database;
+  let name: string;
+  const adminUrl = inject('pgAdminUrl');
+
+  beforeAll(async () => {
+    name = `m_${Math.random().toString(16).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    db = connect(adminUrl.replace(/\/[^/]*$/, `/${name}`), 3);
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+
+  it('keeps every stored role and leaves the roles usable by the domain', async () => {
+    const old = await migrationsUpTo(7);
+    try {
+      const client = await db.pool.connect();
+      try {
+        await migrate(drizzle(client), { migrationsFolder: old });
+      } finally {
+        client.release();
+      }
+    } finally {
+      await rm(old, { recursive: true, force: true });
+    }
+    // Data as release 0007 wrote it: roles are enum values.
+    const q = (text: string, values: unknown[] = []) => db.pool.query(text, values);
+    const owner = (await q(`insert into accounts (display_name, email) values ('Olga', 'olga@example.com') returning id`)).rows[0].id;
+    const dev = (await q(`insert into accounts (display_name, email) values ('Dev', 'dev@example.com') returning id`)).rows[0].id;
+    const org = (await q(`insert into orgs (name, slug, primary_owner_id, scim_default_role) values ('Acme', 'acme', $1, 'developer') returning id`, [owner])).rows[0].id;
+    await q(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'owner', 'creator'), ($1, $3, 'developer', 'invite')`, [org, owner, dev]);
+    await q(`insert into invites (org_id, email, role, token_hash, token_nonce, expires_at) values ($1, 'bill@example.com', 'billing', 'h', 'n', now() + interval '7 days')`, [org]);
+    expect((await q(`select count(*)::int as n from pg_type where typname = 'role'`)).rows[0].n).toBe(1);
+
+    await runMigrations(db.pool);
+
+    const roleColumns = await q(
+      `select table_name, column_name, data_type from information_schema.columns where column_name in ('role', 'scim_default_role', 'scim_base_role') and table_schema = 'public' order by 1, 2`,
+    );
+    expect(roleColumns.rows.length).toBeGreaterThanOrEqual(6);
+    for (const c of roleColumns.rows) expect({ ...c, data_type: c.data_type }).toEqual({ ...c, data_type: 'text' });
+    expect((await q(`select count(*)::int as n from pg_type where typname = 'role'`)).rows[0].n).toBe(0);
+    expect((await q(`select role from memberships where org_id = $1 order by role`, [org])).rows.map((r) => r.role)).toEqual(['developer', 'owner']);
+    expect((await q(`select role from invites where org_id = $1`, [org])).rows[0].role).toBe('billing');
+    expect((await q(`select scim_default_role from orgs where id = $1`, [org])).rows[0].scim_default_role).toBe('developer');
+
+    // The domain reads and changes the migrated roles.
+    const domain = createDomain({ db: db.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: TEST_INVITE_KEY } });
+    const ownerActor = accountActor(owner, 'api');
+    const list = await domain.members.list(ownerActor, org);
+    expect(list.map((m) => [m.displayName, m.role])).toEqual([
+      ['Olga', 'owner'],
+      ['Dev', 'developer'],
+    ]);
+    const devMember = list.find((m) => m.displayName === 'Dev')!;
+    const after = await domain.members.changeRole(ownerActor, org, devMember.accountId, 'admin');
+    expect(after.role).toBe('admin');
+  });
+});
