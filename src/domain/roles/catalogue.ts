@@ -134,8 +134,7 @@ export function roleOptions(of: readonly Role[] = roles): { value: Role; label: 
   return of.map((r) => ({ value: r, label: describeRole(r) }));
 }
 
-export const roleLabels: Record<Role, string> = Object.fromEntries(builtInRoles.map((r) => [r.key, r.label])) as Record<Role, string>;
-export const roleRank: Record<Role, number> = Object.fromEntries(builtInRoles.map((r) => [r.key, r.rank])) as Record<Role, number>;
+const roleRank: Record<Role, number> = Object.fromEntries(builtInRoles.map((r) => [r.key, r.rank])) as Record<Role, number>;
 
 /** The role that ranks highest (SCIM: several groups grant roles, the highest wins). */
 export function highestRole(of: readonly Role[]): Role {
