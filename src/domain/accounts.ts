@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowOf } from '../db/rows.js';
 import { accounts, slackIdentities, type AccountRow } from '../db/schema.js';
-import { recordAudit } from './audit.js';
+import { emit } from './events.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from './context.js';
 import { fail } from './errors.js';
 import { emailSchema, nameSchema, parseId, parseInput } from './validation.js';
@@ -67,7 +67,7 @@ export async function findOrCreateAccountByEmail(
   }
   const account = rowOf(accounts, hit);
   if (!hit.created) return { account, created: false };
-  await recordAudit(
+  await emit(
     ex,
     actor,
     { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { email } },
@@ -108,7 +108,7 @@ export function createAccountService(deps: Deps) {
             .values({ displayName: cleanDisplayName(s.displayName, undefined), createdAt: now, updatedAt: now })
             .returning();
           account = created!;
-          await recordAudit(
+          await emit(
             tx,
             actor,
             { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { slack: s.userId } },
@@ -172,7 +172,7 @@ export function createAccountService(deps: Deps) {
         .set({ displayName: name, updatedAt: now })
         .where(eq(accounts.id, actor.accountId))
         .returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {

@@ -1,125 +1,12 @@
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { accounts, auditEvents, type AuditEventRow } from '../db/schema.js';
-import type { Actor, Db, Deps, Executor } from './context.js';
+import { auditEvents, type AuditEventRow } from '../db/schema.js';
+import type { Actor, Deps } from './context.js';
 import { requireMembership } from './standing.js';
 import { authorize } from './access.js';
 import { parseInput, safeString } from './validation.js';
 
-export type AuditAction =
-  | 'account.created'
-  | 'account.renamed'
-  | 'account.active_org_changed'
-  | 'org.created'
-  | 'org.renamed'
-  | 'org.settings_changed'
-  | 'org.deleted'
-  | 'org.primary_owner_transferred'
-  | 'member.added'
-  | 'member.role_changed'
-  | 'member.removed'
-  | 'member.left'
-  | 'member.billing_emails_changed'
-  | 'member.suspended'
-  | 'member.restored'
-  | 'invite.created'
-  | 'invite.resent'
-  | 'invite.updated'
-  | 'invite.revoked'
-  | 'invite.accepted'
-  | 'invite.declined'
-  | 'invite.expired'
-  | 'join_request.created'
-  | 'join_request.approved'
-  | 'join_request.denied'
-  | 'scim_token.created'
-  | 'scim_token.revoked'
-  | 'scim_token.rotated'
-  | 'scim.user_provisioned'
-  | 'scim.user_updated'
-  | 'scim.user_deprovisioned'
-  | 'scim.group_created'
-  | 'scim.group_updated'
-  | 'scim.group_deleted'
-  | 'scim.group_mapped'
-  | 'scim.settings_changed';
-
-export type AuditTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group';
-
-export type AuditEntry = {
-  orgId: string | null;
-  action: AuditAction;
-  targetType: AuditTarget;
-  targetId: string | null;
-  before?: unknown;
-  after?: unknown;
-};
-
-/**
- * Events recorded inside a transaction opened through withBatchedAudit wait here and are written in
- * multi-row inserts (AUDIT_BATCH_MAX at most) just before that transaction commits: usually one.
- */
-const pendingEvents = new WeakMap<object, (typeof auditEvents.$inferInsert)[]>();
-const AUDIT_BATCH_MAX = 1000;
-
-/**
- * The database handle the domain uses: its transactions write their audit events in one batch at the
- * end (a SCIM create records three). Everything else passes straight through.
- */
-export function withBatchedAudit(db: Db): Db {
-  const transaction: Db['transaction'] = (run, config) =>
-    db.transaction(async (tx) => {
-      const events: (typeof auditEvents.$inferInsert)[] = [];
-      pendingEvents.set(tx, events);
-      try {
-        const result = await run(tx);
-        if (events.length) await tx.insert(auditEvents).values(events);
-        return result;
-      } finally {
-        pendingEvents.delete(tx);
-      }
-    }, config);
-  return new Proxy(db, { get: (target, prop, receiver) => (prop === 'transaction' ? transaction : Reflect.get(target, prop, receiver)) });
-}
-
-/** Appends one event. Always called with the transaction that makes the change. */
-export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry, at: Date): Promise<void> {
-  const who = await describeActor(tx, actor);
-  const event = {
-    at,
-    orgId: entry.orgId,
-    actorType: actor.type,
-    actorId: who.id,
-    actorLabel: who.label,
-    via: actor.type === 'account' ? actor.via : actor.type === 'scim' ? 'scim' : actor.job === 'cli' ? 'cli' : 'job',
-    action: entry.action,
-    targetType: entry.targetType,
-    targetId: entry.targetId,
-    before: entry.before ?? null,
-    after: entry.after ?? null,
-  };
-  const batch = pendingEvents.get(tx);
-  if (!batch) return void (await tx.insert(auditEvents).values(event));
-  batch.push(event);
-  // A statement takes at most 65,535 parameters (11 per event): a large group sync writes as it goes.
-  if (batch.length >= AUDIT_BATCH_MAX) await tx.insert(auditEvents).values(batch.splice(0));
-}
-
-async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; label: string }> {
-  switch (actor.type) {
-    case 'account': {
-      const [a] = await tx
-        .select({ name: accounts.displayName, email: accounts.email })
-        .from(accounts)
-        .where(eq(accounts.id, actor.accountId));
-      return { id: actor.accountId, label: a ? (a.email ? `${a.name} <${a.email}>` : a.name) : 'unknown account' };
-    }
-    case 'scim':
-      return { id: actor.tokenId, label: `SCIM token ${actor.label}` };
-    case 'system':
-      return { id: actor.job, label: actor.job === 'cli' ? 'Operator (roster CLI)' : `Roster job ${actor.job}` };
-  }
-}
+export type { EventType as AuditAction, EventTarget as AuditTarget } from './events.js';
 
 const MAX_PAGE = 1000;
 
@@ -196,6 +83,7 @@ const csvColumns = [
   'targetId',
   'before',
   'after',
+  'seq',
 ] as const;
 
 export function toJsonLines(rows: AuditEventRow[]): string {

@@ -1,5 +1,6 @@
 import { createAccountService } from './accounts.js';
-import { createAuditService, withBatchedAudit } from './audit.js';
+import { createAuditService } from './audit.js';
+import { withEvents } from './events.js';
 import type { Deps } from './context.js';
 import { createTokenCache } from './token-cache.js';
 import { createInviteService } from './invites.js';
@@ -14,7 +15,7 @@ import { createReplayGuard } from './replay.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
-  const deps: Deps = { ...given, db: withBatchedAudit(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
+  const deps: Deps = { ...given, db: withEvents(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
   const invites = createInviteService(deps);
   return {
     accounts: createAccountService(deps),

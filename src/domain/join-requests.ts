@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { accounts, joinRequests, memberships, type JoinRequestRow, type OrgRow } from '../db/schema.js';
 import { assertCanGrant, authorize, joinRequestDeciders, joinRequestPermission, parseRole } from './access.js';
-import { recordAudit } from './audit.js';
+import { emit } from './events.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
 import { fail, notFoundFor } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
@@ -36,7 +36,7 @@ export function createJoinRequestService(deps: Deps) {
           .insert(joinRequests)
           .values({ orgId: org.id, accountId: actor.accountId, message: msg || null, createdAt: now })
           .returning();
-        await recordAudit(tx, actor, { orgId: org.id, action: 'join_request.created', targetType: 'join_request', targetId: req!.id, after: { accountId: actor.accountId, message: msg || null } }, now);
+        await emit(tx, actor, { orgId: org.id, action: 'join_request.created', targetType: 'join_request', targetId: req!.id, after: { accountId: actor.accountId, message: msg || null } }, now);
         const approvers = await tx
           .select({ accountId: memberships.accountId })
           .from(memberships)
@@ -90,7 +90,7 @@ export function createJoinRequestService(deps: Deps) {
         .set({ status: role ? 'approved' : 'denied', role, reason, decidedById: decidedBy, decidedAt: now })
         .where(eq(joinRequests.id, requestId))
         .returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId: org.id, action: role ? 'join_request.approved' : 'join_request.denied', targetType: 'join_request', targetId: requestId, before: { status: 'pending' }, after: { status: after!.status, role, reason } },

@@ -3,7 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { accounts, memberships, orgs, type MembershipRow } from '../db/schema.js';
 import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, oneWhoMay, ownerRole, parseRole, type Role } from './access.js';
 import { memberListOrder } from './roles/sql.js';
-import { recordAudit } from './audit.js';
+import { emit } from './events.js';
 import type { Actor, Deps, Executor } from './context.js';
 import { fail } from './errors.js';
 import { ownerCount } from './membership-rules.js';
@@ -111,7 +111,7 @@ export function createMemberService(deps: Deps) {
         .update(memberships)
         .set({ role, updatedAt: now, ...(target.scimBaseRole !== null ? { scimBaseRole: role } : {}) })
         .where(eq(memberships.id, target.membershipId));
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {
@@ -149,7 +149,7 @@ export function createMemberService(deps: Deps) {
       if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, target);
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {
@@ -187,7 +187,7 @@ export function createMemberService(deps: Deps) {
       if (me.role === ownerRole && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
       const now = clock.now();
       await deleteMembership(tx, orgId, me);
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {
@@ -212,7 +212,7 @@ export function createMemberService(deps: Deps) {
       if (target.billingEmails === on) return target;
       const now = clock.now();
       await tx.update(memberships).set({ billingEmails: on, updatedAt: now }).where(eq(memberships.id, target.membershipId));
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {
@@ -244,14 +244,14 @@ export function createMemberService(deps: Deps) {
       // The primary owner always receives billing emails.
       if (!target.billingEmails) {
         await tx.update(memberships).set({ billingEmails: true, updatedAt: now }).where(eq(memberships.id, target.membershipId));
-        await recordAudit(
+        await emit(
           tx,
           actor,
           { orgId, action: 'member.billing_emails_changed', targetType: 'membership', targetId: target.membershipId, before: { billingEmails: false }, after: { billingEmails: true } },
           now,
         );
       }
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {

@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import { rowOf } from '../db/rows.js';
 import { accounts, invites, memberships, type MembershipRow, type OrgRow } from '../db/schema.js';
 import { oneWhoMay, ownerRole, type Role } from './access.js';
-import { recordAudit } from './audit.js';
+import { emit } from './events.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
 import { fail } from './errors.js';
 
@@ -88,7 +88,7 @@ export async function addMembership(
     values (${input.org.id}, ${input.accountId}, ${input.role}, ${input.billingEmails}, ${input.source}, ${now}, ${now})
     returning *`);
   const m = rowOf(memberships, r.rows[0]!);
-  await recordAudit(
+  await emit(
     tx,
     actor,
     {

@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, like, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { accounts, memberships, notifications, orgs, type MembershipRow, type OrgRow } from '../db/schema.js';
 import { authorize, ownerRole, type Role } from './access.js';
-import { recordAudit } from './audit.js';
+import { emit } from './events.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation } from './context.js';
 import { fail } from './errors.js';
 import { assertMayJoinAnotherOrg } from './membership-rules.js';
@@ -121,13 +121,13 @@ export function createOrgService(deps: Deps) {
             .update(accounts)
             .set({ activeOrgId: org!.id, updatedAt: now })
             .where(eq(accounts.id, actor.accountId));
-          await recordAudit(
+          await emit(
             tx,
             actor,
             { orgId: org!.id, action: 'org.created', targetType: 'org', targetId: org!.id, after: { name, slug } },
             now,
           );
-          await recordAudit(
+          await emit(
             tx,
             actor,
             {
@@ -173,7 +173,7 @@ export function createOrgService(deps: Deps) {
       const before = await requireOrg(tx, orgId, { lock: true });
       const now = clock.now();
       const [after] = await tx.update(orgs).set({ name, updatedAt: now }).where(eq(orgs.id, orgId)).returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId, action: 'org.renamed', targetType: 'org', targetId: orgId, before: { name: before.name }, after: { name } },
@@ -199,7 +199,7 @@ export function createOrgService(deps: Deps) {
         .set({ ...patch, updatedAt: now })
         .where(eq(orgs.id, orgId))
         .returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {
@@ -232,7 +232,7 @@ export function createOrgService(deps: Deps) {
       await tx.delete(orgs).where(eq(orgs.id, orgId));
       // Undelivered messages about a deleted org (invite links, join requests) would point at nothing.
       await tx.delete(notifications).where(and(eq(notifications.orgId, orgId), eq(notifications.status, 'pending')));
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {
@@ -275,7 +275,7 @@ export function createOrgService(deps: Deps) {
     await db.transaction(async (tx) => {
       const now = clock.now();
       await tx.update(accounts).set({ activeOrgId: hit.org.id, updatedAt: now }).where(eq(accounts.id, actor.accountId));
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId: hit.org.id, action: 'account.active_org_changed', targetType: 'account', targetId: actor.accountId, after: { orgId: hit.org.id } },

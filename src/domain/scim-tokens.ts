@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { scimTokens, type ScimTokenRow } from '../db/schema.js';
 import { authorize } from './access.js';
-import { recordAudit } from './audit.js';
+import { emit } from './events.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
 import { fail } from './errors.js';
 import { lockOrgFor, requireMembership } from './standing.js';
@@ -42,7 +42,7 @@ export function createScimTokenService(deps: Deps) {
           .insert(scimTokens)
           .values({ orgId, name: n, tokenHash: hashToken(token), createdById: actor.type === 'account' ? actor.accountId : null, createdAt: now })
           .returning();
-        await recordAudit(tx, actor, { orgId, action: 'scim_token.created', targetType: 'scim_token', targetId: row!.id, after: { name: n } }, now);
+        await emit(tx, actor, { orgId, action: 'scim_token.created', targetType: 'scim_token', targetId: row!.id, after: { name: n } }, now);
         return { token, view: viewOf(row!) };
       });
     } catch (err) {
@@ -83,7 +83,7 @@ export function createScimTokenService(deps: Deps) {
         .update(scimTokens)
         .set({ revokedAt: now })
         .where(and(eq(scimTokens.orgId, orgId), sql`lower(${scimTokens.name}) = lower(${row.name})`, isNull(scimTokens.revokedAt)));
-      await recordAudit(tx, actor, { orgId, action: 'scim_token.revoked', targetType: 'scim_token', targetId: row.id, before: { name: row.name } }, now);
+      await emit(tx, actor, { orgId, action: 'scim_token.revoked', targetType: 'scim_token', targetId: row.id, before: { name: row.name } }, now);
     });
     cache.forget(); // this process at once; the others when the change's notification reaches them
   }
@@ -101,7 +101,7 @@ export function createScimTokenService(deps: Deps) {
         .insert(scimTokens)
         .values({ orgId, name: old.name, tokenHash: hashToken(token), createdById: actor.type === 'account' ? actor.accountId : null, createdAt: now })
         .returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId, action: 'scim_token.rotated', targetType: 'scim_token', targetId: row!.id, before: { id: old.id, validUntil: oldValidUntil }, after: { name: old.name } },

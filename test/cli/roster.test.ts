@@ -274,7 +274,7 @@ describe('roster audit', () => {
     const r = await roster('audit', o.slug, '--format', 'csv', '--action', 'org.created');
     expect(r.code, fmt(r)).toBe(0);
     const rows = r.stdout.split(/\r?\n/); // RFC 4180 CSV: CRLF line ends
-    expect(rows[0]).toBe('id,at,orgId,actorType,actorId,actorLabel,via,action,targetType,targetId,before,after');
+    expect(rows[0]).toBe('id,at,orgId,actorType,actorId,actorLabel,via,action,targetType,targetId,before,after,seq');
     expect(rows).toHaveLength(2);
     expect(rows[1]).toContain(',cli,org.created,org,');
   });

@@ -25,7 +25,7 @@ async function migrationsUpTo(lastIdx: number): Promise<string> {
   return dir;
 }
 
-describe('upgrading a database that stored roles as a PostgreSQL enum (migration 0008)', () => {
+describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, events not numbered)', () => {
   let db: Database;
   let name: string;
   const adminUrl = inject('pgAdminUrl');
@@ -66,6 +66,7 @@ describe('upgrading a database that stored roles as a PostgreSQL enum (migration
     const org = (await q(`insert into orgs (name, slug, primary_owner_id, scim_default_role) values ('Acme', 'acme', $1, 'developer') returning id`, [owner])).rows[0].id;
     await q(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'owner', 'creator'), ($1, $3, 'developer', 'invite')`, [org, owner, dev]);
     await q(`insert into invites (org_id, email, role, token_hash, token_nonce, expires_at) values ($1, 'bill@example.com', 'billing', 'h', 'n', now() + interval '7 days')`, [org]);
+    await q(`insert into audit_events (org_id, actor_type, action, target_type) values ($1, 'system', 'org.created', 'org'), ($1, 'system', 'member.added', 'membership')`, [org]);
     expect((await q(`select count(*)::int as n from pg_type where typname = 'role'`)).rows[0].n).toBe(1);
 
     await runMigrations(db.pool);
@@ -80,6 +81,9 @@ describe('upgrading a database that stored roles as a PostgreSQL enum (migration
     expect((await q(`select role from invites where org_id = $1`, [org])).rows[0].role).toBe('billing');
     expect((await q(`select scim_default_role from orgs where id = $1`, [org])).rows[0].scim_default_role).toBe('developer');
 
+    // Migration 0009 numbers the events written before it, and the org's next event follows them.
+    expect((await q(`select seq from audit_events where org_id = $1 order by id`, [org])).rows.map((r) => Number(r.seq))).toEqual([1, 2]);
+
     // The domain reads and changes the migrated roles.
     const domain = createDomain({ db: db.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: TEST_INVITE_KEY } });
     const ownerActor = accountActor(owner, 'api');
@@ -91,5 +95,6 @@ describe('upgrading a database that stored roles as a PostgreSQL enum (migration
     const devMember = list.find((m) => m.displayName === 'Dev')!;
     const after = await domain.members.changeRole(ownerActor, org, devMember.accountId, 'admin');
     expect(after.role).toBe('admin');
+    expect((await q(`select action, seq from audit_events where org_id = $1 order by seq desc limit 1`, [org])).rows[0]).toEqual({ action: 'member.role_changed', seq: '3' });
   });
 });

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { accounts, auditEvents, orgs, type AuditEventRow } from '../../src/db/schema.js';
-import { recordAudit, toCsv, withBatchedAudit } from '../../src/domain/audit.js';
+import { toCsv } from '../../src/domain/audit.js';
+import { emit, withEvents } from '../../src/domain/events.js';
 import { systemActor } from '../../src/domain/context.js';
 import { useWorld, type World } from '../helpers/domain.js';
 
@@ -11,7 +12,7 @@ const world = useWorld();
 const hex = () => randomBytes(3).toString('hex');
 const HOUR = 3_600_000;
 
-const csvHeader = ['id', 'at', 'orgId', 'actorType', 'actorId', 'actorLabel', 'via', 'action', 'targetType', 'targetId', 'before', 'after'];
+const csvHeader = ['id', 'at', 'orgId', 'actorType', 'actorId', 'actorLabel', 'via', 'action', 'targetType', 'targetId', 'before', 'after', 'seq'];
 
 /** RFC 4180 reader, written independently of the code under test. */
 function parseCsv(text: string): string[][] {
@@ -413,6 +414,7 @@ describe('exporting the audit log', () => {
   it('CSV quotes commas, quotes and line breaks', () => {
     const row: AuditEventRow = {
       id: 7,
+      seq: 7,
       at: new Date('2026-01-05T09:00:00.000Z'),
       orgId: randomUUID(),
       actorType: 'account',
@@ -428,7 +430,7 @@ describe('exporting the audit log', () => {
     const text = toCsv([row]);
     expect(text).toContain(',"Doe, Jane",');
     expect(text).toContain(',"He said ""hi""",');
-    expect(text).toContain(',"{""message"":""line one\\nline two""}"\r\n');
+    expect(text).toContain(',"{""message"":""line one\\nline two""}",7\r\n');
     const [rec] = csvRecords(text);
     expect(rec).toMatchObject({ actorLabel: 'Doe, Jane', targetId: 'He said "hi"', before: '', at: '2026-01-05T09:00:00.000Z' });
     expect(JSON.parse(rec!.after!)).toEqual({ message: 'line one\nline two' });
@@ -468,6 +470,7 @@ describe('exporting the audit log', () => {
       targetId: 'a',
       before: null,
       after: null,
+      seq: null,
     } satisfies AuditEventRow;
     const [rec] = csvRecords(toCsv([row]));
     expect(rec!.actorLabel).toBe(`'${lead}cmd|' /C calc'!A0`);
@@ -493,9 +496,9 @@ describe('audit events written at the end of a transaction', () => {
     const w = world();
     const orgId = randomUUID();
     const n = 6_000; // 11 parameters each: one insert of all would pass PostgreSQL's 65,535-parameter limit
-    await withBatchedAudit(w.db.db).transaction(async (tx) => {
+    await withEvents(w.db.db).transaction(async (tx) => {
       for (let i = 0; i < n; i++) {
-        await recordAudit(tx, systemActor('test'), { orgId, action: 'member.role_changed', targetType: 'membership', targetId: String(i) }, new Date());
+        await emit(tx, systemActor('test'), { orgId, action: 'member.role_changed', targetType: 'membership', targetId: String(i) }, new Date());
       }
     });
     const rows = await w.db.db.select({ targetId: auditEvents.targetId }).from(auditEvents).where(eq(auditEvents.orgId, orgId)).orderBy(asc(auditEvents.id));
@@ -506,9 +509,9 @@ describe('audit events written at the end of a transaction', () => {
     const w = world();
     const orgId = randomUUID();
     await expect(
-      withBatchedAudit(w.db.db).transaction(async (tx) => {
+      withEvents(w.db.db).transaction(async (tx) => {
         for (let i = 0; i < 1_500; i++) {
-          await recordAudit(tx, systemActor('test'), { orgId, action: 'member.role_changed', targetType: 'membership', targetId: String(i) }, new Date());
+          await emit(tx, systemActor('test'), { orgId, action: 'member.role_changed', targetType: 'membership', targetId: String(i) }, new Date());
         }
         throw new Error('the change failed');
       }),

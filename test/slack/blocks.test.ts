@@ -645,6 +645,7 @@ describe('DMs and other messages', () => {
       targetId: randomUUID(),
       before: null,
       after: null,
+      seq: i + 1,
     }));
     const msg = auditMessage('Acme', events);
     expect(messageIssues(msg)).toEqual([]);
@@ -703,7 +704,7 @@ describe('escaping: a name can never become a live mention', () => {
       joinDecided: joinRequestDecidedDm({ requesterName: evil, orgName: evil, approved: false, role: null, deciderName: evil }),
       orgList: orgListMessage([current]),
       audit: auditMessage(evil, [
-        { id: 1, at: now, orgId: org.id, actorType: 'account', actorId: null, actorLabel: evil, via: 'slack', action: 'org.renamed', targetType: 'org', targetId: null, before: null, after: null },
+        { id: 1, at: now, orgId: org.id, actorType: 'account', actorId: null, actorLabel: evil, via: 'slack', action: 'org.renamed', targetType: 'org', targetId: null, before: null, after: null, seq: 1 },
       ]),
       inviteResult: inviteResultModal(org, [
         { email: '<!channel>@x.test', ok: false, code: 'invalid_input', message: evil },

@@ -1,6 +1,7 @@
-import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
-/** The audit log. */
+/** The audit log: the domain's events, each numbered in its org's order. */
 
 /**
  * Append-only. org_id has no foreign key on purpose: an org's audit trail outlives the org.
@@ -20,12 +21,25 @@ export const auditEvents = pgTable(
     targetId: text('target_id'),
     before: jsonb('before'),
     after: jsonb('after'),
+    /** The event's place in its org's sequence: increasing in commit order, 1, 2, 3 … (null: no org). */
+    seq: bigint('seq', { mode: 'number' }),
   },
   (t) => [
     index('audit_org_at_idx').on(t.orgId, t.at),
     index('audit_org_action_idx').on(t.orgId, t.action, t.at),
     index('audit_org_target_idx').on(t.orgId, t.targetType, t.targetId),
+    uniqueIndex('audit_org_seq_idx').on(t.orgId, t.seq).where(sql`${t.seq} is not null`),
   ],
 );
+
+/**
+ * The last event number given out per org. A row is locked from the moment a transaction numbers its
+ * events (just before it commits) until it commits, so an org's numbers follow commit order. No foreign
+ * key: like the audit trail, the numbering outlives the org.
+ */
+export const orgEventSeqs = pgTable('org_event_seqs', {
+  orgId: uuid('org_id').primaryKey(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
+});
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;

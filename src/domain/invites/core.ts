@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { invites, type InviteRow, type OrgRow } from '../../db/schema.js';
 import { assertCanGrant } from '../access.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import type { Actor, Executor, Tx } from '../context.js';
 import { fail, notFoundFor } from '../errors.js';
 import { notify } from '../notifications.js';
@@ -29,7 +29,7 @@ export async function notifySent(tx: Executor, invite: InviteRow, org: OrgRow): 
 
 export async function markExpired(tx: Executor, actor: Actor, invite: InviteRow, now: Date): Promise<void> {
   await tx.update(invites).set({ status: 'expired', updatedAt: now }).where(eq(invites.id, invite.id));
-  await recordAudit(
+  await emit(
     tx,
     actor,
     { orgId: invite.orgId, action: 'invite.expired', targetType: 'invite', targetId: invite.id, before: { status: 'pending', expiresAt: invite.expiresAt } },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { accounts, invites, memberships } from '../../db/schema.js';
 import { assertCanGrant, authorize, parseRole, type Role } from '../access.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import { type Actor, type Deps, type Tx, isUniqueViolation } from '../context.js';
 import { fail, isDomainError } from '../errors.js';
 import { assertSeatAvailable } from '../membership-rules.js';
@@ -98,7 +98,7 @@ export function createInviteCreation(deps: Deps) {
         updatedAt: now,
       })
       .returning();
-    await recordAudit(tx, actor, { orgId, action: 'invite.created', targetType: 'invite', targetId: id, after: inviteAuditView(invite!) }, now);
+    await emit(tx, actor, { orgId, action: 'invite.created', targetType: 'invite', targetId: id, after: inviteAuditView(invite!) }, now);
     await notifySent(tx, invite!, org);
     return { email, ok: true, invite: invite!, token };
   }

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { invites, type InviteRow } from '../../db/schema.js';
 import { assertCanGrant, parseRole } from '../access.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
 import { fail } from '../errors.js';
 import { assertSeatAvailable } from '../membership-rules.js';
@@ -39,7 +39,7 @@ export function createInviteManagement(deps: Deps) {
           })
           .where(eq(invites.id, invite.id))
           .returning();
-        await recordAudit(
+        await emit(
           tx,
           actor,
           { orgId: org.id, action: 'invite.resent', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!) },
@@ -68,7 +68,7 @@ export function createInviteManagement(deps: Deps) {
         .set({ role: role ?? invite.role, billingEmails: u.billingEmails ?? invite.billingEmails, updatedAt: now })
         .where(eq(invites.id, invite.id))
         .returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId: invite.orgId, action: 'invite.updated', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!) },
@@ -88,7 +88,7 @@ export function createInviteManagement(deps: Deps) {
         .set({ status: 'revoked', decidedById: actorAccountId(actor), decidedAt: now, updatedAt: now })
         .where(eq(invites.id, invite.id))
         .returning();
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId: invite.orgId, action: 'invite.revoked', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!) },

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { accounts, invites, orgs, type InviteRow } from '../../db/schema.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import { type Actor, type Deps, type Tx, accountActor } from '../context.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
 import { fail } from '../errors.js';
@@ -76,7 +76,7 @@ export function createInviteResponses(deps: Deps) {
       .set({ status: 'accepted', decidedById: accountId, decidedAt: now, updatedAt: now })
       .where(eq(invites.id, invite!.id))
       .returning();
-    await recordAudit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
+    await emit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
     if (invite!.invitedById) {
       await notify(tx, {
         at: now,
@@ -123,7 +123,7 @@ export function createInviteResponses(deps: Deps) {
       .set({ status: 'declined', decidedById: accountId, decidedAt: now, updatedAt: now })
       .where(eq(invites.id, inviteId))
       .returning();
-    await recordAudit(tx, actor, { orgId: invite!.orgId, action: 'invite.declined', targetType: 'invite', targetId: inviteId, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
+    await emit(tx, actor, { orgId: invite!.orgId, action: 'invite.declined', targetType: 'invite', targetId: inviteId, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
     if (invite!.invitedById) {
       const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite!.orgId));
       await notify(tx, {

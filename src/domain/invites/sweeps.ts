@@ -1,6 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../context.js';
+import { emitFromRows } from '../events.js';
 import { channelsFor } from '../notifications.js';
+
+const expireJob = { type: 'system', job: 'expire-invites' } as const;
 
 /** What the jobs do to invites: expire the due ones, queue the due reminders; set-based, safe on several workers. */
 export function createInviteSweeps(deps: Deps) {
@@ -10,7 +13,7 @@ export function createInviteSweeps(deps: Deps) {
    * Marks up to `limit` pending invites past their expiry as expired, with their audit events, in one
    * statement. Set-based and SKIP LOCKED, so several workers (or several callers in one worker) can run it
    * at once: each locks a different set of due invites, and the update re-checks `status = 'pending'`,
-   * so an invite is expired, and audited, once. Returns how many it expired.
+   * so an invite is expired, and its event emitted (numbered in its org's sequence), once. Returns how many it expired.
    *
    * Any due invites will do (no `order by expires_at`: all of them are expired in the end, and the order
    * made every batch walk the dead entries earlier batches left in the expiry index). The locked rows are
@@ -29,12 +32,9 @@ export function createInviteSweeps(deps: Deps) {
             for update skip locked))
           and status = 'pending'
         returning id, org_id, expires_at
-      ), audited as (
-        insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before)
-        select ${now}, org_id, 'system', 'expire-invites', 'Roster job expire-invites', 'job', 'invite.expired', 'invite', id::text,
-               jsonb_build_object('status', 'pending', 'expiresAt', expires_at)
-        from expired
-      )
+      ), expired_events as (
+        select org_id, id::text as target_id, jsonb_build_object('status', 'pending', 'expiresAt', expires_at) as before from expired
+      ), ${emitFromRows('expired_events', expireJob, 'invite.expired', 'invite', now)}
       select count(*)::int as n from expired`);
     return r.rows[0]?.n ?? 0;
   }

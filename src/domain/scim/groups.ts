@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { scimGroupMembers, scimGroups, scimPendingMappings, scimUsers, type OrgRow } from '../../db/schema.js';
 import type { Role } from '../access.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import type { Actor, Deps, Tx } from '../context.js';
 import { fail } from '../errors.js';
 import { parseInput } from '../validation.js';
@@ -67,7 +67,7 @@ export function createScimGroups(deps: Deps) {
         .values({ orgId, displayName: input.displayName, externalId: input.externalId ?? null, role, createdAt: now, updatedAt: now })
         .returning();
       await setGroupMembers(tx, actor, org, group!.id, input.memberIds, now);
-      await recordAudit(tx, actor, { orgId, action: 'scim.group_created', targetType: 'scim_group', targetId: group!.id, after: { displayName: input.displayName, role, members: input.memberIds.length } }, now);
+      await emit(tx, actor, { orgId, action: 'scim.group_created', targetType: 'scim_group', targetId: group!.id, after: { displayName: input.displayName, role, members: input.memberIds.length } }, now);
       return { ...group!, members: await groupMembers(tx, group!.id) };
     });
   }
@@ -98,7 +98,7 @@ export function createScimGroups(deps: Deps) {
         .where(eq(scimGroups.id, id))
         .returning();
       const members = await setGroupMembers(tx, actor, org, id, input.memberIds, now, base?.memberIds);
-      await recordAudit(
+      await emit(
         tx,
         actor,
         { orgId, action: 'scim.group_updated', targetType: 'scim_group', targetId: id, before: { displayName: before.displayName }, after: { displayName: after!.displayName, members } },
@@ -116,7 +116,7 @@ export function createScimGroups(deps: Deps) {
       const now = clock.now();
       await setGroupMembers(tx, actor, org, id, [], now);
       await tx.delete(scimGroups).where(eq(scimGroups.id, id));
-      await recordAudit(tx, actor, { orgId, action: 'scim.group_deleted', targetType: 'scim_group', targetId: id, before: { displayName: g.displayName, role: g.role } }, now);
+      await emit(tx, actor, { orgId, action: 'scim.group_deleted', targetType: 'scim_group', targetId: id, before: { displayName: g.displayName, role: g.role } }, now);
     });
   }
 

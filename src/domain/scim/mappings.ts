@@ -2,7 +2,7 @@ import { capitalized } from '../../shared/text.js';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { orgs, scimGroupMembers, scimGroups, scimPendingMappings, type OrgRow } from '../../db/schema.js';
 import { authorize, describeRole, oneWhoMay, ownerRole, parseRole, type Role } from '../access.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import type { Actor, Deps } from '../context.js';
 import { fail } from '../errors.js';
 import { lockOrgFor, requireMembership, requireOrg } from '../standing.js';
@@ -41,7 +41,7 @@ export function createScimMappings(deps: Deps) {
         const fresh = await requireOrg(tx, orgId);
         for (const id of memberIds) await syncRole(tx, actor, fresh, id, now);
       }
-      await recordAudit(tx, actor, { orgId, action: 'scim.group_mapped', targetType: 'org', targetId: orgId, after: { group: name, role, pending: !groups.length } }, now);
+      await emit(tx, actor, { orgId, action: 'scim.group_mapped', targetType: 'org', targetId: orgId, after: { group: name, role, pending: !groups.length } }, now);
       return { pending: !groups.length, groups: groups.length };
     });
   }
@@ -84,7 +84,7 @@ export function createScimMappings(deps: Deps) {
           .where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.role, ownerRole)));
         for (const { id } of granted) await syncRole(tx, actor, after!, id, now);
       }
-      await recordAudit(
+      await emit(
         tx,
         actor,
         {

@@ -2,7 +2,7 @@ import { capitalized } from '../../shared/text.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { memberships, scimGroupMembers, scimGroups, scimUsers, type MembershipRow, type OrgRow } from '../../db/schema.js';
 import { highestRole, oneWhoMay, ownerRole } from '../access.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import type { Actor, Tx } from '../context.js';
 import { fail } from '../errors.js';
 import { findMembership } from '../standing.js';
@@ -22,7 +22,7 @@ export async function setStatus(tx: Tx, actor: Actor, org: OrgRow, accountId: st
     returning m.id, old.status as was`);
   const changed = r.rows[0];
   if (!changed) return;
-  await recordAudit(
+  await emit(
     tx,
     actor,
     { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: changed.id, before: { status: changed.was }, after: { status } },
@@ -54,7 +54,7 @@ export async function syncRole(tx: Tx, actor: Actor, org: OrgRow, scimUserId: st
   if (role === m.role && scimBaseRole === m.scimBaseRole) return;
   await tx.update(memberships).set({ role, scimBaseRole, updatedAt: now }).where(eq(memberships.id, m.id));
   if (role !== m.role) {
-    await recordAudit(
+    await emit(
       tx,
       actor,
       { orgId: org.id, action: 'member.role_changed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role }, after: { accountId: m.accountId, role, via: 'scim groups' } },

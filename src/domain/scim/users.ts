@@ -3,7 +3,7 @@ import { oneWhoMay } from '../access.js';
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { memberships, scimUsers } from '../../db/schema.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
-import { recordAudit } from '../audit.js';
+import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
 import { fail } from '../errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from '../membership-rules.js';
@@ -79,7 +79,7 @@ export function createScimUsers(deps: Deps) {
           await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim' }, now);
         }
         if (!row!.active) await setStatus(tx, actor, org, account.id, 'suspended', now);
-        await recordAudit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
+        await emit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
         return { ...row!, groups: [] };
       });
     } catch (err) {
@@ -130,7 +130,7 @@ export function createScimUsers(deps: Deps) {
           .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser });
         if (before.active !== after!.active) await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
         const { groups: _, ...afterRow } = after!;
-        await recordAudit(tx, actor, { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(afterRow) }, now);
+        await emit(tx, actor, { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(afterRow) }, now);
         return after!;
       });
     } catch (err) {
@@ -154,12 +154,12 @@ export function createScimUsers(deps: Deps) {
       if (m && m.source === 'scim') {
         await tx.delete(memberships).where(eq(memberships.id, m.id));
         await tx.execute(sql`update accounts set active_org_id = null where id = ${m.accountId} and active_org_id = ${orgId}`);
-        await recordAudit(tx, actor, { orgId, action: 'member.removed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role, source: m.source } }, now);
+        await emit(tx, actor, { orgId, action: 'member.removed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role, source: m.source } }, now);
       } else if (m && m.scimBaseRole !== null) {
         // Roles the groups granted go back to what the person had before.
         await tx.update(memberships).set({ role: m.scimBaseRole, scimBaseRole: null, updatedAt: now }).where(eq(memberships.id, m.id));
       }
-      await recordAudit(tx, actor, { orgId, action: 'scim.user_deprovisioned', targetType: 'scim_user', targetId: id, before: auditUser(row) }, now);
+      await emit(tx, actor, { orgId, action: 'scim.user_deprovisioned', targetType: 'scim_user', targetId: id, before: auditUser(row) }, now);
     });
   }
 

@@ -1,0 +1,198 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { accounts, auditEvents } from '../db/schema.js';
+import { eq } from 'drizzle-orm';
+import type { Role } from './roles/catalogue.js';
+import type { Actor, Db, Executor } from './context.js';
+
+/**
+ * The domain's events: every change a domain function makes emits one (or several) here, inside the
+ * transaction that makes it. An event is recorded as an audit row, numbered in its org's sequence, so
+ * the audit log is the event log a feed or webhooks can deliver in order.
+ */
+
+type Shape<Target extends EventTarget, Before = Payload | undefined, After = Payload | undefined> = { target: Target; before: Before; after: After };
+type Payload = Record<string, unknown>;
+type MemberRef = { accountId: string; role: Role };
+
+/** Every event type, with what it is about and what its before and after hold. */
+export interface EventTypes {
+  'account.created': Shape<'account'>;
+  'account.renamed': Shape<'account'>;
+  'account.active_org_changed': Shape<'account'>;
+  'org.created': Shape<'org'>;
+  'org.renamed': Shape<'org'>;
+  'org.settings_changed': Shape<'org'>;
+  'org.deleted': Shape<'org'>;
+  'org.primary_owner_transferred': Shape<'org', { primaryOwnerId: string }, { primaryOwnerId: string }>;
+  'member.added': Shape<'membership', undefined, MemberRef & { source: string; billingEmails?: boolean }>;
+  'member.role_changed': Shape<'membership', MemberRef | undefined, (MemberRef & { via?: string }) | undefined>;
+  'member.removed': Shape<'membership', MemberRef & { email?: string | null; source?: string }, undefined>;
+  'member.left': Shape<'membership', MemberRef & { email?: string | null }, undefined>;
+  'member.billing_emails_changed': Shape<'membership', { billingEmails: boolean }, { billingEmails: boolean }>;
+  'member.suspended': Shape<'membership'>;
+  'member.restored': Shape<'membership'>;
+  'invite.created': Shape<'invite'>;
+  'invite.resent': Shape<'invite'>;
+  'invite.updated': Shape<'invite'>;
+  'invite.revoked': Shape<'invite'>;
+  'invite.accepted': Shape<'invite'>;
+  'invite.declined': Shape<'invite'>;
+  'invite.expired': Shape<'invite'>;
+  'join_request.created': Shape<'join_request'>;
+  'join_request.approved': Shape<'join_request'>;
+  'join_request.denied': Shape<'join_request'>;
+  'scim_token.created': Shape<'scim_token'>;
+  'scim_token.revoked': Shape<'scim_token'>;
+  'scim_token.rotated': Shape<'scim_token'>;
+  'scim.user_provisioned': Shape<'scim_user'>;
+  'scim.user_updated': Shape<'scim_user'>;
+  'scim.user_deprovisioned': Shape<'scim_user'>;
+  'scim.group_created': Shape<'scim_group'>;
+  'scim.group_updated': Shape<'scim_group'>;
+  'scim.group_deleted': Shape<'scim_group'>;
+  'scim.group_mapped': Shape<'org'>;
+  'scim.settings_changed': Shape<'org'>;
+}
+
+export type EventType = keyof EventTypes;
+export type EventTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group';
+
+/** One event: its type, its org (null for an account's own changes), what it is about, before and after. */
+export type DomainEvent = {
+  [T in EventType]: {
+    orgId: string | null;
+    action: T;
+    targetType: EventTypes[T]['target'];
+    targetId: string | null;
+  } & (undefined extends EventTypes[T]['before'] ? { before?: EventTypes[T]['before'] } : { before: EventTypes[T]['before'] }) &
+    (undefined extends EventTypes[T]['after'] ? { after?: EventTypes[T]['after'] } : { after: EventTypes[T]['after'] });
+}[EventType];
+
+type EventRow = typeof auditEvents.$inferInsert;
+
+/**
+ * Events emitted inside a transaction opened through withEvents wait here and are numbered and written
+ * in multi-row inserts (EVENT_BATCH_MAX at most) just before that transaction commits: usually one.
+ */
+const pendingEvents = new WeakMap<object, EventRow[]>();
+const EVENT_BATCH_MAX = 1000;
+
+/**
+ * The database handle the domain uses: its transactions write their events in one batch at the end
+ * (a SCIM create emits three). Everything else passes straight through.
+ */
+export function withEvents(db: Db): Db {
+  const transaction: Db['transaction'] = (run, config) =>
+    db.transaction(async (tx) => {
+      const events: EventRow[] = [];
+      pendingEvents.set(tx, events);
+      try {
+        const result = await run(tx);
+        if (events.length) await write(tx, events);
+        return result;
+      } finally {
+        pendingEvents.delete(tx);
+      }
+    }, config);
+  return new Proxy(db, { get: (target, prop, receiver) => (prop === 'transaction' ? transaction : Reflect.get(target, prop, receiver)) });
+}
+
+/** Emits one event. Always called with the transaction that makes the change. */
+export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: Date): Promise<void> {
+  const who = await describeActor(tx, actor);
+  const row: EventRow = {
+    at,
+    orgId: event.orgId,
+    actorType: actor.type,
+    actorId: who.id,
+    actorLabel: who.label,
+    via: viaOf(actor),
+    action: event.action,
+    targetType: event.targetType,
+    targetId: event.targetId,
+    before: event.before ?? null,
+    after: event.after ?? null,
+  };
+  const batch = pendingEvents.get(tx);
+  if (!batch) return write(tx, [row]);
+  batch.push(row);
+  // A statement takes at most 65,535 parameters (12 per event): a large group sync writes as it goes.
+  if (batch.length >= EVENT_BATCH_MAX) await write(tx, batch.splice(0));
+}
+
+/**
+ * Numbers the events in their orgs' sequences and inserts them. Taking an org's number row locks it
+ * until this transaction commits, so another transaction's events of that org get the next numbers
+ * only after these are visible: an org's sequence follows commit order and has no holes but those of
+ * a transaction that failed at commit. Orgs are locked in id order, so two transactions never wait on
+ * each other in a circle.
+ */
+async function write(tx: Executor, rows: EventRow[]): Promise<void> {
+  const counts = new Map<string, number>();
+  for (const r of rows) if (r.orgId) counts.set(r.orgId, (counts.get(r.orgId) ?? 0) + 1);
+  if (counts.size) {
+    const orgIds = [...counts.keys()].sort();
+    const taken = await tx.execute<{ org_id: string; last_seq: string }>(sql`
+      insert into org_event_seqs (org_id, last_seq)
+      select org_id, n from unnest(${sql.param(orgIds)}::uuid[], ${sql.param(orgIds.map((id) => counts.get(id)!))}::bigint[]) as t(org_id, n)
+      order by org_id
+      on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
+      returning org_id, last_seq`);
+    const next = new Map(taken.rows.map((t) => [t.org_id, Number(t.last_seq) - counts.get(t.org_id)! + 1]));
+    for (const r of rows) {
+      if (!r.orgId) continue;
+      const seq = next.get(r.orgId)!;
+      r.seq = seq;
+      next.set(r.orgId, seq + 1);
+    }
+  }
+  await tx.insert(auditEvents).values(rows);
+}
+
+/**
+ * The set-based form of emit, for a sweep that changes many rows in one statement: common table
+ * expressions to append after the sweep's own, numbering and recording one event per row of the CTE
+ * named `from` (columns org_id, target_id text, before jsonb). The org number rows are taken in id order.
+ */
+export function emitFromRows(from: string, actor: Extract<Actor, { type: 'system' }>, action: EventType, targetType: EventTarget, at: Date): SQL {
+  const who = systemActorLabel(actor);
+  const src = sql.identifier(from);
+  return sql`
+    event_counts as (
+      select org_id, count(*)::bigint as n from ${src} group by org_id
+    ), event_numbers as (
+      insert into org_event_seqs (org_id, last_seq)
+      select org_id, n from event_counts order by org_id
+      on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
+      returning org_id, last_seq
+    ), events_recorded as (
+      insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, seq)
+      select ${at}, e.org_id, 'system', ${actor.job}, ${who}, ${viaOf(actor)}, ${action}, ${targetType}, e.target_id, e.before,
+             s.last_seq - c.n + row_number() over (partition by e.org_id order by e.target_id)
+      from ${src} e join event_counts c on c.org_id = e.org_id join event_numbers s on s.org_id = e.org_id
+    )`;
+}
+
+function viaOf(actor: Actor): string {
+  return actor.type === 'account' ? actor.via : actor.type === 'scim' ? 'scim' : actor.job === 'cli' ? 'cli' : 'job';
+}
+
+function systemActorLabel(actor: Extract<Actor, { type: 'system' }>): string {
+  return actor.job === 'cli' ? 'Operator (roster CLI)' : `Roster job ${actor.job}`;
+}
+
+async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; label: string }> {
+  switch (actor.type) {
+    case 'account': {
+      const [a] = await tx
+        .select({ name: accounts.displayName, email: accounts.email })
+        .from(accounts)
+        .where(eq(accounts.id, actor.accountId));
+      return { id: actor.accountId, label: a ? (a.email ? `${a.name} <${a.email}>` : a.name) : 'unknown account' };
+    }
+    case 'scim':
+      return { id: actor.tokenId, label: `SCIM token ${actor.label}` };
+    case 'system':
+      return { id: actor.job, label: systemActorLabel(actor) };
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { World } from '../helpers/domain.js';
+import { useWorld } from '../helpers/domain.js';
+
+const world = useWorld({ poolSize: 12 });
+
+/** An org's events as a feed would read them: by sequence number. */
+async function orgEvents(w: World, orgId: string) {
+  const r = await w.db.pool.query<{ id: string; seq: string; action: string; target_id: string }>(
+    'select id, seq, action, target_id from audit_events where org_id = $1 order by seq',
+    [orgId],
+  );
+  return r.rows.map((e) => ({ id: Number(e.id), seq: Number(e.seq), action: e.action, targetId: e.target_id }));
+}
+
+const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe("every event is numbered in its org's sequence", () => {
+  it("an org's events are numbered 1, 2, 3 … from its creation, with no gaps", async () => {
+    const w = world();
+    const { org, owner } = await w.org('Seq');
+    const dev = await w.member(org, owner.actor, 'developer');
+    await w.domain.members.changeRole(owner.actor, org.id, dev.account.id, 'admin');
+    await w.domain.orgs.rename(owner.actor, org.id, 'Seq renamed');
+    const events = await orgEvents(w, org.id);
+    expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    expect(events[0]!.action).toBe('org.created');
+    expect(events.at(-1)!.action).toBe('org.renamed');
+    expect(events.at(-2)!.action).toBe('member.role_changed');
+  });
+
+  it('changes made at the same time in one org get distinct numbers, in the order they were written, with no gaps', async () => {
+    const w = world();
+    const { org, owner } = await w.org('Parallel Seq');
+    const before = (await orgEvents(w, org.id)).length;
+    const emails = Array.from({ length: 30 }, (_, i) => `p${i}.${org.id.slice(0, 8)}@example.com`);
+    await Promise.all(emails.map((email) => w.domain.invites.create(owner.actor, org.id, { emails: email, role: 'member' })));
+    const events = await orgEvents(w, org.id);
+    expect(events.length).toBe(before + 30);
+    expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    // The numbers follow the order the rows were written in (their ids): a reader never sees a lower
+    // number appear after a higher one.
+    expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
+  });
+
+  it("each org has its own sequence: another org's events do not use up its numbers", async () => {
+    const w = world();
+    const a = await w.org('Seq A');
+    const b = await w.org('Seq B');
+    await w.domain.orgs.rename(a.owner.actor, a.org.id, 'Seq A2');
+    await w.domain.orgs.rename(b.owner.actor, b.org.id, 'Seq B2');
+    for (const o of [a.org, b.org]) {
+      const events = await orgEvents(w, o.id);
+      expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    }
+  });
+
+  it("invites the expiry job expires get the next numbers of their org's sequence", async () => {
+    const w = world();
+    const p = await w.pendingInvite('Seq Expiry', 'member', { inviteExpiry: '72h' });
+    w.clock.advance(73 * 3600_000);
+    await w.domain.invites.expireDue();
+    const events = await orgEvents(w, p.org.id);
+    expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    expect(events.at(-1)).toMatchObject({ action: 'invite.expired', targetId: p.invite.id });
+  });
+
+  it("an account's own changes (no org) carry no number", async () => {
+    const w = world();
+    const p = await w.person('Seq Person');
+    await w.domain.accounts.rename(p.actor, 'Seq Person Renamed');
+    const r = await w.db.pool.query(`select seq from audit_events where action = 'account.renamed' and target_id = $1`, [p.account.id]);
+    expect(r.rows).toEqual([{ seq: null }]);
+  });
+
+  it("a deleted org's numbering outlives it: its deletion is the last event, numbered after the others", async () => {
+    const w = world();
+    const { org, owner } = await w.org('Seq Delete');
+    await w.domain.orgs.delete(owner.actor, org.id, org.name);
+    const events = await orgEvents(w, org.id);
+    expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    expect(events.at(-1)!.action).toBe('org.deleted');
+  });
+});
