@@ -1,8 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { accounts, auditEvents } from '../db/schema.js';
+import { accounts, auditEvents, notifications } from '../db/schema.js';
 import { eq } from 'drizzle-orm';
 import type { Role } from './roles/catalogue.js';
 import type { Actor, Db, Executor } from './context.js';
+import { channelsFor, type Notification, type NotificationKind } from './notifications.js';
 
 /**
  * The domain's events: every change a domain function makes emits one (or several) here, inside the
@@ -57,6 +58,25 @@ export interface EventTypes {
 export type EventType = keyof EventTypes;
 export type EventTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group';
 
+/**
+ * The notifications an event may bring to the outbox, by event type; the domain function that emits it
+ * decides whom to tell (SCIM's changes, for one, tell nobody). Events not listed bring none.
+ */
+export interface EventNotifications {
+  'member.role_changed': 'member.role_changed';
+  'member.removed': 'member.removed';
+  'invite.created': 'invite.sent';
+  'invite.resent': 'invite.sent';
+  'invite.accepted': 'invite.accepted';
+  'invite.declined': 'invite.declined';
+  'join_request.created': 'join_request.created';
+  'join_request.approved': 'join_request.decided';
+  'join_request.denied': 'join_request.decided';
+}
+
+/** A notification an event brings: when and for which org come from the event. */
+export type Notice<K extends NotificationKind = NotificationKind> = Omit<Notification, 'at' | 'orgId' | 'kind'> & { kind: K };
+
 /** One event: its type, its org (null for an account's own changes), what it is about, before and after. */
 export type DomainEvent = {
   [T in EventType]: {
@@ -64,6 +84,8 @@ export type DomainEvent = {
     action: T;
     targetType: EventTypes[T]['target'];
     targetId: string | null;
+    /** Whom to tell, and what: written to the outbox with the event. */
+    notify?: T extends keyof EventNotifications ? Notice<EventNotifications[T]>[] : never;
   } & (undefined extends EventTypes[T]['before'] ? { before?: EventTypes[T]['before'] } : { before: EventTypes[T]['before'] }) &
     (undefined extends EventTypes[T]['after'] ? { after?: EventTypes[T]['after'] } : { after: EventTypes[T]['after'] });
 }[EventType];
@@ -97,8 +119,12 @@ export function withEvents(db: Db): Db {
   return new Proxy(db, { get: (target, prop, receiver) => (prop === 'transaction' ? transaction : Reflect.get(target, prop, receiver)) });
 }
 
-/** Emits one event. Always called with the transaction that makes the change. */
+/**
+ * Emits one event: its audit row (numbered at commit) and the notifications it brings, in the
+ * transaction that makes the change. The only writer of audit rows and outbox notifications.
+ */
 export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: Date): Promise<void> {
+  if (event.notify?.length) await writeNotifications(tx, ...event.notify.map((n): Notification => ({ ...n, at, orgId: event.orgId })));
   const who = await describeActor(tx, actor);
   const row: EventRow = {
     at,
@@ -171,6 +197,41 @@ export function emitFromRows(from: string, actor: Extract<Actor, { type: 'system
              s.last_seq - c.n + row_number() over (partition by e.org_id order by e.target_id)
       from ${src} e join event_counts c on c.org_id = e.org_id join event_numbers s on s.org_id = e.org_id
     )`;
+}
+
+/**
+ * The set-based way to queue notifications that come with no change to record (invite reminders): a
+ * common table expression queuing one notification of `kind` per row of the CTE named `from`
+ * (columns org_id, recipient_email, payload jsonb, dedupe_key) on each of the kind's channels.
+ */
+export function notifyFromRows(from: string, kind: NotificationKind, at: Date): SQL {
+  return sql`
+    notices_queued as (
+      insert into notifications (kind, org_id, recipient_email, channel, payload, dedupe_key, created_at, next_attempt_at)
+      select ${kind}, n.org_id, n.recipient_email, ch, n.payload, n.dedupe_key, ${at}, ${at}
+      -- sql.param: one array parameter (a bare JS array would be spread into a row and fail the cast).
+      from ${sql.identifier(from)} n cross join unnest(${sql.param(channelsFor[kind])}::text[]) ch
+      on conflict (dedupe_key, channel) do nothing
+    )`;
+}
+
+/** Writes an event's notifications to the outbox, once per channel however often the change is retried. */
+async function writeNotifications(tx: Executor, ...items: Notification[]): Promise<void> {
+  const rows = items.flatMap((n) =>
+    channelsFor[n.kind].map((channel) => ({
+      kind: n.kind,
+      orgId: n.orgId,
+      recipientAccountId: n.recipientAccountId ?? null,
+      recipientEmail: n.recipientEmail ?? null,
+      channel,
+      payload: n.payload,
+      dedupeKey: n.dedupeKey,
+      createdAt: n.at,
+      nextAttemptAt: n.at,
+    })),
+  );
+  if (!rows.length) return;
+  await tx.insert(notifications).values(rows).onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] });
 }
 
 function viaOf(actor: Actor): string {

@@ -5,7 +5,6 @@ import { emit } from './events.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
 import { fail, notFoundFor } from './errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
-import { notify } from './notifications.js';
 import { findMembership, lockOrgFor, requireMembership } from './standing.js';
 import { parseId, parseInput, safeString } from './validation.js';
 
@@ -36,21 +35,27 @@ export function createJoinRequestService(deps: Deps) {
           .insert(joinRequests)
           .values({ orgId: org.id, accountId: actor.accountId, message: msg || null, createdAt: now })
           .returning();
-        await emit(tx, actor, { orgId: org.id, action: 'join_request.created', targetType: 'join_request', targetId: req!.id, after: { accountId: actor.accountId, message: msg || null } }, now);
         const approvers = await tx
           .select({ accountId: memberships.accountId })
           .from(memberships)
           .where(and(eq(memberships.orgId, org.id), inArray(memberships.role, joinRequestDeciders()), eq(memberships.status, 'active')));
-        await notify(
+        await emit(
           tx,
-          ...approvers.map((a) => ({
-            at: now,
-            kind: 'join_request.created' as const,
+          actor,
+          {
             orgId: org.id,
-            recipientAccountId: a.accountId,
-            payload: { requestId: req!.id, orgName: org.name, requesterAccountId: actor.accountId, message: msg || null },
-            dedupeKey: `join_request.created:${req!.id}:${a.accountId}`,
-          })),
+            action: 'join_request.created',
+            targetType: 'join_request',
+            targetId: req!.id,
+            after: { accountId: actor.accountId, message: msg || null },
+            notify: approvers.map((a) => ({
+              kind: 'join_request.created' as const,
+              recipientAccountId: a.accountId,
+              payload: { requestId: req!.id, orgName: org.name, requesterAccountId: actor.accountId, message: msg || null },
+              dedupeKey: `join_request.created:${req!.id}:${a.accountId}`,
+            })),
+          },
+          now,
         );
         return { request: req!, approverIds: approvers.map((a) => a.accountId) };
       });
@@ -93,17 +98,17 @@ export function createJoinRequestService(deps: Deps) {
       await emit(
         tx,
         actor,
-        { orgId: org.id, action: role ? 'join_request.approved' : 'join_request.denied', targetType: 'join_request', targetId: requestId, before: { status: 'pending' }, after: { status: after!.status, role, reason } },
+        {
+          orgId: org.id,
+          action: role ? 'join_request.approved' : 'join_request.denied',
+          targetType: 'join_request',
+          targetId: requestId,
+          before: { status: 'pending' },
+          after: { status: after!.status, role, reason },
+          notify: [{ kind: 'join_request.decided', recipientAccountId: req!.accountId, payload: { requestId, orgName: org.name, approved: !!role, role, reason }, dedupeKey: `join_request.decided:${requestId}` }],
+        },
         now,
       );
-      await notify(tx, {
-        at: now,
-        kind: 'join_request.decided',
-        orgId: org.id,
-        recipientAccountId: req!.accountId,
-        payload: { requestId, orgName: org.name, approved: !!role, role, reason },
-        dedupeKey: `join_request.decided:${requestId}`,
-      });
       return after!;
     });
   }

@@ -7,7 +7,6 @@ import { emit } from './events.js';
 import type { Actor, Deps, Executor } from './context.js';
 import { fail } from './errors.js';
 import { ownerCount } from './membership-rules.js';
-import { notify } from './notifications.js';
 import { actorAccountId, lockOrgFor, requireMembership } from './standing.js';
 import { emailSchema, parseId, parseInput } from './validation.js';
 
@@ -121,17 +120,17 @@ export function createMemberService(deps: Deps) {
           targetId: target.membershipId,
           before: { accountId: target.accountId, role: target.role },
           after: { accountId: target.accountId, role },
+          notify: [
+            {
+              kind: 'member.role_changed',
+              recipientAccountId: target.accountId,
+              payload: { orgName: org.name, from: target.role, to: role, byAccountId: actorAccountId(actor) },
+              dedupeKey: `member.role_changed:${randomUUID()}`,
+            },
+          ],
         },
         now,
       );
-      await notify(tx, {
-        at: now,
-        kind: 'member.role_changed',
-        orgId,
-        recipientAccountId: target.accountId,
-        payload: { orgName: org.name, from: target.role, to: role, byAccountId: actorAccountId(actor) },
-        dedupeKey: `member.role_changed:${randomUUID()}`,
-      });
       return { ...target, role };
     });
   }
@@ -158,17 +157,10 @@ export function createMemberService(deps: Deps) {
           targetType: 'membership',
           targetId: target.membershipId,
           before: { accountId: target.accountId, email: target.email, role: target.role },
+          notify: [{ kind: 'member.removed', recipientAccountId: target.accountId, payload: { orgName: org.name }, dedupeKey: `member.removed:${target.membershipId}` }],
         },
         now,
       );
-      await notify(tx, {
-        at: now,
-        kind: 'member.removed',
-        orgId,
-        recipientAccountId: target.accountId,
-        payload: { orgName: org.name },
-        dedupeKey: `member.removed:${target.membershipId}`,
-      });
     });
   }
 

@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { accounts, invites, notifications, orgs, type NotificationRow } from '../db/schema.js';
 import type { Role } from './access.js';
-import type { Deps, Executor } from './context.js';
+import type { Deps } from './context.js';
 
 /**
  * The outbox. The domain decides what to tell whom (and over which channel), writing it in the same
@@ -45,24 +45,6 @@ export type Notification = {
   /** Makes the notification exist once per channel, however often the change is retried. */
   dedupeKey: string;
 };
-
-export async function notify(tx: Executor, ...items: Notification[]): Promise<void> {
-  const rows = items.flatMap((n) =>
-    channelsFor[n.kind].map((channel) => ({
-      kind: n.kind,
-      orgId: n.orgId,
-      recipientAccountId: n.recipientAccountId ?? null,
-      recipientEmail: n.recipientEmail ?? null,
-      channel,
-      payload: n.payload,
-      dedupeKey: n.dedupeKey,
-      createdAt: n.at,
-      nextAttemptAt: n.at,
-    })),
-  );
-  if (!rows.length) return;
-  await tx.insert(notifications).values(rows).onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] });
-}
 
 /** Everything a channel needs to word a notification, looked up fresh at delivery time. */
 export type NotificationContent = {

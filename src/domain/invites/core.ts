@@ -1,10 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { invites, type InviteRow, type OrgRow } from '../../db/schema.js';
 import { assertCanGrant } from '../access.js';
-import { emit } from '../events.js';
+import { emit, type Notice } from '../events.js';
 import type { Actor, Executor, Tx } from '../context.js';
 import { fail, notFoundFor } from '../errors.js';
-import { notify } from '../notifications.js';
 import { lockOrgFor } from '../standing.js';
 import { deriveToken, hashToken, looksLikeToken } from '../tokens.js';
 import { parseId } from '../validation.js';
@@ -16,15 +15,14 @@ export function tokenFor(key: Buffer, invite: Pick<InviteRow, 'id' | 'tokenNonce
   return deriveToken(key, invite.id, invite.tokenNonce);
 }
 
-export async function notifySent(tx: Executor, invite: InviteRow, org: OrgRow): Promise<void> {
-  await notify(tx, {
-    at: invite.updatedAt,
+/** The invite's email and Slack DM, brought by invite.created and invite.resent. */
+export function sentNotice(invite: InviteRow, org: OrgRow): Notice<'invite.sent'> {
+  return {
     kind: 'invite.sent',
-    orgId: org.id,
     recipientEmail: invite.email,
     payload: { inviteId: invite.id, nonce: invite.tokenNonce, orgName: org.name, role: invite.role, expiresAt: invite.expiresAt?.toISOString() ?? null },
     dedupeKey: `invite.sent:${invite.id}:${invite.tokenNonce}`,
-  });
+  };
 }
 
 export async function markExpired(tx: Executor, actor: Actor, invite: InviteRow, now: Date): Promise<void> {

@@ -9,7 +9,7 @@ import { assertSeatAvailable } from '../membership-rules.js';
 import { actorAccountId, lockOrgFor, requireMembership } from '../standing.js';
 import { deriveToken, hashToken, newNonce } from '../tokens.js';
 import { isValidEmail, normalizeEmail, parseInput, textProblem } from '../validation.js';
-import { markExpired, notifySent } from './core.js';
+import { markExpired, sentNotice } from './core.js';
 import { createSchema, expiryFrom, inviteAuditView, inviteState, MAX_EMAILS_PER_INVITE, splitEmails, type CreateInvitesInput, type InviteResult } from './state.js';
 
 /** Inviting one or many emails at once, each with its own result (SPEC §4). */
@@ -98,8 +98,7 @@ export function createInviteCreation(deps: Deps) {
         updatedAt: now,
       })
       .returning();
-    await emit(tx, actor, { orgId, action: 'invite.created', targetType: 'invite', targetId: id, after: inviteAuditView(invite!) }, now);
-    await notifySent(tx, invite!, org);
+    await emit(tx, actor, { orgId, action: 'invite.created', targetType: 'invite', targetId: id, after: inviteAuditView(invite!), notify: [sentNotice(invite!, org)] }, now);
     return { email, ok: true, invite: invite!, token };
   }
 

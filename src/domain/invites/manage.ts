@@ -8,7 +8,7 @@ import { assertSeatAvailable } from '../membership-rules.js';
 import { actorAccountId } from '../standing.js';
 import { deriveToken, hashToken, newNonce } from '../tokens.js';
 import { parseInput } from '../validation.js';
-import { lockInvite, notifySent, tokenFor } from './core.js';
+import { lockInvite, sentNotice, tokenFor } from './core.js';
 import { expiryFrom, inviteAuditView, inviteState, stateMessage, updateSchema } from './state.js';
 
 /** What owners and admins do to an invite they sent: resend, change, revoke, copy its link. */
@@ -42,10 +42,9 @@ export function createInviteManagement(deps: Deps) {
         await emit(
           tx,
           actor,
-          { orgId: org.id, action: 'invite.resent', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!) },
+          { orgId: org.id, action: 'invite.resent', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!), notify: [sentNotice(after!, org)] },
           now,
         );
-        await notifySent(tx, after!, org);
         return { invite: after!, token };
       });
     } catch (err) {

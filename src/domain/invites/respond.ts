@@ -5,7 +5,6 @@ import { type Actor, type Deps, type Tx, accountActor } from '../context.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
 import { fail } from '../errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from '../membership-rules.js';
-import { notify } from '../notifications.js';
 import { findMembership, requireOrg } from '../standing.js';
 import { parseId, sameEmail } from '../validation.js';
 import { findByToken } from './core.js';
@@ -76,17 +75,11 @@ export function createInviteResponses(deps: Deps) {
       .set({ status: 'accepted', decidedById: accountId, decidedAt: now, updatedAt: now })
       .where(eq(invites.id, invite!.id))
       .returning();
-    await emit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
-    if (invite!.invitedById) {
-      await notify(tx, {
-        at: now,
-        kind: 'invite.accepted',
-        orgId: org.id,
-        recipientAccountId: invite!.invitedById,
-        payload: { inviteId: invite!.id, email: invite!.email, orgName: org.name, role: invite!.role },
-        dedupeKey: `invite.accepted:${invite!.id}`,
-      });
-    }
+    // The inviter hears that the invite was accepted.
+    const tell = invite!.invitedById
+      ? [{ kind: 'invite.accepted' as const, recipientAccountId: invite!.invitedById, payload: { inviteId: invite!.id, email: invite!.email, orgName: org.name, role: invite!.role }, dedupeKey: `invite.accepted:${invite!.id}` }]
+      : [];
+    await emit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!), notify: tell }, now);
     return { org, membership: membership!, invite: after!, alreadyMember: !!existing };
   }
 
@@ -123,18 +116,12 @@ export function createInviteResponses(deps: Deps) {
       .set({ status: 'declined', decidedById: accountId, decidedAt: now, updatedAt: now })
       .where(eq(invites.id, inviteId))
       .returning();
-    await emit(tx, actor, { orgId: invite!.orgId, action: 'invite.declined', targetType: 'invite', targetId: inviteId, before: inviteAuditView(invite!), after: inviteAuditView(after!) }, now);
+    const tell = [];
     if (invite!.invitedById) {
       const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite!.orgId));
-      await notify(tx, {
-        at: now,
-        kind: 'invite.declined',
-        orgId: invite!.orgId,
-        recipientAccountId: invite!.invitedById,
-        payload: { inviteId, email: invite!.email, orgName: org?.name ?? '' },
-        dedupeKey: `invite.declined:${inviteId}`,
-      });
+      tell.push({ kind: 'invite.declined' as const, recipientAccountId: invite!.invitedById, payload: { inviteId, email: invite!.email, orgName: org?.name ?? '' }, dedupeKey: `invite.declined:${inviteId}` });
     }
+    await emit(tx, actor, { orgId: invite!.orgId, action: 'invite.declined', targetType: 'invite', targetId: inviteId, before: inviteAuditView(invite!), after: inviteAuditView(after!), notify: tell }, now);
     return after!;
   }
 

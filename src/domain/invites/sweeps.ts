@@ -1,7 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../context.js';
-import { emitFromRows } from '../events.js';
-import { channelsFor } from '../notifications.js';
+import { emitFromRows, notifyFromRows } from '../events.js';
 
 const expireJob = { type: 'system', job: 'expire-invites' } as const;
 
@@ -47,7 +46,6 @@ export function createInviteSweeps(deps: Deps) {
    */
   async function remindDue(limit = 10_000): Promise<number> {
     const now = clock.now();
-    const channels = channelsFor['invite.reminder'];
     // A step is due once its moment has come, and only if that moment is after the invite was sent:
     // a 72 h invite is not "reminded" 72 h before expiry, i.e. the instant it goes out.
     const stepDue = (h: SQL) => sql`${now}::timestamptz >= i.expires_at - make_interval(hours => ${h}) and i.expires_at - make_interval(hours => ${h}) > i.last_sent_at`;
@@ -68,15 +66,12 @@ export function createInviteSweeps(deps: Deps) {
         update invites set reminders_sent = array(select distinct x from unnest(invites.reminders_sent || due.due_steps) x order by x desc), updated_at = ${now}
         from due where invites.id = due.id
         returning invites.id
-      ), queued as (
-        insert into notifications (kind, org_id, recipient_email, channel, payload, dedupe_key, created_at, next_attempt_at)
-        select 'invite.reminder', due.org_id, due.email, ch,
-               jsonb_build_object('inviteId', due.id, 'nonce', due.token_nonce, 'hoursBeforeExpiry', due.step),
-               'invite.reminder:' || due.id || ':' || due.token_nonce || ':' || due.step, ${now}, ${now}
-        -- sql.param: one array parameter (a bare JS array would be spread into a row and fail the cast).
-        from due cross join unnest(${sql.param(channels)}::text[]) ch
-        on conflict (dedupe_key, channel) do nothing
-      )
+      ), reminders as (
+        select due.org_id, due.email as recipient_email,
+               jsonb_build_object('inviteId', due.id, 'nonce', due.token_nonce, 'hoursBeforeExpiry', due.step) as payload,
+               'invite.reminder:' || due.id || ':' || due.token_nonce || ':' || due.step as dedupe_key
+        from due
+      ), ${notifyFromRows('reminders', 'invite.reminder', now)}
       select count(*)::int as n from marked`);
     return r.rows[0]?.n ?? 0;
   }

@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? filesUnder(full) : e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Ways to write an audit row or an outbox notification: drizzle's insert, or SQL. */
+const writes = /insert\(\s*(auditEvents|notifications)\s*\)|insert\s+into\s+"?(audit_events|notifications)\b/i;
+
+describe('audit rows and outbox notifications are written only from domain events', () => {
+  it('no file in src/ but domain/events.ts inserts into the audit log or the outbox', () => {
+    const found = filesUnder(src)
+      .filter((f) => !f.includes(`${path.sep}migrations${path.sep}`) && path.relative(src, f) !== path.join('domain', 'events.ts'))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (writes.test(line) ? [`${path.relative(src, f)}:${i + 1}: ${line.trim()}`] : [])),
+      );
+    expect(found).toEqual([]);
+  });
+
+  it('the check finds such a write (it is not vacuous)', () => {
+    expect(writes.test('await tx.insert(auditEvents).values(row);')).toBe(true);
+    expect(writes.test('insert into notifications (kind) values ($1)')).toBe(true);
+    expect(readFileSync(path.join(src, 'domain', 'events.ts'), 'utf8')).toMatch(writes);
+  });
+});
