@@ -154,25 +154,37 @@ export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: D
  * each other in a circle.
  */
 async function write(tx: Executor, rows: EventRow[]): Promise<void> {
-  const counts = new Map<string, number>();
-  for (const r of rows) if (r.orgId) counts.set(r.orgId, (counts.get(r.orgId) ?? 0) + 1);
-  if (counts.size) {
-    const orgIds = [...counts.keys()].sort();
-    const taken = await tx.execute<{ org_id: string; last_seq: string }>(sql`
+  // One statement (one round trip): the events travel as one JSON parameter, keep their order
+  // (ordinality), take their org's numbers and are inserted together.
+  const events = rows.map((r) => ({
+    at: r.at,
+    org_id: r.orgId,
+    actor_type: r.actorType,
+    actor_id: r.actorId,
+    actor_label: r.actorLabel,
+    via: r.via,
+    action: r.action,
+    target_type: r.targetType,
+    target_id: r.targetId,
+    before: r.before,
+    after: r.after,
+  }));
+  await tx.execute(sql`
+    with ev as (
+      select * from jsonb_populate_recordset(null::audit_events, ${JSON.stringify(events)}::jsonb) with ordinality as t
+    ), counts as (
+      select org_id, count(*)::bigint as n from ev where org_id is not null group by org_id
+    ), taken as (
       insert into org_event_seqs (org_id, last_seq)
-      select org_id, n from unnest(${sql.param(orgIds)}::uuid[], ${sql.param(orgIds.map((id) => counts.get(id)!))}::bigint[]) as t(org_id, n)
-      order by org_id
+      select org_id, n from counts order by org_id
       on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
-      returning org_id, last_seq`);
-    const next = new Map(taken.rows.map((t) => [t.org_id, Number(t.last_seq) - counts.get(t.org_id)! + 1]));
-    for (const r of rows) {
-      if (!r.orgId) continue;
-      const seq = next.get(r.orgId)!;
-      r.seq = seq;
-      next.set(r.orgId, seq + 1);
-    }
-  }
-  await tx.insert(auditEvents).values(rows);
+      returning org_id, last_seq
+    )
+    insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, after, seq)
+    select ev.at, ev.org_id, ev.actor_type, ev.actor_id, ev.actor_label, ev.via, ev.action, ev.target_type, ev.target_id, ev.before, ev.after,
+           taken.last_seq - counts.n + row_number() over (partition by ev.org_id order by ev.ordinality)
+    from ev left join counts on counts.org_id = ev.org_id left join taken on taken.org_id = ev.org_id
+    order by ev.ordinality`);
 }
 
 /**
