@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { accounts, memberships, orgs, type MembershipRow } from '../db/schema.js';
 import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, oneWhoMay, ownerRole, parseRole, type Role } from './access.js';
@@ -6,7 +5,7 @@ import { memberListOrder } from './roles/sql.js';
 import { emit } from './events.js';
 import type { Actor, Deps, Executor } from './context.js';
 import { fail } from './errors.js';
-import { ownerCount } from './membership-rules.js';
+import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from './membership-rules.js';
 import { actorAccountId, lockOrgFor, requireMembership } from './standing.js';
 import { emailSchema, parseId, parseInput } from './validation.js';
 
@@ -102,35 +101,13 @@ export function createMemberService(deps: Deps) {
       assertCanManage(standing.role, target.role);
       assertCanGrant(standing.role, role);
       if (target.role === role) return target;
-      if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
+      assertNotPrimaryOwner(org, target);
       if (scimOwnership(target).role) assertForced(opts, standing.role, `This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as ${oneWhoMay('scim:manage')}, force the change.`);
-      if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
-      const now = clock.now();
-      await tx
-        .update(memberships)
-        .set({ role, updatedAt: now, ...(target.scimBaseRole !== null ? { scimBaseRole: role } : {}) })
-        .where(eq(memberships.id, target.membershipId));
-      await emit(
-        tx,
-        actor,
-        {
-          orgId,
-          action: 'member.role_changed',
-          targetType: 'membership',
-          targetId: target.membershipId,
-          before: { accountId: target.accountId, role: target.role },
-          after: { accountId: target.accountId, role },
-          notify: [
-            {
-              kind: 'member.role_changed',
-              recipientAccountId: target.accountId,
-              payload: { orgName: org.name, from: target.role, to: role, byAccountId: actorAccountId(actor) },
-              dedupeKey: `member.role_changed:${randomUUID()}`,
-            },
-          ],
-        },
-        now,
-      );
+      // A forced change becomes the role the groups fall back to.
+      await changeMembershipRole(tx, actor, org, target, role, clock.now(), {
+        scimBaseRole: target.scimBaseRole !== null ? role : undefined,
+        notice: { byAccountId: actorAccountId(actor) },
+      });
       return { ...target, role };
     });
   }
@@ -142,25 +119,10 @@ export function createMemberService(deps: Deps) {
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
       if (actor.type === 'account' && target.accountId === actor.accountId) fail('use_leave');
       // Nobody may remove the primary owner: say so first, rather than "only owners can" to an admin.
-      if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected');
+      assertNotPrimaryOwner(org, target);
       assertCanManage(standing.role, target.role);
       if (scimOwnership(target).membership) assertForced(opts, standing.role, `This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as ${oneWhoMay('scim:manage')}, force the removal.`);
-      if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
-      const now = clock.now();
-      await deleteMembership(tx, orgId, target);
-      await emit(
-        tx,
-        actor,
-        {
-          orgId,
-          action: 'member.removed',
-          targetType: 'membership',
-          targetId: target.membershipId,
-          before: { accountId: target.accountId, email: target.email, role: target.role },
-          notify: [{ kind: 'member.removed', recipientAccountId: target.accountId, payload: { orgName: org.name }, dedupeKey: `member.removed:${target.membershipId}` }],
-        },
-        now,
-      );
+      await endMembership(tx, actor, org, target, clock.now(), { how: 'removed', notify: true });
     });
   }
 
@@ -175,22 +137,10 @@ export function createMemberService(deps: Deps) {
         .from(memberships)
         .where(eq(memberships.orgId, orgId));
       if (n <= 1) fail('sole_member');
-      if (me.accountId === org.primaryOwnerId) fail('primary_owner_protected', 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization.', { hint: 'transfer_primary' });
-      if (me.role === ownerRole && (await ownerCount(tx, orgId)) <= 1) fail('last_owner');
-      const now = clock.now();
-      await deleteMembership(tx, orgId, me);
-      await emit(
-        tx,
-        actor,
-        {
-          orgId,
-          action: 'member.left',
-          targetType: 'membership',
-          targetId: me.membershipId,
-          before: { accountId: me.accountId, email: me.email, role: me.role },
-        },
-        now,
-      );
+      await endMembership(tx, actor, org, me, clock.now(), {
+        how: 'left',
+        primaryOwner: { message: 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization.', hint: 'transfer_primary' },
+      });
     });
   }
 
@@ -266,12 +216,4 @@ export function createMemberService(deps: Deps) {
 function assertForced(opts: ForceOption, role: Role, message: string): void {
   if (!opts.force) fail('scim_managed', message);
   assertMayOverrideIdp(role);
-}
-
-async function deleteMembership(tx: Executor, orgId: string, target: MemberView): Promise<void> {
-  await tx.delete(memberships).where(eq(memberships.id, target.membershipId));
-  await tx
-    .update(accounts)
-    .set({ activeOrgId: null })
-    .where(and(eq(accounts.id, target.accountId), eq(accounts.activeOrgId, orgId)));
 }

@@ -1,15 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import { rowOf } from '../db/rows.js';
 import { accounts, invites, memberships, type MembershipRow, type OrgRow } from '../db/schema.js';
 import { oneWhoMay, ownerRole, type Role } from './access.js';
 import { emit } from './events.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
-import { fail } from './errors.js';
+import { fail, type Hint } from './errors.js';
 
 /**
- * Rules shared by every way into an org (creating it, accepting an invite, an approved join request,
- * SCIM provisioning). Callers hold the org row lock (requireOrg(..., { lock: true })) so seat counts
- * and owner counts cannot race.
+ * The one membership write path. Every way into an org (creating it, accepting an invite, an approved
+ * join request, SCIM provisioning) and every change to a membership (role, suspension, removal, leaving)
+ * goes through the functions here, which check the org's invariants once (seats, one org per person,
+ * the primary owner, at least one active owner) and emit the member.* event. Callers hold the org row
+ * lock (lockOrgFor / lockOrgForScim) so seat counts and owner counts cannot race; who may ask for the
+ * change (permissions, SCIM ownership) is the caller's check.
  */
 
 /** MEMBERSHIP_MODE=single (Elastic): a person belongs to at most one org at a time. */
@@ -76,14 +80,16 @@ export async function addMembership(
     role: Role;
     billingEmails: boolean;
     source: MembershipRow['source'];
+    /** The org becomes the person's active one even if they have one (its creator). */
+    makeActive?: boolean;
   },
   now: Date,
 ): Promise<MembershipRow> {
-  // One round trip; a person with no active org lands in this one (SPEC §4).
+  // One round trip; a person with no active org lands in this one.
   const r = await tx.execute<Record<string, unknown>>(sql`
     with landed as (
       update accounts set active_org_id = ${input.org.id}, updated_at = ${now}
-      where id = ${input.accountId} and active_org_id is null)
+      where id = ${input.accountId} and (active_org_id is null or ${input.makeActive ?? false}))
     insert into memberships (org_id, account_id, role, billing_emails, source, joined_at, updated_at)
     values (${input.org.id}, ${input.accountId}, ${input.role}, ${input.billingEmails}, ${input.source}, ${now}, ${now})
     returning *`);
@@ -110,4 +116,141 @@ export async function ownerCount(tx: Executor, orgId: string): Promise<number> {
     .from(memberships)
     .where(and(eq(memberships.orgId, orgId), eq(memberships.role, ownerRole), eq(memberships.status, 'active')));
   return r?.n ?? 0;
+}
+
+/** A membership as the write path needs it. */
+export type MembershipTarget = {
+  membershipId: string;
+  accountId: string;
+  role: Role;
+  status: MembershipRow['status'];
+  email?: string | null;
+  source?: MembershipRow['source'];
+  scimBaseRole?: Role | null;
+};
+
+/** How a refusal to touch the primary owner is worded where the default does not fit. */
+export type PrimaryOwnerRefusal = { message?: string; hint?: Hint };
+
+/** The primary owner cannot be removed, demoted, suspended or leave: they transfer primary ownership first. */
+export function assertNotPrimaryOwner(org: OrgRow, target: { accountId: string }, refusal: PrimaryOwnerRefusal = {}): void {
+  if (target.accountId === org.primaryOwnerId) fail('primary_owner_protected', refusal.message, refusal.hint ? { hint: refusal.hint } : {});
+}
+
+/** An org keeps at least one active owner: refuses a change that would take away its last one. */
+async function assertKeepsAnOwner(tx: Executor, org: OrgRow, target: MembershipTarget): Promise<void> {
+  if (target.role === ownerRole && target.status === 'active' && (await ownerCount(tx, org.id)) <= 1) fail('last_owner');
+}
+
+/**
+ * Gives a member another role, emitting member.role_changed (with the notification to the member when
+ * `notice` says so). `scimBaseRole` sets the role SCIM groups fall back to (undefined: unchanged).
+ */
+export async function changeMembershipRole(
+  tx: Executor,
+  actor: Actor,
+  org: OrgRow,
+  target: MembershipTarget,
+  role: Role,
+  now: Date,
+  opts: { scimBaseRole?: Role | null; via?: string; notice?: { byAccountId: string | null } } = {},
+): Promise<void> {
+  if (role !== target.role) {
+    assertNotPrimaryOwner(org, target);
+    if (role !== ownerRole) await assertKeepsAnOwner(tx, org, target);
+  }
+  await tx
+    .update(memberships)
+    .set({ role, updatedAt: now, ...(opts.scimBaseRole !== undefined ? { scimBaseRole: opts.scimBaseRole } : {}) })
+    .where(eq(memberships.id, target.membershipId));
+  if (role === target.role) return;
+  await emit(
+    tx,
+    actor,
+    {
+      orgId: org.id,
+      action: 'member.role_changed',
+      targetType: 'membership',
+      targetId: target.membershipId,
+      before: { accountId: target.accountId, role: target.role },
+      after: { accountId: target.accountId, role, ...(opts.via ? { via: opts.via } : {}) },
+      notify: opts.notice
+        ? [
+            {
+              kind: 'member.role_changed',
+              recipientAccountId: target.accountId,
+              payload: { orgName: org.name, from: target.role, to: role, byAccountId: opts.notice.byAccountId },
+              dedupeKey: `member.role_changed:${randomUUID()}`,
+            },
+          ]
+        : [],
+    },
+    now,
+  );
+}
+
+/**
+ * Ends a membership: removed by someone (member.removed, with a notification to the person when
+ * `notify`) or left (member.left). The person's active org is cleared if it was this one.
+ */
+export async function endMembership(
+  tx: Executor,
+  actor: Actor,
+  org: OrgRow,
+  target: MembershipTarget,
+  now: Date,
+  opts: { how: 'removed' | 'left'; notify?: boolean; primaryOwner?: PrimaryOwnerRefusal },
+): Promise<void> {
+  assertNotPrimaryOwner(org, target, opts.primaryOwner);
+  await assertKeepsAnOwner(tx, org, target);
+  await tx.delete(memberships).where(eq(memberships.id, target.membershipId));
+  await tx
+    .update(accounts)
+    .set({ activeOrgId: null })
+    .where(and(eq(accounts.id, target.accountId), eq(accounts.activeOrgId, org.id)));
+  const before = { accountId: target.accountId, role: target.role, ...(target.email !== undefined ? { email: target.email } : {}), ...(target.source ? { source: target.source } : {}) };
+  if (opts.how === 'left') {
+    await emit(tx, actor, { orgId: org.id, action: 'member.left', targetType: 'membership', targetId: target.membershipId, before }, now);
+    return;
+  }
+  await emit(
+    tx,
+    actor,
+    {
+      orgId: org.id,
+      action: 'member.removed',
+      targetType: 'membership',
+      targetId: target.membershipId,
+      before,
+      notify: opts.notify ? [{ kind: 'member.removed', recipientAccountId: target.accountId, payload: { orgName: org.name }, dedupeKey: `member.removed:${target.membershipId}` }] : [],
+    },
+    now,
+  );
+}
+
+/** Suspends or restores a person's membership (if they have one), in one statement: member.suspended or member.restored. */
+export async function setMembershipStatus(
+  tx: Executor,
+  actor: Actor,
+  org: OrgRow,
+  accountId: string,
+  status: MembershipRow['status'],
+  now: Date,
+  opts: { primaryOwner?: PrimaryOwnerRefusal } = {},
+): Promise<void> {
+  if (status === 'suspended') assertNotPrimaryOwner(org, { accountId }, opts.primaryOwner);
+  const r = await tx.execute<{ id: string; was: MembershipRow['status'] }>(sql`
+    with old as (
+      select id, status from memberships where org_id = ${org.id} and account_id = ${accountId} for update)
+    update memberships m set status = ${status}, updated_at = ${now}
+    from old where m.id = old.id and old.status <> ${status}
+    returning m.id, old.status as was`);
+  const changed = r.rows[0];
+  if (!changed) return;
+  await emit(
+    tx,
+    actor,
+    { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: changed.id, before: { status: changed.was }, after: { status } },
+    now,
+  );
 }

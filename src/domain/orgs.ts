@@ -5,7 +5,7 @@ import { authorize, ownerRole, type Role } from './access.js';
 import { emit } from './events.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation } from './context.js';
 import { fail } from './errors.js';
-import { assertMayJoinAnotherOrg } from './membership-rules.js';
+import { addMembership, assertMayJoinAnotherOrg } from './membership-rules.js';
 import { requireMembership, requireOrg } from './standing.js';
 import { nameSchema, parseInput } from './validation.js';
 
@@ -105,40 +105,9 @@ export function createOrgService(deps: Deps) {
             .insert(orgs)
             .values({ name, slug, primaryOwnerId: actor.accountId, createdAt: now, updatedAt: now })
             .returning();
-          const [m] = await tx
-            .insert(memberships)
-            .values({
-              orgId: org!.id,
-              accountId: actor.accountId,
-              role: ownerRole,
-              billingEmails: true,
-              source: 'creator',
-              joinedAt: now,
-              updatedAt: now,
-            })
-            .returning();
-          await tx
-            .update(accounts)
-            .set({ activeOrgId: org!.id, updatedAt: now })
-            .where(eq(accounts.id, actor.accountId));
-          await emit(
-            tx,
-            actor,
-            { orgId: org!.id, action: 'org.created', targetType: 'org', targetId: org!.id, after: { name, slug } },
-            now,
-          );
-          await emit(
-            tx,
-            actor,
-            {
-              orgId: org!.id,
-              action: 'member.added',
-              targetType: 'membership',
-              targetId: m!.id,
-              after: { accountId: actor.accountId, role: ownerRole, source: 'creator' },
-            },
-            now,
-          );
+          await emit(tx, actor, { orgId: org!.id, action: 'org.created', targetType: 'org', targetId: org!.id, after: { name, slug } }, now);
+          // Its creator is its first owner (and its primary owner), and lands in it.
+          await addMembership(tx, actor, { org: org!, accountId: actor.accountId, role: ownerRole, billingEmails: true, source: 'creator', makeActive: true }, now);
           return org!;
         });
       } catch (err) {

@@ -140,6 +140,26 @@ describe('/Groups', () => {
     expect((await h.scim(token, 'GET', `/Users/${a.id}`)).body.groups).toEqual([]);
   });
 
+  it('deprovisioning a member Roster added gives back the role they had before their groups, and audits the change', async () => {
+    const h = roster();
+    const { org, owner, token } = await h.newOrgWithToken();
+    const name = `Admins ${h.tag()}`;
+    await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
+    const dev = await h.member(org, owner.actor, 'developer');
+    const u = await provision(h, token, dev.account.email!);
+    await pushGroup(h, token, name, [u.id]);
+    const m = await h.memberByEmail(org, dev.account.email!);
+    expect(m).toMatchObject({ role: 'admin', scimBaseRole: 'developer', source: 'invite' });
+
+    expect((await h.scim(token, 'DELETE', `/Users/${u.id}`)).status).toBe(204);
+    expect(await h.memberByEmail(org, dev.account.email!)).toMatchObject({ role: 'developer', scimBaseRole: null });
+    const events = await h.domain.audit.query(owner.actor, org.id, { action: 'member.role_changed', targetId: m!.membershipId });
+    expect(events.map((e) => [e.before, e.after])).toEqual([
+      [{ accountId: dev.account.id, role: 'admin' }, { accountId: dev.account.id, role: 'developer', via: 'scim groups' }],
+      [{ accountId: dev.account.id, role: 'developer' }, { accountId: dev.account.id, role: 'admin', via: 'scim groups' }],
+    ]);
+  });
+
   it('the highest role wins across two mapped groups, and leaving one falls back to the other', async () => {
     const h = roster();
     const { org, owner, token } = await h.newOrgWithToken();

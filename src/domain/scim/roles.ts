@@ -1,33 +1,21 @@
 import { capitalized } from '../../shared/text.js';
 import { and, eq, sql } from 'drizzle-orm';
-import { memberships, scimGroupMembers, scimGroups, scimUsers, type MembershipRow, type OrgRow } from '../../db/schema.js';
+import { scimGroupMembers, scimGroups, scimUsers, type OrgRow } from '../../db/schema.js';
 import { highestRole, oneWhoMay, ownerRole } from '../access.js';
-import { emit } from '../events.js';
+import { changeMembershipRole, setMembershipStatus } from '../membership-rules.js';
 import type { Actor, Tx } from '../context.js';
-import { fail } from '../errors.js';
 import { findMembership } from '../standing.js';
 
 /** What SCIM does to a membership: suspend or restore it, and give it the role its mapped groups grant. */
 
 /** Suspends or restores a member (if the person is one), in one statement. */
 export async function setStatus(tx: Tx, actor: Actor, org: OrgRow, accountId: string, status: 'active' | 'suspended', now: Date) {
-  if (status === 'suspended' && accountId === org.primaryOwnerId) {
-    fail('primary_owner_protected', `The organization's primary owner cannot be deactivated through SCIM. ${capitalized(oneWhoMay('owner:grant'))} must transfer primary ownership in Roster first.`);
-  }
-  const r = await tx.execute<{ id: string; was: MembershipRow['status'] }>(sql`
-    with old as (
-      select id, status from memberships where org_id = ${org.id} and account_id = ${accountId} for update)
-    update memberships m set status = ${status}, updated_at = ${now}
-    from old where m.id = old.id and old.status <> ${status}
-    returning m.id, old.status as was`);
-  const changed = r.rows[0];
-  if (!changed) return;
-  await emit(
-    tx,
-    actor,
-    { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: changed.id, before: { status: changed.was }, after: { status } },
-    now,
-  );
+  await setMembershipStatus(tx, actor, org, accountId, status, now, { primaryOwner: { message: primaryOwnerThroughScim('deactivated') } });
+}
+
+/** Why SCIM may not take the primary owner away: "deactivated", "deprovisioned". */
+export function primaryOwnerThroughScim(what: string): string {
+  return `The organization's primary owner cannot be ${what} through SCIM. ${capitalized(oneWhoMay('owner:grant'))} must transfer primary ownership in Roster first.`;
 }
 
 /**
@@ -52,13 +40,5 @@ export async function syncRole(tx: Tx, actor: Actor, org: OrgRow, scimUserId: st
   const role = granted.length ? highestRole([...granted, base]) : base;
   const scimBaseRole = granted.length ? base : null;
   if (role === m.role && scimBaseRole === m.scimBaseRole) return;
-  await tx.update(memberships).set({ role, scimBaseRole, updatedAt: now }).where(eq(memberships.id, m.id));
-  if (role !== m.role) {
-    await emit(
-      tx,
-      actor,
-      { orgId: org.id, action: 'member.role_changed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role }, after: { accountId: m.accountId, role, via: 'scim groups' } },
-      now,
-    );
-  }
+  await changeMembershipRole(tx, actor, org, { membershipId: m.id, ...m }, role, now, { scimBaseRole, via: 'scim groups' });
 }

@@ -1,7 +1,5 @@
-import { capitalized } from '../../shared/text.js';
-import { oneWhoMay } from '../access.js';
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { memberships, scimUsers } from '../../db/schema.js';
+import { scimUsers } from '../../db/schema.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
 import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
@@ -12,7 +10,8 @@ import { isValidEmail, parseInput } from '../validation.js';
 import { pageOf, singleEqLookup, filterSql, userField } from './filter-sql.js';
 import { assertCleanText, auditUser, emailOf, isUuid, scimOrgId, userSchema, userTextKeys } from './input.js';
 import { countWhere, findUser, groupsOfUser, lockOrgForScim } from './queries.js';
-import { setStatus } from './roles.js';
+import { primaryOwnerThroughScim, setStatus } from './roles.js';
+import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules.js';
 import type { PatchBase, ScimQuery, ScimUserInput, ScimUserView } from './types.js';
 
 /** /Users: provisioning people (SPEC §6). The org always comes from the token (the actor), never from the body. */
@@ -147,17 +146,14 @@ export function createScimUsers(deps: Deps) {
       const row = await findUser(tx, orgId, id, true);
       const now = clock.now();
       const m = await findMembership(tx, orgId, row.accountId, { lock: true });
-      if (m && m.accountId === org.primaryOwnerId) {
-        fail('primary_owner_protected', `The organization's primary owner cannot be deprovisioned through SCIM. ${capitalized(oneWhoMay('owner:grant'))} must transfer primary ownership in Roster first.`);
-      }
+      const refusal = { message: primaryOwnerThroughScim('deprovisioned') };
+      if (m) assertNotPrimaryOwner(org, m, refusal);
       await tx.delete(scimUsers).where(eq(scimUsers.id, id));
       if (m && m.source === 'scim') {
-        await tx.delete(memberships).where(eq(memberships.id, m.id));
-        await tx.execute(sql`update accounts set active_org_id = null where id = ${m.accountId} and active_org_id = ${orgId}`);
-        await emit(tx, actor, { orgId, action: 'member.removed', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role, source: m.source } }, now);
+        await endMembership(tx, actor, org, { membershipId: m.id, accountId: m.accountId, role: m.role, status: m.status, source: m.source }, now, { how: 'removed', primaryOwner: refusal });
       } else if (m && m.scimBaseRole !== null) {
         // Roles the groups granted go back to what the person had before.
-        await tx.update(memberships).set({ role: m.scimBaseRole, scimBaseRole: null, updatedAt: now }).where(eq(memberships.id, m.id));
+        await changeMembershipRole(tx, actor, org, { membershipId: m.id, ...m }, m.scimBaseRole, now, { scimBaseRole: null, via: 'scim groups' });
       }
       await emit(tx, actor, { orgId, action: 'scim.user_deprovisioned', targetType: 'scim_user', targetId: id, before: auditUser(row) }, now);
     });
