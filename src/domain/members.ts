@@ -2,10 +2,9 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { accounts, memberships, orgs, type MembershipRow } from '../db/schema.js';
 import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, oneWhoMay, ownerRole, parseRole, type Role } from './access.js';
 import { memberListOrder } from './roles/sql.js';
-import { emit } from './events.js';
 import type { Actor, Deps, Executor } from './context.js';
 import { fail } from './errors.js';
-import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from './membership-rules.js';
+import { assertNotPrimaryOwner, assertPrimaryOwnerKeepsBilling, changeMembershipRole, endMembership, setMembershipBillingEmails, transferPrimaryOwnershipTo } from './membership-rules.js';
 import { actorAccountId, lockOrgFor, requireMembership } from './standing.js';
 import { emailSchema, parseId, parseInput } from './validation.js';
 
@@ -149,24 +148,9 @@ export function createMemberService(deps: Deps) {
     return db.transaction(async (tx) => {
       const { org, standing } = await lockOrgFor(tx, actor, orgId, 'billing:toggle_emails');
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
-      if (!on && target.accountId === org.primaryOwnerId) fail('primary_owner_billing');
+      assertPrimaryOwnerKeepsBilling(org, target, on);
       if (target.role === ownerRole && target.accountId !== actorAccountId(actor)) assertCanManage(standing.role, target.role);
-      if (target.billingEmails === on) return target;
-      const now = clock.now();
-      await tx.update(memberships).set({ billingEmails: on, updatedAt: now }).where(eq(memberships.id, target.membershipId));
-      await emit(
-        tx,
-        actor,
-        {
-          orgId,
-          action: 'member.billing_emails_changed',
-          targetType: 'membership',
-          targetId: target.membershipId,
-          before: { billingEmails: target.billingEmails },
-          after: { billingEmails: on },
-        },
-        now,
-      );
+      await setMembershipBillingEmails(tx, actor, org, target, on, clock.now());
       return { ...target, billingEmails: on };
     });
   }
@@ -179,33 +163,7 @@ export function createMemberService(deps: Deps) {
         fail('forbidden', 'Only the primary owner can transfer primary ownership.');
       }
       const target = await findIn(tx, orgId, { accountId: targetAccountId });
-      if (target.accountId === org.primaryOwnerId) return;
-      if (target.role !== ownerRole || target.status !== 'active') fail('transfer_target_not_owner');
-      const now = clock.now();
-      await tx.update(orgs).set({ primaryOwnerId: target.accountId, updatedAt: now }).where(eq(orgs.id, orgId));
-      // The primary owner always receives billing emails.
-      if (!target.billingEmails) {
-        await tx.update(memberships).set({ billingEmails: true, updatedAt: now }).where(eq(memberships.id, target.membershipId));
-        await emit(
-          tx,
-          actor,
-          { orgId, action: 'member.billing_emails_changed', targetType: 'membership', targetId: target.membershipId, before: { billingEmails: false }, after: { billingEmails: true } },
-          now,
-        );
-      }
-      await emit(
-        tx,
-        actor,
-        {
-          orgId,
-          action: 'org.primary_owner_transferred',
-          targetType: 'org',
-          targetId: orgId,
-          before: { primaryOwnerId: org.primaryOwnerId },
-          after: { primaryOwnerId: target.accountId },
-        },
-        now,
-      );
+      await transferPrimaryOwnershipTo(tx, actor, org, target, clock.now());
     });
   }
 

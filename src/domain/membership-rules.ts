@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import { rowOf } from '../db/rows.js';
-import { accounts, invites, memberships, type MembershipRow, type OrgRow } from '../db/schema.js';
+import { accounts, invites, memberships, orgs, type MembershipRow, type OrgRow } from '../db/schema.js';
 import { oneWhoMay, ownerRole, type Role } from './access.js';
 import { emit } from './events.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
@@ -251,6 +251,39 @@ export async function setMembershipStatus(
     tx,
     actor,
     { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: changed.id, before: { status: changed.was }, after: { status } },
+    now,
+  );
+}
+
+/** The primary owner always receives billing emails. */
+export function assertPrimaryOwnerKeepsBilling(org: OrgRow, target: { accountId: string }, on: boolean): void {
+  if (!on && target.accountId === org.primaryOwnerId) fail('primary_owner_billing');
+}
+
+/** Who receives billing emails (member.billing_emails_changed). */
+export async function setMembershipBillingEmails(tx: Executor, actor: Actor, org: OrgRow, target: MembershipTarget & { billingEmails: boolean }, on: boolean, now: Date): Promise<void> {
+  assertPrimaryOwnerKeepsBilling(org, target, on);
+  if (target.billingEmails === on) return;
+  await tx.update(memberships).set({ billingEmails: on, updatedAt: now }).where(eq(memberships.id, target.membershipId));
+  await emit(
+    tx,
+    actor,
+    { orgId: org.id, action: 'member.billing_emails_changed', targetType: 'membership', targetId: target.membershipId, before: { billingEmails: target.billingEmails }, after: { billingEmails: on } },
+    now,
+  );
+}
+
+/** Primary ownership moves only to another active owner, who from then on receives billing emails. */
+export async function transferPrimaryOwnershipTo(tx: Executor, actor: Actor, org: OrgRow, target: MembershipTarget & { billingEmails: boolean }, now: Date): Promise<void> {
+  if (target.accountId === org.primaryOwnerId) return;
+  if (target.role !== ownerRole || target.status !== 'active') fail('transfer_target_not_owner');
+  await tx.update(orgs).set({ primaryOwnerId: target.accountId, updatedAt: now }).where(eq(orgs.id, org.id));
+  const after = { ...org, primaryOwnerId: target.accountId };
+  await setMembershipBillingEmails(tx, actor, after, target, true, now);
+  await emit(
+    tx,
+    actor,
+    { orgId: org.id, action: 'org.primary_owner_transferred', targetType: 'org', targetId: org.id, before: { primaryOwnerId: org.primaryOwnerId }, after: { primaryOwnerId: target.accountId } },
     now,
   );
 }

@@ -33,3 +33,19 @@ describe('audit rows and outbox notifications are written only from domain event
     expect(readFileSync(path.join(src, 'domain', 'events.ts'), 'utf8')).toMatch(writes);
   });
 });
+
+describe('memberships change only through the one membership write path', () => {
+  const membershipWrites = /(insert|update|delete)\(\s*memberships\s*\)|(insert\s+into|update|delete\s+from)\s+"?memberships\b/i;
+
+  it('no file in src/ but domain/membership-rules.ts inserts, updates or deletes memberships', () => {
+    const found = filesUnder(src)
+      .filter((f) => !f.includes(`${path.sep}migrations${path.sep}`) && path.relative(src, f) !== path.join('domain', 'membership-rules.ts'))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (membershipWrites.test(line) ? [`${path.relative(src, f)}:${i + 1}: ${line.trim()}`] : [])),
+      );
+    expect(found).toEqual([]);
+    expect(readFileSync(path.join(src, 'domain', 'membership-rules.ts'), 'utf8')).toMatch(membershipWrites);
+  });
+});
