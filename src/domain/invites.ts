@@ -19,7 +19,7 @@ export {
   type InviteView,
 } from './invites/state.js';
 
-/** Invites (SPEC §4): one service over the files in invites/, one per side of an invite's life. */
+/** Invites: one service over the files in invites/, one per side of an invite's life. */
 export function createInviteService(deps: Deps) {
   const key = deps.settings.inviteTokenKey;
   return {

@@ -20,7 +20,7 @@ const tokenNameSchema = nameSchema('token name', 60);
 export type ScimTokenView = Pick<ScimTokenRow, 'id' | 'name' | 'createdAt' | 'lastUsedAt' | 'expiresAt'>;
 export type ScimPrincipal = { tokenId: string; orgId: string; name: string };
 
-/** Bearer tokens for an org's IdP (SPEC §6): shown once, stored hashed, owners only. */
+/** Bearer tokens for an org's IdP: shown once, stored hashed, owners only. */
 export function createScimTokenService(deps: Deps) {
   const { db, clock } = deps;
   const cache = deps.tokenCache ?? createTokenCache();

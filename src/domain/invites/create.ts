@@ -12,12 +12,12 @@ import { isValidEmail, normalizeEmail, parseInput, textProblem } from '../valida
 import { markExpired, sentNotice } from './core.js';
 import { createSchema, expiryFrom, inviteAuditView, inviteState, MAX_EMAILS_PER_INVITE, splitEmails, type CreateInvitesInput, type InviteResult } from './state.js';
 
-/** Inviting one or many emails at once, each with its own result (SPEC §4). */
+/** Inviting one or many emails at once, each with its own result. */
 export function createInviteCreation(deps: Deps) {
   const { db, clock, settings } = deps;
   const key = settings.inviteTokenKey;
 
-  /** Invites one or many emails with one role; each email gets its own result (SPEC §4). */
+  /** Invites one or many emails with one role; each email gets its own result. */
   async function create(actor: Actor, orgId: string, input: CreateInvitesInput): Promise<InviteResult[]> {
     const parsed = parseInput(createSchema, input);
     const role = parseRole(parsed.role);

@@ -108,7 +108,7 @@ export function createInviteResponses(deps: Deps) {
   /** The invitee may decline a pending invite, even one past its expiry. */
   async function declineLocked(tx: Tx, inviteId: string, actor: Actor, accountId: string | null): Promise<InviteRow> {
     const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId)).for('update');
-    // Past expiry it may still be declined (SPEC §4), whether or not the expiry job has marked it yet.
+    // Past expiry it may still be declined, whether or not the expiry job has marked it yet.
     if (invite!.status !== 'pending' && invite!.status !== 'expired') fail(stateCode(invite!.status), stateMessage(invite!.status));
     const now = clock.now();
     const [after] = await tx

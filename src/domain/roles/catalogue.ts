@@ -3,7 +3,7 @@ import { fail } from '../errors.js';
 import type { Permission } from './permissions.js';
 
 /**
- * The built-in roles (SPEC §3), the only place in src/ that names a role. Everything else asks this
+ * The built-in roles, the only place in src/ that names a role. Everything else asks this
  * catalogue or the policy in access.ts. Order is the order roles are listed in (menus, help texts).
  *
  * - rank: when several sources grant roles (SCIM groups), the highest wins.

@@ -8,7 +8,7 @@ export { emailOf } from './input.js';
 export { UnsupportedFilterError } from './filter-sql.js';
 
 /**
- * SCIM provisioning rules (SPEC §6), independent of the SCIM wire format: the scim/ adapter turns
+ * SCIM provisioning rules, independent of the SCIM wire format: the scim/ adapter turns
  * requests into these calls. The org always comes from the token (the actor), never from the body.
  */
 export function createScimService(deps: Deps) {

@@ -14,7 +14,7 @@ import { primaryOwnerThroughScim, setStatus } from './roles.js';
 import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules.js';
 import type { PatchBase, ScimQuery, ScimUserInput, ScimUserView } from './types.js';
 
-/** /Users: provisioning people (SPEC §6). The org always comes from the token (the actor), never from the body. */
+/** /Users: provisioning people. The org always comes from the token (the actor), never from the body. */
 export function createScimUsers(deps: Deps) {
   const { db, clock, settings } = deps;
 
