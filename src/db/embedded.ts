@@ -62,7 +62,7 @@ export type EmbeddedDatabase = {
   startedHere: boolean;
 };
 
-export type EmbeddedOptions = {
+type EmbeddedOptions = {
   dataDir: string;
   /** Trade durability for speed (tests). */
   fast?: boolean;

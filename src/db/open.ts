@@ -5,7 +5,7 @@ import { runningPostmasterPort, startEmbeddedPostgres, type EmbeddedDatabase } f
 import path from 'node:path';
 import { runMigrations } from './migrate.js';
 
-export type OpenDatabase = Database & {
+type OpenDatabase = Database & {
   /** Where the data lives, for logs: "embedded PostgreSQL in .data/pg" or the server's host. */
   description: string;
   /** Closes the pool and stops the embedded server if this process started it. */
@@ -16,7 +16,7 @@ export type OpenDatabase = Database & {
  * DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR (started here, or joined if
  * another Roster process on this machine already runs it). Migrations are applied either way.
  */
-export type OpenOptions = {
+type OpenOptions = {
   poolSize?: number;
   /**
    * A long-running process (the server) watches the embedded PostgreSQL and starts it again if its

@@ -4,7 +4,7 @@ import { inviteUrl } from '../domain/invites.js';
 import type { NotificationContent } from '../domain/notifications.js';
 
 /** Subject, text and HTML for each notification that goes by email. Pure: content in, message out. */
-export type RenderedEmail = { subject: string; text: string; html: string };
+type RenderedEmail = { subject: string; text: string; html: string };
 
 
 /**
@@ -16,7 +16,7 @@ export type RenderedEmail = { subject: string; text: string; html: string };
  * reason's new lines) become one space, so typed text cannot pose as lines of Roster's own. The words
  * stay readable, and our own link is never passed through this.
  */
-export function unlinkable(typed: string): string {
+function unlinkable(typed: string): string {
   return typed
     .replace(/\s+/g, ' ')
     .replace(/([\p{L}\p{N}+.-]):(?=\S)/gu, '$1[:]')

@@ -3,7 +3,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from '../logger.js';
 
-export type EmailMessage = {
+type EmailMessage = {
   to: string;
   subject: string;
   text: string;

@@ -30,7 +30,7 @@ export function can(role: Role, permission: Permission): boolean {
 }
 
 /** The roles that hold a permission, in listing order. */
-export function holdersOf(permission: Permission): Role[] {
+function holdersOf(permission: Permission): Role[] {
   return roles.filter((r) => can(r, permission));
 }
 
@@ -131,8 +131,8 @@ export function assertMayOverrideIdp(role: Role): void {
 }
 
 /** The people a menu is about: a viewer and a member of the same org. */
-export type MenuViewer = { accountId: string; role: Role };
-export type MenuMember = { accountId: string; role: Role; isPrimaryOwner: boolean; billingEmails: boolean };
+type MenuViewer = { accountId: string; role: Role };
+type MenuMember = { accountId: string; role: Role; isPrimaryOwner: boolean; billingEmails: boolean };
 
 /** What a viewer may do to another member; the domain functions check the same rules again. */
 export function memberActions(viewer: MenuViewer, m: MenuMember): { changeRole: boolean; remove: boolean; stopBillingEmails: boolean; sendBillingEmails: boolean } {

@@ -15,9 +15,9 @@ const slackIdentitySchema = z.object({
   email: emailSchema.optional(),
   displayName: z.string().optional(),
 });
-export type SlackIdentityInput = z.input<typeof slackIdentitySchema>;
+type SlackIdentityInput = z.input<typeof slackIdentitySchema>;
 
-export async function findAccountByEmail(ex: Executor, email: string): Promise<AccountRow | undefined> {
+async function findAccountByEmail(ex: Executor, email: string): Promise<AccountRow | undefined> {
   const [a] = await ex
     .select()
     .from(accounts)

@@ -16,7 +16,7 @@ const filterDate = z.coerce
   .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, { message: 'Give a date between the years 1 and 9999.' })
   .optional();
 
-export const auditFilterSchema = z.object({
+const auditFilterSchema = z.object({
   since: filterDate,
   until: filterDate,
   actorId: safeString().trim().min(1).max(200).optional(),
@@ -27,7 +27,7 @@ export const auditFilterSchema = z.object({
   beforeId: z.number().int().positive().optional(),
   limit: z.number().int().min(1).max(MAX_PAGE).default(100),
 });
-export type AuditFilter = z.input<typeof auditFilterSchema>;
+type AuditFilter = z.input<typeof auditFilterSchema>;
 
 export function createAuditService(deps: Deps) {
   async function query(actor: Actor, orgId: string, filter: AuditFilter = {}): Promise<AuditEventRow[]> {
@@ -86,7 +86,7 @@ const csvColumns = [
   'seq',
 ] as const;
 
-export function toJsonLines(rows: AuditEventRow[]): string {
+function toJsonLines(rows: AuditEventRow[]): string {
   return rows.map((r) => JSON.stringify({ ...r, at: r.at.toISOString() })).join('\n') + (rows.length ? '\n' : '');
 }
 

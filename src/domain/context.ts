@@ -3,7 +3,7 @@ import type { Invalidation } from '../db/notify.js';
 import type { TokenCache } from './token-cache.js';
 
 /** Which surface a person acted through; kept on audit events. */
-export type Via = 'slack' | 'cli' | 'web' | 'scim' | 'job' | 'api';
+type Via = 'slack' | 'cli' | 'web' | 'scim' | 'job' | 'api';
 
 export type Actor =
   | { type: 'account'; accountId: string; via: Via }

@@ -17,7 +17,7 @@ const freeText = (what: string) =>
 const messageSchema = freeText('message');
 const reasonSchema = freeText('reason');
 
-export type JoinRequestView = JoinRequestRow & { requesterName: string; requesterEmail: string | null };
+type JoinRequestView = JoinRequestRow & { requesterName: string; requesterEmail: string | null };
 
 /** Depot "request to join an organization": asked by slug, decided by an owner or admin; first decision wins. */
 export function createJoinRequestService(deps: Deps) {

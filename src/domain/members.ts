@@ -24,11 +24,11 @@ export type MemberView = {
 };
 
 /** What the identity provider owns about a member: their membership (SCIM created it) and/or their role (SCIM groups). */
-export function scimOwnership(m: Pick<MemberView, 'source' | 'scimBaseRole'>): { membership: boolean; role: boolean } {
+function scimOwnership(m: Pick<MemberView, 'source' | 'scimBaseRole'>): { membership: boolean; role: boolean } {
   return { membership: m.source === 'scim', role: m.scimBaseRole !== null };
 }
 
-export type ForceOption = { force?: boolean };
+type ForceOption = { force?: boolean };
 
 const memberColumns = {
   membershipId: memberships.id,

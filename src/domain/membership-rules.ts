@@ -39,7 +39,7 @@ export async function assertMayJoinAnotherOrg(
 }
 
 /** Seats in use: members (active or suspended) plus pending invites that have not expired. */
-export async function seatsInUse(tx: Executor, orgId: string, now: Date, exceptInviteId?: string): Promise<number> {
+async function seatsInUse(tx: Executor, orgId: string, now: Date, exceptInviteId?: string): Promise<number> {
   const [m] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
@@ -110,7 +110,7 @@ export async function addMembership(
 }
 
 /** Active owners left in the org. Call with the org row locked. */
-export async function ownerCount(tx: Executor, orgId: string): Promise<number> {
+async function ownerCount(tx: Executor, orgId: string): Promise<number> {
   const [r] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
@@ -119,7 +119,7 @@ export async function ownerCount(tx: Executor, orgId: string): Promise<number> {
 }
 
 /** A membership as the write path needs it. */
-export type MembershipTarget = {
+type MembershipTarget = {
   membershipId: string;
   accountId: string;
   role: Role;
@@ -130,7 +130,7 @@ export type MembershipTarget = {
 };
 
 /** How a refusal to touch the primary owner is worded where the default does not fit. */
-export type PrimaryOwnerRefusal = { message?: string; hint?: Hint };
+type PrimaryOwnerRefusal = { message?: string; hint?: Hint };
 
 /** The primary owner cannot be removed, demoted, suspended or leave: they transfer primary ownership first. */
 export function assertNotPrimaryOwner(org: OrgRow, target: { accountId: string }, refusal: PrimaryOwnerRefusal = {}): void {

@@ -17,7 +17,7 @@ export type NotificationKind =
   | 'join_request.created'
   | 'join_request.decided';
 
-export type Channel = 'email' | 'slack' | 'slack_or_email';
+type Channel = 'email' | 'slack' | 'slack_or_email';
 
 /**
  * Invites reach the invitee both ways (an email link always works; a Slack DM if they're in the

@@ -9,11 +9,11 @@ import { addMembership, assertMayJoinAnotherOrg } from './membership-rules.js';
 import { requireMembership, requireOrg } from './standing.js';
 import { nameSchema, parseInput } from './validation.js';
 
-export const orgNameSchema = nameSchema('organization name', 80);
+const orgNameSchema = nameSchema('organization name', 80);
 
-export const SLUG_MAX = 40;
+const SLUG_MAX = 40;
 const slugPattern = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-export const slugSchema = z
+const slugSchema = z
   .string({ message: 'Give a URL name.' })
   .transform((s) => s.trim().toLowerCase())
   .refine((s) => s.length >= 2 && s.length <= SLUG_MAX, {
@@ -27,7 +27,7 @@ export const slugSchema = z
 export const inviteExpiryChoices = { '72h': 72, '7d': 168, '14d': 336, '30d': 720, never: null } as const;
 export type InviteExpiryChoice = keyof typeof inviteExpiryChoices;
 
-export function expiryChoiceOf(hours: number | null): InviteExpiryChoice {
+function expiryChoiceOf(hours: number | null): InviteExpiryChoice {
   const found = (Object.keys(inviteExpiryChoices) as InviteExpiryChoice[]).find(
     (k) => inviteExpiryChoices[k] === hours,
   );

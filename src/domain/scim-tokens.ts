@@ -11,14 +11,14 @@ import { hashToken, sameSecret } from './tokens.js';
 import { assertText, nameSchema, parseInput } from './validation.js';
 
 /** How long a rotated token keeps working, so the IdP can be switched to the new one. */
-export const ROTATION_OVERLAP_HOURS = 24;
+const ROTATION_OVERLAP_HOURS = 24;
 /** last_used_at is written at most this often per token: not one write per SCIM request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 const tokenNameSchema = nameSchema('token name', 60);
 
-export type ScimTokenView = Pick<ScimTokenRow, 'id' | 'name' | 'createdAt' | 'lastUsedAt' | 'expiresAt'>;
-export type ScimPrincipal = { tokenId: string; orgId: string; name: string };
+type ScimTokenView = Pick<ScimTokenRow, 'id' | 'name' | 'createdAt' | 'lastUsedAt' | 'expiresAt'>;
+type ScimPrincipal = { tokenId: string; orgId: string; name: string };
 
 /** Bearer tokens for an org's IdP: shown once, stored hashed, owners only. */
 export function createScimTokenService(deps: Deps) {

@@ -1,6 +1,6 @@
 import type { Invalidation } from '../db/notify.js';
 
-export type CachedToken = { tokenId: string; orgId: string; name: string; expiresAt: Date | null; lastUsedAt: Date | null };
+type CachedToken = { tokenId: string; orgId: string; name: string; expiresAt: Date | null; lastUsedAt: Date | null };
 
 /** How long a cached token is trusted at most, even with no notification (a backstop, not the mechanism). */
 const TTL_MS = 60_000;

@@ -32,7 +32,7 @@ export function parseId(value: string, what = 'id'): string {
  * disguise a name or rewrite a log line. Free text that may span lines ('multiline': a join message, a
  * reason, a whole slash command) keeps tab, new line and carriage return.
  */
-export type TextKind = 'line' | 'multiline';
+type TextKind = 'line' | 'multiline';
 
 /* eslint-disable no-control-regex -- these patterns exist to find control characters */
 const unsafeIn: Record<TextKind, RegExp> = {
@@ -79,7 +79,7 @@ export const safeString = (opts: { what?: string; kind?: TextKind; message?: str
     if (problem) ctx.addIssue({ code: 'custom', message: `${opts.what ? `The ${opts.what} contains` : 'contains'} ${problem}. Remove it and try again.` });
   });
 
-export const MAX_EMAIL_LENGTH = 254;
+const MAX_EMAIL_LENGTH = 254;
 // Pragmatic address check: one @, a dotted domain, no spaces or angle brackets.
 const emailPattern = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]{2,}$/;
 

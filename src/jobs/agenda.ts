@@ -6,7 +6,7 @@ import { isDatabaseUnavailable, type Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { type Channels, deliverDueNotifications } from './deliver-notifications.js';
 
-export const jobNames = {
+const jobNames = {
   expireInvites: 'expire-invites',
   remindInvitees: 'remind-invitees',
   deliverNotifications: 'deliver-notifications',
@@ -35,7 +35,7 @@ function keptAlive(work: () => Promise<unknown>, succeeded: () => void) {
   };
 }
 
-export type WorkerOptions = {
+type WorkerOptions = {
   pool: pg.Pool;
   domain: Domain;
   log: Logger;

@@ -23,12 +23,12 @@ const LEASE_MARGIN_MS = 30_000;
  * then email), with a margin. Another worker re-claims a row only after that, so it never sends a row
  * whose attempt is still running.
  */
-export function claimLeaseMs(channels: Channels): number {
+function claimLeaseMs(channels: Channels): number {
   const bound = (c: DeliveryChannel | undefined) => (c ? (c.maxAttemptMs ?? UNBOUNDED_CHANNEL_MS) : 0);
   return bound(channels.slack) + bound(channels.email) + LEASE_MARGIN_MS;
 }
 
-export type DeliveryStats = { sent: number; skipped: number; failed: number; deferred: number };
+type DeliveryStats = { sent: number; skipped: number; failed: number; deferred: number };
 
 /**
  * Delivers due outbox rows: claim (SKIP LOCKED lease) → renew the row's lease → describe from the

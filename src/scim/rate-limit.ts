@@ -49,4 +49,3 @@ async function waitFor(limiter: RateLimiterMemory | undefined, key: string): Pro
   }
 }
 
-export type ScimLimits = ReturnType<typeof createScimLimits>;

@@ -9,7 +9,7 @@ import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { jsonNestingExceeds } from './json-depth.js';
 import { checkAttributes, checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
 
-export type ScimDeps = { domain: Domain; log: Logger; publicUrl: string; limits?: ScimLimitSettings | undefined };
+type ScimDeps = { domain: Domain; log: Logger; publicUrl: string; limits?: ScimLimitSettings | undefined };
 
 /**
  * What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not.
@@ -74,7 +74,7 @@ async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
 }
 
 /** Deeper than any SCIM resource or PatchOp (a PATCH value with emails is 5 levels). */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /** express.json's verify hook: runs on the raw body, before JSON.parse builds anything. */
 function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string) {

@@ -92,7 +92,7 @@ export function classifySlackError(err: unknown): SlackFailure {
 }
 
 /** What /healthz and /metrics show about Slack delivery from this process. */
-export type SlackDeliveryHealth = {
+type SlackDeliveryHealth = {
   status: 'ok' | 'failing';
   /** The last error only the operator can fix, while it lasts (cleared by a call that then works). */
   operatorError: { code: string; method: string; fix: string; since: string; lastSeen: string; occurrences: number } | null;
@@ -177,4 +177,3 @@ export function createSlackDeliveryState(now: () => Date) {
   };
 }
 
-export type SlackDeliveryState = ReturnType<typeof createSlackDeliveryState>;

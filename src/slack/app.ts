@@ -9,7 +9,7 @@ import { registerEvents } from './events/app-home.js';
 import { registerViews } from './views/index.js';
 import { SLACK_EVENTS_PATH, slackRequestGuard } from './request-guard.js';
 
-export type SlackSettings = {
+type SlackSettings = {
   signingSecret: string;
   botToken: string;
   /** Socket Mode when set (development); HTTP events at /slack/events otherwise. */

@@ -13,6 +13,5 @@ export type SlackDeps = {
   kickOutbox: () => void;
 };
 
-export type Register = (app: App, deps: SlackDeps) => void;
 
 export type WebClient = App['client'];

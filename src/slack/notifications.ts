@@ -18,7 +18,7 @@ export const SLACK_REQUEST_TIMEOUT_MS = 20_000;
 /** Web API requests one delivery makes at most: users.lookupByEmail, then chat.postMessage. */
 const REQUESTS_PER_DELIVERY = 2;
 /** While Slack refuses the app, a Slack-only notification waits this long between tries (not counted as attempts). */
-export const OPERATOR_PARK_MS = 5 * 60_000;
+const OPERATOR_PARK_MS = 5 * 60_000;
 /** After Slack refused the app, no call for this long: one probe a minute, not one per waiting notification. */
 const OPERATOR_PROBE_MS = 60_000;
 /** The same operator problem is logged again at most this often, while it lasts. */
@@ -30,7 +30,7 @@ const OPERATOR_REMIND_MS = 60 * 60_000;
  * a timeout per request, and a rate limit answered at once (the outbox waits Slack's Retry-After
  * instead of the client holding the attempt open).
  */
-export function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_TIMEOUT_MS): WebClient {
+function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_TIMEOUT_MS): WebClient {
   return new webApi.WebClient(from.token, {
     slackApiUrl: from.slackApiUrl,
     retryConfig: { retries: 0 },

@@ -15,7 +15,7 @@ export function unescapeSlack(text: string): string {
     .replace(/&amp;/g, '&');
 }
 
-export type ParsedCommand = { sub: string; args: string[]; rest: string };
+type ParsedCommand = { sub: string; args: string[]; rest: string };
 
 export function parseCommand(text: string): ParsedCommand {
   const clean = unescapeSlack(text ?? '').trim();

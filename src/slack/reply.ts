@@ -26,7 +26,7 @@ export function errorText(err: unknown, log: Logger): string {
 }
 
 /** The domain's hints as Slack commands (every hint has one: the compiler checks). */
-export const slackHints: Record<Hint, string> = {
+const slackHints: Record<Hint, string> = {
   list_orgs: 'Use `/org list` to see yours.',
   switch_org: 'Use `/org switch <slug>`.',
   create_or_join_org: 'Create one with `/org create` or join one with `/org join <slug>`.',

@@ -10,11 +10,11 @@ import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
  * plain page elsewhere), never a stack trace, a server path or express's default page. Each router
  * still answers its own errors first (the SCIM router, the invite pages); this catches what is left.
  */
-export type Surface = 'scim' | 'slack' | 'page';
+type Surface = 'scim' | 'slack' | 'page';
 
 const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
-export function surfaceOf(path: string): Surface {
+function surfaceOf(path: string): Surface {
   if (/^\/scim(\/|$)/.test(path)) return 'scim';
   if (/^\/slack(\/|$)/.test(path)) return 'slack';
   return 'page';

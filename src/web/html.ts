@@ -64,7 +64,7 @@ footer{color:#8d8d8f;font-size:12px;text-align:center;margin-top:20px}
 `.trim();
 
 /** The one stylesheet is inline; its hash lets the Content-Security-Policy allow it and nothing else. */
-export const STYLE_HASH = `'sha256-${createHash('sha256').update(CSS).digest('base64')}'`;
+const STYLE_HASH = `'sha256-${createHash('sha256').update(CSS).digest('base64')}'`;
 
 /** No scripts, no external assets, forms only back to this site, never framed. */
 export const CONTENT_SECURITY_POLICY = [

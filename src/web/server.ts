@@ -6,7 +6,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
 import { invitePageRateLimit, type RateLimitSettings } from './rate-limits.js';
 
-export type WebDeps = {
+type WebDeps = {
   /** This process's pool, for its connection counts in /metrics. */
   pool: pg.Pool;
   /** Whether PostgreSQL answers now (main.ts: a `select 1` on the pool). */

@@ -62,7 +62,7 @@ const builtInRoles = [
   { key: 'member', label: 'Member', plural: 'members', article: 'a', rank: 1, listGroup: 2, grantedWith: 'member:update', permissions: [...everyone, 'resources:use'] },
 ] as const satisfies readonly RoleDefinition<string>[];
 
-export type RoleDefinition<K extends string = Role> = {
+type RoleDefinition<K extends string = Role> = {
   key: K;
   label: string;
   /** How a sentence names the holders of this role: "Only owners can …". */

@@ -1,7 +1,7 @@
 import type { ScimGroupRow, ScimUserRow } from '../../db/schema.js';
 
 /** What SCIM provisioning takes and gives, independent of SCIM's wire format (scim/ maps it). */
-export type ScimEmail = { value: string; type?: string | undefined; primary?: boolean | undefined };
+type ScimEmail = { value: string; type?: string | undefined; primary?: boolean | undefined };
 export type ScimUserInput = {
   userName: string;
   externalId?: string | null | undefined;

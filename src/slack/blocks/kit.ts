@@ -21,7 +21,7 @@ export const limits = {
 export type Block = Record<string, unknown> & { type: string };
 export type Option = { text: { type: 'plain_text'; text: string }; value: string };
 
-export function truncate(s: string, max: number): string {
+function truncate(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 

@@ -30,7 +30,7 @@ export function inviteMenu(viewer: Viewer, i: InviteView): Option[] {
   ];
 }
 
-export function memberLine(m: MemberView): string {
+function memberLine(m: MemberView): string {
   const tags = [
     describeRole(m.role) + (m.isPrimaryOwner ? ' (primary owner)' : ''),
     m.status === 'suspended' ? ':no_entry: suspended' : null,
@@ -41,7 +41,7 @@ export function memberLine(m: MemberView): string {
   return `*${esc(m.displayName)}*${m.email ? ` · ${esc(m.email)}` : ''}\n${tags.join(' · ')} · joined ${slackDate(m.joinedAt)}`;
 }
 
-export function inviteLine(i: InviteView): string {
+function inviteLine(i: InviteView): string {
   const expiry = i.state === 'expired' ? ':hourglass: expired' : `expires ${slackDate(i.expiresAt)}`;
   return `*${esc(i.email)}* · ${describeRole(i.role)}${i.billingEmails ? ' · billing emails' : ''}\n${expiry}${i.invitedByName ? ` · invited by ${esc(i.invitedByName)}` : ''}`;
 }
@@ -50,7 +50,7 @@ export function inviteLine(i: InviteView): string {
  * A member row's block_id names the org it was rendered for: a menu clicked after the viewer switched
  * their active org must still act on the org the list showed, not on the active one.
  */
-export function memberBlockId(orgId: string, accountId: string): string {
+function memberBlockId(orgId: string, accountId: string): string {
   return `member:${orgId}:${accountId}`;
 }
 

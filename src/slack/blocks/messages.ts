@@ -36,7 +36,7 @@ export function orgListMessage(mine: MyOrg[]): { text: string; blocks: Block[] }
   return { text: `You belong to ${mine.length} organization${mine.length === 1 ? '' : 's'}.`, blocks };
 }
 
-export type InviteDmData = {
+type InviteDmData = {
   inviteId: string;
   orgName: string;
   inviterName: string | null;
@@ -72,7 +72,7 @@ export function inviteDecidedDm(orgName: string, outcome: 'accepted' | 'declined
   return { text: say(name), blocks: [section(say(`*${name}*`))] };
 }
 
-export type JoinRequestDmData = {
+type JoinRequestDmData = {
   requestId: string;
   orgName: string;
   requesterName: string;

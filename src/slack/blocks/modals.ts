@@ -162,7 +162,7 @@ export function changeInviteModal(invite: Pick<InviteRow, 'id' | 'email' | 'role
   });
 }
 
-export const inviteExpiryLabels: Record<InviteExpiryChoice, string> = {
+const inviteExpiryLabels: Record<InviteExpiryChoice, string> = {
   '72h': '72 hours',
   '7d': '7 days',
   '14d': '14 days',

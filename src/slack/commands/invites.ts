@@ -29,7 +29,7 @@ export async function invite(c: CommandCtx) {
   await say(c, summarize(org, results));
 }
 
-export function summarize(org: OrgRow, results: InviteResult[]): string {
+function summarize(org: OrgRow, results: InviteResult[]): string {
   const lines = results.map((r) =>
     r.ok ? `:white_check_mark: ${esc(r.email)} invited as ${describeRole(r.invite.role)}` : `:warning: ${esc(r.email)}: ${esc(r.message)}`,
   );
