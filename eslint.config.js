@@ -20,10 +20,15 @@ function layer(from, forbidden, packages = [], typeOnly = []) {
         'error',
         {
           patterns: [
-            ...forbidden.map((name) => ({ group: folder(name), message: `src/${from} must not import src/${name} (see the layers in ARCHITECTURE.md / README Development).` })),
+            ...forbidden.map((name) => ({
+              group: folder(name),
+              message: `src/${from} must not import src/${name} (see the layers in ARCHITECTURE.md / README Development).`,
+            })),
             ...typeOnly.map((name) => ({ group: folder(name), allowTypeImports: true, message: `src/${from} may import only types from src/${name}.` })),
             { group: wiring, message: 'Only main.ts wires everything together.' },
-            ...(from === 'cli' ? [] : [{ group: domainBuilder, message: `src/${from} must not import src/wiring.ts: only main.ts and the CLI build the domain from config.` }]),
+            ...(from === 'cli'
+              ? []
+              : [{ group: domainBuilder, message: `src/${from} must not import src/wiring.ts: only main.ts and the CLI build the domain from config.` }]),
             ...packages.map((p) => ({ group: [p, `${p}/*`], message: `${p} belongs to an adapter, not to src/${from}.` })),
           ],
         },
@@ -37,7 +42,34 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', AbortController: 'readonly', performance: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly', Headers: 'readonly', Response: 'readonly', Request: 'readonly', NodeJS: 'readonly' } },
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        fetch: 'readonly',
+        AbortSignal: 'readonly',
+        AbortController: 'readonly',
+        performance: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        setImmediate: 'readonly',
+        Headers: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        NodeJS: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
@@ -45,7 +77,11 @@ export default tseslint.config(
   // Tests and benchmarks read untyped JSON answers (SCIM, Slack payloads) all the time.
   { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   // The layers. The domain knows no adapter and no adapter's library.
-  layer('domain', [...adapters, 'config'], ['@slack/bolt', '@slack/web-api', 'scimmy', 'scimmy-routers', 'express', 'agenda', '@agendajs/postgres-backend', 'nodemailer', 'pino']),
+  layer(
+    'domain',
+    [...adapters, 'config'],
+    ['@slack/bolt', '@slack/web-api', 'scimmy', 'scimmy-routers', 'express', 'agenda', '@agendajs/postgres-backend', 'nodemailer', 'pino'],
+  ),
   layer('db', ['domain', ...adapters]),
   // Adapters never import each other, and reach the database only through the domain (types aside).
   layer('slack', ['scim', 'web', 'jobs', 'delivery', 'cli'], [], ['db']),

@@ -91,7 +91,9 @@ const variants: Record<string, string> = {
 
 /** CPU seconds used so far by the postmaster's children (backends, walwriter, checkpointer): less noisy than wall time on a shared machine. */
 function pgCpu(dataDir: string): number {
-  const pm = readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+  const pm = readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')
+    .split('\n')[0]!
+    .trim();
   let ticks = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
@@ -131,7 +133,12 @@ async function main() {
         [from, to],
       );
     for (let from = 0; from < N; from += 100_000) {
-      await insert(from, Math.min(N, from + 100_000), 'pending', BENCH_SEED ? `now() - interval '1 minute'` : `now() - interval '1 minute' - (i % 4320) * interval '1 minute'`);
+      await insert(
+        from,
+        Math.min(N, from + 100_000),
+        'pending',
+        BENCH_SEED ? `now() - interval '1 minute'` : `now() - interval '1 minute' - (i % 4320) * interval '1 minute'`,
+      );
     }
     await insert(N, N + NOT_DUE, 'pending', `now() + interval '1 hour' + (i % 1000) * interval '1 minute'`);
     await insert(0, NOT_PENDING / 2, 'accepted', `now() - interval '1 day'`);
@@ -142,94 +149,101 @@ async function main() {
 
     const times = new Map<string, number[]>();
     const cpus = new Map<string, number[]>();
-    for (let run = 1; run <= RUNS; run++) for (const VARIANT of VARIANTS) {
-      const name = `run${run}_${VARIANTS.indexOf(VARIANT)}`;
-      await admin.query(`create database ${name} template tpl strategy file_copy`);
-      await admin.query('checkpoint');
-      const database = connect(pgServer.url(name), 10);
-      // `variant@batch x par:index:index` overrides BATCH and PAR and drops indexes, e.g. `ctid@250000x2`.
-      const [spec, ...dropHere] = VARIANT.split(':');
-      const [base0, sizes] = spec!.split('@');
-      const [base, SETS] = base0!.split('+') as [string, string | undefined];
-      const [BATCH_, PAR_] = sizes ? sizes.split('x').map(Number) : [BATCH, PAR];
-      const batch = BATCH_ || BATCH;
-      const par = PAR_ || PAR;
-      for (const idx of [...DROP, ...dropHere]) await database.pool.query(`drop index ${idx}`);
-      const domain = benchDomain(database);
-      const wal0 = (await database.pool.query(`select wal_bytes::bigint as b from pg_stat_wal`)).rows[0]?.b;
-      const expireOnce = async (): Promise<number> => {
-        if (base === 'domain') return domain.invites.expireDue(batch);
-        const sql = variants[base!];
-        if (!sql) throw new Error(`unknown VARIANT ${base}`);
-        if (!SETS) {
-          const r = await database.pool.query<{ n: number }>(sql, [new Date(), batch]);
-          return r.rows[0]?.n ?? 0;
-        }
-        // SETS: run in a transaction with `set local` settings first (e.g. +wal_compression=lz4;work_mem=64MB).
-        const c = await database.pool.connect();
-        try {
+    for (let run = 1; run <= RUNS; run++)
+      for (const VARIANT of VARIANTS) {
+        const name = `run${run}_${VARIANTS.indexOf(VARIANT)}`;
+        await admin.query(`create database ${name} template tpl strategy file_copy`);
+        await admin.query('checkpoint');
+        const database = connect(pgServer.url(name), 10);
+        // `variant@batch x par:index:index` overrides BATCH and PAR and drops indexes, e.g. `ctid@250000x2`.
+        const [spec, ...dropHere] = VARIANT.split(':');
+        const [base0, sizes] = spec!.split('@');
+        const [base, SETS] = base0!.split('+') as [string, string | undefined];
+        const [BATCH_, PAR_] = sizes ? sizes.split('x').map(Number) : [BATCH, PAR];
+        const batch = BATCH_ || BATCH;
+        const par = PAR_ || PAR;
+        for (const idx of [...DROP, ...dropHere]) await database.pool.query(`drop index ${idx}`);
+        const domain = benchDomain(database);
+        const wal0 = (await database.pool.query(`select wal_bytes::bigint as b from pg_stat_wal`)).rows[0]?.b;
+        const expireOnce = async (): Promise<number> => {
+          if (base === 'domain') return domain.invites.expireDue(batch);
+          const sql = variants[base!];
+          if (!sql) throw new Error(`unknown VARIANT ${base}`);
+          if (!SETS) {
+            const r = await database.pool.query<{ n: number }>(sql, [new Date(), batch]);
+            return r.rows[0]?.n ?? 0;
+          }
+          // SETS: run in a transaction with `set local` settings first (e.g. +wal_compression=lz4;work_mem=64MB).
+          const c = await database.pool.connect();
+          try {
+            await c.query('begin');
+            for (const kv of SETS.split(';')) {
+              const [k, v] = kv.split('=');
+              await c.query(`set local ${k} = '${v}'`);
+            }
+            const r = await c.query<{ n: number }>(sql, [new Date(), batch]);
+            await c.query('commit');
+            return r.rows[0]?.n ?? 0;
+          } finally {
+            c.release();
+          }
+        };
+        if (process.env.EXPLAIN) {
+          const sql = variants[base === 'domain' ? 'ordered' : base!]!;
+          const c = await database.pool.connect();
           await c.query('begin');
-          for (const kv of SETS.split(';')) { const [k, v] = kv.split('='); await c.query(`set local ${k} = '${v}'`); }
-          const r = await c.query<{ n: number }>(sql, [new Date(), batch]);
-          await c.query('commit');
-          return r.rows[0]?.n ?? 0;
-        } finally {
+          const r = await c.query(`explain (analyze, buffers, wal) ${sql}`, [new Date(), BATCH]);
+          log(r.rows.map((x) => x['QUERY PLAN']).join('\n'));
+          await c.query('rollback');
           c.release();
         }
-      };
-      if (process.env.EXPLAIN) {
-        const sql = variants[base === 'domain' ? 'ordered' : base!]!;
-        const c = await database.pool.connect();
-        await c.query('begin');
-        const r = await c.query(`explain (analyze, buffers, wal) ${sql}`, [new Date(), BATCH]);
-        log(r.rows.map((x) => x['QUERY PLAN']).join('\n'));
-        await c.query('rollback');
-        c.release();
-      }
-      const cpu0 = pgCpu(dir);
-      const t = performance.now();
-      let total = 0;
-      let calls = 0;
-      await Promise.all(
-        Array.from({ length: par }, async () => {
-          for (;;) {
-            const c0 = performance.now();
-            const k = await expireOnce();
-            calls++;
-            if (process.env.CALLS) log(`  call ${calls}: ${k} in ${(performance.now() - c0).toFixed(0)} ms`);
-            total += k;
-            if (k === 0 || performance.now() - t > 180_000) break;
-          }
-        }),
-      );
-      const secs = (performance.now() - t) / 1000;
-      const cpu = pgCpu(dir) - cpu0;
-      times.set(VARIANT, [...(times.get(VARIANT) ?? []), secs]);
-      cpus.set(VARIANT, [...(cpus.get(VARIANT) ?? []), cpu]);
-      const wal1 = (await database.pool.query(`select wal_bytes::bigint as b from pg_stat_wal`)).rows[0]?.b;
-      const check = (
-        await database.pool.query(`select
+        const cpu0 = pgCpu(dir);
+        const t = performance.now();
+        let total = 0;
+        let calls = 0;
+        await Promise.all(
+          Array.from({ length: par }, async () => {
+            for (;;) {
+              const c0 = performance.now();
+              const k = await expireOnce();
+              calls++;
+              if (process.env.CALLS) log(`  call ${calls}: ${k} in ${(performance.now() - c0).toFixed(0)} ms`);
+              total += k;
+              if (k === 0 || performance.now() - t > 180_000) break;
+            }
+          }),
+        );
+        const secs = (performance.now() - t) / 1000;
+        const cpu = pgCpu(dir) - cpu0;
+        times.set(VARIANT, [...(times.get(VARIANT) ?? []), secs]);
+        cpus.set(VARIANT, [...(cpus.get(VARIANT) ?? []), cpu]);
+        const wal1 = (await database.pool.query(`select wal_bytes::bigint as b from pg_stat_wal`)).rows[0]?.b;
+        const check = (
+          await database.pool.query(`select
           (select count(*)::int from invites where status = 'expired') as expired,
           (select count(*)::int from invites where status = 'pending' and expires_at <= now() - interval '1 minute') as still_due,
           (select count(*)::int from invites where status = 'pending') as pending,
           (select count(*)::int from audit_events where action = 'invite.expired') as events,
           (select count(distinct target_id)::int from audit_events where action = 'invite.expired') as distinct_targets`)
-      ).rows[0];
-      const ok = check.expired === N && check.pending === NOT_DUE;
-      const auditOk = base === 'noaudit' || (check.events === N && check.distinct_targets === N);
-      log(
-        `${name}: VARIANT=${VARIANT} BATCH=${batch} PAR=${par}${DROP.length ? ` DROP=${DROP}` : ''}: ${secs.toFixed(2)} s (postgres CPU ${cpu.toFixed(1)} s), ` +
-          `${total.toLocaleString('en')} expired in ${calls} calls, WAL ${((Number(wal1) - Number(wal0)) / 2 ** 20).toFixed(0)} MB; ` +
-          `check ${JSON.stringify(check)} ${ok && auditOk ? 'OK' : 'WRONG'}`,
-      );
-      await database.close();
-      await admin.query(`drop database ${name}`);
-    }
+        ).rows[0];
+        const ok = check.expired === N && check.pending === NOT_DUE;
+        const auditOk = base === 'noaudit' || (check.events === N && check.distinct_targets === N);
+        log(
+          `${name}: VARIANT=${VARIANT} BATCH=${batch} PAR=${par}${DROP.length ? ` DROP=${DROP}` : ''}: ${secs.toFixed(2)} s (postgres CPU ${cpu.toFixed(1)} s), ` +
+            `${total.toLocaleString('en')} expired in ${calls} calls, WAL ${((Number(wal1) - Number(wal0)) / 2 ** 20).toFixed(0)} MB; ` +
+            `check ${JSON.stringify(check)} ${ok && auditOk ? 'OK' : 'WRONG'}`,
+        );
+        await database.close();
+        await admin.query(`drop database ${name}`);
+      }
     for (const [VARIANT, ts] of times) {
       const sorted = [...ts].sort((a, b) => a - b);
       console.log(
-        `VARIANT=${VARIANT} N=${N}${DROP.length ? ` DROP=${DROP}` : ""} (default BATCH=${BATCH} PAR=${PAR}): ` +
-          `${ts.map((s) => s.toFixed(2)).join(' / ')} s (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} s); postgres CPU ${cpus.get(VARIANT)!.map((s) => s.toFixed(1)).join(' / ')} s`,
+        `VARIANT=${VARIANT} N=${N}${DROP.length ? ` DROP=${DROP}` : ''} (default BATCH=${BATCH} PAR=${PAR}): ` +
+          `${ts.map((s) => s.toFixed(2)).join(' / ')} s (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} s); postgres CPU ${cpus
+            .get(VARIANT)!
+            .map((s) => s.toFixed(1))
+            .join(' / ')} s`,
       );
     }
   } finally {

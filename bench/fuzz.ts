@@ -96,7 +96,12 @@ function postgresFoldersOf(pgid: number): string[] {
 }
 
 type AssertionResult = { title: string; fullName?: string; status: string; duration?: number | null; failureMessages?: string[] };
-type JsonReport = { success?: boolean; numPassedTests?: number; numFailedTests?: number; testResults?: { assertionResults?: AssertionResult[]; message?: string }[] };
+type JsonReport = {
+  success?: boolean;
+  numPassedTests?: number;
+  numFailedTests?: number;
+  testResults?: { assertionResults?: AssertionResult[]; message?: string }[];
+};
 
 /**
  * Runs the fuzz file with enough FUZZ_RUNS for the target. Resolves with the outcome: a run that fails,
@@ -112,7 +117,9 @@ export async function runFuzzBench(options: FuzzBenchOptions = {}): Promise<Fuzz
   const divisors = propertyDivisors(await readFile(path.join(root, FUZZ_FILE), 'utf8'));
   const { runs, cases: planned } = runsFor(divisors, target);
   const perProperty = casesPerProperty(divisors, runs);
-  say(`${planned.toLocaleString('en')} cases: FUZZ_RUNS=${runs} over ${divisors.length} properties (${perProperty.join(' + ')}), limit ${timeoutMs / 60_000} min`);
+  say(
+    `${planned.toLocaleString('en')} cases: FUZZ_RUNS=${runs} over ${divisors.length} properties (${perProperty.join(' + ')}), limit ${timeoutMs / 60_000} min`,
+  );
 
   const outDir = await mkdtemp(path.join(os.tmpdir(), 'roster-fuzz-bench-'));
   const jsonFile = path.join(outDir, 'report.json');
@@ -213,11 +220,20 @@ export async function runFuzzBench(options: FuzzBenchOptions = {}): Promise<Fuzz
 
   for (const [i, r] of results.entries()) {
     const secs = (r.duration ?? 0) / 1000;
-    const ran = r.status === 'passed' ? `${perProperty[i]} cases in ${secs.toFixed(1)} s (${secs ? Math.round(perProperty[i]! / secs) : 0}/s)` : `after ${secs.toFixed(1)} s`;
+    const ran =
+      r.status === 'passed'
+        ? `${perProperty[i]} cases in ${secs.toFixed(1)} s (${secs ? Math.round(perProperty[i]! / secs) : 0}/s)`
+        : `after ${secs.toFixed(1)} s`;
     say(`  ${r.status}: ${ran} — ${r.title}`);
     for (const message of r.failureMessages ?? []) {
       // fast-check's report: seed, path, counterexample and the error it shrank to.
-      say(message.split('\n').slice(0, 20).map((l) => `      ${l}`).join('\n'));
+      say(
+        message
+          .split('\n')
+          .slice(0, 20)
+          .map((l) => `      ${l}`)
+          .join('\n'),
+      );
     }
   }
   for (const f of report?.testResults ?? []) if (f.message) say(f.message.split('\n').slice(0, 20).join('\n'));

@@ -56,7 +56,13 @@ async function main() {
         const child = spawnRoster(port, undefined, { role: 'all', env: { DATA_DIR: dataDir } });
         await waitForHealth(port);
         const ms = performance.now() - t0;
-        rows.push({ name: `cold start, ${label}`, result: `${Math.round(ms)} ms`, target: label === 'restart' ? '< 3000 ms' : '—', ok: label === 'restart' ? ms < 3000 : undefined, note: 'process spawn → /healthz 200, embedded PostgreSQL included' });
+        rows.push({
+          name: `cold start, ${label}`,
+          result: `${Math.round(ms)} ms`,
+          target: label === 'restart' ? '< 3000 ms' : '—',
+          ok: label === 'restart' ? ms < 3000 : undefined,
+          note: 'process spawn → /healthz 200, embedded PostgreSQL included',
+        });
         await stopChild(child);
       }
       await rm(dataDir, { recursive: true, force: true });
@@ -92,7 +98,11 @@ async function main() {
     const post = await cannon({ url: base, headers: auth, requests: scimCreateUsers() });
     log('pg ceiling: the same rows written directly');
     const pgWrites = await pgWriteCeiling(dbUrl, org.id);
-    rows.push({ name: 'ceiling: the same rows through pg (account, membership, SCIM user, 2 audit events)', result: `${pgWrites}/s`, note: `${CONNECTIONS} concurrent transactions` });
+    rows.push({
+      name: 'ceiling: the same rows through pg (account, membership, SCIM user, 2 audit events)',
+      result: `${pgWrites}/s`,
+      note: `${CONNECTIONS} concurrent transactions`,
+    });
     httpRow('SCIM POST /Users', post, ceiling, '≥ 2500/s, p99 < 20 ms', rps(post) >= 2500 && post.latency.p99 < 20);
 
     // --- filtered GET at 10k and 100k users ---
@@ -100,10 +110,18 @@ async function main() {
       await seedScimUsers(database.pool, org.id, size, log);
       log(`SCIM GET /Users?filter=userName eq … at ${size}`);
       const get = await cannon({ url: base, headers: auth, requests: scimFilterUsers(size) });
-      httpRow(`SCIM GET filter userName eq, ${size.toLocaleString('en')} users`, get, ceiling, '≥ 2500/s, p99 < 20 ms, flat as users grow', rps(get) >= 2500 && get.latency.p99 < 20);
+      httpRow(
+        `SCIM GET filter userName eq, ${size.toLocaleString('en')} users`,
+        get,
+        ceiling,
+        '≥ 2500/s, p99 < 20 ms, flat as users grow',
+        rps(get) >= 2500 && get.latency.p99 < 20,
+      );
     }
 
-    const ids = (await database.pool.query(`select id from scim_users where org_id = $1 order by random() limit 5000`, [org.id])).rows.map((r) => r.id as string);
+    const ids = (await database.pool.query(`select id from scim_users where org_id = $1 order by random() limit 5000`, [org.id])).rows.map(
+      (r) => r.id as string,
+    );
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
     log('SCIM GET /Users/{id}');
     const byId = await cannon({ url: base, headers: auth, requests: [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users/${pick()}` }) }] });
@@ -222,9 +240,19 @@ async function pgWriteCeiling(url: string, orgId: string): Promise<number> {
       try {
         await c.query('begin');
         const a = await c.query(`insert into accounts (email, display_name) values ($1, 'B U') returning id`, [email]);
-        const m = await c.query(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'member', 'scim') returning id`, [orgId, a.rows[0].id]);
-        const u = await c.query(`insert into scim_users (org_id, account_id, user_name, email) values ($1, $2, $3, $3) returning id`, [orgId, a.rows[0].id, email]);
-        await c.query(`insert into audit_events (org_id, actor_type, action, target_type, target_id) values ($1, 'scim', 'member.added', 'membership', $2), ($1, 'scim', 'scim.user_provisioned', 'scim_user', $3)`, [orgId, m.rows[0].id, u.rows[0].id]);
+        const m = await c.query(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'member', 'scim') returning id`, [
+          orgId,
+          a.rows[0].id,
+        ]);
+        const u = await c.query(`insert into scim_users (org_id, account_id, user_name, email) values ($1, $2, $3, $3) returning id`, [
+          orgId,
+          a.rows[0].id,
+          email,
+        ]);
+        await c.query(
+          `insert into audit_events (org_id, actor_type, action, target_type, target_id) values ($1, 'scim', 'member.added', 'membership', $2), ($1, 'scim', 'scim.user_provisioned', 'scim_user', $3)`,
+          [orgId, m.rows[0].id, u.rows[0].id],
+        );
         await c.query('commit');
         done++;
       } finally {
@@ -241,7 +269,9 @@ async function report(started: Date) {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, PostgreSQL 18 (embedded, fsync on)`;
   const header = '| measurement | result | ceiling (same run) | target | met |\n|---|---|---|---|---|';
-  const lines = rows.map((r) => `| ${r.name} | ${r.result} | ${r.ceiling ?? ''} | ${r.target ?? ''} | ${r.ok === undefined ? '' : r.ok ? '✔' : '✘'} |${r.note ? ` ${r.note}` : ''}`);
+  const lines = rows.map(
+    (r) => `| ${r.name} | ${r.result} | ${r.ceiling ?? ''} | ${r.target ?? ''} | ${r.ok === undefined ? '' : r.ok ? '✔' : '✘'} |${r.note ? ` ${r.note}` : ''}`,
+  );
   const table = [header, ...lines].join('\n');
   process.stdout.write(`\n${table}\n`);
   const md = `# Benchmark results\n\nRun ${started.toISOString()} on ${machine}.\nLoad generator: autocannon, ${CONNECTIONS} connections, ${DURATION} s per HTTP row, on the same machine as Roster and PostgreSQL.\n\n${table}\n`;

@@ -18,7 +18,9 @@ const cannon = (opts: autocannon.Options) => cannonFor(DURATION, opts);
 let cpuMark = 0;
 const show = (name: string, r: autocannon.Result) => {
   const cpu = cpuOf(child.pid!) - cpuMark;
-  console.log(`${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors} · Roster CPU ${((1000 * cpu) / r.requests.total).toFixed(2)} ms/request`);
+  console.log(
+    `${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors} · Roster CPU ${((1000 * cpu) / r.requests.total).toFixed(2)} ms/request`,
+  );
 };
 
 // A PostgreSQL of its own, a migrated database, an org with a SCIM token (and `npm run build`).
@@ -37,7 +39,9 @@ const waits = new Map<string, number>();
 const sampler = process.env.WAITS
   ? setInterval(() => {
       database.pool
-        .query(`select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, state from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`)
+        .query(
+          `select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, state from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`,
+        )
         .then((r) => r.rows.forEach((x) => waits.set(`${x.state} ${x.w}`, (waits.get(`${x.state} ${x.w}`) ?? 0) + 1)))
         .catch(() => {});
     }, 50)
@@ -50,7 +54,9 @@ try {
   if (what === 'page' || what === 'patch') {
     if (what === 'page') show(`GET page at offset ${SEED / 2}`, await cannon({ url: `${base}/scim/v2/Users?startIndex=${SEED / 2}&count=100`, headers }));
     else {
-      const ids = (await database.pool.query(`select id from scim_users where org_id = $1 order by random() limit 5000`, [org.id])).rows.map((r) => r.id as string);
+      const ids = (await database.pool.query(`select id from scim_users where org_id = $1 order by random() limit 5000`, [org.id])).rows.map(
+        (r) => r.id as string,
+      );
       show('PATCH active', await cannon({ url: base, headers, requests: scimPatchActive(() => ids[Math.floor(Math.random() * ids.length)]) }));
     }
   } else if (what !== 'post') {
@@ -60,7 +66,12 @@ try {
 } finally {
   if (sampler) {
     clearInterval(sampler);
-    console.log([...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}\t${k}`).join('\n'));
+    console.log(
+      [...waits]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${n}\t${k}`)
+        .join('\n'),
+    );
   }
   await stopChild(child);
   await database.close();

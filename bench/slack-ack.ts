@@ -75,7 +75,15 @@ async function fixedRate(url: string, next: () => SignedRequest, seconds: number
     max: res.latency.max,
     rps: Math.round(res.requests.average),
     errors: errorsOf(res),
-    perSecondP99: perSecond.map((a) => Math.round(percentile(a.sort((x, y) => x - y), 99) * 10) / 10),
+    perSecondP99: perSecond.map(
+      (a) =>
+        Math.round(
+          percentile(
+            a.sort((x, y) => x - y),
+            99,
+          ) * 10,
+        ) / 10,
+    ),
   };
 }
 
@@ -145,7 +153,9 @@ async function main() {
         // Let the follow-up work (response_url posts) finish before counting it.
         await new Promise((res) => setTimeout(res, 500));
         const sent = r.rps * SECONDS;
-        const calls = Object.entries(slack.counts).map(([k, v]) => `${k} ${(v / sent).toFixed(2)}`).join(', ');
+        const calls = Object.entries(slack.counts)
+          .map(([k, v]) => `${k} ${(v / sent).toFixed(2)}`)
+          .join(', ');
         log(line(`round ${round} Roster /org help [${main}]`, r, p) + `\n    Slack calls per command: ${calls}`);
         await stopChild(roster);
       }

@@ -69,7 +69,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
   if (mailer.mode === 'outbox') log.info({ outbox: config.email.outboxDir }, 'Email goes to the outbox folder as .eml files (set SMTP_URL to send it).');
 
   const web = config.role !== 'worker';
-  const slackDelivery = slack && config.role !== 'web' ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client) : undefined;
+  const slackDelivery =
+    slack && config.role !== 'web' ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client) : undefined;
   if (config.role !== 'web') {
     worker = createWorker({
       pool: database.pool,

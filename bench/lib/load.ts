@@ -30,7 +30,13 @@ export function scimCreateUsers(): autocannon.Request[] {
         return {
           ...req,
           path: '/scim/v2/Users',
-          body: JSON.stringify({ schemas: [USER_SCHEMA], userName, name: { givenName: 'B', familyName: 'U' }, emails: [{ value: userName, type: 'work', primary: true }], active: true }),
+          body: JSON.stringify({
+            schemas: [USER_SCHEMA],
+            userName,
+            name: { givenName: 'B', familyName: 'U' },
+            emails: [{ value: userName, type: 'work', primary: true }],
+            active: true,
+          }),
         };
       },
     },
@@ -39,7 +45,14 @@ export function scimCreateUsers(): autocannon.Request[] {
 
 /** SCIM GET /Users?filter=userName eq "seed<i>@bench.test", i random below `size` (seedScimUsers' names). */
 export function scimFilterUsers(size: number): autocannon.Request[] {
-  return [{ setupRequest: (req: any) => ({ ...req, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * size)}@bench.test"`)}` }) }];
+  return [
+    {
+      setupRequest: (req: any) => ({
+        ...req,
+        path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed${Math.floor(Math.random() * size)}@bench.test"`)}`,
+      }),
+    },
+  ];
 }
 
 /** SCIM PATCH active (true or false at random) on a user picked by `pick`. */

@@ -48,7 +48,14 @@ export type SignedRequest = { body: string; headers: Record<string, string> };
 export function signedSlashCommands(responseUrl: string): () => SignedRequest {
   let nth = 0;
   return () => {
-    const body = new URLSearchParams({ command: '/org', text: 'help', team_id: 'TBENCH', user_id: 'UBENCH', response_url: responseUrl, trigger_id: `t${nth++}` }).toString();
+    const body = new URLSearchParams({
+      command: '/org',
+      text: 'help',
+      team_id: 'TBENCH',
+      user_id: 'UBENCH',
+      response_url: responseUrl,
+      trigger_id: `t${nth++}`,
+    }).toString();
     const ts = Math.floor(Date.now() / 1000);
     const sig = 'v0=' + createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
     return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': sig, 'x-slack-request-timestamp': String(ts) } };

@@ -34,7 +34,11 @@ async function main() {
         const r = await fetch(`${base}/Users`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, emails: [{ value: userName, type: 'work', primary: true }] }),
+          body: JSON.stringify({
+            schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+            userName,
+            emails: [{ value: userName, type: 'work', primary: true }],
+          }),
         });
         if (r.status === 201 || r.status === 409) return;
         throw new Error(`create ${r.status}`);
@@ -73,7 +77,9 @@ async function main() {
   const distinctNames = await q(`select count(distinct lower(user_name))::int as n from scim_users where org_id = $1`);
   const accounts = Number((await env.database.pool.query(`select count(*)::int as n from accounts where email like 'person%@kill.test'`)).rows[0].n);
   const ok = scimUsers === USERS && members === USERS && distinctNames === USERS && accounts === USERS;
-  say(`${USERS} users in ${secs.toFixed(1)} s with ${retries} retries: SCIM users ${scimUsers}, SCIM members ${members}, accounts ${accounts} → ${ok ? 'PASS' : 'FAIL'}`);
+  say(
+    `${USERS} users in ${secs.toFixed(1)} s with ${retries} retries: SCIM users ${scimUsers}, SCIM members ${members}, accounts ${accounts} → ${ok ? 'PASS' : 'FAIL'}`,
+  );
 
   await stopChild(roster);
   await env.database.close();

@@ -53,7 +53,12 @@ async function main() {
         const r =
           w % 4 < 2
             ? await fetch(`${base}/Users?filter=${encodeURIComponent('userName eq "nobody@x.test"')}`, { headers, signal: AbortSignal.timeout(10_000) })
-            : await fetch(`${base}/Users`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000), body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `u${seq++}@pgdown.test` }) });
+            : await fetch(`${base}/Users`, {
+                method: 'POST',
+                headers,
+                signal: AbortSignal.timeout(10_000),
+                body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `u${seq++}@pgdown.test` }),
+              });
         key = String(r.status);
         await r.text();
       } catch (err) {
@@ -84,13 +89,20 @@ async function main() {
     // worker, and a scheduled job (the delivery interval job) finished after the recovery.
     const writes = await Promise.all(
       webPorts.map((port) =>
-        fetch(`http://127.0.0.1:${port}/scim/v2/Users`, { method: 'POST', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `after${n}.${port}@pgdown.test` }) })
+        fetch(`http://127.0.0.1:${port}/scim/v2/Users`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `after${n}.${port}@pgdown.test` }),
+        })
           .then(async (r) => (await r.text(), r.status))
           .catch(() => 0),
       ),
     );
     const invitee = `invitee${n}@pgdown.test`;
-    const invited = await env.domain.invites.create(owner, env.org.id, { emails: invitee, role: 'member' }).then(() => true, (err) => (say(`invite failed: ${err}`), false));
+    const invited = await env.domain.invites.create(owner, env.org.id, { emails: invitee, role: 'member' }).then(
+      () => true,
+      (err) => (say(`invite failed: ${err}`), false),
+    );
     const delivered = invited && (await until(`select 1 from notifications where recipient_email = '${invitee}' and status = 'sent'`, 45_000));
     const jobRan = await until(`select 1 from agenda_jobs where name = 'deliver-notifications' and last_finished_at > '${recoveredAt.toISOString()}'`, 45_000);
     const afterHealth = await Promise.all(ports.map(health));
@@ -127,7 +139,9 @@ async function main() {
 
   /** Whether the query returns a row within the time (false, not an error, when it does not). */
   function until(query: string, timeoutMs: number): Promise<boolean> {
-    return waitFor(async () => !!(await env.database.pool.query(query).catch(() => ({ rowCount: 0 }))).rowCount, query, { timeoutMs, intervalMs: 250 }).catch(() => false);
+    return waitFor(async () => !!(await env.database.pool.query(query).catch(() => ({ rowCount: 0 }))).rowCount, query, { timeoutMs, intervalMs: 250 }).catch(
+      () => false,
+    );
   }
 }
 

@@ -87,7 +87,8 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
 function checkArguments(argv: string[]): void {
   for (const [i, arg] of argv.entries()) {
     const problem = textProblem(arg, 'multiline');
-    if (problem) throw new UsageError(`Argument ${i + 1} ("${withoutUnsafeCharacters(arg, 'multiline').slice(0, 40)}") contains ${problem}. Remove it and try again.`);
+    if (problem)
+      throw new UsageError(`Argument ${i + 1} ("${withoutUnsafeCharacters(arg, 'multiline').slice(0, 40)}") contains ${problem}. Remove it and try again.`);
   }
 }
 

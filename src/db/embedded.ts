@@ -94,9 +94,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     createPostgresUser: true,
     initdbFlags: opts.fast ? ['--no-sync', '--encoding=UTF8'] : ['--encoding=UTF8'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
       ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ],
     onLog: (m) => log(String(m).trim()),
@@ -111,10 +114,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     // Another Roster process may have started it between our check and our start.
     const other = runningPostmasterPort(dir);
     if (other !== undefined) return attached(other, await password.apply(other));
-    throw new Error(
-      `The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. See the log lines above.`,
-      { cause: err },
-    );
+    throw new Error(`The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. See the log lines above.`, {
+      cause: err,
+    });
   }
   ownedServers.add(dir);
   const pw = await password.apply(port);
@@ -147,9 +149,7 @@ async function othersConnected(url: string, settleMs = 3_000): Promise<boolean> 
     await client.connect();
     const deadline = Date.now() + settleMs;
     for (;;) {
-      const r = await client.query(
-        `select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`,
-      );
+      const r = await client.query(`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`);
       if ((r.rows[0]?.n ?? 0) === 0) return false;
       if (Date.now() >= deadline) return true;
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -16,7 +16,11 @@ function* causes(err: unknown): Generator<PgLike> {
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (const e of causes(err)) {
     if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(e.code)) return true;
-    if (e.message && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+    if (
+      e.message &&
+      /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)
+    )
+      return true;
   }
   return false;
 }

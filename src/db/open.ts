@@ -112,9 +112,10 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
   const admin = connect(adminUrl, 1);
   try {
     const r = await admin.pool.query(`select 1 from pg_database where datname = 'roster'`);
-    if (!r.rowCount) await admin.pool.query('create database roster').catch((err) => {
-      if (err?.code !== '42P04') throw err; // created meanwhile by another process
-    });
+    if (!r.rowCount)
+      await admin.pool.query('create database roster').catch((err) => {
+        if (err?.code !== '42P04') throw err; // created meanwhile by another process
+      });
   } finally {
     await admin.close();
   }

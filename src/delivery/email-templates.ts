@@ -6,7 +6,6 @@ import type { NotificationContent } from '../domain/notifications.js';
 /** Subject, text and HTML for each notification that goes by email. Pure: content in, message out. */
 type RenderedEmail = { subject: string; text: string; html: string };
 
-
 /**
  * Text a person typed (an org name, their display name, a reason), made so no mail client turns it into
  * a link: mail clients link URLs, `www.` names, bare domain names and addresses even in plain text, and
@@ -48,10 +47,7 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
       const by = c.invite.inviterName ? `${unlinkable(c.invite.inviterName)} invited you` : "You're invited";
       const reminder = c.notification.kind === 'invite.reminder';
       const subject = reminder ? `Reminder: your invite to ${org} ${when(c.invite.expiresAt)}` : `${by} to join ${org} on Roster`;
-      const lines = [
-        `${by} to join ${org} as ${describeRole(c.invite.role)}.`,
-        `This invite ${when(c.invite.expiresAt)}.`,
-      ];
+      const lines = [`${by} to join ${org} as ${describeRole(c.invite.role)}.`, `This invite ${when(c.invite.expiresAt)}.`];
       return {
         subject,
         text: `${reminder ? 'Reminder: ' : ''}${lines.join('\n')}\n\nAccept or decline: ${link}\n`,
@@ -76,7 +72,11 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
       const line = payload.approved
         ? `Your request to join ${org} was approved. You're in as ${describeStoredRole(payload.role)}.`
         : `Your request to join ${org} was declined.${payload.reason ? ` Reason: ${unlinkable(String(payload.reason))}` : ''}`;
-      return { subject: `Your request to join ${org} was ${payload.approved ? 'approved' : 'declined'}`, text: `${line}\n`, html: layout('Join request', [escapeHtml(line)]) };
+      return {
+        subject: `Your request to join ${org} was ${payload.approved ? 'approved' : 'declined'}`,
+        text: `${line}\n`,
+        html: layout('Join request', [escapeHtml(line)]),
+      };
     }
     default:
       return undefined;

@@ -93,7 +93,7 @@ export function createMailer(opts: {
       // An id is enough at info: no address, no name (the subject has the org's), no link (a
       // credential). Developers see the link at debug level, outside production.
       opts.log.info({ file }, 'email written to the outbox (no SMTP_URL)');
-      if (m.devLink && !opts.production) opts.log.debug({ file, link: m.devLink }, 'the email\'s link (development only)');
+      if (m.devLink && !opts.production) opts.log.debug({ file, link: m.devLink }, "the email's link (development only)");
     },
     close: () => writer.close(),
   };

@@ -121,7 +121,9 @@ export function assertCanManage(role: Role, targetRole: Role): void {
   const t = roleDefinition(targetRole);
   fail(
     'forbidden',
-    needsMoreThanMemberUpdate(targetRole) ? `Only ${whoMay(t.grantedWith)} can change or remove ${t.article} ${t.label.toLowerCase()}.` : "You can't manage that member.",
+    needsMoreThanMemberUpdate(targetRole)
+      ? `Only ${whoMay(t.grantedWith)} can change or remove ${t.article} ${t.label.toLowerCase()}.`
+      : "You can't manage that member.",
   );
 }
 
@@ -135,7 +137,10 @@ type MenuViewer = { accountId: string; role: Role };
 type MenuMember = { accountId: string; role: Role; isPrimaryOwner: boolean; billingEmails: boolean };
 
 /** What a viewer may do to another member; the domain functions check the same rules again. */
-export function memberActions(viewer: MenuViewer, m: MenuMember): { changeRole: boolean; remove: boolean; stopBillingEmails: boolean; sendBillingEmails: boolean } {
+export function memberActions(
+  viewer: MenuViewer,
+  m: MenuMember,
+): { changeRole: boolean; remove: boolean; stopBillingEmails: boolean; sendBillingEmails: boolean } {
   const other = m.accountId !== viewer.accountId;
   const manages = other && canManage(viewer.role, m.role);
   const billing = manages && can(viewer.role, 'billing:toggle_emails');

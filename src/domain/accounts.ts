@@ -67,12 +67,7 @@ export async function findOrCreateAccountByEmail(
   }
   const account = rowOf(accounts, hit);
   if (!hit.created) return { account, created: false };
-  await emit(
-    ex,
-    actor,
-    { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { email } },
-    now,
-  );
+  await emit(ex, actor, { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { email } }, now);
   return { account, created: true };
 }
 
@@ -100,20 +95,14 @@ export function createAccountService(deps: Deps) {
         const actor = systemActor('slack-identity');
         let account: AccountRow;
         if (s.email) {
-          account = (await findOrCreateAccountByEmail(tx, { email: s.email, displayName: s.displayName }, actor, now))
-            .account;
+          account = (await findOrCreateAccountByEmail(tx, { email: s.email, displayName: s.displayName }, actor, now)).account;
         } else {
           const [created] = await tx
             .insert(accounts)
             .values({ displayName: cleanDisplayName(s.displayName, undefined), createdAt: now, updatedAt: now })
             .returning();
           account = created!;
-          await emit(
-            tx,
-            actor,
-            { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { slack: s.userId } },
-            now,
-          );
+          await emit(tx, actor, { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { slack: s.userId } }, now);
         }
         await tx.insert(slackIdentities).values({ teamId: s.teamId, userId: s.userId, accountId: account.id });
         return account;
@@ -152,11 +141,7 @@ export function createAccountService(deps: Deps) {
     return db
       .select({ teamId: slackIdentities.teamId, userId: slackIdentities.userId })
       .from(slackIdentities)
-      .where(
-        teamId
-          ? and(eq(slackIdentities.accountId, accountId), eq(slackIdentities.teamId, teamId))
-          : eq(slackIdentities.accountId, accountId),
-      );
+      .where(teamId ? and(eq(slackIdentities.accountId, accountId), eq(slackIdentities.teamId, teamId)) : eq(slackIdentities.accountId, accountId));
   }
 
   /** People may change their own display name; nobody changes an account's email. */
@@ -167,11 +152,7 @@ export function createAccountService(deps: Deps) {
       const [before] = await tx.select().from(accounts).where(eq(accounts.id, actor.accountId)).for('update');
       if (!before) fail('not_found', 'That account does not exist.');
       const now = clock.now();
-      const [after] = await tx
-        .update(accounts)
-        .set({ displayName: name, updatedAt: now })
-        .where(eq(accounts.id, actor.accountId))
-        .returning();
+      const [after] = await tx.update(accounts).set({ displayName: name, updatedAt: now }).where(eq(accounts.id, actor.accountId)).returning();
       await emit(
         tx,
         actor,

@@ -50,12 +50,7 @@ export function createAuditService(deps: Deps) {
   }
 
   /** Every matching event, newest first, as JSON lines or CSV. */
-  async function exportEvents(
-    actor: Actor,
-    orgId: string,
-    format: 'jsonl' | 'csv',
-    filter: Omit<AuditFilter, 'limit' | 'beforeId'> = {},
-  ): Promise<string> {
+  async function exportEvents(actor: Actor, orgId: string, format: 'jsonl' | 'csv', filter: Omit<AuditFilter, 'limit' | 'beforeId'> = {}): Promise<string> {
     const rows: AuditEventRow[] = [];
     let beforeId: number | undefined;
     for (;;) {
@@ -70,21 +65,7 @@ export function createAuditService(deps: Deps) {
   return { query, export: exportEvents };
 }
 
-const csvColumns = [
-  'id',
-  'at',
-  'orgId',
-  'actorType',
-  'actorId',
-  'actorLabel',
-  'via',
-  'action',
-  'targetType',
-  'targetId',
-  'before',
-  'after',
-  'seq',
-] as const;
+const csvColumns = ['id', 'at', 'orgId', 'actorType', 'actorId', 'actorLabel', 'via', 'action', 'targetType', 'targetId', 'before', 'after', 'seq'] as const;
 
 function toJsonLines(rows: AuditEventRow[]): string {
   return rows.map((r) => JSON.stringify({ ...r, at: r.at.toISOString() })).join('\n') + (rows.length ? '\n' : '');

@@ -6,9 +6,7 @@ import type { TokenCache } from './token-cache.js';
 type Via = 'slack' | 'cli' | 'web' | 'scim' | 'job' | 'api';
 
 export type Actor =
-  | { type: 'account'; accountId: string; via: Via }
-  | { type: 'scim'; tokenId: string; orgId: string; label: string }
-  | { type: 'system'; job: string };
+  { type: 'account'; accountId: string; via: Via } | { type: 'scim'; tokenId: string; orgId: string; label: string } | { type: 'system'; job: string };
 
 export type Clock = { now: () => Date };
 export const systemClock: Clock = { now: () => new Date() };

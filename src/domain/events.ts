@@ -243,7 +243,10 @@ async function writeNotifications(tx: Executor, ...items: Notification[]): Promi
     })),
   );
   if (!rows.length) return;
-  await tx.insert(notifications).values(rows).onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] });
+  await tx
+    .insert(notifications)
+    .values(rows)
+    .onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] });
 }
 
 function viaOf(actor: Actor): string {
@@ -257,10 +260,7 @@ function systemActorLabel(actor: Extract<Actor, { type: 'system' }>): string {
 async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; label: string }> {
   switch (actor.type) {
     case 'account': {
-      const [a] = await tx
-        .select({ name: accounts.displayName, email: accounts.email })
-        .from(accounts)
-        .where(eq(accounts.id, actor.accountId));
+      const [a] = await tx.select({ name: accounts.displayName, email: accounts.email }).from(accounts).where(eq(accounts.id, actor.accountId));
       return { id: actor.accountId, label: a ? (a.email ? `${a.name} <${a.email}>` : a.name) : 'unknown account' };
     }
     case 'scim':

@@ -105,7 +105,14 @@ export function createJoinRequestService(deps: Deps) {
           targetId: requestId,
           before: { status: 'pending' },
           after: { status: after!.status, role, reason },
-          notify: [{ kind: 'join_request.decided', recipientAccountId: req!.accountId, payload: { requestId, orgName: org.name, approved: !!role, role, reason }, dedupeKey: `join_request.decided:${requestId}` }],
+          notify: [
+            {
+              kind: 'join_request.decided',
+              recipientAccountId: req!.accountId,
+              payload: { requestId, orgName: org.name, approved: !!role, role, reason },
+              dedupeKey: `join_request.decided:${requestId}`,
+            },
+          ],
         },
         now,
       );

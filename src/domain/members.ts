@@ -4,7 +4,14 @@ import { assertCanGrant, assertCanManage, assertMayOverrideIdp, authorize, oneWh
 import { memberListOrder } from './roles/sql.js';
 import type { Actor, Deps, Executor } from './context.js';
 import { fail } from './errors.js';
-import { assertNotPrimaryOwner, assertPrimaryOwnerKeepsBilling, changeMembershipRole, endMembership, setMembershipBillingEmails, transferPrimaryOwnershipTo } from './membership-rules.js';
+import {
+  assertNotPrimaryOwner,
+  assertPrimaryOwnerKeepsBilling,
+  changeMembershipRole,
+  endMembership,
+  setMembershipBillingEmails,
+  transferPrimaryOwnershipTo,
+} from './membership-rules.js';
 import { actorAccountId, lockOrgFor, requireMembership } from './standing.js';
 import { emailSchema, parseId, parseInput } from './validation.js';
 
@@ -62,7 +69,10 @@ export function createMemberService(deps: Deps) {
 
   async function count(actor: Actor, orgId: string): Promise<number> {
     authorize(await requireMembership(db, actor, orgId), 'member:view');
-    const [r] = await db.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.orgId, orgId));
+    const [r] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(memberships)
+      .where(eq(memberships.orgId, orgId));
     return r?.n ?? 0;
   }
 
@@ -101,7 +111,12 @@ export function createMemberService(deps: Deps) {
       assertCanGrant(standing.role, role);
       if (target.role === role) return target;
       assertNotPrimaryOwner(org, target);
-      if (scimOwnership(target).role) assertForced(opts, standing.role, `This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as ${oneWhoMay('scim:manage')}, force the change.`);
+      if (scimOwnership(target).role)
+        assertForced(
+          opts,
+          standing.role,
+          `This member's role comes from their groups in your identity provider (SCIM). Change their groups there, or, as ${oneWhoMay('scim:manage')}, force the change.`,
+        );
       // A forced change becomes the role the groups fall back to.
       await changeMembershipRole(tx, actor, org, target, role, clock.now(), {
         scimBaseRole: target.scimBaseRole !== null ? role : undefined,
@@ -120,7 +135,12 @@ export function createMemberService(deps: Deps) {
       // Nobody may remove the primary owner: say so first, rather than "only owners can" to an admin.
       assertNotPrimaryOwner(org, target);
       assertCanManage(standing.role, target.role);
-      if (scimOwnership(target).membership) assertForced(opts, standing.role, `This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as ${oneWhoMay('scim:manage')}, force the removal.`);
+      if (scimOwnership(target).membership)
+        assertForced(
+          opts,
+          standing.role,
+          `This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as ${oneWhoMay('scim:manage')}, force the removal.`,
+        );
       await endMembership(tx, actor, org, target, clock.now(), { how: 'removed', notify: true });
     });
   }
@@ -138,7 +158,10 @@ export function createMemberService(deps: Deps) {
       if (n <= 1) fail('sole_member');
       await endMembership(tx, actor, org, me, clock.now(), {
         how: 'left',
-        primaryOwner: { message: 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization.', hint: 'transfer_primary' },
+        primaryOwner: {
+          message: 'You are the primary owner, so you cannot leave. Transfer primary ownership to another owner first, or delete the organization.',
+          hint: 'transfer_primary',
+        },
       });
     });
   }

@@ -17,23 +17,14 @@ import { fail, type Hint } from './errors.js';
  */
 
 /** MEMBERSHIP_MODE=single (Elastic): a person belongs to at most one org at a time. */
-export async function assertMayJoinAnotherOrg(
-  tx: Executor,
-  settings: DomainSettings,
-  accountId: string,
-  exceptOrgId?: string,
-): Promise<void> {
+export async function assertMayJoinAnotherOrg(tx: Executor, settings: DomainSettings, accountId: string, exceptOrgId?: string): Promise<void> {
   if (settings.membershipMode !== 'single') return;
   // Serialize joins of one person, so two accepts at once cannot both pass the check.
   await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)).for('update');
   const [other] = await tx
     .select({ id: memberships.id })
     .from(memberships)
-    .where(
-      exceptOrgId
-        ? and(eq(memberships.accountId, accountId), ne(memberships.orgId, exceptOrgId))
-        : eq(memberships.accountId, accountId),
-    )
+    .where(exceptOrgId ? and(eq(memberships.accountId, accountId), ne(memberships.orgId, exceptOrgId)) : eq(memberships.accountId, accountId))
     .limit(1);
   if (other) fail('single_membership');
 }
@@ -50,17 +41,15 @@ async function seatsInUse(tx: Executor, orgId: string, now: Date, exceptInviteId
     or(isNull(invites.expiresAt), gt(invites.expiresAt, now)),
     exceptInviteId ? ne(invites.id, exceptInviteId) : undefined,
   );
-  const [i] = await tx.select({ n: sql<number>`count(*)::int` }).from(invites).where(pendingWhere);
+  const [i] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(invites)
+    .where(pendingWhere);
   return (m?.n ?? 0) + (i?.n ?? 0);
 }
 
 /** Depot "your plan allows inviting N": members + pending invites may not exceed the seat limit. */
-export async function assertSeatAvailable(
-  tx: Executor,
-  org: OrgRow,
-  now: Date,
-  opts: { exceptInviteId?: string; adding?: number } = {},
-): Promise<void> {
+export async function assertSeatAvailable(tx: Executor, org: OrgRow, now: Date, opts: { exceptInviteId?: string; adding?: number } = {}): Promise<void> {
   if (org.seatLimit === null) return;
   const used = await seatsInUse(tx, org.id, now, opts.exceptInviteId);
   if (used + (opts.adding ?? 1) > org.seatLimit) {
@@ -208,7 +197,12 @@ export async function endMembership(
     .update(accounts)
     .set({ activeOrgId: null })
     .where(and(eq(accounts.id, target.accountId), eq(accounts.activeOrgId, org.id)));
-  const before = { accountId: target.accountId, role: target.role, ...(target.email !== undefined ? { email: target.email } : {}), ...(target.source ? { source: target.source } : {}) };
+  const before = {
+    accountId: target.accountId,
+    role: target.role,
+    ...(target.email !== undefined ? { email: target.email } : {}),
+    ...(target.source ? { source: target.source } : {}),
+  };
   if (opts.how === 'left') {
     await emit(tx, actor, { orgId: org.id, action: 'member.left', targetType: 'membership', targetId: target.membershipId, before }, now);
     return;
@@ -222,7 +216,9 @@ export async function endMembership(
       targetType: 'membership',
       targetId: target.membershipId,
       before,
-      notify: opts.notify ? [{ kind: 'member.removed', recipientAccountId: target.accountId, payload: { orgName: org.name }, dedupeKey: `member.removed:${target.membershipId}` }] : [],
+      notify: opts.notify
+        ? [{ kind: 'member.removed', recipientAccountId: target.accountId, payload: { orgName: org.name }, dedupeKey: `member.removed:${target.membershipId}` }]
+        : [],
     },
     now,
   );
@@ -250,7 +246,14 @@ export async function setMembershipStatus(
   await emit(
     tx,
     actor,
-    { orgId: org.id, action: status === 'suspended' ? 'member.suspended' : 'member.restored', targetType: 'membership', targetId: changed.id, before: { status: changed.was }, after: { status } },
+    {
+      orgId: org.id,
+      action: status === 'suspended' ? 'member.suspended' : 'member.restored',
+      targetType: 'membership',
+      targetId: changed.id,
+      before: { status: changed.was },
+      after: { status },
+    },
     now,
   );
 }
@@ -261,20 +264,40 @@ export function assertPrimaryOwnerKeepsBilling(org: OrgRow, target: { accountId:
 }
 
 /** Who receives billing emails (member.billing_emails_changed). */
-export async function setMembershipBillingEmails(tx: Executor, actor: Actor, org: OrgRow, target: MembershipTarget & { billingEmails: boolean }, on: boolean, now: Date): Promise<void> {
+export async function setMembershipBillingEmails(
+  tx: Executor,
+  actor: Actor,
+  org: OrgRow,
+  target: MembershipTarget & { billingEmails: boolean },
+  on: boolean,
+  now: Date,
+): Promise<void> {
   assertPrimaryOwnerKeepsBilling(org, target, on);
   if (target.billingEmails === on) return;
   await tx.update(memberships).set({ billingEmails: on, updatedAt: now }).where(eq(memberships.id, target.membershipId));
   await emit(
     tx,
     actor,
-    { orgId: org.id, action: 'member.billing_emails_changed', targetType: 'membership', targetId: target.membershipId, before: { billingEmails: target.billingEmails }, after: { billingEmails: on } },
+    {
+      orgId: org.id,
+      action: 'member.billing_emails_changed',
+      targetType: 'membership',
+      targetId: target.membershipId,
+      before: { billingEmails: target.billingEmails },
+      after: { billingEmails: on },
+    },
     now,
   );
 }
 
 /** Primary ownership moves only to another active owner, who from then on receives billing emails. */
-export async function transferPrimaryOwnershipTo(tx: Executor, actor: Actor, org: OrgRow, target: MembershipTarget & { billingEmails: boolean }, now: Date): Promise<void> {
+export async function transferPrimaryOwnershipTo(
+  tx: Executor,
+  actor: Actor,
+  org: OrgRow,
+  target: MembershipTarget & { billingEmails: boolean },
+  now: Date,
+): Promise<void> {
   if (target.accountId === org.primaryOwnerId) return;
   if (target.role !== ownerRole || target.status !== 'active') fail('transfer_target_not_owner');
   await tx.update(orgs).set({ primaryOwnerId: target.accountId, updatedAt: now }).where(eq(orgs.id, org.id));
@@ -283,7 +306,14 @@ export async function transferPrimaryOwnershipTo(tx: Executor, actor: Actor, org
   await emit(
     tx,
     actor,
-    { orgId: org.id, action: 'org.primary_owner_transferred', targetType: 'org', targetId: org.id, before: { primaryOwnerId: org.primaryOwnerId }, after: { primaryOwnerId: target.accountId } },
+    {
+      orgId: org.id,
+      action: 'org.primary_owner_transferred',
+      targetType: 'org',
+      targetId: org.id,
+      before: { primaryOwnerId: org.primaryOwnerId },
+      after: { primaryOwnerId: target.accountId },
+    },
     now,
   );
 }

@@ -83,10 +83,7 @@ export class DeliveryDeferred extends Error {
 
 /** How a claimed delivery went. */
 export type DeliveryOutcome =
-  | { status: 'sent' }
-  | { status: 'skipped'; reason?: string }
-  | { status: 'failed'; error: string }
-  | { status: 'deferred'; until: Date; reason: string };
+  { status: 'sent' } | { status: 'skipped'; reason?: string } | { status: 'failed'; error: string } | { status: 'deferred'; until: Date; reason: string };
 
 /** About 14 hours of retries (backoff capped at 1 h), so a long Slack or SMTP outage loses nothing. */
 export const MAX_ATTEMPTS = 20;
@@ -151,7 +148,13 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
     if (outcome.status === 'deferred') {
       await db
         .update(notifications)
-        .set({ status: 'pending', attempts: sql`${notifications.attempts} - 1`, lastError: outcome.reason.slice(0, 500), nextAttemptAt: outcome.until, lockedUntil: null })
+        .set({
+          status: 'pending',
+          attempts: sql`${notifications.attempts} - 1`,
+          lastError: outcome.reason.slice(0, 500),
+          nextAttemptAt: outcome.until,
+          lockedUntil: null,
+        })
         .where(stillMine(claim));
       return;
     }
@@ -219,7 +222,10 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
     const conds = [];
     if (where.dedupeKey) conds.push(eq(notifications.dedupeKey, where.dedupeKey));
     if (where.kind) conds.push(eq(notifications.kind, where.kind));
-    return db.select().from(notifications).where(conds.length ? and(...conds) : undefined);
+    return db
+      .select()
+      .from(notifications)
+      .where(conds.length ? and(...conds) : undefined);
   }
 
   /** Outbox rows by status, for /metrics. */

@@ -28,9 +28,7 @@ export const inviteExpiryChoices = { '72h': 72, '7d': 168, '14d': 336, '30d': 72
 export type InviteExpiryChoice = keyof typeof inviteExpiryChoices;
 
 function expiryChoiceOf(hours: number | null): InviteExpiryChoice {
-  const found = (Object.keys(inviteExpiryChoices) as InviteExpiryChoice[]).find(
-    (k) => inviteExpiryChoices[k] === hours,
-  );
+  const found = (Object.keys(inviteExpiryChoices) as InviteExpiryChoice[]).find((k) => inviteExpiryChoices[k] === hours);
   return found ?? '14d';
 }
 
@@ -101,13 +99,15 @@ export function createOrgService(deps: Deps) {
           const now = clock.now();
           await assertMayJoinAnotherOrg(tx, settings, actor.accountId);
           const slug = wanted ?? (await suggestSlug(name, tx));
-          const [org] = await tx
-            .insert(orgs)
-            .values({ name, slug, primaryOwnerId: actor.accountId, createdAt: now, updatedAt: now })
-            .returning();
+          const [org] = await tx.insert(orgs).values({ name, slug, primaryOwnerId: actor.accountId, createdAt: now, updatedAt: now }).returning();
           await emit(tx, actor, { orgId: org!.id, action: 'org.created', targetType: 'org', targetId: org!.id, after: { name, slug } }, now);
           // Its creator is its first owner (and its primary owner), and lands in it.
-          await addMembership(tx, actor, { org: org!, accountId: actor.accountId, role: ownerRole, billingEmails: true, source: 'creator', makeActive: true }, now);
+          await addMembership(
+            tx,
+            actor,
+            { org: org!, accountId: actor.accountId, role: ownerRole, billingEmails: true, source: 'creator', makeActive: true },
+            now,
+          );
           return org!;
         });
       } catch (err) {
@@ -142,12 +142,7 @@ export function createOrgService(deps: Deps) {
       const before = await requireOrg(tx, orgId, { lock: true });
       const now = clock.now();
       const [after] = await tx.update(orgs).set({ name, updatedAt: now }).where(eq(orgs.id, orgId)).returning();
-      await emit(
-        tx,
-        actor,
-        { orgId, action: 'org.renamed', targetType: 'org', targetId: orgId, before: { name: before.name }, after: { name } },
-        now,
-      );
+      await emit(tx, actor, { orgId, action: 'org.renamed', targetType: 'org', targetId: orgId, before: { name: before.name }, after: { name } }, now);
       return after!;
     });
   }

@@ -25,7 +25,11 @@ export function createScimTokenService(deps: Deps) {
   const { db, clock } = deps;
   const cache = deps.tokenCache ?? createTokenCache();
   // Every SCIM request starts here: built once, planned once per connection.
-  const tokenByHash = db.select().from(scimTokens).where(eq(scimTokens.tokenHash, sql.placeholder('hash'))).prepare('roster_scim_token_by_hash');
+  const tokenByHash = db
+    .select()
+    .from(scimTokens)
+    .where(eq(scimTokens.tokenHash, sql.placeholder('hash')))
+    .prepare('roster_scim_token_by_hash');
 
   function newToken(): string {
     return `rst_${randomBytes(32).toString('base64url')}`;
@@ -67,7 +71,9 @@ export function createScimTokenService(deps: Deps) {
     const [row] = await tx
       .select()
       .from(scimTokens)
-      .where(and(eq(scimTokens.orgId, orgId), sql`lower(${scimTokens.name}) = lower(${name.trim()})`, isNull(scimTokens.revokedAt), isNull(scimTokens.expiresAt)))
+      .where(
+        and(eq(scimTokens.orgId, orgId), sql`lower(${scimTokens.name}) = lower(${name.trim()})`, isNull(scimTokens.revokedAt), isNull(scimTokens.expiresAt)),
+      )
       .for('update');
     if (!row) fail('scim_token_not_found', `No active SCIM token is named "${name.trim().slice(0, 60)}".`);
     return row;
@@ -104,7 +110,14 @@ export function createScimTokenService(deps: Deps) {
       await emit(
         tx,
         actor,
-        { orgId, action: 'scim_token.rotated', targetType: 'scim_token', targetId: row!.id, before: { id: old.id, validUntil: oldValidUntil }, after: { name: old.name } },
+        {
+          orgId,
+          action: 'scim_token.rotated',
+          targetType: 'scim_token',
+          targetId: row!.id,
+          before: { id: old.id, validUntil: oldValidUntil },
+          after: { name: old.name },
+        },
         now,
       );
       return { token, view: viewOf(row!), oldValidUntil };

@@ -36,12 +36,7 @@ export async function requireOrg(ex: Executor, orgId: string, opts: { lock?: boo
   return org;
 }
 
-export async function findMembership(
-  ex: Executor,
-  orgId: string,
-  accountId: string,
-  opts: { lock?: boolean } = {},
-): Promise<MembershipRow | undefined> {
+export async function findMembership(ex: Executor, orgId: string, accountId: string, opts: { lock?: boolean } = {}): Promise<MembershipRow | undefined> {
   const q = ex
     .select()
     .from(memberships)
@@ -58,12 +53,7 @@ export function actorAccountId(actor: Actor): string | null {
  * Locks the org row, then reads the actor's standing: every write that can change owners or seats goes
  * through here, so concurrent changes to one org are serialized and each sees the other's result.
  */
-export async function lockOrgFor(
-  tx: Executor,
-  actor: Actor,
-  orgId: string,
-  permission: Permission,
-): Promise<{ org: OrgRow; standing: Standing }> {
+export async function lockOrgFor(tx: Executor, actor: Actor, orgId: string, permission: Permission): Promise<{ org: OrgRow; standing: Standing }> {
   const org = await requireOrg(tx, orgId, { lock: true });
   const standing = await requireMembership(tx, actor, orgId);
   authorize(standing, permission);

@@ -52,7 +52,10 @@ export async function deliverDueNotifications(domain: Domain, channels: Channels
       } catch (err) {
         outcome = outcomeOf(err);
         if (outcome.status === 'failed') {
-          log.warn({ err: outcome.error, notification: n.id, kind: n.kind, channel: n.channel, attempts: n.attempts }, 'notification delivery failed; will retry');
+          log.warn(
+            { err: outcome.error, notification: n.id, kind: n.kind, channel: n.channel, attempts: n.attempts },
+            'notification delivery failed; will retry',
+          );
         }
       }
       await domain.outbox.settle(n, outcome);

@@ -11,7 +11,8 @@ export function jsonNestingExceeds(body: Uint8Array | string, maxDepth: number):
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (inString) {
-      if (b === 0x5c) i++; // backslash: the next byte is escaped (a quote or a backslash included)
+      if (b === 0x5c)
+        i++; // backslash: the next byte is escaped (a quote or a backslash included)
       else if (b === 0x22) inString = false;
     } else if (b === 0x22) inString = true;
     else if (b === 0x5b || b === 0x7b) {

@@ -48,4 +48,3 @@ async function waitFor(limiter: RateLimiterMemory | undefined, key: string): Pro
     throw r;
   }
 }
-

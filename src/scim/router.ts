@@ -7,7 +7,21 @@ import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/sci
 import type { Logger } from '../logger.js';
 import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { jsonNestingExceeds } from './json-depth.js';
-import { checkAttributes, checkFilter, filterTerms, fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup, toScimUser, userResource } from './mapping.js';
+import {
+  checkAttributes,
+  checkFilter,
+  filterTerms,
+  fromScimGroup,
+  fromScimUser,
+  normalizeBooleans,
+  normalizePatch,
+  patchProblem,
+  type ScimJson,
+  scimError,
+  toScimGroup,
+  toScimUser,
+  userResource,
+} from './mapping.js';
 
 type ScimDeps = { domain: Domain; log: Logger; publicUrl: string; limits?: ScimLimitSettings | undefined };
 
@@ -175,11 +189,22 @@ export function createScimRouter(deps: ScimDeps): Router {
       const wait = await limits?.tokenRefused(req.ip ?? 'unknown');
       if (wait) return tooMany(res, wait, 'Too many requests with an invalid token from your address. Try again later with a valid token.');
       res.set('WWW-Authenticate', 'Bearer realm="Roster SCIM"');
-      sendError(res, 401, match ? 'The bearer token is not valid: it may be wrong, revoked or expired. Create a new one with `/org scim create`.' : 'Send the SCIM token as "Authorization: Bearer <token>".');
+      sendError(
+        res,
+        401,
+        match
+          ? 'The bearer token is not valid: it may be wrong, revoked or expired. Create a new one with `/org scim create`.'
+          : 'Send the SCIM token as "Authorization: Bearer <token>".',
+      );
       return;
     }
     const wait = await limits?.tokenUsed(principal.tokenId);
-    if (wait) return tooMany(res, wait, `Too many requests for this SCIM token: at most ${limits!.settings.scimPerTokenPerMinute} a minute. Retry after the time in Retry-After.`);
+    if (wait)
+      return tooMany(
+        res,
+        wait,
+        `Too many requests for this SCIM token: at most ${limits!.settings.scimPerTokenPerMinute} a minute. Retry after the time in Retry-After.`,
+      );
     const ctx: ScimContext = {
       actor: { type: 'scim', tokenId: principal.tokenId, orgId: principal.orgId, label: principal.name },
       domain: deps.domain,
@@ -203,7 +228,8 @@ export function createScimRouter(deps: ScimDeps): Router {
   router.use((err: { type?: string; status?: number; message?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (err?.type === 'entity.too.large') return sendError(res, 413, `The request body is larger than ${BODY_LIMIT}.`, 'tooLarge');
     if (err?.type === 'entity.parse.failed') return sendError(res, 400, 'The request body is not valid JSON.', 'invalidSyntax');
-    if (err?.type === 'entity.too.deep') return sendError(res, 400, `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, 'invalidSyntax');
+    if (err?.type === 'entity.too.deep')
+      return sendError(res, 400, `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, 'invalidSyntax');
     if (err?.status && err.status < 500) return sendError(res, err.status, err.message ?? 'Bad request.', 'invalidSyntax');
     next(err);
   });
@@ -256,9 +282,9 @@ export function createScimRouter(deps: ScimDeps): Router {
               : new SCIMMY.Schemas.User(toScimUser(item) as never, 'out', location, shape.attributes as never)
             : new SCIMMY.Schemas.Group(toScimGroup(item) as never, 'out', location, shape.attributes as never),
         );
-        res.type('application/scim+json').send(
-          JSON.stringify({ schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources }),
-        );
+        res
+          .type('application/scim+json')
+          .send(JSON.stringify({ schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources }));
       } catch (err) {
         sendFailure(res, ctx.log, err, 'list');
       }
@@ -306,7 +332,13 @@ export function createScimRouter(deps: ScimDeps): Router {
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const status = clientErrorStatus(err);
-    if (status) return sendError(res, status, status === 400 ? 'The request could not be read: its path or query is malformed.' : 'The request was refused.', status === 400 ? 'invalidSyntax' : undefined);
+    if (status)
+      return sendError(
+        res,
+        status,
+        status === 400 ? 'The request could not be read: its path or query is malformed.' : 'The request was refused.',
+        status === 400 ? 'invalidSyntax' : undefined,
+      );
     sendFailure(res, deps.log, err, 'request');
   });
   return router;

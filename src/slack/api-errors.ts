@@ -39,23 +39,27 @@ const unreachable = new Set([
   'too_many_blocks',
 ]);
 
-const reinstall = "reinstall the Slack app to the workspace (api.slack.com/apps → your app → OAuth & Permissions → Reinstall), put its Bot User OAuth Token (xoxb-…) into SLACK_BOT_TOKEN and restart Roster";
+const reinstall =
+  'reinstall the Slack app to the workspace (api.slack.com/apps → your app → OAuth & Permissions → Reinstall), put its Bot User OAuth Token (xoxb-…) into SLACK_BOT_TOKEN and restart Roster';
 
 /**
  * Slack refusing the app itself, with what the operator does about it. `account_inactive` belongs here:
  * for a bot token Slack means the token's app or workspace was deleted, not that the recipient left.
  */
 const operatorFixes: Record<string, (data: Record<string, unknown>) => string> = {
-  invalid_auth: () => `Slack does not accept SLACK_BOT_TOKEN: copy the Bot User OAuth Token (xoxb-…) of the installed app into SLACK_BOT_TOKEN and restart Roster (or ${reinstall}).`,
+  invalid_auth: () =>
+    `Slack does not accept SLACK_BOT_TOKEN: copy the Bot User OAuth Token (xoxb-…) of the installed app into SLACK_BOT_TOKEN and restart Roster (or ${reinstall}).`,
   not_authed: () => `No token reached Slack: set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-…) and restart Roster.`,
   token_revoked: () => `The bot token was revoked (the app was uninstalled, or its token regenerated): ${reinstall}.`,
   token_expired: () => `The bot token expired (token rotation is on for this app): turn token rotation off, or ${reinstall}.`,
   account_inactive: () => `The bot token belongs to a deleted app, bot or workspace: ${reinstall}.`,
   team_disabled: () => `The Slack workspace is disabled: point Roster at an active workspace (${reinstall}).`,
-  not_allowed_token_type: () => 'SLACK_BOT_TOKEN is not a bot token: use the Bot User OAuth Token (xoxb-…), not a user (xoxp-) or app-level (xapp-) token, and restart Roster.',
+  not_allowed_token_type: () =>
+    'SLACK_BOT_TOKEN is not a bot token: use the Bot User OAuth Token (xoxb-…), not a user (xoxp-) or app-level (xapp-) token, and restart Roster.',
   missing_scope: (data) =>
     `The bot token lacks the scope ${typeof data.needed === 'string' ? data.needed : 'this call needs'}: add it under OAuth & Permissions → Bot Token Scopes (manifest.yml lists every scope Roster uses), then reinstall the app to the workspace.`,
-  no_permission: () => 'A workspace setting does not let the Roster app do this: ask a workspace admin to allow the app (and check its scopes in manifest.yml).',
+  no_permission: () =>
+    'A workspace setting does not let the Roster app do this: ask a workspace admin to allow the app (and check its scopes in manifest.yml).',
   access_denied: () => 'A workspace setting does not let the Roster app do this: ask a workspace admin to allow the app.',
   team_access_not_granted: () => 'The Roster app was not granted access to this workspace (Enterprise Grid): ask an org admin to add the app to the workspace.',
   ekm_access_denied: () => 'Workspace administrators have suspended posting messages (Slack EKM): ask them to restore it.',
@@ -69,7 +73,12 @@ const methodScoped = new Set(['missing_scope', 'no_permission', 'access_denied',
 const BODY_RATE_LIMIT_MS = 60_000;
 
 export function classifySlackError(err: unknown): SlackFailure {
-  const e = err as { code?: string; data?: Record<string, unknown> & { error?: string; response_metadata?: { retryAfter?: number } }; retryAfter?: number; statusCode?: number };
+  const e = err as {
+    code?: string;
+    data?: Record<string, unknown> & { error?: string; response_metadata?: { retryAfter?: number } };
+    retryAfter?: number;
+    statusCode?: number;
+  };
   if (e?.code === webApi.ErrorCode.RateLimitedError && typeof e.retryAfter === 'number') {
     return { kind: 'rate_limited', code: 'ratelimited', retryAfterMs: Math.max(1, e.retryAfter) * 1000 };
   }
@@ -86,7 +95,12 @@ export function classifySlackError(err: unknown): SlackFailure {
   }
   if (e?.code === webApi.ErrorCode.HTTPError && e.statusCode === 404) {
     // Slack answers every method with 200 (or 429): a 404 means the address is not Slack's Web API.
-    return { kind: 'operator', code: 'http_404', fix: "Slack's Web API is not at the configured address: check SLACK_API_URL (empty for Slack's own, https://slack-gov.com/api/ for GovSlack).", tokenWide: true };
+    return {
+      kind: 'operator',
+      code: 'http_404',
+      fix: "Slack's Web API is not at the configured address: check SLACK_API_URL (empty for Slack's own, https://slack-gov.com/api/ for GovSlack).",
+      tokenWide: true,
+    };
   }
   return { kind: 'transient', code: e?.code ?? 'unknown' };
 }
@@ -144,7 +158,16 @@ export function createSlackDeliveryState(now: () => Date) {
         problem.at = at.getTime();
         return true;
       }
-      problem = { code: f.code, method, fix: f.fix, tokenWide: f.tokenWide, since: at.toISOString(), lastSeen: at.toISOString(), occurrences: 1, at: at.getTime() };
+      problem = {
+        code: f.code,
+        method,
+        fix: f.fix,
+        tokenWide: f.tokenWide,
+        since: at.toISOString(),
+        lastSeen: at.toISOString(),
+        occurrences: 1,
+        at: at.getTime(),
+      };
       return true;
     },
     rateLimited() {
@@ -163,7 +186,7 @@ export function createSlackDeliveryState(now: () => Date) {
     metricLines(): string[] {
       const h = health();
       return [
-        '# HELP roster_slack_delivery_ok 0 while Slack refuses Roster\'s app for a reason only the operator can fix (see /healthz for the fix).',
+        "# HELP roster_slack_delivery_ok 0 while Slack refuses Roster's app for a reason only the operator can fix (see /healthz for the fix).",
         '# TYPE roster_slack_delivery_ok gauge',
         `roster_slack_delivery_ok ${h.status === 'ok' ? 1 : 0}`,
         '# HELP roster_slack_operator_errors_total Slack answers that need the operator (token, scopes, workspace policy), by error code.',
@@ -176,4 +199,3 @@ export function createSlackDeliveryState(now: () => Date) {
     },
   };
 }
-

@@ -13,5 +13,4 @@ export type SlackDeps = {
   kickOutbox: () => void;
 };
 
-
 export type WebClient = App['client'];

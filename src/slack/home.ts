@@ -4,7 +4,6 @@ import { HOME_PAGE_SIZE, homeView } from './blocks/home.js';
 import { can } from '../domain/access.js';
 import { currentOrgOf } from '../domain/orgs.js';
 
-
 /** Builds and publishes a person's App Home from the database (fresh at every open and after every change). */
 export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0): Promise<void> {
   const { domain } = deps;

@@ -46,7 +46,8 @@ export const slackFetch: typeof fetch = (input, init) => {
           const status = res.statusCode ?? 0;
           // Neither Slack's Web API nor a response_url redirects. If one ever does, the redirect is the
           // answer: following it would send the request (a message, a DM) a second time.
-          if (status >= 300 && status < 400 && init?.redirect === 'error') return reject(new TypeError('fetch failed', { cause: new Error('unexpected redirect') }));
+          if (status >= 300 && status < 400 && init?.redirect === 'error')
+            return reject(new TypeError('fetch failed', { cause: new Error('unexpected redirect') }));
           resolve(toResponse(status, res, chunks));
         });
       },

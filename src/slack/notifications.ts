@@ -94,7 +94,11 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
   function deferral(method: string, f: SlackFailure, until: number): Error {
     if (f.kind === 'rate_limited') return new DeliveryDeferred(`Slack ${method}: rate limited until ${new Date(until).toISOString()}`, new Date(until), false);
     if (f.kind === 'operator') {
-      return new DeliveryDeferred(`Slack ${method}: ${f.code}, which the operator must fix: ${f.fix}`, new Date(deps.clock.now().getTime() + OPERATOR_PARK_MS), true);
+      return new DeliveryDeferred(
+        `Slack ${method}: ${f.code}, which the operator must fix: ${f.fix}`,
+        new Date(deps.clock.now().getTime() + OPERATOR_PARK_MS),
+        true,
+      );
     }
     return new Error(`Slack ${method}: ${f.code}`);
   }

@@ -78,7 +78,10 @@ export function parseAuditArgs(args: string[], now: Date): { action?: string; ac
  * reminders). undefined when a part is not a whole number; the domain checks the range.
  */
 export function parseReminderHours(text: string): number[] | undefined {
-  const parts = text.replace(/(\d)\s*(?:hours?|hrs?|h)\b/gi, '$1').split(/[\s,;]+/).filter(Boolean);
+  const parts = text
+    .replace(/(\d)\s*(?:hours?|hrs?|h)\b/gi, '$1')
+    .split(/[\s,;]+/)
+    .filter(Boolean);
   if (parts.some((p) => !/^-?\d{1,7}$/.test(p))) return undefined;
   return parts.map(Number);
 }

@@ -40,16 +40,44 @@ function answerFor(status: number, err: unknown, ref?: string): Answer {
   switch (status) {
     case 400:
       return isInvalidDataError(err)
-        ? { status, title: 'That input is not accepted', detail: 'The request holds a character Roster does not accept, or a number out of range. Nothing was changed.', code: 'invalid_input', scimType: 'invalidValue' }
-        : { status, title: 'That request could not be read', detail: 'The request could not be read: its path, query or body is malformed. Nothing was changed.', code: 'invalid_request', scimType: 'invalidSyntax' };
+        ? {
+            status,
+            title: 'That input is not accepted',
+            detail: 'The request holds a character Roster does not accept, or a number out of range. Nothing was changed.',
+            code: 'invalid_input',
+            scimType: 'invalidValue',
+          }
+        : {
+            status,
+            title: 'That request could not be read',
+            detail: 'The request could not be read: its path, query or body is malformed. Nothing was changed.',
+            code: 'invalid_request',
+            scimType: 'invalidSyntax',
+          };
     case 404:
       return { status, title: 'Page not found', detail: 'There is nothing at this address.', code: 'not_found' };
     case 413:
-      return { status, title: 'Too much data', detail: 'The request body is larger than Roster accepts. Nothing was changed.', code: 'too_large', scimType: 'tooLarge' };
+      return {
+        status,
+        title: 'Too much data',
+        detail: 'The request body is larger than Roster accepts. Nothing was changed.',
+        code: 'too_large',
+        scimType: 'tooLarge',
+      };
     case 503:
-      return { status, title: 'Roster is briefly unavailable', detail: 'Roster cannot reach its database right now. Nothing was changed; please try again in a minute.', code: 'unavailable' };
+      return {
+        status,
+        title: 'Roster is briefly unavailable',
+        detail: 'Roster cannot reach its database right now. Nothing was changed; please try again in a minute.',
+        code: 'unavailable',
+      };
     case 500:
-      return { status, title: 'Something went wrong on our side', detail: `Something went wrong on our side${ref ? ` (ref ${ref})` : ''}. Please try again in a moment.`, code: 'internal_error' };
+      return {
+        status,
+        title: 'Something went wrong on our side',
+        detail: `Something went wrong on our side${ref ? ` (ref ${ref})` : ''}. Please try again in a moment.`,
+        code: 'internal_error',
+      };
     default:
       return { status, title: 'That request was refused', detail: 'The request was refused. Nothing was changed.', code: 'refused' };
   }
@@ -68,8 +96,16 @@ function send(req: Request, res: Response, a: Answer) {
       res.status(a.status).json({ ok: false, error: a.code, message: a.detail });
       return;
     case 'page':
-      res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Referrer-Policy': 'no-referrer' });
-      res.status(a.status).type('html').send(page(a.title, html`<h1>${a.title}</h1><p>${a.detail}</p>`));
+      res.set({
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+        'Referrer-Policy': 'no-referrer',
+      });
+      res
+        .status(a.status)
+        .type('html')
+        .send(page(a.title, html`<h1>${a.title}</h1><p>${a.detail}</p>`));
   }
 }
 
@@ -88,7 +124,8 @@ export function errorHandler(log?: Logger) {
     }
     const status = statusOf(err);
     const ref = status >= 500 ? randomBytes(4).toString('hex') : undefined;
-    if (status === 503) log?.warn({ err: (err as Error)?.message, ref, method: req.method, surface: surfaceOf(req.path) }, 'request failed: database unavailable');
+    if (status === 503)
+      log?.warn({ err: (err as Error)?.message, ref, method: req.method, surface: surfaceOf(req.path) }, 'request failed: database unavailable');
     else if (status >= 500) log?.error({ err, ref, method: req.method, surface: surfaceOf(req.path) }, 'request failed');
     send(req, res, answerFor(status, err, ref));
   };

@@ -61,7 +61,11 @@ export function createWebApp(deps: WebDeps): Express {
   // Prometheus text format: enough to alert on a stuck outbox, a saturated pool or a growing process.
   app.get('/metrics', async (req, res) => {
     if (deps.metricsToken && !bearerMatches(req.headers.authorization, deps.metricsToken)) {
-      return void res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('Metrics need Authorization: Bearer <METRICS_TOKEN>.\n');
+      return void res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer realm="metrics"')
+        .type('text/plain')
+        .send('Metrics need Authorization: Bearer <METRICS_TOKEN>.\n');
     }
     const dbUp = await deps.databaseUp();
     const outbox = dbUp && deps.outboxStats ? await deps.outboxStats().catch(() => ({}) as Record<string, number>) : {};
@@ -70,7 +74,7 @@ export function createWebApp(deps: WebDeps): Express {
       '# HELP roster_database_up 1 when PostgreSQL answers.',
       '# TYPE roster_database_up gauge',
       `roster_database_up ${dbUp ? 1 : 0}`,
-      '# HELP roster_db_pool_connections Connections in this process\'s pool.',
+      "# HELP roster_db_pool_connections Connections in this process's pool.",
       '# TYPE roster_db_pool_connections gauge',
       `roster_db_pool_connections{state="total"} ${deps.pool.totalCount}`,
       `roster_db_pool_connections{state="idle"} ${deps.pool.idleCount}`,
@@ -102,7 +106,12 @@ function tooManyInvitePageRequests(res: express.Response, retryAfterSeconds: num
     .set('Retry-After', String(retryAfterSeconds))
     .set('Content-Security-Policy', CONTENT_SECURITY_POLICY)
     .type('html')
-    .send(page('Too many requests', html`<h1>Too many requests</h1><p>Too many invite pages were opened from your network just now. Nothing was changed. Please try your link again in ${String(minutes)} minute${minutes === 1 ? '' : 's'}.</p>`));
+    .send(
+      page(
+        'Too many requests',
+        html`<h1>Too many requests</h1><p>Too many invite pages were opened from your network just now. Nothing was changed. Please try your link again in ${String(minutes)} minute${minutes === 1 ? '' : 's'}.</p>`,
+      ),
+    );
 }
 
 /** Constant-time check of `Bearer <token>` (hashes first, so lengths don't leak either). */

@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/roster.js';
 import { freshDatabase } from '../helpers/db.js';
-import {
-  livePostmaster,
-  removeDataDir,
-  RosterServer,
-  runCliProcess,
-  show,
-  tempDataDir,
-} from '../helpers/process.js';
+import { livePostmaster, removeDataDir, RosterServer, runCliProcess, show, tempDataDir } from '../helpers/process.js';
 
 /**
  * The operator's CLI. Most tests call run() in-process against a fresh test database (fast); one test
@@ -72,11 +65,7 @@ describe('roster org', () => {
     );
     expect(org.rows).toHaveLength(1);
     expect(org.rows[0]!.primary_email.toLowerCase()).toBe(`hank.${t}@example.com`);
-    const owners = await count(
-      'memberships m join orgs o on o.id = m.org_id',
-      `o.slug = $1 and m.role = 'owner'`,
-      [`globex-corp-${t}`],
-    );
+    const owners = await count('memberships m join orgs o on o.id = m.org_id', `o.slug = $1 and m.role = 'owner'`, [`globex-corp-${t}`]);
     expect(owners).toBe(1);
   });
 

@@ -63,10 +63,21 @@ describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, even
     const q = (text: string, values: unknown[] = []) => db.pool.query(text, values);
     const owner = (await q(`insert into accounts (display_name, email) values ('Olga', 'olga@example.com') returning id`)).rows[0].id;
     const dev = (await q(`insert into accounts (display_name, email) values ('Dev', 'dev@example.com') returning id`)).rows[0].id;
-    const org = (await q(`insert into orgs (name, slug, primary_owner_id, scim_default_role) values ('Acme', 'acme', $1, 'developer') returning id`, [owner])).rows[0].id;
-    await q(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'owner', 'creator'), ($1, $3, 'developer', 'invite')`, [org, owner, dev]);
-    await q(`insert into invites (org_id, email, role, token_hash, token_nonce, expires_at) values ($1, 'bill@example.com', 'billing', 'h', 'n', now() + interval '7 days')`, [org]);
-    await q(`insert into audit_events (org_id, actor_type, action, target_type) values ($1, 'system', 'org.created', 'org'), ($1, 'system', 'member.added', 'membership')`, [org]);
+    const org = (await q(`insert into orgs (name, slug, primary_owner_id, scim_default_role) values ('Acme', 'acme', $1, 'developer') returning id`, [owner]))
+      .rows[0].id;
+    await q(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'owner', 'creator'), ($1, $3, 'developer', 'invite')`, [
+      org,
+      owner,
+      dev,
+    ]);
+    await q(
+      `insert into invites (org_id, email, role, token_hash, token_nonce, expires_at) values ($1, 'bill@example.com', 'billing', 'h', 'n', now() + interval '7 days')`,
+      [org],
+    );
+    await q(
+      `insert into audit_events (org_id, actor_type, action, target_type) values ($1, 'system', 'org.created', 'org'), ($1, 'system', 'member.added', 'membership')`,
+      [org],
+    );
     expect((await q(`select count(*)::int as n from pg_type where typname = 'role'`)).rows[0].n).toBe(1);
 
     await runMigrations(db.pool);
@@ -95,6 +106,9 @@ describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, even
     const devMember = list.find((m) => m.displayName === 'Dev')!;
     const after = await domain.members.changeRole(ownerActor, org, devMember.accountId, 'admin');
     expect(after.role).toBe('admin');
-    expect((await q(`select action, seq from audit_events where org_id = $1 order by seq desc limit 1`, [org])).rows[0]).toEqual({ action: 'member.role_changed', seq: '3' });
+    expect((await q(`select action, seq from audit_events where org_id = $1 order by seq desc limit 1`, [org])).rows[0]).toEqual({
+      action: 'member.role_changed',
+      seq: '3',
+    });
   });
 });

@@ -287,7 +287,10 @@ describe('invite email content', () => {
     const [denied] = smtp.to(asker.account.email!);
     expect(invite && denied).toBeTruthy();
     const ourLink = `${PUBLIC_URL}/invites/${r.token}`;
-    for (const [mail, ours] of [[invite!, [ourLink, p.account.email!]], [denied!, [asker.account.email!]]] as const) {
+    for (const [mail, ours] of [
+      [invite!, [ourLink, p.account.email!]],
+      [denied!, [asker.account.email!]],
+    ] as const) {
       for (const part of [mail.subject, mail.text, mail.html.replace(/<[^>]*>/g, ' ')]) {
         expect(linksOtherThan(part, [...ours, 'roster.example'])).toEqual([]);
       }

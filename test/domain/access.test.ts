@@ -47,9 +47,7 @@ const matrix: { row: string; permission: Permission; allowed: [boolean, boolean,
 
 const specRoles: Role[] = ['owner', 'admin', 'billing', 'developer', 'member'];
 
-const cases = matrix.flatMap(({ row, permission, allowed }) =>
-  specRoles.map((role, i) => ({ row, permission, role, expected: allowed[i]! })),
-);
+const cases = matrix.flatMap(({ row, permission, allowed }) => specRoles.map((role, i) => ({ row, permission, role, expected: allowed[i]! })));
 
 function thrown(fn: () => unknown): DomainError {
   try {

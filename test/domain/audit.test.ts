@@ -149,7 +149,9 @@ describe('audit events are written in the same transaction as the change', () =>
     const w = world();
     const { org: first, owner } = await w.org('Atomic Switch');
     const second = await w.domain.orgs.create(owner.actor, { name: `Atomic Switch Two ${hex()}` });
-    await withAuditFailing(w, 'account.active_org_changed', () => expect(w.domain.orgs.switchActive(owner.actor, first.slug)).rejects.toMatchObject(auditRefused));
+    await withAuditFailing(w, 'account.active_org_changed', () =>
+      expect(w.domain.orgs.switchActive(owner.actor, first.slug)).rejects.toMatchObject(auditRefused),
+    );
     expect((await accountRow(w, owner.account.id))!.activeOrgId).toBe(second.id);
   });
 
@@ -198,9 +200,11 @@ describe('querying the audit log', () => {
     const stored = await allEventsOf(w, org.id);
     const query = async (f: { since?: Date | string; until?: Date | string }) => (await w.domain.audit.query(owner.actor, org.id, f)).map((e) => e.id);
     const expected = (since: Date, until: Date) =>
-      stored.filter((e) => e.at >= since && e.at <= until).map((e) => e.id).reverse();
-    const actions = async (f: { since?: Date | string; until?: Date | string }) =>
-      (await w.domain.audit.query(owner.actor, org.id, f)).map((e) => e.action);
+      stored
+        .filter((e) => e.at >= since && e.at <= until)
+        .map((e) => e.id)
+        .reverse();
+    const actions = async (f: { since?: Date | string; until?: Date | string }) => (await w.domain.audit.query(owner.actor, org.id, f)).map((e) => e.action);
 
     const end = new Date(t3.getTime() + HOUR);
     expect(await query({ since: t1 })).toEqual(expected(t1, end));
@@ -279,7 +283,10 @@ describe('querying the audit log', () => {
   it('a filter that makes no sense is refused with invalid_input', async () => {
     const w = world();
     const { org, owner } = await w.org('Bad Filters');
-    await expect(w.domain.audit.query(owner.actor, org.id, { since: 'last tuesday-ish' })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/since/) });
+    await expect(w.domain.audit.query(owner.actor, org.id, { since: 'last tuesday-ish' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/since/),
+    });
     await expect(w.domain.audit.query(owner.actor, org.id, { beforeId: -1 })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(w.domain.audit.query(owner.actor, org.id, { action: '' })).rejects.toMatchObject({ code: 'invalid_input' });
   });
@@ -291,9 +298,7 @@ describe('who may read the audit log', () => {
     const { org, owner } = await w.org('Readers');
     const admin = await w.member(org, owner.actor, 'admin');
     expect((await w.domain.audit.query(owner.actor, org.id)).length).toBeGreaterThan(0);
-    expect((await w.domain.audit.query(admin.actor, org.id)).map((e) => e.id)).toEqual(
-      (await w.domain.audit.query(owner.actor, org.id)).map((e) => e.id),
-    );
+    expect((await w.domain.audit.query(admin.actor, org.id)).map((e) => e.id)).toEqual((await w.domain.audit.query(owner.actor, org.id)).map((e) => e.id));
   });
 
   it.each(['member', 'billing', 'developer'] as const)('a(n) %s may not read or export it', async (role) => {
@@ -315,7 +320,7 @@ describe('who may read the audit log', () => {
     await expect(w.domain.audit.export(admin.actor, org.id, 'csv')).rejects.toMatchObject({ code: 'forbidden' });
   });
 
-  it("someone outside the org cannot read its log, and a bad or unknown org id is refused", async () => {
+  it('someone outside the org cannot read its log, and a bad or unknown org id is refused', async () => {
     const w = world();
     const { org } = await w.org('Closed');
     const { owner: stranger } = await w.org('Stranger');
@@ -370,7 +375,12 @@ describe('exporting the audit log', () => {
     const { org, owner } = await w.org('Filtered Export');
     await w.domain.orgs.rename(owner.actor, org.id, `Filtered ${hex()}`);
     const jsonl = await w.domain.audit.export(owner.actor, org.id, 'jsonl', { action: 'org.renamed' });
-    expect(jsonl.trim().split('\n').map((l) => JSON.parse(l).action)).toEqual(['org.renamed']);
+    expect(
+      jsonl
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).action),
+    ).toEqual(['org.renamed']);
     const csv = await w.domain.audit.export(owner.actor, org.id, 'csv', { action: 'no.such.action' });
     expect(csv).toBe(`${csvHeader.join(',')}\r\n`);
     expect(await w.domain.audit.export(owner.actor, org.id, 'jsonl', { action: 'no.such.action' })).toBe('');

@@ -38,9 +38,7 @@ describe('invite races', () => {
     const email = `same.${Date.now()}@example.org`;
     const spellings = [email, email.toUpperCase(), `Same.${email.slice(5)}`];
     const settled = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) =>
-        w.domain.invites.create(i % 2 ? admin.actor : owner.actor, org.id, { emails: spellings[i % spellings.length]! }),
-      ),
+      Array.from({ length: 20 }, (_, i) => w.domain.invites.create(i % 2 ? admin.actor : owner.actor, org.id, { emails: spellings[i % spellings.length]! })),
     );
     expect(codes(settled)).toEqual([]); // each call answers with a per-email result, none throws
     const results = settled.map((s) => (s as PromiseFulfilledResult<InviteResult[]>).value[0]!);

@@ -38,8 +38,7 @@ async function inviteRow(w: World, id: string): Promise<InviteRow> {
   return row;
 }
 
-const audits = (w: World, action: string, targetId: string) =>
-  w.count('audit_events', `action = '${action}' and target_id = '${targetId}'`);
+const audits = (w: World, action: string, targetId: string) => w.count('audit_events', `action = '${action}' and target_id = '${targetId}'`);
 const invitesFor = (w: World, orgId: string, where = 'true') => w.count('invites', `org_id = '${orgId}' and (${where})`);
 const membersOf = (w: World, orgId: string) => w.count('memberships', `org_id = '${orgId}'`);
 
@@ -293,9 +292,16 @@ describe('creating invites', () => {
     const e = freshEmail('box');
     const r = await inviteOne(w, owner.actor, org.id, e, { role: 'billing', billingEmails: true });
     const [event] = await w.domain.audit.query(owner.actor, org.id, { action: 'invite.created', targetId: r.invite.id });
-    expect(event).toMatchObject({ actorId: owner.account.id, targetType: 'invite', after: { email: e, role: 'billing', billingEmails: true, status: 'pending' } });
+    expect(event).toMatchObject({
+      actorId: owner.account.id,
+      targetType: 'invite',
+      after: { email: e, role: 'billing', billingEmails: true, status: 'pending' },
+    });
     // Invites go out by email and, for people in the Slack workspace, as a DM: one outbox row per channel.
-    const sent = await w.db.pool.query(`select org_id, channel, payload from notifications where kind = 'invite.sent' and recipient_email = $1 order by channel`, [e]);
+    const sent = await w.db.pool.query(
+      `select org_id, channel, payload from notifications where kind = 'invite.sent' and recipient_email = $1 order by channel`,
+      [e],
+    );
     expect(sent.rows.map((x) => x.channel)).toEqual(['email', 'slack']);
     expect(sent.rows[0]).toMatchObject({ org_id: org.id, payload: { inviteId: r.invite.id, orgName: org.name, role: 'billing' } });
   });
@@ -541,8 +547,12 @@ describe('accepting invites', () => {
     const p = await w.person('Audited');
     const r = await inviteOne(w, admin.actor, org.id, p.account.email!, { role: 'developer' });
     const res = await w.domain.invites.accept(p.actor, r.invite.id);
-    const note = await w.db.pool.query(`select recipient_account_id, payload from notifications where kind = 'invite.accepted' and payload->>'inviteId' = $1`, [r.invite.id]);
-    expect(note.rows).toEqual([{ recipient_account_id: admin.account.id, payload: expect.objectContaining({ email: p.account.email, role: 'developer', orgName: org.name }) }]);
+    const note = await w.db.pool.query(`select recipient_account_id, payload from notifications where kind = 'invite.accepted' and payload->>'inviteId' = $1`, [
+      r.invite.id,
+    ]);
+    expect(note.rows).toEqual([
+      { recipient_account_id: admin.account.id, payload: expect.objectContaining({ email: p.account.email, role: 'developer', orgName: org.name }) },
+    ]);
     const [accepted] = await w.domain.audit.query(owner.actor, org.id, { action: 'invite.accepted', targetId: r.invite.id });
     expect(accepted).toMatchObject({ actorId: p.account.id, before: { status: 'pending' }, after: { status: 'accepted' } });
     const [added] = await w.domain.audit.query(owner.actor, org.id, { action: 'member.added', targetId: res.membership.id });
@@ -572,7 +582,9 @@ describe('declining invites', () => {
     const after = await w.domain.invites.declineByToken(r.token);
     expect(after.status).toBe('declined');
     expect((await w.domain.invites.lookupByToken(r.token)).state).toBe('declined');
-    expect(await w.count('notifications', `kind = 'invite.declined' and recipient_account_id = '${owner.account.id}' and payload->>'inviteId' = '${r.invite.id}'`)).toBe(1);
+    expect(
+      await w.count('notifications', `kind = 'invite.declined' and recipient_account_id = '${owner.account.id}' and payload->>'inviteId' = '${r.invite.id}'`),
+    ).toBe(1);
     expect(await audits(w, 'invite.declined', r.invite.id)).toBe(1);
     expect(await w.count('accounts', `lower(email) = lower('${e}')`)).toBe(0); // declining creates no account
   });
@@ -650,7 +662,10 @@ describe('resending invites', () => {
     const { org, owner } = await w.org('ResendExpiry');
     const e = freshEmail('again');
     const r = await inviteOne(w, owner.actor, org.id, e);
-    await w.db.db.update(invites).set({ remindersSent: [72, 24] }).where(eq(invites.id, r.invite.id));
+    await w.db.db
+      .update(invites)
+      .set({ remindersSent: [72, 24] })
+      .where(eq(invites.id, r.invite.id));
     w.clock.advanceHours(5 * DAY);
     const again = await w.domain.invites.resend(owner.actor, r.invite.id);
     expect(again.invite.expiresAt?.getTime()).toBe(w.clock.now().getTime() + 14 * DAY * 3_600_000);

@@ -28,7 +28,9 @@ describe('asking to join', () => {
     expect(found.id).toBe(org.id);
     const { request } = await w.domain.joinRequests.request(p.actor, found, '  I work on the API  ');
     expect(request).toMatchObject({ orgId: org.id, accountId: p.account.id, status: 'pending', message: 'I work on the API' });
-    const [event] = await w.db.pool.query(`select actor_id, after from audit_events where action = 'join_request.created' and target_id = $1`, [request.id]).then((r) => r.rows);
+    const [event] = await w.db.pool
+      .query(`select actor_id, after from audit_events where action = 'join_request.created' and target_id = $1`, [request.id])
+      .then((r) => r.rows);
     expect(event).toMatchObject({ actor_id: p.account.id, after: { accountId: p.account.id } });
     expect(await membershipOf(w, org.id, p.account.id)).toBeUndefined();
   });
@@ -238,7 +240,9 @@ describe('deciding join requests', () => {
     const p = await w.person('Odd');
     const { request } = await w.domain.joinRequests.request(p.actor, org);
     await expect(w.domain.joinRequests.approve(owner.actor, request.id, 'emperor')).rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(w.domain.joinRequests.approve(owner.actor, '00000000-0000-4000-8000-000000000000', 'member')).rejects.toMatchObject({ code: 'join_request_not_found' });
+    await expect(w.domain.joinRequests.approve(owner.actor, '00000000-0000-4000-8000-000000000000', 'member')).rejects.toMatchObject({
+      code: 'join_request_not_found',
+    });
     await expect(w.domain.joinRequests.deny(owner.actor, 'not-an-id')).rejects.toMatchObject({ code: 'invalid_input' });
     expect((await requestRow(w, request.id)).status).toBe('pending');
   });

@@ -542,7 +542,10 @@ describe('my orgs and the active org', () => {
 
 describe('suspended members', () => {
   async function suspend(w: World, orgId: string, accountId: string) {
-    await w.db.db.update(memberships).set({ status: 'suspended' }).where(and(eq(memberships.orgId, orgId), eq(memberships.accountId, accountId)));
+    await w.db.db
+      .update(memberships)
+      .set({ status: 'suspended' })
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.accountId, accountId)));
   }
 
   it('a suspended owner cannot rename, change settings or delete the org', async () => {

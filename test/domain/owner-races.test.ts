@@ -291,10 +291,7 @@ describe('the last-owner rule under races (primary owner suspended)', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { org, a, b } = await threeOwners(w, `LMix${round}`);
       await suspendPrimary(w, org);
-      const results = await Promise.allSettled([
-        w.domain.members.leave(a.actor, org.id),
-        w.domain.members.changeRole(b.actor, org.id, b.account.id, 'member'),
-      ]);
+      const results = await Promise.allSettled([w.domain.members.leave(a.actor, org.id), w.domain.members.changeRole(b.actor, org.id, b.account.id, 'member')]);
       expect(refusals(results)).toEqual(['last_owner']);
       const { members } = await expectOwned(w, org.id);
       expect(members.filter((m) => m.role === 'owner' && m.status === 'active')).toHaveLength(1);
@@ -306,10 +303,7 @@ describe('the last-owner rule under races (primary owner suspended)', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { org, a, b } = await threeOwners(w, `LRemLeave${round}`);
       await suspendPrimary(w, org);
-      const results = await Promise.allSettled([
-        w.domain.members.remove(a.actor, org.id, b.account.id),
-        w.domain.members.leave(b.actor, org.id),
-      ]);
+      const results = await Promise.allSettled([w.domain.members.remove(a.actor, org.id, b.account.id), w.domain.members.leave(b.actor, org.id)]);
       const codes = refusals(results);
       expect(codes).toHaveLength(1);
       expect(['member_not_found', 'not_a_member']).toContain(codes[0]);

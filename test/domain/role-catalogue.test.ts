@@ -130,7 +130,12 @@ describe('who may do what to whom', () => {
   });
 
   it('nobody gets a menu for themselves', () => {
-    expect(memberActions({ accountId: 'me', role: 'owner' }, { ...member('owner'), accountId: 'me' })).toEqual({ changeRole: false, remove: false, stopBillingEmails: false, sendBillingEmails: false });
+    expect(memberActions({ accountId: 'me', role: 'owner' }, { ...member('owner'), accountId: 'me' })).toEqual({
+      changeRole: false,
+      remove: false,
+      stopBillingEmails: false,
+      sendBillingEmails: false,
+    });
   });
 
   it('an admin manages admins and below but not owners; an owner manages everyone but the primary owner', () => {
@@ -138,14 +143,29 @@ describe('who may do what to whom', () => {
     expect(memberActions(admin, member('owner'))).toEqual({ changeRole: false, remove: false, stopBillingEmails: false, sendBillingEmails: false });
     expect(memberActions(admin, member('admin'))).toEqual({ changeRole: true, remove: true, stopBillingEmails: false, sendBillingEmails: true });
     const owner = { accountId: 'o', role: 'owner' as const };
-    expect(memberActions(owner, member('owner', { billingEmails: true }))).toEqual({ changeRole: true, remove: true, stopBillingEmails: true, sendBillingEmails: false });
-    expect(memberActions(owner, member('owner', { isPrimaryOwner: true, billingEmails: true }))).toEqual({ changeRole: false, remove: false, stopBillingEmails: false, sendBillingEmails: false });
+    expect(memberActions(owner, member('owner', { billingEmails: true }))).toEqual({
+      changeRole: true,
+      remove: true,
+      stopBillingEmails: true,
+      sendBillingEmails: false,
+    });
+    expect(memberActions(owner, member('owner', { isPrimaryOwner: true, billingEmails: true }))).toEqual({
+      changeRole: false,
+      remove: false,
+      stopBillingEmails: false,
+      sendBillingEmails: false,
+    });
   });
 
   it('members, developers and billing members manage nobody', () => {
     for (const role of ['member', 'developer', 'billing'] as const) {
       for (const target of roles) {
-        expect(memberActions({ accountId: 'v', role }, member(target))).toEqual({ changeRole: false, remove: false, stopBillingEmails: false, sendBillingEmails: false });
+        expect(memberActions({ accountId: 'v', role }, member(target))).toEqual({
+          changeRole: false,
+          remove: false,
+          stopBillingEmails: false,
+          sendBillingEmails: false,
+        });
         expect(mayManageInvite(role, target)).toBe(false);
       }
     }

@@ -41,7 +41,8 @@ describe('textProblem', () => {
       expect(textProblem(`a${c}b`)).toMatch(/control character/);
       expect(textProblem(`a${c}b`, 'multiline')).toBeUndefined();
     }
-    for (const c of ['\u0000', '\u000b', '\u000c', '\u001b', '\u007f', '\u0085', '\ud800']) expect(textProblem(`a${c}b`, 'multiline'), JSON.stringify(c)).toBeDefined();
+    for (const c of ['\u0000', '\u000b', '\u000c', '\u001b', '\u007f', '\u0085', '\ud800'])
+      expect(textProblem(`a${c}b`, 'multiline'), JSON.stringify(c)).toBeDefined();
   });
 
   it('an email with a control character is not a valid email', () => {
@@ -62,7 +63,9 @@ describe('every domain entry point that takes text refuses control characters, n
     expect((await refusal(w.domain.orgs.create(p.actor, { name: 'Acme', slug: 'acme\u0000' }))).code).toBe('invalid_input');
     expect(await w.count('orgs')).toBe(before);
     const { org, owner } = await w.org();
-    expect((await refusal(w.domain.orgs.rename(owner.actor, org.id, 'New\u009bName'))).message).toMatch(/organization name contains a control character \(U\+009B\)/);
+    expect((await refusal(w.domain.orgs.rename(owner.actor, org.id, 'New\u009bName'))).message).toMatch(
+      /organization name contains a control character \(U\+009B\)/,
+    );
     // Tabs and new lines in a name are whitespace: they collapse to one space, as before.
     expect((await w.domain.orgs.rename(owner.actor, org.id, 'New\t\nName')).name).toBe('New Name');
   });
@@ -73,7 +76,9 @@ describe('every domain entry point that takes text refuses control characters, n
     expect((await refusal(w.domain.accounts.rename(p.actor, 'Ana\u001b[2J'))).message).toMatch(/display name contains a control character \(U\+001B, escape\)/);
     expect((await refusal(w.domain.accounts.rename(p.actor, 'Ana\udfff'))).message).toMatch(/display name contains an unpaired surrogate/);
     const before = await w.count('accounts');
-    expect((await refusal(w.domain.accounts.findOrCreateByEmail('ana\u0000@example.com'))).message).toMatch(/email address contains a control character \(U\+0000, NUL\)/);
+    expect((await refusal(w.domain.accounts.findOrCreateByEmail('ana\u0000@example.com'))).message).toMatch(
+      /email address contains a control character \(U\+0000, NUL\)/,
+    );
     expect((await refusal(w.domain.accounts.findByEmail('ana\u0000@example.com'))).code).toBe('invalid_input');
     expect(await w.count('accounts')).toBe(before);
   });

@@ -38,7 +38,6 @@ async function cloneWithRetry(admin: pg.Client, name: string): Promise<void> {
   }
 }
 
-
 /**
  * Makes concurrent calls really overlap: holds an exclusive lock on `table` (reads still pass) until
  * `waiters` sessions of this database are blocked on a lock, then lets them all go at once.

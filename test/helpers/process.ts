@@ -120,10 +120,7 @@ export class RosterServer {
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (!this.exit) {
       this.child.kill(signal);
-      const timedOut = await Promise.race([
-        this.exited.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
-      ]);
+      const timedOut = await Promise.race([this.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
       if (timedOut) {
         this.child.kill('SIGKILL');
         await this.exited;

@@ -45,7 +45,12 @@ export type BootedRoster = {
  * started in beforeAll, stopped in afterAll. `build` turns it into the harness a test file uses.
  */
 export function useRoster<H>(
-  opts: { env?: Record<string, string> | (() => Record<string, string>); start?: Omit<StartOptions, 'database' | 'clock'>; before?: () => Promise<void>; after?: () => Promise<void> },
+  opts: {
+    env?: Record<string, string> | (() => Record<string, string>);
+    start?: Omit<StartOptions, 'database' | 'clock'>;
+    before?: () => Promise<void>;
+    after?: () => Promise<void>;
+  },
   build: (roster: BootedRoster) => H,
 ): () => H {
   let h: H | undefined;

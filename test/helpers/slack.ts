@@ -300,7 +300,8 @@ export async function orgOwnedBy(h: SlackHarness, owner: SlackPerson, name = 'Ac
 }
 
 /** `by` invites `p` (by email) to the org with the role, and `p` accepts: a real invite, start to end. */
-export const inviteAndAccept = (h: SlackHarness, org: OrgRow, by: SlackPerson, p: SlackPerson, role: Role): Promise<void> => joinByInvite(h.domain, org, by.actor, p, role);
+export const inviteAndAccept = (h: SlackHarness, org: OrgRow, by: SlackPerson, p: SlackPerson, role: Role): Promise<void> =>
+  joinByInvite(h.domain, org, by.actor, p, role);
 
 /** A new Slack person who joined the org with the role through a real invite from `by`. */
 export async function addMember(h: SlackHarness, org: OrgRow, by: SlackPerson, role: Role, name: string): Promise<SlackPerson> {

@@ -45,10 +45,14 @@ function dateWords(d: Date): string[] {
   return [`${day} ${mon} ${year}`, `${time} UTC`];
 }
 
-const inviteOne = (w: World, opts: { role?: 'member' | 'developer' | 'admin'; orgName?: string } = {}) => w.pendingInvite(opts.orgName ?? 'Globex', opts.role ?? 'developer');
+const inviteOne = (w: World, opts: { role?: 'member' | 'developer' | 'admin'; orgName?: string } = {}) =>
+  w.pendingInvite(opts.orgName ?? 'Globex', opts.role ?? 'developer');
 
 async function rowOf(w: World, dedupeKey: string, channel = 'email'): Promise<NotificationRow> {
-  const [row] = await w.db.db.select().from(notifications).where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.channel, channel)));
+  const [row] = await w.db.db
+    .select()
+    .from(notifications)
+    .where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.channel, channel)));
   if (!row) throw new Error(`no ${channel} notification ${dedupeKey}`);
   return row;
 }
@@ -110,7 +114,12 @@ describe('invite emails over real SMTP', () => {
     expect(token).toHaveLength(43);
     expect(linksIn(mail!.html)).toEqual([token, token]);
     const found = await w.domain.invites.lookupByToken(token!);
-    expect(found).toMatchObject({ state: 'pending', invite: { id: invite.id, email: invitee.account.email }, org: { id: org.id, name: org.name }, invitedByName: owner.account.displayName });
+    expect(found).toMatchObject({
+      state: 'pending',
+      invite: { id: invite.id, email: invitee.account.email },
+      org: { id: org.id, name: org.name },
+      invitedByName: owner.account.displayName,
+    });
     await w.domain.invites.acceptByToken(token!);
     expect(await w.count('memberships', `org_id = '${org.id}' and account_id = '${invitee.account.id}' and role = 'developer'`)).toBe(1);
   });
@@ -171,7 +180,10 @@ describe('invite emails over real SMTP', () => {
     // A worker claims everything due (inFlight's email among it), then dies.
     const claimed = await w.domain.outbox.claimDue(1000, 120_000);
     expect(claimed.map((n) => n.dedupeKey)).toContain(sentKey(inFlight.invite));
-    await w.db.db.update(notifications).set({ status: 'pending', lockedUntil: null }).where(eq(notifications.dedupeKey, sentKey(waiting.invite)));
+    await w.db.db
+      .update(notifications)
+      .set({ status: 'pending', lockedUntil: null })
+      .where(eq(notifications.dedupeKey, sentKey(waiting.invite)));
     await w.domain.orgs.delete(waiting.owner.actor, waiting.org.id, waiting.org.name);
     await w.domain.orgs.delete(inFlight.owner.actor, inFlight.org.id, inFlight.org.name);
     w.clock.advance(120_000);
@@ -501,7 +513,10 @@ describe('claims and concurrent delivery loops', () => {
   /** The channels main.ts wires: the real Slack DM channel (pointed at the fake Slack) and email. */
   const realChannels = (w: World) => ({
     email: email(),
-    slack: createSlackChannel({ domain: w.domain, clock: w.clock, log, publicUrl: PUBLIC_URL, kickOutbox: () => {} }, new webApi.WebClient('xoxb-test', { slackApiUrl: fakeSlack.url })),
+    slack: createSlackChannel(
+      { domain: w.domain, clock: w.clock, log, publicUrl: PUBLIC_URL, kickOutbox: () => {} },
+      new webApi.WebClient('xoxb-test', { slackApiUrl: fakeSlack.url }),
+    ),
   });
 
   it('two delivery loops in one process send each notification exactly once, even when slow attempts make rows wait past their claim', async () => {
@@ -578,9 +593,12 @@ describe('claims and concurrent delivery loops', () => {
 it('the outbox keeps one row per notification and channel (the idempotency key)', async () => {
   const w = world();
   const { invite } = await inviteOne(w);
-  const rows = await w.db.db.select().from(notifications).where(sql`${notifications.dedupeKey} = ${sentKey(invite)}`);
+  const rows = await w.db.db
+    .select()
+    .from(notifications)
+    .where(sql`${notifications.dedupeKey} = ${sentKey(invite)}`);
   expect(rows.map((r) => r.channel).sort()).toEqual(['email', 'slack']);
-  await expect(
-    w.db.db.insert(notifications).values({ kind: 'invite.sent', channel: 'email', payload: {}, dedupeKey: sentKey(invite) }),
-  ).rejects.toMatchObject({ cause: { code: '23505' } });
+  await expect(w.db.db.insert(notifications).values({ kind: 'invite.sent', channel: 'email', payload: {}, dedupeKey: sentKey(invite) })).rejects.toMatchObject({
+    cause: { code: '23505' },
+  });
 });

@@ -11,7 +11,9 @@ async function inviteOne(w: World, settings: { expiry?: '72h' | '7d' | '14d' | '
   return w.pendingInvite(
     'Remind',
     'member',
-    custom ? { ...(settings.expiry ? { inviteExpiry: settings.expiry } : {}), ...(settings.reminderHours ? { reminderHours: settings.reminderHours } : {}) } : undefined,
+    custom
+      ? { ...(settings.expiry ? { inviteExpiry: settings.expiry } : {}), ...(settings.reminderHours ? { reminderHours: settings.reminderHours } : {}) }
+      : undefined,
   );
 }
 

@@ -28,7 +28,13 @@ function recorder(name: string) {
   const channel: DeliveryChannel = {
     async deliver(c: NotificationContent) {
       await new Promise((r) => setImmediate(r));
-      sent.push({ worker: name, id: c.notification.id, channel: c.notification.channel, kind: c.notification.kind, ...(c.invite ? { inviteId: c.invite.id } : {}) });
+      sent.push({
+        worker: name,
+        id: c.notification.id,
+        channel: c.notification.channel,
+        kind: c.notification.kind,
+        ...(c.invite ? { inviteId: c.invite.id } : {}),
+      });
       return 'sent';
     },
   };
@@ -88,7 +94,13 @@ describe('two workers on one database', () => {
     expect(sent).toHaveLength(60);
     expect(new Set(sent.map((s) => s.id)).size).toBe(60);
     for (const r of rows) expect(r).toMatchObject({ status: 'sent', attempts: 1 });
-    for (const i of invites) expect(sent.filter((s) => s.inviteId === i.id).map((s) => s.channel).sort()).toEqual(['email', 'slack']);
+    for (const i of invites)
+      expect(
+        sent
+          .filter((s) => s.inviteId === i.id)
+          .map((s) => s.channel)
+          .sort(),
+      ).toEqual(['email', 'slack']);
   });
 
   it('two workers reminding together queue each reminder step once, and together deliver each reminder once', async () => {
@@ -156,14 +168,21 @@ describe('agenda runs the jobs on its own', () => {
       const org = await domain.orgs.create(owner, { name: 'Scheduled' });
       const [r] = await domain.invites.create(owner, org.id, { emails: 'agenda.invitee@example.com', role: 'member' });
       expect(r?.ok).toBe(true);
-      const sent = await waitFor(async () => email.sent.find((s) => s.inviteId === (r!.ok ? r!.invite.id : '')), 'the invite email', { timeoutMs: 30_000, intervalMs: 100 });
+      const sent = await waitFor(async () => email.sent.find((s) => s.inviteId === (r!.ok ? r!.invite.id : '')), 'the invite email', {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       expect(sent.kind).toBe('invite.sent');
       // The expiry job runs on its own too.
       clock.set(r!.ok ? r!.invite.expiresAt! : new Date());
-      await waitFor(async () => {
-        const x = await database.db.execute<{ status: string }>(sql`select status from invites where id = ${r!.ok ? r!.invite.id : ''}`);
-        return x.rows[0]?.status === 'expired';
-      }, 'the invite to expire', { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor(
+        async () => {
+          const x = await database.db.execute<{ status: string }>(sql`select status from invites where id = ${r!.ok ? r!.invite.id : ''}`);
+          return x.rows[0]?.status === 'expired';
+        },
+        'the invite to expire',
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       const jobs = await database.db.execute<{ name: string }>(sql`select name from agenda_jobs order by name`);
       expect(jobs.rows.map((j) => j.name)).toEqual(['deliver-notifications', 'expire-invites', 'remind-invitees']);
     } finally {
@@ -194,10 +213,16 @@ describe('agenda runs the jobs on its own', () => {
       const sentOf = () => made.flatMap((m) => m.email.sent).filter((s) => s.kind === 'invite.sent');
       await waitFor(async () => ids.every((id) => sentOf().some((s) => s.inviteId === id)), 'all 10 invite emails', { timeoutMs: 30_000, intervalMs: 100 });
       // Give a few more ticks a chance to double-send, then check nothing was.
-      await waitFor(async () => {
-        const r = await base.db.execute<{ n: number }>(sql`select count(*)::int as n from agenda_jobs where name = 'deliver-notifications' and last_finished_at is not null`);
-        return (r.rows[0]?.n ?? 0) >= 1;
-      }, 'a finished delivery run', { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor(
+        async () => {
+          const r = await base.db.execute<{ n: number }>(
+            sql`select count(*)::int as n from agenda_jobs where name = 'deliver-notifications' and last_finished_at is not null`,
+          );
+          return (r.rows[0]?.n ?? 0) >= 1;
+        },
+        'a finished delivery run',
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       await Promise.all(made.map((m) => m.worker.stop()));
       expect(sentOf()).toHaveLength(10);
       expect(new Set(sentOf().map((s) => s.id)).size).toBe(10);
@@ -225,7 +250,15 @@ describe('web and worker roles (ROSTER_ROLE)', () => {
     const other = connect(base.url, 4);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'roster-roles-'));
     dirs.push(dataDir);
-    const env = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL: 'https://roles.example', APP_SECRET: 'r'.repeat(40), SMTP_URL: smtp.url, DATA_DIR: dataDir };
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      PUBLIC_URL: 'https://roles.example',
+      APP_SECRET: 'r'.repeat(40),
+      SMTP_URL: smtp.url,
+      DATA_DIR: dataDir,
+    };
     const clock = new TestClock();
     const web = await start(loadConfig({ ...env, ROSTER_ROLE: 'web' }), { database: base, clock, startJobs: false });
     const workerProc = await start(loadConfig({ ...env, ROSTER_ROLE: 'worker' }), { database: other, clock, startJobs: false });

@@ -55,74 +55,86 @@ async function waitHealth(server: RosterServer, port: number, status: number, ti
 }
 
 describe('a PostgreSQL restart', () => {
-  it('a fast shutdown of PostgreSQL kills no Roster process; afterwards SCIM writes, notifications and scheduled jobs work again without a restart', { timeout: 150_000 }, async () => {
-    const dataDir = await tempDataDir('roster-pgrestart-');
-    cleanups.push(() => removeDataDir(dataDir));
-    const pgPort = await freePort();
-    let server: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port: pgPort, fast: true });
-    cleanups.push(() => server.stop());
-    const admin = new pg.Client({ connectionString: server.url() });
-    await admin.connect();
-    await admin.query('create database roster');
-    await admin.end();
-    const url = server.url('roster');
+  it(
+    'a fast shutdown of PostgreSQL kills no Roster process; afterwards SCIM writes, notifications and scheduled jobs work again without a restart',
+    { timeout: 150_000 },
+    async () => {
+      const dataDir = await tempDataDir('roster-pgrestart-');
+      cleanups.push(() => removeDataDir(dataDir));
+      const pgPort = await freePort();
+      let server: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port: pgPort, fast: true });
+      cleanups.push(() => server.stop());
+      const admin = new pg.Client({ connectionString: server.url() });
+      await admin.connect();
+      await admin.query('create database roster');
+      await admin.end();
+      const url = server.url('roster');
 
-    const setupDb: Database = connect(url, 2);
-    cleanups.push(() => setupDb.close());
-    await runMigrations(setupDb.pool);
-    const domain = createDomain({ db: setupDb.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: deriveKey(APP_SECRET, 'invite-token') } });
-    const owner = await domain.accounts.findOrCreateByEmail('owner@restart.test', 'Owner');
-    const actor = accountActor(owner.id, 'api');
-    const org = await domain.orgs.create(actor, { name: 'Restart Inc' });
-    const { token } = await domain.scimTokens.create(actor, org.id, 'okta');
-
-    const env = { DATABASE_URL: url, APP_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', OUTBOX_DIR: path.join(dataDir, 'outbox') };
-    const all = new RosterServer({ ...env, ROSTER_ROLE: 'all' });
-    const worker = new RosterServer({ ...env, ROSTER_ROLE: 'worker' });
-    const web = new RosterServer({ ...env, ROSTER_ROLE: 'web' });
-    const servers = [all, worker, web];
-    cleanups.push(() => Promise.all(servers.map((s) => s.kill())).then(() => {}));
-    const ports = await Promise.all(servers.map((s) => s.listening()));
-    await Promise.all(servers.map((s) => s.waitForLog((l) => /job worker started|listening on port/.test(l.msg ?? ''), 'started')));
-    await all.waitForLog((l) => l.msg === 'job worker started', 'the job worker');
-
-    // Fast shutdown, as a managed database's restart does it.
-    const pid = postmasterPid(dataDir);
-    process.kill(pid, 'SIGINT');
-    await waitGone(pid);
-    await Promise.all(servers.map((s, i) => waitHealth(s, ports[i]!, 503)));
-    // Every connection holder has noticed: the pools answer 503 above, the LISTEN channels drop with their
-    // connection, and the job scheduler of each process that runs jobs says it is waiting.
-    await Promise.all([all, worker].map((s) => s.waitForLog((l) => /the database is unavailable; jobs wait until it is back/.test(l.msg ?? ''), 'the job scheduler to see the outage')));
-    for (const s of servers) expect(s.exit, s.output()).toBeUndefined();
-
-    server = await startEmbeddedPostgres({ dataDir, port: pgPort, fast: true });
-    await Promise.all(servers.map((s, i) => waitHealth(s, ports[i]!, 200)));
-    const recoveredAt = new Date();
-
-    // A SCIM write succeeds on both web-serving processes.
-    for (const port of [ports[0]!, ports[2]!]) {
-      const r = await fetch(`http://127.0.0.1:${port}/scim/v2/Users`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `after.${port}@restart.test` }),
+      const setupDb: Database = connect(url, 2);
+      cleanups.push(() => setupDb.close());
+      await runMigrations(setupDb.pool);
+      const domain = createDomain({
+        db: setupDb.db,
+        clock: systemClock,
+        settings: { membershipMode: 'multi', inviteTokenKey: deriveKey(APP_SECRET, 'invite-token') },
       });
-      expect(r.status, await r.text()).toBe(201);
-    }
+      const owner = await domain.accounts.findOrCreateByEmail('owner@restart.test', 'Owner');
+      const actor = accountActor(owner.id, 'api');
+      const org = await domain.orgs.create(actor, { name: 'Restart Inc' });
+      const { token } = await domain.scimTokens.create(actor, org.id, 'okta');
 
-    // An invite's notification, queued by another process, is delivered by a scheduled delivery run.
-    await domain.invites.create(actor, org.id, { emails: 'invitee@restart.test', role: 'member' });
-    await waitForRow(setupDb, `select status from notifications where recipient_email = 'invitee@restart.test' and status = 'sent'`, 45_000, servers);
+      const env = { DATABASE_URL: url, APP_SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', OUTBOX_DIR: path.join(dataDir, 'outbox') };
+      const all = new RosterServer({ ...env, ROSTER_ROLE: 'all' });
+      const worker = new RosterServer({ ...env, ROSTER_ROLE: 'worker' });
+      const web = new RosterServer({ ...env, ROSTER_ROLE: 'web' });
+      const servers = [all, worker, web];
+      cleanups.push(() => Promise.all(servers.map((s) => s.kill())).then(() => {}));
+      const ports = await Promise.all(servers.map((s) => s.listening()));
+      await Promise.all(servers.map((s) => s.waitForLog((l) => /job worker started|listening on port/.test(l.msg ?? ''), 'started')));
+      await all.waitForLog((l) => l.msg === 'job worker started', 'the job worker');
 
-    // Scheduled jobs run again: agenda finishes an interval job after the recovery.
-    await waitForRow(
-      setupDb,
-      `select name from agenda_jobs where name = 'deliver-notifications' and last_finished_at > '${recoveredAt.toISOString()}'`,
-      45_000,
-      servers,
-    );
-    for (const s of servers) expect(s.exit, s.output()).toBeUndefined();
-  });
+      // Fast shutdown, as a managed database's restart does it.
+      const pid = postmasterPid(dataDir);
+      process.kill(pid, 'SIGINT');
+      await waitGone(pid);
+      await Promise.all(servers.map((s, i) => waitHealth(s, ports[i]!, 503)));
+      // Every connection holder has noticed: the pools answer 503 above, the LISTEN channels drop with their
+      // connection, and the job scheduler of each process that runs jobs says it is waiting.
+      await Promise.all(
+        [all, worker].map((s) =>
+          s.waitForLog((l) => /the database is unavailable; jobs wait until it is back/.test(l.msg ?? ''), 'the job scheduler to see the outage'),
+        ),
+      );
+      for (const s of servers) expect(s.exit, s.output()).toBeUndefined();
+
+      server = await startEmbeddedPostgres({ dataDir, port: pgPort, fast: true });
+      await Promise.all(servers.map((s, i) => waitHealth(s, ports[i]!, 200)));
+      const recoveredAt = new Date();
+
+      // A SCIM write succeeds on both web-serving processes.
+      for (const port of [ports[0]!, ports[2]!]) {
+        const r = await fetch(`http://127.0.0.1:${port}/scim/v2/Users`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+          body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `after.${port}@restart.test` }),
+        });
+        expect(r.status, await r.text()).toBe(201);
+      }
+
+      // An invite's notification, queued by another process, is delivered by a scheduled delivery run.
+      await domain.invites.create(actor, org.id, { emails: 'invitee@restart.test', role: 'member' });
+      await waitForRow(setupDb, `select status from notifications where recipient_email = 'invitee@restart.test' and status = 'sent'`, 45_000, servers);
+
+      // Scheduled jobs run again: agenda finishes an interval job after the recovery.
+      await waitForRow(
+        setupDb,
+        `select name from agenda_jobs where name = 'deliver-notifications' and last_finished_at > '${recoveredAt.toISOString()}'`,
+        45_000,
+        servers,
+      );
+      for (const s of servers) expect(s.exit, s.output()).toBeUndefined();
+    },
+  );
 });
 
 async function waitForRow(db: Database, query: string, timeoutMs: number, servers: RosterServer[]) {

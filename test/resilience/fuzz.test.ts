@@ -18,8 +18,33 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 800);
  * keeps (tab and new line in free text, emoji as surrogate pairs, no-break and zero-width spaces, BOM).
  */
 const hostileChar = fc.constantFrom(
-  '\u0000', '\u0001', '\u0007', '\b', '\t', '\n', '\v', '\f', '\r', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009b', '\u009f',
-  '\ud800', '\udbff', '\udc00', '\udfff', '\ud83d', '😀', 'é', '\u00a0', '\u200b', '\u202e', '\ufeff',
+  '\u0000',
+  '\u0001',
+  '\u0007',
+  '\b',
+  '\t',
+  '\n',
+  '\v',
+  '\f',
+  '\r',
+  '\u001b',
+  '\u001f',
+  '\u007f',
+  '\u0080',
+  '\u0085',
+  '\u009b',
+  '\u009f',
+  '\ud800',
+  '\udbff',
+  '\udc00',
+  '\udfff',
+  '\ud83d',
+  '😀',
+  'é',
+  '\u00a0',
+  '\u200b',
+  '\u202e',
+  '\ufeff',
 );
 /** Text with hostile characters spliced in anywhere. */
 const hostileString = fc.array(fc.oneof(fc.string({ maxLength: 6 }), hostileChar), { minLength: 1, maxLength: 6 }).map((parts) => parts.join(''));
@@ -29,7 +54,21 @@ const anyText = fc.oneof(fc.string({ maxLength: 12 }), hostileString, fc.string(
 const numberText = fc.oneof(
   fc.integer({ min: -5, max: 3000 }).map(String),
   fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
-  fc.constantFrom('9007199254740991', '9007199254740993', '9223372036854775807', '9223372036854775808', '18446744073709551616', '1e400', '1'.padEnd(400, '0'), 'NaN', 'Infinity', '-0', '0x10', '1.5', ''),
+  fc.constantFrom(
+    '9007199254740991',
+    '9007199254740993',
+    '9223372036854775807',
+    '9223372036854775808',
+    '18446744073709551616',
+    '1e400',
+    '1'.padEnd(400, '0'),
+    'NaN',
+    'Infinity',
+    '-0',
+    '0x10',
+    '1.5',
+    '',
+  ),
 );
 /** Raw JSON nested from shallow to far past Roster's limit (32 levels): arrays, objects, or both in turn. */
 const deepJson = fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('arrays', 'objects', 'mixed')).map(([depth, kind]) => {
@@ -43,7 +82,9 @@ const deepJson = fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('
 
 /** A query value as a client's bytes: UTF-8, percent-encoded (an unpaired surrogate leaves as U+FFFD, as from any client). */
 const enc = (s: string) =>
-  [...Buffer.from(s, 'utf8')].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  [...Buffer.from(s, 'utf8')]
+    .map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 
 function stringsOf(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string') out.push(value);
@@ -56,7 +97,21 @@ function expectNoRefusedCharacters(body: unknown, context: string) {
   for (const s of stringsOf(body)) expect(textProblem(s), `${context}: ${JSON.stringify(s)}`).toBeUndefined();
 }
 
-const scimWords = ['userName', 'externalId', 'emails', 'emails.value', 'emails[type eq "work"].value', 'name.givenName', 'active', 'id', 'meta.created', 'displayName', 'members', 'bogus', 'urn:x'];
+const scimWords = [
+  'userName',
+  'externalId',
+  'emails',
+  'emails.value',
+  'emails[type eq "work"].value',
+  'name.givenName',
+  'active',
+  'id',
+  'meta.created',
+  'displayName',
+  'members',
+  'bogus',
+  'urn:x',
+];
 const ops = ['eq', 'ne', 'co', 'sw', 'ew', 'pr', 'gt', 'ge', 'lt', 'le', 'EQ', 'xx', ''];
 const values = fc.oneof(
   fc.constant('"a@b.c"'),
@@ -76,12 +131,19 @@ const filterExpr = fc.oneof(
   fc.string({ maxLength: 40 }),
   hostileString,
 );
-const filter = fc
-  .array(fc.tuple(filterExpr, fc.constantFrom(' and ', ' or ', ' ', ' not ', ')', '(')), { minLength: 1, maxLength: 3 })
-  .map((parts) => parts.map(([e, j]) => e + j).join('').trim());
+const filter = fc.array(fc.tuple(filterExpr, fc.constantFrom(' and ', ' or ', ' ', ' not ', ')', '(')), { minLength: 1, maxLength: 3 }).map((parts) =>
+  parts
+    .map(([e, j]) => e + j)
+    .join('')
+    .trim(),
+);
 /** attributes / excludedAttributes: real names, junk, filter syntax, hostile text, and lists far too long. */
 const attributeList = fc.oneof(
-  fc.array(fc.constantFrom(...scimWords, 'name', 'meta', 'groups', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', ''), { maxLength: 6 }).map((a) => a.join(',')),
+  fc
+    .array(fc.constantFrom(...scimWords, 'name', 'meta', 'groups', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', ''), {
+      maxLength: 6,
+    })
+    .map((a) => a.join(',')),
   fc.integer({ min: 1, max: 3_000 }).map((n) => Array.from({ length: n }, () => 'id').join(',')),
   anyText,
   filter,
@@ -123,7 +185,10 @@ describe('SCIM never answers 5xx to what a client sends', () => {
     const op = fc.record(
       {
         op: fc.constantFrom('add', 'replace', 'remove', 'Add', 'Replace', 'Remove', 'copy', ''),
-        path: fc.oneof(fc.constantFrom('active', 'userName', 'name.givenName', 'emails[type eq "work"].value', 'externalId', 'displayName', 'groups', 'id', 'bogus[', ''), hostileString),
+        path: fc.oneof(
+          fc.constantFrom('active', 'userName', 'name.givenName', 'emails[type eq "work"].value', 'externalId', 'displayName', 'groups', 'id', 'bogus[', ''),
+          hostileString,
+        ),
         value: fc.oneof(
           fc.boolean(),
           fc.constantFrom('True', 'False', 'x@y.z', ''),
@@ -131,7 +196,9 @@ describe('SCIM never answers 5xx to what a client sends', () => {
           fc.integer(),
           fc.double(),
           fc.constant(null),
-          fc.dictionary(fc.constantFrom('active', 'userName', 'displayName', 'externalId', 'name', 'x'), fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyText), { maxKeys: 3 }),
+          fc.dictionary(fc.constantFrom('active', 'userName', 'displayName', 'externalId', 'name', 'x'), fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyText), {
+            maxKeys: 3,
+          }),
         ),
       },
       { requiredKeys: ['op'] },
@@ -171,20 +238,36 @@ describe('SCIM never answers 5xx to what a client sends', () => {
         externalId: anyText,
         displayName: anyText,
         name: fc.record({ givenName: anyText, familyName: anyText }, { requiredKeys: [] }),
-        emails: fc.array(fc.record({ value: fc.oneof(anyText, anyText.map((s) => `${s}@example.com`)), type: fc.oneof(fc.constant('work'), anyText), primary: fc.boolean() }), { maxLength: 2 }),
+        emails: fc.array(
+          fc.record({
+            value: fc.oneof(
+              anyText,
+              anyText.map((s) => `${s}@example.com`),
+            ),
+            type: fc.oneof(fc.constant('work'), anyText),
+            primary: fc.boolean(),
+          }),
+          { maxLength: 2 },
+        ),
       },
       { requiredKeys: [] },
     );
     const group = fc.record({ displayName: anyText, externalId: anyText }, { requiredKeys: [] });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(user.map((u) => ({ path: '/Users', body: { schemas: [USER_SCHEMA], ...u } })), group.map((g) => ({ path: '/Groups', body: { schemas: [GROUP_SCHEMA], ...g, members: [] } }))), async ({ path, body }) => {
-        // A unique userName now and then, so that some bodies get as far as the database.
-        const sent = path === '/Users' && n++ % 2 ? { ...body, userName: `${(body as { userName?: string }).userName ?? ''}.${n}@example.com` } : body;
-        const r = await h.scim(token, 'POST', path, sent);
-        expect(r.status, `${JSON.stringify(sent).slice(0, 300)} → ${r.text.slice(0, 200)}`).toBeLessThan(500);
-        if (r.status === 400) expect(['invalidValue', 'invalidSyntax', 'uniqueness']).toContain(r.body.scimType);
-        if (r.status === 201) expectNoRefusedCharacters(r.body, JSON.stringify(sent));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          user.map((u) => ({ path: '/Users', body: { schemas: [USER_SCHEMA], ...u } })),
+          group.map((g) => ({ path: '/Groups', body: { schemas: [GROUP_SCHEMA], ...g, members: [] } })),
+        ),
+        async ({ path, body }) => {
+          // A unique userName now and then, so that some bodies get as far as the database.
+          const sent = path === '/Users' && n++ % 2 ? { ...body, userName: `${(body as { userName?: string }).userName ?? ''}.${n}@example.com` } : body;
+          const r = await h.scim(token, 'POST', path, sent);
+          expect(r.status, `${JSON.stringify(sent).slice(0, 300)} → ${r.text.slice(0, 200)}`).toBeLessThan(500);
+          if (r.status === 400) expect(['invalidValue', 'invalidSyntax', 'uniqueness']).toContain(r.body.scimType);
+          if (r.status === 201) expectNoRefusedCharacters(r.body, JSON.stringify(sent));
+        },
+      ),
       { numRuns: Math.ceil(RUNS / 2) },
     );
   });
@@ -196,7 +279,11 @@ describe('SCIM never answers 5xx to what a client sends', () => {
     const where = fc.constantFrom(
       { method: 'POST', path: '/Users', wrap: (v: string) => `{"schemas":["${USER_SCHEMA}"],"userName":"n@example.com","x":${v}}` },
       { method: 'PUT', path: `/Users/${u.body.id}`, wrap: (v: string) => `{"userName":"nested@example.com","name":${v}}` },
-      { method: 'PATCH', path: `/Users/${u.body.id}`, wrap: (v: string) => `{"schemas":["${PATCH_SCHEMA}"],"Operations":[{"op":"add","path":"displayName","value":${v}}]}` },
+      {
+        method: 'PATCH',
+        path: `/Users/${u.body.id}`,
+        wrap: (v: string) => `{"schemas":["${PATCH_SCHEMA}"],"Operations":[{"op":"add","path":"displayName","value":${v}}]}`,
+      },
       { method: 'POST', path: '/Groups', wrap: (v: string) => `{"displayName":"G","members":${v}}` },
       { method: 'POST', path: '/Users', wrap: (v: string) => v },
     );
@@ -219,7 +306,9 @@ describe('invite links never answer 5xx', () => {
     await fc.assert(
       fc.asyncProperty(raw, fc.constantFrom('', '/accept', '/decline'), async (t, suffix) => {
         const url = `${h.baseUrl}/invites/${t}${suffix}`;
-        const res = suffix ? await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=x' }) : await fetch(url);
+        const res = suffix
+          ? await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=x' })
+          : await fetch(url);
         expect(res.status, `${t}${suffix}`).toBeLessThan(500);
         expect(await res.text()).toMatch(/<html/i);
       }),
@@ -235,13 +324,23 @@ describe('invite links never answer 5xx', () => {
     const pageUrl = `${h.baseUrl}/invites/${invite.token}`;
     const csrf = /name="csrf" value="([^"]+)"/.exec(await (await fetch(pageUrl)).text())![1]!;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(anyText, hostileString.map((s) => `Nora ${s}`)), async (name) => {
-        const res = await fetch(`${pageUrl}/accept`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${enc(csrf)}&name=${enc(name)}` });
-        const text = await res.text();
-        expect(res.status, JSON.stringify(name)).toBeLessThan(500);
-        expect(text).toMatch(/<html/i);
-        expect(textProblem(text, 'multiline'), JSON.stringify(name)).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          anyText,
+          hostileString.map((s) => `Nora ${s}`),
+        ),
+        async (name) => {
+          const res = await fetch(`${pageUrl}/accept`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: `csrf=${enc(csrf)}&name=${enc(name)}`,
+          });
+          const text = await res.text();
+          expect(res.status, JSON.stringify(name)).toBeLessThan(500);
+          expect(text).toMatch(/<html/i);
+          expect(textProblem(text, 'multiline'), JSON.stringify(name)).toBeUndefined();
+        },
+      ),
       { numRuns: Math.ceil(RUNS / 4) },
     );
   });
@@ -251,7 +350,31 @@ describe('slash commands never leave the user without an answer', () => {
   it('any /org text is acked with 200 and answered with an ephemeral message or a modal', async () => {
     const h = slack();
     const user = h.slack.addUser('Fuzzy', 'fuzzy@example.com');
-    const words = fc.constantFrom('create', 'switch', 'invite', 'role', 'remove', 'leave', 'audit', 'join', 'scim', 'members', 'billing-emails', 'transfer', 'help', '<@U123|x>', '<mailto:a@b.c|a@b.c>', 'admin', 'owner', 'on', 'off', '7d', '"', '&lt;', '');
+    const words = fc.constantFrom(
+      'create',
+      'switch',
+      'invite',
+      'role',
+      'remove',
+      'leave',
+      'audit',
+      'join',
+      'scim',
+      'members',
+      'billing-emails',
+      'transfer',
+      'help',
+      '<@U123|x>',
+      '<mailto:a@b.c|a@b.c>',
+      'admin',
+      'owner',
+      'on',
+      'off',
+      '7d',
+      '"',
+      '&lt;',
+      '',
+    );
     const text = fc.oneof(
       fc.array(words, { maxLength: 5 }).map((w) => w.join(' ')),
       fc.tuple(words, hostileString, words).map((w) => w.join(' ')),

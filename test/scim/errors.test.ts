@@ -1,6 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { ERROR_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, patchBody, q, useScimRoster, userBody, type ScimHarness } from '../helpers/scim.js';
+import {
+  ERROR_SCHEMA,
+  GROUP_SCHEMA,
+  LIST_SCHEMA,
+  PATCH_SCHEMA,
+  USER_SCHEMA,
+  patchBody,
+  q,
+  useScimRoster,
+  userBody,
+  type ScimHarness,
+} from '../helpers/scim.js';
 
 /** Bad input gets a SCIM error body with the right status and scimType, never a 500, and changes nothing. */
 const roster = useScimRoster();
@@ -54,7 +65,9 @@ describe('request bodies', () => {
 
     const okta = await h.scim(token, 'POST', '/Users', body, { 'content-type': 'application/scim+json; charset=utf-8' });
     expect(okta.status, okta.text).toBe(201);
-    const plainJson = await h.scim(token, 'PATCH', `/Users/${okta.body.id}`, JSON.stringify(patchBody({ op: 'replace', path: 'displayName', value: 'Json' })), { 'content-type': 'application/json' });
+    const plainJson = await h.scim(token, 'PATCH', `/Users/${okta.body.id}`, JSON.stringify(patchBody({ op: 'replace', path: 'displayName', value: 'Json' })), {
+      'content-type': 'application/json',
+    });
     expect(plainJson.status, plainJson.text).toBe(200);
     expect(plainJson.body.displayName).toBe('Json');
   });
@@ -312,15 +325,35 @@ describe('hostile input', () => {
       expectScimError(r, 400, 'invalidValue');
       expect(r.body.detail, r.text).toContain(field);
       expect(r.body.detail).toMatch(/control character/);
-      expectScimError(await h.scim(token, 'PUT', `/Users/${u.body.id}`, { ...body, userName: (body as any).userName === other ? email : (body as any).userName }), 400, 'invalidValue');
+      expectScimError(
+        await h.scim(token, 'PUT', `/Users/${u.body.id}`, { ...body, userName: (body as any).userName === other ? email : (body as any).userName }),
+        400,
+        'invalidValue',
+      );
     }
-    expectScimError(await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: `x${NUL}` })), 400, 'invalidValue');
-    expectScimError(await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', value: { userName: `y${NUL}@example.com` } })), 400, 'invalidValue');
+    expectScimError(
+      await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: `x${NUL}` })),
+      400,
+      'invalidValue',
+    );
+    expectScimError(
+      await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', value: { userName: `y${NUL}@example.com` } })),
+      400,
+      'invalidValue',
+    );
     const gr = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: `Eng${NUL}`, members: [] });
     expectScimError(gr, 400, 'invalidValue');
     expect(gr.body.detail).toContain('displayName');
-    expectScimError(await h.scim(token, 'PATCH', `/Groups/${g.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: `Eng${NUL}` })), 400, 'invalidValue');
-    expectScimError(await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Ok', externalId: `e${NUL}`, members: [] }), 400, 'invalidValue');
+    expectScimError(
+      await h.scim(token, 'PATCH', `/Groups/${g.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: `Eng${NUL}` })),
+      400,
+      'invalidValue',
+    );
+    expectScimError(
+      await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Ok', externalId: `e${NUL}`, members: [] }),
+      400,
+      'invalidValue',
+    );
     expect(await orgState(h, org.id)).toEqual(before);
     expect((await h.scim(token, 'GET', `/Users/${u.body.id}`)).body).toMatchObject({ userName: email, displayName: 'Kept' });
   });
@@ -339,7 +372,11 @@ describe('hostile input', () => {
     const add = await h.scim(token, 'PATCH', `/Groups/${g.body.id}`, patchBody({ op: 'add', path: 'members', value: [{ value: u.body.id }] }));
     expect(add.status, add.text).toBe(200);
     // What the PATCH itself brings is checked.
-    expectScimError(await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'externalId', value: `x${NUL}` })), 400, 'invalidValue');
+    expectScimError(
+      await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'externalId', value: `x${NUL}` })),
+      400,
+      'invalidValue',
+    );
     const fixed = await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: 'Clean Name' }));
     expect(fixed.status, fixed.text).toBe(200);
     expect(fixed.body.displayName).toBe('Clean Name');
@@ -449,14 +486,30 @@ describe('hostile input', () => {
     const many = Array.from({ length: 2_500 }, () => 'id').join(',');
     for (const param of ['attributes', 'excludedAttributes']) {
       // "and", "or", "not", "true", "false" read as filter words: SCIMMY crashed on them (a 500).
-      for (const value of [many, 'userName) or (id', 'userName eq "x"', `user${NUL}Name`, ',,,', 'name..givenName', 'and', 'userName,Not', 'true', 'FALSE', 'or']) {
+      for (const value of [
+        many,
+        'userName) or (id',
+        'userName eq "x"',
+        `user${NUL}Name`,
+        ',,,',
+        'name..givenName',
+        'and',
+        'userName,Not',
+        'true',
+        'FALSE',
+        'or',
+      ]) {
         for (const path of ['/Users', `/Users/${u.body.id}`, '/Groups']) {
           const r = await h.scim(token, 'GET', `${path}?${param}=${q(value)}`);
           expectScimError(r, 400, 'invalidFilter');
         }
       }
     }
-    const ok = await h.scim(token, 'GET', `/Users/${u.body.id}?attributes=${q('userName, name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department')}`);
+    const ok = await h.scim(
+      token,
+      'GET',
+      `/Users/${u.body.id}?attributes=${q('userName, name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department')}`,
+    );
     expect(ok.status, ok.text).toBe(200);
     expect(ok.body.userName).toBe(u.body.userName);
   });

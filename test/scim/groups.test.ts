@@ -30,7 +30,12 @@ describe('/Groups', () => {
     const a = await provision(h, token);
     const b = await provision(h, token);
 
-    const r = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: name, externalId: 'grp-1', members: [{ value: a.id }, { value: b.id }] });
+    const r = await h.scim(token, 'POST', '/Groups', {
+      schemas: [GROUP_SCHEMA],
+      displayName: name,
+      externalId: 'grp-1',
+      members: [{ value: a.id }, { value: b.id }],
+    });
     expect(r.status, r.text).toBe(201);
     expect(r.body).toMatchObject({ displayName: name, externalId: 'grp-1', meta: { resourceType: 'Group' } });
     expect(r.body.members.map((x: { value: string }) => x.value).sort()).toEqual([a.id, b.id].sort());
@@ -155,8 +160,14 @@ describe('/Groups', () => {
     expect(await h.memberByEmail(org, dev.account.email!)).toMatchObject({ role: 'developer', scimBaseRole: null });
     const events = await h.domain.audit.query(owner.actor, org.id, { action: 'member.role_changed', targetId: m!.membershipId });
     expect(events.map((e) => [e.before, e.after])).toEqual([
-      [{ accountId: dev.account.id, role: 'admin' }, { accountId: dev.account.id, role: 'developer', via: 'scim groups' }],
-      [{ accountId: dev.account.id, role: 'developer' }, { accountId: dev.account.id, role: 'admin', via: 'scim groups' }],
+      [
+        { accountId: dev.account.id, role: 'admin' },
+        { accountId: dev.account.id, role: 'developer', via: 'scim groups' },
+      ],
+      [
+        { accountId: dev.account.id, role: 'developer' },
+        { accountId: dev.account.id, role: 'admin', via: 'scim groups' },
+      ],
     ]);
   });
 
@@ -279,7 +290,10 @@ describe('/Groups', () => {
     const { org, owner, token } = await h.newOrgWithToken();
     const name = `Owners ${h.tag()}`;
 
-    await expect(h.domain.scim.mapGroup(owner.actor, org.id, name, 'owner')).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/owner/i) });
+    await expect(h.domain.scim.mapGroup(owner.actor, org.id, name, 'owner')).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/owner/i),
+    });
     expect(await h.domain.scim.mappings(owner.actor, org.id)).toEqual([]);
     const a = await provision(h, token);
     const groupId = await pushGroup(h, token, name, [a.id]);

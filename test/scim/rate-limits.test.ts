@@ -66,7 +66,9 @@ describe('SCIM rate limits', () => {
   it('bad tokens sent all at once are each counted: no more than the limit get a 401', async () => {
     const h = harness();
     const from = newAddress();
-    const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => h.scim(`burst-${i}-${h.tag()}`, 'GET', '/Users', undefined, from).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => h.scim(`burst-${i}-${h.tag()}`, 'GET', '/Users', undefined, from).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s === 401)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(7);
   });

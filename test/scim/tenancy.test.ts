@@ -40,7 +40,13 @@ describe('tenancy', () => {
     const groups = await h.scim(a.token, 'GET', '/Groups?count=1000');
     expect(groups.body.Resources.map((g: { id: string }) => g.id)).toEqual([a.groupId]);
 
-    for (const filter of [`userName eq "${b.email}"`, `externalId eq "Beta-ext"`, `emails[type eq "work"].value eq "${b.email}"`, `id eq "${b.userId}"`, `userName co "beta"`]) {
+    for (const filter of [
+      `userName eq "${b.email}"`,
+      `externalId eq "Beta-ext"`,
+      `emails[type eq "work"].value eq "${b.email}"`,
+      `id eq "${b.userId}"`,
+      `userName co "beta"`,
+    ]) {
       const r = await h.scim(a.token, 'GET', `/Users?filter=${q(filter)}`);
       expect(r.status).toBe(200);
       expect(r.body.totalResults, filter).toBe(0);
@@ -139,6 +145,8 @@ describe('tenancy', () => {
     const inB = await h.scim(b.token, 'POST', '/Users', userBody(userName, { emails: [{ value: `${userName}.b@example.com`, type: 'work', primary: true }] }));
     expect(inA.status, inA.text).toBe(201);
     expect(inB.status, inB.text).toBe(201);
-    expect((await h.scim(a.token, 'GET', `/Users?filter=${q(`userName eq "${userName}"`)}`)).body.Resources.map((u: { id: string }) => u.id)).toEqual([inA.body.id]);
+    expect((await h.scim(a.token, 'GET', `/Users?filter=${q(`userName eq "${userName}"`)}`)).body.Resources.map((u: { id: string }) => u.id)).toEqual([
+      inA.body.id,
+    ]);
   });
 });

@@ -28,7 +28,6 @@ function rosterProcess(retryMs?: number): Domain & { changes: Invalidation; hear
   return { ...domain, changes, heard: () => heard };
 }
 
-
 beforeAll(async () => {
   db = await freshDatabase();
 });

@@ -106,7 +106,7 @@ describe('SCIM tokens', () => {
     expect(await works(h, fresh)).toBe(false);
   });
 
-  it("deleting the org stops its tokens at once", async () => {
+  it('deleting the org stops its tokens at once', async () => {
     const h = roster();
     const { org, owner, token } = await h.newOrgWithToken();
     expect(await works(h, token)).toBe(true);
@@ -122,7 +122,10 @@ describe('SCIM tokens', () => {
     const before = await h.db.pool.query('select * from scim_tokens where org_id = $1 order by id', [org.id]);
     const audit = await h.count('audit_events', `org_id = '${org.id}' and action like 'scim_token.%'`);
 
-    await expect(h.domain.scimTokens.create(admin.actor, org.id, 'mine')).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/owners only/) });
+    await expect(h.domain.scimTokens.create(admin.actor, org.id, 'mine')).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringMatching(/owners only/),
+    });
     await expect(h.domain.scimTokens.list(admin.actor, org.id)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(h.domain.scimTokens.rotate(admin.actor, org.id, 'idp')).rejects.toMatchObject({ code: 'forbidden' });
     await expect(h.domain.scimTokens.revoke(admin.actor, org.id, 'idp')).rejects.toMatchObject({ code: 'forbidden' });
@@ -176,7 +179,10 @@ describe('SCIM tokens', () => {
     expect((await h.scim(token, 'DELETE', `/Users/${u.id}`)).status).toBe(204);
 
     const events = (
-      await h.db.pool.query('select action, actor_type, actor_id, actor_label, via, target_type from audit_events where id > $1 and org_id = $2 order by id', [mark, org.id])
+      await h.db.pool.query('select action, actor_type, actor_id, actor_label, via, target_type from audit_events where id > $1 and org_id = $2 order by id', [
+        mark,
+        org.id,
+      ])
     ).rows;
     expect(events.map((e) => e.action)).toEqual([
       'member.added',

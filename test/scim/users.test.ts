@@ -22,7 +22,13 @@ describe('POST /Users', () => {
     const u = await provision(h, token, email, { displayName: 'New Person' });
 
     expect(await h.count('accounts')).toBe(accountsBefore + 1);
-    expect(await h.memberByEmail(org, email)).toMatchObject({ displayName: 'New Person', role: 'developer', status: 'active', source: 'scim', scimBaseRole: null });
+    expect(await h.memberByEmail(org, email)).toMatchObject({
+      displayName: 'New Person',
+      role: 'developer',
+      status: 'active',
+      source: 'scim',
+      scimBaseRole: null,
+    });
     expect(await h.count('scim_users', `id = '${u.id}' and org_id = '${org.id}'`)).toBe(1);
   });
 
@@ -76,7 +82,12 @@ describe('POST /Users', () => {
     await provision(h, token, userName);
     const audit = await h.count('audit_events', `org_id = '${org.id}'`);
 
-    const again = await h.scim(token, 'POST', '/Users', userBody(userName.toUpperCase(), { emails: [{ value: `other.${h.tag()}@example.com`, type: 'work', primary: true }] }));
+    const again = await h.scim(
+      token,
+      'POST',
+      '/Users',
+      userBody(userName.toUpperCase(), { emails: [{ value: `other.${h.tag()}@example.com`, type: 'work', primary: true }] }),
+    );
 
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '409', scimType: 'uniqueness' });
@@ -91,7 +102,12 @@ describe('POST /Users', () => {
     const { org, token } = await h.newOrgWithToken();
     const email = `twice.${h.tag()}@example.com`;
     await provision(h, token, email);
-    const r = await h.scim(token, 'POST', '/Users', userBody(`another-name-${h.tag()}`, { emails: [{ value: email.toUpperCase(), type: 'work', primary: true }] }));
+    const r = await h.scim(
+      token,
+      'POST',
+      '/Users',
+      userBody(`another-name-${h.tag()}`, { emails: [{ value: email.toUpperCase(), type: 'work', primary: true }] }),
+    );
     expect(r.status, r.text).toBe(409);
     expect(r.body.scimType).toBe('uniqueness');
     expect(r.body.detail).toMatch(/already provisioned/);
@@ -304,7 +320,12 @@ describe('PUT /Users/{id}', () => {
     const { token } = await h.newOrgWithToken();
     const a = await provision(h, token);
     const b = await provision(h, token);
-    const r = await h.scim(token, 'PUT', `/Users/${b.id}`, userBody(a.userName.toUpperCase(), { emails: [{ value: b.userName, type: 'work', primary: true }] }));
+    const r = await h.scim(
+      token,
+      'PUT',
+      `/Users/${b.id}`,
+      userBody(a.userName.toUpperCase(), { emails: [{ value: b.userName, type: 'work', primary: true }] }),
+    );
     expect(r.status, r.text).toBe(409);
     expect(r.body.scimType).toBe('uniqueness');
     expect((await h.scim(token, 'GET', `/Users/${b.id}`)).body.userName).toBe(b.userName);
@@ -316,7 +337,12 @@ describe('PATCH /Users/{id}', () => {
     const h = roster();
     const { token } = await h.newOrgWithToken();
     const u = await provision(h, token);
-    const r = await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'replace', value: { displayName: 'No Path', 'name.givenName': 'Given', externalId: 'x-9' } }));
+    const r = await h.scim(
+      token,
+      'PATCH',
+      `/Users/${u.id}`,
+      patchBody({ op: 'replace', value: { displayName: 'No Path', 'name.givenName': 'Given', externalId: 'x-9' } }),
+    );
     expect(r.status, r.text).toBe(200);
     expect(r.body).toMatchObject({ displayName: 'No Path', externalId: 'x-9', name: { givenName: 'Given', familyName: 'User' } });
     expect((await h.scim(token, 'GET', `/Users/${u.id}`)).body).toMatchObject({ displayName: 'No Path', externalId: 'x-9' });
@@ -365,7 +391,12 @@ describe('PATCH /Users/{id}', () => {
     expect(r.body.active).toBe(false);
     expect(await status()).toBe('suspended');
 
-    r = await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'Replace', value: { active: true, displayName: 'Back' } }, { op: 'Remove', path: 'displayName' }));
+    r = await h.scim(
+      token,
+      'PATCH',
+      `/Users/${u.id}`,
+      patchBody({ op: 'Replace', value: { active: true, displayName: 'Back' } }, { op: 'Remove', path: 'displayName' }),
+    );
     expect(r.status, r.text).toBe(200);
     expect(r.body.active).toBe(true);
     expect(r.body).not.toHaveProperty('displayName');

@@ -38,7 +38,11 @@ const confirm = (h: SlackHarness, user: SlackUser, view: Record<string, any>) =>
   h.submit(user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {});
 
 /** The mrkdwn of every section of a view, joined. */
-const viewText = (view: Record<string, any>) => (view.blocks as any[]).filter((b) => b.type === 'section').map((b) => b.text.text).join('\n');
+const viewText = (view: Record<string, any>) =>
+  (view.blocks as any[])
+    .filter((b) => b.type === 'section')
+    .map((b) => b.text.text)
+    .join('\n');
 
 describe('menus in /org members and /org invites messages', () => {
   it('Remove from org in /org members asks to confirm first; confirming removes the member and the modal says so', async () => {
@@ -223,9 +227,13 @@ describe('Change role in member menus', () => {
     // Only roles the admin may grant are offered.
     expect(view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value)).toEqual(['admin', 'billing', 'developer', 'member']);
 
-    const res = await h.submit(admin.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      role: { role_input: { type: 'static_select', selected_option: { value: 'member' } } },
-    });
+    const res = await h.submit(
+      admin.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        role: { role_input: { type: 'static_select', selected_option: { value: 'member' } } },
+      },
+    );
     expect(res).toEqual({ response_action: 'errors', errors: { role: 'Only owners can change or remove an owner.' } });
     expect((await h.domain.members.find(owner.actor, org.id, { accountId: otto.account.id })).role).toBe('owner');
     expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'member.role_changed'`)).toBe(0);
@@ -250,10 +258,15 @@ describe('Change role in invite menus', () => {
   }
 
   const roleValue = (value: string) => ({ type: 'static_select', selected_option: { text: { type: 'plain_text', text: value }, value } });
-  const billing = (on: boolean) => ({ type: 'checkboxes', selected_options: on ? [{ text: { type: 'plain_text', text: 'Send them billing emails' }, value: 'yes' }] : [] });
+  const billing = (on: boolean) => ({
+    type: 'checkboxes',
+    selected_options: on ? [{ text: { type: 'plain_text', text: 'Send them billing emails' }, value: 'yes' }] : [],
+  });
 
   async function inviteRow(h: SlackHarness, id: string) {
-    const r = await h.db.db.execute<{ role: Role; billing_emails: boolean; status: string }>(sql.raw(`select role, billing_emails, status from invites where id = '${id}'`));
+    const r = await h.db.db.execute<{ role: Role; billing_emails: boolean; status: string }>(
+      sql.raw(`select role, billing_emails, status from invites where id = '${id}'`),
+    );
     return r.rows[0];
   }
 
@@ -272,10 +285,14 @@ describe('Change role in invite menus', () => {
     expect(select.initial_option.value).toBe('developer');
     expect(view.blocks.find((b: any) => b.block_id === 'billing').element.initial_options).toBeUndefined();
 
-    const res = await h.submit(admin.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      role: { role_input: roleValue('billing') },
-      billing: { billing_input: billing(true) },
-    });
+    const res = await h.submit(
+      admin.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        role: { role_input: roleValue('billing') },
+        billing: { billing_input: billing(true) },
+      },
+    );
     expect(res.response_action).toBe('update');
     expect(viewText(res.view)).toBe(`The invite to *${email}* is now for Billing, with billing emails.`);
     expect(await inviteRow(h, invite.id)).toEqual({ role: 'billing', billing_emails: true, status: 'pending' });
@@ -292,13 +309,23 @@ describe('Change role in invite menus', () => {
     if (!r?.ok) throw new Error('invite failed');
     const view = await clickOpens(h, owner.user, await changeRoleIn(h, owner.user, email));
     // An owner may grant owner.
-    expect(view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value)).toEqual(['owner', 'admin', 'billing', 'developer', 'member']);
+    expect(view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value)).toEqual([
+      'owner',
+      'admin',
+      'billing',
+      'developer',
+      'member',
+    ]);
     expect(view.blocks.find((b: any) => b.block_id === 'billing').element.initial_options.map((o: any) => o.value)).toEqual(['yes']);
 
-    const res = await h.submit(owner.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      role: { role_input: roleValue('billing') },
-      billing: { billing_input: billing(false) },
-    });
+    const res = await h.submit(
+      owner.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        role: { role_input: roleValue('billing') },
+        billing: { billing_input: billing(false) },
+      },
+    );
     expect(res.response_action).toBe('update');
     expect(await inviteRow(h, r.invite.id)).toEqual({ role: 'billing', billing_emails: false, status: 'pending' });
   });
@@ -307,10 +334,14 @@ describe('Change role in invite menus', () => {
     const h = harness();
     const { org, admin, email, invite } = await withInvite(h);
     const view = await clickOpens(h, admin.user, await changeRoleIn(h, admin.user, email));
-    const res = await h.submit(admin.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      role: { role_input: roleValue('owner') },
-      billing: { billing_input: billing(true) },
-    });
+    const res = await h.submit(
+      admin.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        role: { role_input: roleValue('owner') },
+        billing: { billing_input: billing(true) },
+      },
+    );
     expect(res).toEqual({ response_action: 'errors', errors: { role: 'Only owners can make someone an owner.' } });
     expect(await inviteRow(h, invite.id)).toEqual({ role: 'developer', billing_emails: false, status: 'pending' });
     expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'invite.updated'`)).toBe(0);
@@ -322,10 +353,14 @@ describe('Change role in invite menus', () => {
     const view = await clickOpens(h, owner.user, await changeRoleIn(h, owner.user, email));
     await h.domain.invites.acceptByToken(token, { displayName: 'Ivo' });
 
-    const res = await h.submit(owner.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      role: { role_input: roleValue('admin') },
-      billing: { billing_input: billing(false) },
-    });
+    const res = await h.submit(
+      owner.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        role: { role_input: roleValue('admin') },
+        billing: { billing_input: billing(false) },
+      },
+    );
     expect(res.response_action).toBe('errors');
     expect(res.errors.role).toMatch(/no longer pending|already been used/);
     expect(await inviteRow(h, invite.id)).toMatchObject({ role: 'developer', status: 'accepted' });

@@ -51,7 +51,11 @@ async function homeOpens(h: SlackHarness, user: SlackUser, action: Record<string
   return (await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`)).args.view;
 }
 
-const viewText = (view: any) => (view.blocks as any[]).filter((b) => b.type === 'section').map((b) => b.text.text).join('\n');
+const viewText = (view: any) =>
+  (view.blocks as any[])
+    .filter((b) => b.type === 'section')
+    .map((b) => b.text.text)
+    .join('\n');
 
 const menu = (verb: string, id: string) => ({ type: 'overflow', selected_option: { text: { type: 'plain_text', text: verb }, value: `${verb}:${id}` } });
 
@@ -59,7 +63,8 @@ const menu = (verb: string, id: string) => ({ type: 'overflow', selected_option:
 function row(view: any, text: string): any {
   return view.blocks.find((b: any) => b.type === 'section' && b.text?.text?.includes(text));
 }
-const optionLabels = (accessory: any) => (accessory?.type === 'overflow' ? accessory.options.map((o: any) => o.text.text) : accessory ? [accessory.text.text] : []);
+const optionLabels = (accessory: any) =>
+  accessory?.type === 'overflow' ? accessory.options.map((o: any) => o.text.text) : accessory ? [accessory.text.text] : [];
 
 async function setup(h: SlackHarness) {
   const { org, olga: owner, adam: admin, mia: member } = await orgWithTeam(h);
@@ -129,7 +134,11 @@ describe('App Home', () => {
     expect(select.options.map((o: any) => o.value).sort()).toEqual([org.id, other.id].sort());
     expect(select.initial_option.value).toBe(org.id);
 
-    const switched = await homeClick(h, owner.user, { action_id: 'home_switch_org', type: 'static_select', selected_option: { text: { type: 'plain_text', text: other.name }, value: other.id } });
+    const switched = await homeClick(h, owner.user, {
+      action_id: 'home_switch_org',
+      type: 'static_select',
+      selected_option: { text: { type: 'plain_text', text: other.name }, value: other.id },
+    });
     expect(switched.blocks[0].text.text).toBe(other.name);
     expect((await h.domain.orgs.active(owner.actor)).org.id).toBe(other.id);
   });
@@ -198,7 +207,11 @@ describe('App Home', () => {
     await homeClick(h, owner.user, { action_id: 'home_invite_menu', ...menu('resend', invite.id) });
 
     await expect(h.domain.invites.lookupByToken(token)).rejects.toMatchObject({ code: 'invite_not_found' });
-    const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === invitee.id && JSON.stringify(c.args.blocks ?? []).includes(invite.id));
+    const dm = await h.slack.waitForCall(
+      'chat.postMessage',
+      mark,
+      (c) => c.args.channel === invitee.id && JSON.stringify(c.args.blocks ?? []).includes(invite.id),
+    );
     const link = /https:\/\/roster\.test\/invites\/([A-Za-z0-9_-]{43})/.exec(JSON.stringify(dm.args.blocks));
     expect(link).not.toBeNull();
     expect(link![1]).not.toBe(token);
@@ -230,8 +243,12 @@ describe('App Home', () => {
     const refused = await h.submit(member.user, { callback_id: confirm.callback_id, private_metadata: confirm.private_metadata }, {});
     expect(refused.response_action).toBe('update');
     expect(viewText(refused.view)).toMatch(/permission to remove members/);
-    expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('billing_on', admin.account.id) })).toMatch(/permission to change who receives billing emails/);
-    expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('role', admin.account.id) })).toMatch(/permission to change members' roles/);
+    expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('billing_on', admin.account.id) })).toMatch(
+      /permission to change who receives billing emails/,
+    );
+    expect(await homeRefusal(h, member.user, { action_id: 'home_member_menu', ...menu('role', admin.account.id) })).toMatch(
+      /permission to change members' roles/,
+    );
     expect(await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('revoke', invite.id) })).toMatch(/permission to invite people/);
     expect(await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('role', invite.id) })).toMatch(/permission to invite people/);
     expect(await homeRefusal(h, member.user, { action_id: 'home_invite_menu', ...menu('resend', invite.id) })).toMatch(/permission to invite people/);
@@ -262,10 +279,14 @@ describe('App Home', () => {
     const view = await homeOpens(h, owner.user, { action_id: 'home_invite_menu', ...menu('role', invite.id) });
     expect(view.callback_id).toBe('invite_change_modal');
     const mark = h.slack.calls.length;
-    const res = await h.submit(owner.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      role: { role_input: { type: 'static_select', selected_option: { value: 'admin' } } },
-      billing: { billing_input: { type: 'checkboxes', selected_options: [] } },
-    });
+    const res = await h.submit(
+      owner.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        role: { role_input: { type: 'static_select', selected_option: { value: 'admin' } } },
+        billing: { billing_input: { type: 'checkboxes', selected_options: [] } },
+      },
+    );
     expect(res.response_action).toBe('update');
     const home = (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === owner.user.id)).args.view;
     expect(row(home, inviteeEmail).text.text).toContain(' · Admin');

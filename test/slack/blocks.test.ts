@@ -9,14 +9,7 @@ import { ids } from '../../src/slack/ids.js';
 import { HOME_PAGE_SIZE, homeView, type HomeData } from '../../src/slack/blocks/home.js';
 import { button, esc, option, overflow, type Block } from '../../src/slack/blocks/kit.js';
 import { inviteMenu, invitesMessage, memberMenu, membersMessage, orgOfMemberBlock, type Viewer } from '../../src/slack/blocks/members.js';
-import {
-  auditMessage,
-  inviteDecidedDm,
-  inviteDm,
-  joinRequestDecidedDm,
-  joinRequestDm,
-  orgListMessage,
-} from '../../src/slack/blocks/messages.js';
+import { auditMessage, inviteDecidedDm, inviteDm, joinRequestDecidedDm, joinRequestDm, orgListMessage } from '../../src/slack/blocks/messages.js';
 import {
   changeInviteModal,
   changeRoleForAccountModal,
@@ -107,7 +100,8 @@ function checkElement(el: Json, path: string, issues: string[]) {
       break;
     }
     case 'checkboxes':
-      if (!Array.isArray(el.options) || el.options.length < 1 || el.options.length > LIMIT.checkboxOptions) issues.push(`${path}: checkboxes options ${el.options?.length}`);
+      if (!Array.isArray(el.options) || el.options.length < 1 || el.options.length > LIMIT.checkboxOptions)
+        issues.push(`${path}: checkboxes options ${el.options?.length}`);
       (el.options ?? []).forEach((o: Json, i: number) => checkOption(o, `${path}.options[${i}]`, issues));
       for (const o of el.initial_options ?? []) {
         if (!(el.options ?? []).some((x: Json) => JSON.stringify(x) === JSON.stringify(o))) issues.push(`${path}: an initial option is not one of its options`);
@@ -116,12 +110,15 @@ function checkElement(el: Json, path: string, issues: string[]) {
     case 'plain_text_input':
       if (el.placeholder) textObj(el.placeholder, `${path}.placeholder`, LIMIT.placeholder, issues, 'plain_text');
       if (el.max_length !== undefined && (el.max_length < 1 || el.max_length > 3000)) issues.push(`${path}.max_length ${el.max_length}`);
-      if (el.initial_value !== undefined && el.max_length !== undefined && el.initial_value.length > el.max_length) issues.push(`${path}.initial_value longer than max_length`);
+      if (el.initial_value !== undefined && el.max_length !== undefined && el.initial_value.length > el.max_length)
+        issues.push(`${path}.initial_value longer than max_length`);
       break;
     case 'number_input':
       if (typeof el.is_decimal_allowed !== 'boolean') issues.push(`${path}.is_decimal_allowed must be a boolean`);
-      if (el.initial_value !== undefined && (typeof el.initial_value !== 'string' || Number.isNaN(Number(el.initial_value)))) issues.push(`${path}.initial_value must be a number string`);
-      if (el.initial_value !== undefined && el.is_decimal_allowed === false && !/^-?\d+$/.test(el.initial_value)) issues.push(`${path}.initial_value must be whole`);
+      if (el.initial_value !== undefined && (typeof el.initial_value !== 'string' || Number.isNaN(Number(el.initial_value))))
+        issues.push(`${path}.initial_value must be a number string`);
+      if (el.initial_value !== undefined && el.is_decimal_allowed === false && !/^-?\d+$/.test(el.initial_value))
+        issues.push(`${path}.initial_value must be whole`);
       break;
     case 'users_select':
       if (el.placeholder) textObj(el.placeholder, `${path}.placeholder`, LIMIT.placeholder, issues, 'plain_text');
@@ -157,13 +154,15 @@ function checkBlocks(blocks: Json[], max: number, issues: string[]) {
         textObj(b.text, `${path}.text`, LIMIT.header, issues, 'plain_text');
         break;
       case 'context':
-        if (!Array.isArray(b.elements) || b.elements.length < 1 || b.elements.length > LIMIT.contextElements) issues.push(`${path}: ${b.elements?.length} elements`);
+        if (!Array.isArray(b.elements) || b.elements.length < 1 || b.elements.length > LIMIT.contextElements)
+          issues.push(`${path}: ${b.elements?.length} elements`);
         (b.elements ?? []).forEach((e: Json, j: number) => textObj(e, `${path}.elements[${j}]`, LIMIT.contextText, issues));
         break;
       case 'divider':
         break;
       case 'actions': {
-        if (!Array.isArray(b.elements) || b.elements.length < 1 || b.elements.length > LIMIT.actionsElements) issues.push(`${path}: ${b.elements?.length} elements`);
+        if (!Array.isArray(b.elements) || b.elements.length < 1 || b.elements.length > LIMIT.actionsElements)
+          issues.push(`${path}: ${b.elements?.length} elements`);
         const actionIds = new Set<string>();
         (b.elements ?? []).forEach((e: Json, j: number) => {
           checkElement(e, `${path}.elements[${j}]`, issues);
@@ -241,7 +240,12 @@ function orgRow(name = 'Acme Widgets', over: Partial<OrgRow> = {}): OrgRow {
   return {
     id: randomUUID(),
     name,
-    slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'org',
+    slug:
+      name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .slice(0, 40) || 'org',
     primaryOwnerId: randomUUID(),
     inviteExpiryHours: 336,
     reminderHours: [72, 24],
@@ -301,7 +305,15 @@ function myOrg(org: OrgRow, role: Role, active = false): MyOrg {
 
 const viewerOf = (role: Role, over: Partial<Viewer> = {}): Viewer => ({ accountId: randomUUID(), role, isPrimaryOwner: false, ...over });
 
-function homeData(opts: { members: number; offset?: number; role?: Role; orgs?: number; invites?: number; invitesForMe?: number; passAll?: boolean }): HomeData {
+function homeData(opts: {
+  members: number;
+  offset?: number;
+  role?: Role;
+  orgs?: number;
+  invites?: number;
+  invitesForMe?: number;
+  passAll?: boolean;
+}): HomeData {
   const org = orgRow('Big Org');
   const all = Array.from({ length: opts.members }, (_, i) => memberView(i));
   const offset = opts.offset ?? 0;
@@ -329,9 +341,19 @@ describe('the validator itself', () => {
   it('catches what Slack would reject', () => {
     const tooLong = { type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } };
     const dupActions = { type: 'actions', elements: [button('A', 'same', '1'), button('B', 'same', '2')] };
-    const oneOptionOverflow = { type: 'section', text: { type: 'mrkdwn', text: 'x' }, accessory: { type: 'overflow', action_id: 'o', options: [option('a', 'a')] } };
-    const hugeSelect = { type: 'actions', elements: [{ type: 'static_select', action_id: 's', options: Array.from({ length: 101 }, (_, i) => option(`o${i}`, `v${i}`)) }] };
-    const issues = messageIssues({ text: 't', blocks: [tooLong, dupActions, oneOptionOverflow, hugeSelect, ...Array.from({ length: 47 }, () => ({ type: 'divider' }))] });
+    const oneOptionOverflow = {
+      type: 'section',
+      text: { type: 'mrkdwn', text: 'x' },
+      accessory: { type: 'overflow', action_id: 'o', options: [option('a', 'a')] },
+    };
+    const hugeSelect = {
+      type: 'actions',
+      elements: [{ type: 'static_select', action_id: 's', options: Array.from({ length: 101 }, (_, i) => option(`o${i}`, `v${i}`)) }],
+    };
+    const issues = messageIssues({
+      text: 't',
+      blocks: [tooLong, dupActions, oneOptionOverflow, hugeSelect, ...Array.from({ length: 47 }, () => ({ type: 'divider' }))],
+    });
     expect(issues.join('\n')).toMatch(/3001 > 3000/);
     expect(issues.join('\n')).toMatch(/duplicate action_id same/);
     expect(issues.join('\n')).toMatch(/overflow needs 2–5 options, has 1/);
@@ -466,7 +488,11 @@ describe('/org members and /org invites messages', () => {
   });
 
   it('300 pending invites fit in one message with "…and N more"', () => {
-    const blocks = invitesMessage(orgRow(), viewerOf('owner'), Array.from({ length: 300 }, (_, i) => inviteView(i)));
+    const blocks = invitesMessage(
+      orgRow(),
+      viewerOf('owner'),
+      Array.from({ length: 300 }, (_, i) => inviteView(i)),
+    );
     expect(messageIssues({ text: 'x', blocks })).toEqual([]);
     expect(blocks.length).toBeLessThanOrEqual(50);
     expect(allText(blocks.at(-1))).toMatch(/…and 253 more/);
@@ -490,7 +516,9 @@ describe('modals', () => {
     });
     const view = inviteResultModal(org, results);
     expect(viewIssues(view)).toEqual([]);
-    const text = findAll(view, (n) => n.type === 'mrkdwn').map((n) => n.text).join('\n');
+    const text = findAll(view, (n) => n.type === 'mrkdwn')
+      .map((n) => n.text)
+      .join('\n');
     for (const r of results) expect(text).toContain(r.email);
     expect(text).toMatch(/\*66\* invited/);
     expect(text).toMatch(/\*34\* not invited/);
@@ -550,9 +578,13 @@ describe('settings, invite change and remove confirmation modals', () => {
   });
 
   it('the saved summary says what each setting now is', () => {
-    const text = findAll(settingsSavedModal(orgRow('Acme', { inviteExpiryHours: 168, reminderHours: [48, 2], seatLimit: 30 })), (n) => n.type === 'mrkdwn')[0].text;
-    expect(text).toBe('Saved the settings of *Acme*:\n• Invites expire after 7 days\n• Reminders 48 h, 2 h before expiry\n• Seat limit: 30 (members and pending invites)');
-    const none = findAll(settingsSavedModal(orgRow('Acme', { inviteExpiryHours: null, reminderHours: [], seatLimit: null })), (n) => n.type === 'mrkdwn')[0].text;
+    const text = findAll(settingsSavedModal(orgRow('Acme', { inviteExpiryHours: 168, reminderHours: [48, 2], seatLimit: 30 })), (n) => n.type === 'mrkdwn')[0]
+      .text;
+    expect(text).toBe(
+      'Saved the settings of *Acme*:\n• Invites expire after 7 days\n• Reminders 48 h, 2 h before expiry\n• Seat limit: 30 (members and pending invites)',
+    );
+    const none = findAll(settingsSavedModal(orgRow('Acme', { inviteExpiryHours: null, reminderHours: [], seatLimit: null })), (n) => n.type === 'mrkdwn')[0]
+      .text;
     expect(none).toBe('Saved the settings of *Acme*:\n• Invites never expire\n• No reminders\n• No seat limit');
   });
 
@@ -593,7 +625,14 @@ describe('DMs and other messages', () => {
   });
 
   it('an invite that never expires says so', () => {
-    const msg = inviteDm({ inviteId: randomUUID(), orgName: 'Acme', inviterName: null, role: 'member', expiresAt: null, link: 'https://roster.test/invites/x' });
+    const msg = inviteDm({
+      inviteId: randomUUID(),
+      orgName: 'Acme',
+      inviterName: null,
+      role: 'member',
+      expiresAt: null,
+      link: 'https://roster.test/invites/x',
+    });
     expect(allText(msg)).toMatch(/does not expire/);
     expect(msg.text).toMatch(/^You're invited to join Acme as Member/);
   });
@@ -613,7 +652,14 @@ describe('DMs and other messages', () => {
 
   it('the join request DM has a role select (no owner, member preselected) and Approve/Deny in one block', () => {
     const requestId = randomUUID();
-    const msg = joinRequestDm({ requestId, orgName: 'Acme', requesterName: 'Zed', requesterEmail: 'zed@x.test', message: 'Hi!', roles: joinApprovalRoles('owner') });
+    const msg = joinRequestDm({
+      requestId,
+      orgName: 'Acme',
+      requesterName: 'Zed',
+      requesterEmail: 'zed@x.test',
+      message: 'Hi!',
+      roles: joinApprovalRoles('owner'),
+    });
     expect(messageIssues(msg)).toEqual([]);
     const block = msg.blocks.find((b) => b.type === 'actions') as Json;
     expect(block.block_id).toBe(`join:${requestId}`);
@@ -649,7 +695,11 @@ describe('DMs and other messages', () => {
     }));
     const msg = auditMessage('Acme', events);
     expect(messageIssues(msg)).toEqual([]);
-    const shownLines = findAll(msg.blocks, (n) => n.type === 'mrkdwn').map((n) => n.text as string).join('\n').split('\n').filter((l) => l.includes('member.role_changed'));
+    const shownLines = findAll(msg.blocks, (n) => n.type === 'mrkdwn')
+      .map((n) => n.text as string)
+      .join('\n')
+      .split('\n')
+      .filter((l) => l.includes('member.role_changed'));
     const footer = allText(msg.blocks.at(-1));
     expect(footer).toMatch(new RegExp(`Newest ${shownLines.length}\\b`));
     // 40 events (what `/org audit` asks for) are all shown.
@@ -700,11 +750,32 @@ describe('escaping: a name can never become a live mention', () => {
       inviteDm: inviteDm({ inviteId: randomUUID(), orgName: evil, inviterName: inviter, role: 'admin', expiresAt: now, link: 'https://roster.test/invites/x' }),
       inviteAccepted: inviteDecidedDm(evil, 'accepted', 'admin'),
       inviteDeclined: inviteDecidedDm(evil, 'declined'),
-      joinRequestDm: joinRequestDm({ requestId: randomUUID(), orgName: evil, requesterName: evil, requesterEmail: '<!here>@x.test', message: evil, roles: ['member'] }),
+      joinRequestDm: joinRequestDm({
+        requestId: randomUUID(),
+        orgName: evil,
+        requesterName: evil,
+        requesterEmail: '<!here>@x.test',
+        message: evil,
+        roles: ['member'],
+      }),
       joinDecided: joinRequestDecidedDm({ requesterName: evil, orgName: evil, approved: false, role: null, deciderName: evil }),
       orgList: orgListMessage([current]),
       audit: auditMessage(evil, [
-        { id: 1, at: now, orgId: org.id, actorType: 'account', actorId: null, actorLabel: evil, via: 'slack', action: 'org.renamed', targetType: 'org', targetId: null, before: null, after: null, seq: 1 },
+        {
+          id: 1,
+          at: now,
+          orgId: org.id,
+          actorType: 'account',
+          actorId: null,
+          actorLabel: evil,
+          via: 'slack',
+          action: 'org.renamed',
+          targetType: 'org',
+          targetId: null,
+          before: null,
+          after: null,
+          seq: 1,
+        },
       ]),
       inviteResult: inviteResultModal(org, [
         { email: '<!channel>@x.test', ok: false, code: 'invalid_input', message: evil },
@@ -729,7 +800,14 @@ describe('escaping: a name can never become a live mention', () => {
   });
 
   it('Roster’s own date and link markup stays live', () => {
-    const msg = inviteDm({ inviteId: randomUUID(), orgName: 'Acme', inviterName: 'Ana', role: 'member', expiresAt: now, link: 'https://roster.test/invites/abc' });
+    const msg = inviteDm({
+      inviteId: randomUUID(),
+      orgName: 'Acme',
+      inviterName: 'Ana',
+      role: 'member',
+      expiresAt: now,
+      link: 'https://roster.test/invites/abc',
+    });
     const text = parsedTexts(msg).join('\n');
     expect(text).toMatch(/<!date\^\d+\^/);
     expect(text).toContain('<https://roster.test/invites/abc|Open in browser>');

@@ -35,9 +35,7 @@ describe('/org invite with emails', () => {
       ':warning: not-an-email@nodot: That is not a valid email address.',
       `:warning: ${mia.email}: Already a member of this organization.`,
     ]);
-    expect(await newInvites(h, org)).toEqual(
-      [a, b].sort().map((email) => ({ email, role: 'developer', status: 'pending', billing_emails: false })),
-    );
+    expect(await newInvites(h, org)).toEqual([a, b].sort().map((email) => ({ email, role: 'developer', status: 'pending', billing_emails: false })));
   });
 
   it('an email with a pending invite gets a warning pointing to resend, and no second invite', async () => {
@@ -46,7 +44,9 @@ describe('/org invite with emails', () => {
     const a = `ana.${uniq()}@example.com`;
     await ask(h, olga, `invite ${a}`);
     const again = await ask(h, olga, `invite ${a.toUpperCase()}`);
-    expect(again.text).toBe(`*${org.name}*: 0 of 1 invited.\n:warning: ${a.toUpperCase()}: An invite is already pending for that email. Resend or update it instead.`);
+    expect(again.text).toBe(
+      `*${org.name}*: 0 of 1 invited.\n:warning: ${a.toUpperCase()}: An invite is already pending for that email. Resend or update it instead.`,
+    );
     expect((await newInvites(h, org)).map((i) => i.email)).toEqual([a]);
   });
 

@@ -16,7 +16,8 @@ async function orgOf(h: SlackHarness, ownerName = 'Ana') {
   return { owner, org };
 }
 
-const buttonsOf = (blocks: any[] = []) => blocks.flatMap((b) => (b.type === 'actions' ? b.elements : b.accessory ? [b.accessory] : [])).filter((e: any) => e.type === 'button');
+const buttonsOf = (blocks: any[] = []) =>
+  blocks.flatMap((b) => (b.type === 'actions' ? b.elements : b.accessory ? [b.accessory] : [])).filter((e: any) => e.type === 'button');
 const blockText = (blocks: any[] = []) => JSON.stringify(blocks);
 
 /** The invite DM posted to a Slack user (delivered by the outbox worker after the command). */

@@ -44,7 +44,9 @@ async function requestToJoin(h: SlackHarness, org: OrgRow, requester: SlackPerso
 }
 
 async function findRequest(h: SlackHarness, org: OrgRow, requester: SlackPerson) {
-  const r = await h.db.db.execute<{ id: string }>(sql`select id from join_requests where org_id = ${org.id} and account_id = ${requester.account.id} order by created_at desc limit 1`);
+  const r = await h.db.db.execute<{ id: string }>(
+    sql`select id from join_requests where org_id = ${org.id} and account_id = ${requester.account.id} order by created_at desc limit 1`,
+  );
   const id = r.rows[0]!.id;
   return h.domain.joinRequests.get(requester.actor, id);
 }
@@ -89,11 +91,15 @@ describe('join requests from Slack', () => {
     const mark = h.slack.calls.length;
 
     const ref = refs.find((r) => r.channel === `D${admin.user.id.slice(1)}`)!;
-    await h.action(admin.user, { action_id: 'join_approve', value: req.id, type: 'button', block_id: `join:${req.id}` }, {
-      ...roleState(req.id, 'developer'),
-      container: { type: 'message', message_ts: ref.ts, channel_id: ref.channel },
-      channel: { id: ref.channel },
-    });
+    await h.action(
+      admin.user,
+      { action_id: 'join_approve', value: req.id, type: 'button', block_id: `join:${req.id}` },
+      {
+        ...roleState(req.id, 'developer'),
+        container: { type: 'message', message_ts: ref.ts, channel_id: ref.channel },
+        channel: { id: ref.channel },
+      },
+    );
 
     const updates = await h.slack.waitFor(() => {
       const u = h.slack.of('chat.update', mark);
@@ -120,9 +126,13 @@ describe('join requests from Slack', () => {
 
     const [approve, deny] = await Promise.all([
       h.action(admin.user, { action_id: 'join_approve', value: req.id, type: 'button' }, roleState(req.id, 'developer')),
-      h.submit(owner.user, { callback_id: 'join_deny_modal', private_metadata: JSON.stringify({ requestId: req.id }) }, {
-        reason: { reason_input: { type: 'plain_text_input', value: 'Not now' } },
-      }),
+      h.submit(
+        owner.user,
+        { callback_id: 'join_deny_modal', private_metadata: JSON.stringify({ requestId: req.id }) },
+        {
+          reason: { reason_input: { type: 'plain_text_input', value: 'Not now' } },
+        },
+      ),
     ]);
 
     const after = await waitFor(async () => {
@@ -163,7 +173,10 @@ describe('join requests from Slack', () => {
 
     // Approved first, then a Deny form is submitted: the form shows why on its field.
     await h.domain.joinRequests.approve(admin.actor, second.id, 'member');
-    expect(await h.submit(owner.user, denyForm(second.id), reason)).toEqual({ response_action: 'errors', errors: { reason: 'That request was already approved.' } });
+    expect(await h.submit(owner.user, denyForm(second.id), reason)).toEqual({
+      response_action: 'errors',
+      errors: { reason: 'That request was already approved.' },
+    });
     expect((await h.domain.joinRequests.get(owner.actor, second.id)).status).toBe('approved');
     expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${yan.account.id}'`)).toBe(1);
   });
@@ -239,9 +252,13 @@ describe('join requests from Slack', () => {
     // Opening the form decides nothing.
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('pending');
 
-    const res = await h.submit(admin.user, { callback_id: view.callback_id, private_metadata: view.private_metadata }, {
-      reason: { reason_input: { type: 'plain_text_input', value: 'We only take staff accounts' } },
-    });
+    const res = await h.submit(
+      admin.user,
+      { callback_id: view.callback_id, private_metadata: view.private_metadata },
+      {
+        reason: { reason_input: { type: 'plain_text_input', value: 'We only take staff accounts' } },
+      },
+    );
     expect(res).toEqual({});
     const decided = await h.domain.joinRequests.get(owner.actor, req.id);
     expect(decided).toMatchObject({ status: 'denied', reason: 'We only take staff accounts', decidedById: admin.account.id });

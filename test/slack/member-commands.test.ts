@@ -4,7 +4,20 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { addMember, ask, auditCount, countRows, modalFrom, orgOwnedBy, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
+import {
+  addMember,
+  ask,
+  auditCount,
+  countRows,
+  modalFrom,
+  orgOwnedBy,
+  orgWithTeam,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+  type SlackPerson,
+} from '../helpers/slack.js';
 
 // `/org` commands about members: members, role, remove, leave, billing-emails, transfer.
 
@@ -145,8 +158,7 @@ describe('/org role', () => {
   it('role with no arguments opens the change-role modal offering only roles I may grant', async () => {
     const h = harness();
     const { org, olga, adam } = await orgWithTeam(h);
-    const options = (view: Record<string, any>) =>
-      view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value);
+    const options = (view: Record<string, any>) => view.blocks.find((b: any) => b.block_id === 'role').element.options.map((o: any) => o.value);
 
     const ownerView = await modalFrom(h, olga.user, 'role');
     expect(ownerView.callback_id).toBe('org_role_modal');
@@ -361,7 +373,9 @@ describe('naming a person (@mention or email) looks only inside the active org',
     const reply = await ask(h, olga, `role <@${nina.id}|nina> developer`);
     expect(reply.text).toBe(`*Nina* is now Developer in *${org.name}*.`);
     const r2 = await h.db.db.execute<{ role: Role; n: number }>(
-      sql.raw(`select m.role, (select count(*)::int from accounts where lower(email) = lower('${email}')) as n from memberships m join accounts a on a.id = m.account_id where m.org_id = '${org.id}' and lower(a.email) = lower('${email}')`),
+      sql.raw(
+        `select m.role, (select count(*)::int from accounts where lower(email) = lower('${email}')) as n from memberships m join accounts a on a.id = m.account_id where m.org_id = '${org.id}' and lower(a.email) = lower('${email}')`,
+      ),
     );
     expect(r2.rows).toEqual([{ role: 'developer', n: 1 }]);
   });

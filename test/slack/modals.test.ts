@@ -4,7 +4,18 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { addMember, auditCount, countRows, orgOwnedBy, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
+import {
+  addMember,
+  auditCount,
+  countRows,
+  orgOwnedBy,
+  orgWithTeam,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+  type SlackPerson,
+} from '../helpers/slack.js';
 
 // Modal submissions (view_submission): the domain runs before the ack, so a refusal comes back as field
 // errors ({response_action:'errors'}) or as an updated modal, and success as a plain ack or an update.
@@ -27,22 +38,27 @@ async function pendingInvites(h: SlackHarness, org: OrgRow) {
 const textValue = (value: string | null) => ({ type: 'plain_text_input', value });
 const selectValue = (value: string) => ({ type: 'static_select', selected_option: { text: { type: 'plain_text', text: value }, value } });
 const userValue = (userId: string) => ({ type: 'users_select', selected_user: userId });
-const checkboxes = (...values: string[]) => ({ type: 'checkboxes', selected_options: values.map((v) => ({ text: { type: 'plain_text', text: v }, value: v })) });
+const checkboxes = (...values: string[]) => ({
+  type: 'checkboxes',
+  selected_options: values.map((v) => ({ text: { type: 'plain_text', text: v }, value: v })),
+});
 
 const meta = (m: Record<string, string>) => JSON.stringify(m);
 
 /** The mrkdwn of every section of a view, joined. */
 const viewText = (view: Record<string, any>) =>
-  (view.blocks as any[])
-    .flatMap((b) => (b.type === 'section' ? [b.text.text] : b.type === 'context' ? b.elements.map((e: any) => e.text) : []))
-    .join('\n');
+  (view.blocks as any[]).flatMap((b) => (b.type === 'section' ? [b.text.text] : b.type === 'context' ? b.elements.map((e: any) => e.text) : [])).join('\n');
 
 describe('create organization modal', () => {
   const submitCreate = (h: SlackHarness, p: SlackPerson, name: string | null, slug: string | null = null) =>
-    h.submit(p.user, { callback_id: 'org_create_modal' }, {
-      org_name: { org_name_input: textValue(name) },
-      org_slug: { org_slug_input: textValue(slug) },
-    });
+    h.submit(
+      p.user,
+      { callback_id: 'org_create_modal' },
+      {
+        org_name: { org_name_input: textValue(name) },
+        org_slug: { org_slug_input: textValue(slug) },
+      },
+    );
 
   it('a valid name creates the org with the creator as owner, closes the modal and confirms by DM', async () => {
     const h = harness();
@@ -131,11 +147,15 @@ describe('switch organization modal', () => {
 
 describe('invite modal', () => {
   const submitInvite = (h: SlackHarness, p: SlackPerson, org: OrgRow, emails: string, role: Role, billing = false) =>
-    h.submit(p.user, { callback_id: 'org_invite_modal', private_metadata: meta({ orgId: org.id }) }, {
-      invite_emails: { invite_emails_input: textValue(emails) },
-      role: { role_input: selectValue(role) },
-      billing: { billing_input: billing ? checkboxes('yes') : checkboxes() },
-    });
+    h.submit(
+      p.user,
+      { callback_id: 'org_invite_modal', private_metadata: meta({ orgId: org.id }) },
+      {
+        invite_emails: { invite_emails_input: textValue(emails) },
+        role: { role_input: selectValue(role) },
+        billing: { billing_input: billing ? checkboxes('yes') : checkboxes() },
+      },
+    );
 
   it('the modal is replaced by a summary listing each email outcome, and the invites exist', async () => {
     const h = harness();
@@ -200,10 +220,14 @@ describe('change role modal', () => {
   it('picking a Slack user and a role changes that member’s role', async () => {
     const h = harness();
     const { org, adam, mia } = await orgWithTeam(h);
-    const res = await h.submit(adam.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) }, {
-      member: { member_input: userValue(mia.user.id) },
-      role: { role_input: selectValue('billing') },
-    });
+    const res = await h.submit(
+      adam.user,
+      { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) },
+      {
+        member: { member_input: userValue(mia.user.id) },
+        role: { role_input: selectValue('billing') },
+      },
+    );
     expect(res).toEqual({});
     expect(await roleOf(h, org, mia)).toBe('billing');
     expect(await auditCount(h, org, 'member.role_changed')).toBe(1);
@@ -212,9 +236,13 @@ describe('change role modal', () => {
   it('the form for one account (from a member menu) changes that account’s role', async () => {
     const h = harness();
     const { org, olga, adam } = await orgWithTeam(h);
-    const res = await h.submit(olga.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id, accountId: adam.account.id }) }, {
-      role: { role_input: selectValue('owner') },
-    });
+    const res = await h.submit(
+      olga.user,
+      { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id, accountId: adam.account.id }) },
+      {
+        role: { role_input: selectValue('owner') },
+      },
+    );
     expect(res).toEqual({});
     expect(await roleOf(h, org, adam)).toBe('owner');
   });
@@ -223,9 +251,13 @@ describe('change role modal', () => {
     const h = harness();
     const { org, olga, adam } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
-    const res = await h.submit(adam.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id, accountId: otto.account.id }) }, {
-      role: { role_input: selectValue('member') },
-    });
+    const res = await h.submit(
+      adam.user,
+      { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id, accountId: otto.account.id }) },
+      {
+        role: { role_input: selectValue('member') },
+      },
+    );
     expect(res).toEqual({ response_action: 'errors', errors: { role: 'Only owners can change or remove an owner.' } });
     expect(await roleOf(h, org, otto)).toBe('owner');
     expect(await auditCount(h, org, 'member.role_changed')).toBe(0);
@@ -235,10 +267,14 @@ describe('change role modal', () => {
     const h = harness();
     const { org, olga } = await orgWithTeam(h);
     const stranger = await slackPerson(h, 'Stan');
-    const res = await h.submit(olga.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) }, {
-      member: { member_input: userValue(stranger.user.id) },
-      role: { role_input: selectValue('admin') },
-    });
+    const res = await h.submit(
+      olga.user,
+      { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) },
+      {
+        member: { member_input: userValue(stranger.user.id) },
+        role: { role_input: selectValue('admin') },
+      },
+    );
     expect(res).toEqual({ response_action: 'errors', errors: { member: "That person isn't a member of this organization." } });
     expect(await roleOf(h, org, stranger)).toBeUndefined();
   });
@@ -247,10 +283,14 @@ describe('change role modal', () => {
     const h = harness();
     const { org, olga } = await orgWithTeam(h);
     const otto = await addMember(h, org, olga, 'owner', 'Otto');
-    const res = await h.submit(otto.user, { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) }, {
-      member: { member_input: userValue(olga.user.id) },
-      role: { role_input: selectValue('admin') },
-    });
+    const res = await h.submit(
+      otto.user,
+      { callback_id: 'org_role_modal', private_metadata: meta({ orgId: org.id }) },
+      {
+        member: { member_input: userValue(olga.user.id) },
+        role: { role_input: selectValue('admin') },
+      },
+    );
     expect(res.response_action).toBe('errors');
     expect(res.errors.member).toMatch(/^The primary owner cannot be removed, demoted or leave/);
     expect(await roleOf(h, org, olga)).toBe('owner');
@@ -330,11 +370,15 @@ describe('rename modal', () => {
 describe('settings modal', () => {
   const numberValue = (value: string | null) => ({ type: 'number_input', value });
   const submitSettings = (h: SlackHarness, p: SlackPerson, org: OrgRow, v: { expiry: string; reminders: string | null; seats: string | null }) =>
-    h.submit(p.user, { callback_id: 'org_settings_modal', private_metadata: meta({ orgId: org.id }) }, {
-      invite_expiry: { invite_expiry_input: selectValue(v.expiry) },
-      reminder_hours: { reminder_hours_input: textValue(v.reminders) },
-      seat_limit: { seat_limit_input: numberValue(v.seats) },
-    });
+    h.submit(
+      p.user,
+      { callback_id: 'org_settings_modal', private_metadata: meta({ orgId: org.id }) },
+      {
+        invite_expiry: { invite_expiry_input: selectValue(v.expiry) },
+        reminder_hours: { reminder_hours_input: textValue(v.reminders) },
+        seat_limit: { seat_limit_input: numberValue(v.seats) },
+      },
+    );
 
   async function settingsOf(h: SlackHarness, org: OrgRow) {
     const r = await h.db.db.execute<{ invite_expiry_hours: number | null; reminder_hours: number[]; seat_limit: number | null }>(
@@ -350,7 +394,9 @@ describe('settings modal', () => {
     const res = await submitSettings(h, olga, org, { expiry: '7d', reminders: '48, 2', seats: '25' });
     expect(res.response_action).toBe('update');
     expect(res.view.title.text).toBe('Settings saved');
-    expect(viewText(res.view)).toBe(`Saved the settings of *${org.name}*:\n• Invites expire after 7 days\n• Reminders 48 h, 2 h before expiry\n• Seat limit: 25 (members and pending invites)`);
+    expect(viewText(res.view)).toBe(
+      `Saved the settings of *${org.name}*:\n• Invites expire after 7 days\n• Reminders 48 h, 2 h before expiry\n• Seat limit: 25 (members and pending invites)`,
+    );
     expect(await settingsOf(h, org)).toEqual({ invite_expiry_hours: 168, reminder_hours: [48, 2], seat_limit: 25 });
     expect(await auditCount(h, org, 'org.settings_changed')).toBe(1);
   });
@@ -420,7 +466,11 @@ describe('settings modal', () => {
 
 describe('delete modal', () => {
   const submitDelete = (h: SlackHarness, p: SlackPerson, org: OrgRow, typed: string) =>
-    h.submit(p.user, { callback_id: 'org_delete_modal', private_metadata: meta({ orgId: org.id }) }, { confirm_name: { confirm_name_input: textValue(typed) } });
+    h.submit(
+      p.user,
+      { callback_id: 'org_delete_modal', private_metadata: meta({ orgId: org.id }) },
+      { confirm_name: { confirm_name_input: textValue(typed) } },
+    );
 
   it('a wrong name is refused on the confirmation field and the org still exists', async () => {
     const h = harness();

@@ -28,7 +28,12 @@ let mailer: Mailer;
 
 beforeAll(async () => {
   await Promise.all([slack.start(), smtp.start()]);
-  mailer = createMailer({ smtpUrl: smtp.url, from: 'Roster <roster@roster.test>', outboxDir: await mkdtemp(path.join(os.tmpdir(), 'roster-unused-')), log: createLogger('silent') });
+  mailer = createMailer({
+    smtpUrl: smtp.url,
+    from: 'Roster <roster@roster.test>',
+    outboxDir: await mkdtemp(path.join(os.tmpdir(), 'roster-unused-')),
+    log: createLogger('silent'),
+  });
 });
 afterEach(() => {
   slack.intercept = undefined;
@@ -76,7 +81,10 @@ async function inviteSlackUser(w: World, org: OrgRow, owner: { actor: Parameters
 }
 
 async function row(w: World, dedupeKey: string, channel: string): Promise<NotificationRow> {
-  const [r] = await w.db.db.select().from(notifications).where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.channel, channel)));
+  const [r] = await w.db.db
+    .select()
+    .from(notifications)
+    .where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.channel, channel)));
   if (!r) throw new Error(`no ${channel} notification ${dedupeKey}`);
   return r;
 }
@@ -153,7 +161,12 @@ describe('an operator problem (Slack refuses the app itself)', () => {
     { code: 'token_revoked', fix: /reinstall/i, methods: 'all' },
     { code: 'account_inactive', fix: /reinstall/i, methods: 'all' },
     { code: 'not_authed', fix: /SLACK_BOT_TOKEN/, methods: 'all' },
-    { code: 'missing_scope', extra: { needed: 'chat:write', provided: 'commands,users:read,users:read.email' }, fix: /chat:write.*reinstall/i, methods: 'chat.postMessage' },
+    {
+      code: 'missing_scope',
+      extra: { needed: 'chat:write', provided: 'commands,users:read,users:read.email' },
+      fix: /chat:write.*reinstall/i,
+      methods: 'chat.postMessage',
+    },
   ];
   for (const c of cases) {
     it(`${c.code}: one error log line naming the fix, health and metrics report it, DM-or-email goes by email, Slack-only DMs wait without using up retries, and all goes out once it is fixed`, async () => {
@@ -177,7 +190,12 @@ describe('an operator problem (Slack refuses the app itself)', () => {
       await deliver(w, channels);
 
       // Either way will do: the email goes now.
-      expect(smtp.to(m.account.email!).slice(mailsBefore).map((x) => x.subject)).toEqual([`Your role in ${org.name} changed`]);
+      expect(
+        smtp
+          .to(m.account.email!)
+          .slice(mailsBefore)
+          .map((x) => x.subject),
+      ).toEqual([`Your role in ${org.name} changed`]);
       expect(await roleChangeRow(w, m.account.id)).toMatchObject({ status: 'sent' });
       // The invite's email goes; its DM waits, without using an attempt.
       expect(smtp.to(person.account.email!)).toHaveLength(1);
@@ -230,7 +248,9 @@ describe("Slack's rate limit", () => {
     const { org, owner } = await w.org('Limited');
     let limited = 1;
     slack.intercept = (method) =>
-      method === 'chat.postMessage' && limited-- > 0 ? { status: 429, headers: { 'retry-after': '120' }, body: { ok: false, error: 'ratelimited' } } : undefined;
+      method === 'chat.postMessage' && limited-- > 0
+        ? { status: 429, headers: { 'retry-after': '120' }, body: { ok: false, error: 'ratelimited' } }
+        : undefined;
     const a = await inviteSlackUser(w, org, owner);
     const b = await inviteSlackUser(w, org, owner);
     const startedAt = w.clock.now().getTime();

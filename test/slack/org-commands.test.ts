@@ -1,6 +1,20 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { SIGNING_SECRET, addMember, countRows, modalFrom, orgOwnedBy, postSlackEvent, sign, slashCommand, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import {
+  SIGNING_SECRET,
+  addMember,
+  countRows,
+  modalFrom,
+  orgOwnedBy,
+  postSlackEvent,
+  sign,
+  slashCommand,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+  type SlackUser,
+} from '../helpers/slack.js';
 
 // `/org` commands about organizations themselves: help, create, list, switch, rename, delete, join, audit,
 // plus what every command shares (length limit, request signatures, an answer even when something breaks).
@@ -22,7 +36,25 @@ describe('/org help', () => {
     const p = await slackPerson(h, 'Hana');
     const reply = await h.command(p.user, 'help');
     expect(reply.response_type).toBe('ephemeral');
-    for (const sub of ['create', 'list', 'switch', 'members', 'invites', 'invite', 'role', 'remove', 'billing-emails', 'transfer', 'leave', 'rename', 'delete', 'settings', 'profile', 'join', 'audit']) {
+    for (const sub of [
+      'create',
+      'list',
+      'switch',
+      'members',
+      'invites',
+      'invite',
+      'role',
+      'remove',
+      'billing-emails',
+      'transfer',
+      'leave',
+      'rename',
+      'delete',
+      'settings',
+      'profile',
+      'join',
+      'audit',
+    ]) {
       expect(reply.text).toContain(`/org ${sub}`);
     }
   });
@@ -563,7 +595,11 @@ describe('request signatures', () => {
     attempts.push({ name: unsigned.body, responseId: unsigned.responseId, status: await rawPost(h, unsigned.body, {}) });
 
     const wrong = createForm(ana.user, `Wrong Secret ${uniq()}`);
-    attempts.push({ name: wrong.body, responseId: wrong.responseId, status: await rawPost(h, wrong.body, sign(wrong.body, undefined, `${SIGNING_SECRET}-not`)) });
+    attempts.push({
+      name: wrong.body,
+      responseId: wrong.responseId,
+      status: await rawPost(h, wrong.body, sign(wrong.body, undefined, `${SIGNING_SECRET}-not`)),
+    });
 
     const stale = createForm(ana.user, `Stale ${uniq()}`);
     const sixMinutesAgo = Math.floor(Date.now() / 1000) - 6 * 60;

@@ -7,7 +7,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   // The one allowed skip: this machine has no browser to drive.
-  console.warn(`Skipping the invite page browser test: ${CHROMIUM} is missing. Install it with \`apt-get install -y chromium\` (never \`npx playwright install\`).`);
+  console.warn(
+    `Skipping the invite page browser test: ${CHROMIUM} is missing. Install it with \`apt-get install -y chromium\` (never \`npx playwright install\`).`,
+  );
 }
 
 describe.skipIf(!haveChromium)('the invite page in headless Chromium', () => {
@@ -17,7 +19,16 @@ describe.skipIf(!haveChromium)('the invite page in headless Chromium', () => {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
   afterAll(async () => {

@@ -17,7 +17,7 @@ const STACK = /\n\s+at |node_modules|\/work\/|URIError|TypeError|Error: boom|Can
 describe('the real app', () => {
   const roster = useInviteRoster();
 
-  it("a path nobody serves is Roster's own 404 page, never express's \"Cannot GET\"", async () => {
+  it('a path nobody serves is Roster\'s own 404 page, never express\'s "Cannot GET"', async () => {
     const h = roster();
     for (const path of ['/nope', '/%', '/%E0%A4%A', '/invitations/x', '/healthz/%zz']) {
       const r = await h.get(path);
@@ -45,7 +45,16 @@ function appWith(fail: (path: string) => unknown) {
   };
   const logged: unknown[] = [];
   const log = { error: (o: unknown) => logged.push(o), warn: (o: unknown) => logged.push(o) } as never;
-  const app = createWebApp({ pool: {} as pg.Pool, databaseUp: async () => true, version: 'test', slackMode: 'http', slackRouter: express.Router().use('/slack', failing()), scimRouter: failing(), inviteRouter: failing(), log });
+  const app = createWebApp({
+    pool: {} as pg.Pool,
+    databaseUp: async () => true,
+    version: 'test',
+    slackMode: 'http',
+    slackRouter: express.Router().use('/slack', failing()),
+    scimRouter: failing(),
+    inviteRouter: failing(),
+    log,
+  });
   return { app, logged };
 }
 
@@ -118,7 +127,11 @@ describe('errors no router handled', () => {
 
   it("PostgreSQL's encoding and range errors (22021, 22P02, 22P05, 22003), wrapped as drizzle wraps them, are a 400", async () => {
     for (const code of ['22021', '22P02', '22P05', '22003']) {
-      const { scim, slack, page } = await fetchAll(() => Object.assign(new Error('Failed query: insert into …'), { cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code }) }));
+      const { scim, slack, page } = await fetchAll(() =>
+        Object.assign(new Error('Failed query: insert into …'), {
+          cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code }),
+        }),
+      );
       for (const r of [scim, slack, page]) {
         expect(r.status, code).toBe(400);
         expect(r.text).not.toMatch(/Failed query|byte sequence/);

@@ -6,7 +6,12 @@ import { useInviteRoster } from './harness.js';
 // Slowly fed and idle sockets must not be able to hold a Roster process (slowloris): the server ends
 // them on its own, and refuses connections beyond its cap, while answering everyone else.
 
-const harness = useInviteRoster({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000', HTTP_MAX_CONNECTIONS: '60' });
+const harness = useInviteRoster({
+  HTTP_HEADERS_TIMEOUT_MS: '1000',
+  HTTP_REQUEST_TIMEOUT_MS: '2000',
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000',
+  HTTP_MAX_CONNECTIONS: '60',
+});
 
 function port(): number {
   return Number(new URL(harness().baseUrl).port);

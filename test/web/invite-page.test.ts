@@ -39,7 +39,7 @@ async function later<T>(h: InviteHarness, hours: number, run: () => Promise<T>):
 }
 
 describe('the pending invite page', () => {
-  it("shows the org, who invited, the role and the expiry, with Accept and Decline forms", async () => {
+  it('shows the org, who invited, the role and the expiry, with Accept and Decline forms', async () => {
     const h = roster();
     const inv = await h.invite({ role: 'developer', ownerName: 'Olga Owner' });
     const res = await h.get(`/invites/${inv.token}`);
@@ -162,7 +162,11 @@ describe('accepting through the link', () => {
       expect(textOf(res.text)).toContain('nothing was changed');
     }
     // A JSON body carries no form field: refused the same way.
-    const json = await fetch(`${h.baseUrl}/invites/${inv.token}/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ csrf }) });
+    const json = await fetch(`${h.baseUrl}/invites/${inv.token}/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ csrf }),
+    });
     expect(json.status).toBe(403);
     await expectUntouched(h, inv);
     // The same form from this site still works afterwards.
@@ -412,7 +416,12 @@ describe('safety of the pages', () => {
   it("links on the page keep PUBLIC_URL's path prefix", async () => {
     const h = roster();
     const inv = await h.invite();
-    const router = createInvitePages({ domain: h.domain, log: pino({ level: 'silent' }), csrfKey: Buffer.alloc(32, 1), publicUrl: 'https://example.com/roster/' });
+    const router = createInvitePages({
+      domain: h.domain,
+      log: pino({ level: 'silent' }),
+      csrfKey: Buffer.alloc(32, 1),
+      publicUrl: 'https://example.com/roster/',
+    });
     await serving(router, async (base) => {
       const res = await fetch(`${base}/invites/${inv.token}`);
       const page = await res.text();
@@ -422,16 +431,21 @@ describe('safety of the pages', () => {
     });
   });
 
-  it("a value PostgreSQL refuses as data (22021, wrapped as drizzle wraps it) is a readable 400 page, not a 500", async () => {
-    const refused = Object.assign(new Error('Failed query: select …'), { cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }) });
-    const domain = { invites: { lookupByToken: async () => Promise.reject(refused) } } as unknown as Domain;
-    await serving(createInvitePages({ domain, log: pino({ level: 'silent' }), csrfKey: Buffer.alloc(32, 3), publicUrl: 'https://roster.test' }), async (base) => {
-      const res = await fetch(`${base}/invites/${otherToken()}`);
-      const page = await res.text();
-      expect(res.status).toBe(400);
-      expect(textOf(page)).toContain('That input is not accepted');
-      expect(page).not.toMatch(/Failed query|byte sequence|\n\s+at /);
+  it('a value PostgreSQL refuses as data (22021, wrapped as drizzle wraps it) is a readable 400 page, not a 500', async () => {
+    const refused = Object.assign(new Error('Failed query: select …'), {
+      cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
     });
+    const domain = { invites: { lookupByToken: async () => Promise.reject(refused) } } as unknown as Domain;
+    await serving(
+      createInvitePages({ domain, log: pino({ level: 'silent' }), csrfKey: Buffer.alloc(32, 3), publicUrl: 'https://roster.test' }),
+      async (base) => {
+        const res = await fetch(`${base}/invites/${otherToken()}`);
+        const page = await res.text();
+        expect(res.status).toBe(400);
+        expect(textOf(page)).toContain('That input is not accepted');
+        expect(page).not.toMatch(/Failed query|byte sequence|\n\s+at /);
+      },
+    );
   });
 
   it('a failure on our side is a plain 500 page with no details, logged without the link', async () => {

@@ -53,6 +53,11 @@ async function list(c: CliCtx): Promise<number> {
     c.out.print('No organizations yet. Create one: roster org create "Acme Inc" --owner you@example.com');
     return 0;
   }
-  c.out.print(table(['SLUG', 'NAME', 'MEMBERS', 'CREATED'], all.map((o) => [o.slug, o.name, o.members, when(o.createdAt)])));
+  c.out.print(
+    table(
+      ['SLUG', 'NAME', 'MEMBERS', 'CREATED'],
+      all.map((o) => [o.slug, o.name, o.members, when(o.createdAt)]),
+    ),
+  );
   return 0;
 }

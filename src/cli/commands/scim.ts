@@ -25,7 +25,12 @@ async function token(c: CliCtx, [verb, ref, ...nameParts]: string[]): Promise<nu
         out.print(`${org.name} has no SCIM tokens. Create one: roster scim token create ${org.slug} --name okta`);
         return 0;
       }
-      out.print(table(['NAME', 'CREATED', 'LAST USED', 'VALID UNTIL'], tokens.map((t) => [t.name, when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ? when(t.expiresAt) : 'until revoked'])));
+      out.print(
+        table(
+          ['NAME', 'CREATED', 'LAST USED', 'VALID UNTIL'],
+          tokens.map((t) => [t.name, when(t.createdAt), t.lastUsedAt ? when(t.lastUsedAt) : 'never', t.expiresAt ? when(t.expiresAt) : 'until revoked']),
+        ),
+      );
       return 0;
     }
     case 'rotate': {
@@ -51,6 +56,10 @@ async function mapGroup(c: CliCtx, area: 'map' | 'unmap', [ref, group, role]: st
   if (!group || (area === 'map' && !role)) throw new UsageError('Use: roster scim map <org> "<group>" <role>  or  roster scim unmap <org> "<group>"');
   const { org, actor } = await orgAndActor(c, ref);
   const r = await c.domain.scim.mapGroup(actor, org.id, group, area === 'map' ? role! : null);
-  c.out.print(area === 'unmap' ? `"${group}" no longer grants a role in ${org.name}.` : `Members of "${group}" get the ${role} role in ${org.name}${r.pending ? ' once the IdP pushes that group' : ''}.`);
+  c.out.print(
+    area === 'unmap'
+      ? `"${group}" no longer grants a role in ${org.name}.`
+      : `Members of "${group}" get the ${role} role in ${org.name}${r.pending ? ' once the IdP pushes that group' : ''}.`,
+  );
   return 0;
 }

@@ -28,7 +28,9 @@ export const auditEvents = pgTable(
     index('audit_org_at_idx').on(t.orgId, t.at),
     index('audit_org_action_idx').on(t.orgId, t.action, t.at),
     index('audit_org_target_idx').on(t.orgId, t.targetType, t.targetId),
-    uniqueIndex('audit_org_seq_idx').on(t.orgId, t.seq).where(sql`${t.seq} is not null`),
+    uniqueIndex('audit_org_seq_idx')
+      .on(t.orgId, t.seq)
+      .where(sql`${t.seq} is not null`),
   ],
 );
 

@@ -31,7 +31,9 @@ export const notifications = pgTable(
   },
   (t) => [
     uniqueIndex('notifications_dedupe_uq').on(t.dedupeKey, t.channel),
-    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.status} in ('pending', 'sending')`),
+    index('notifications_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} in ('pending', 'sending')`),
   ],
 );
 
@@ -51,7 +53,6 @@ export const slackMessages = pgTable(
   },
   (t) => [index('slack_messages_ref_idx').on(t.kind, t.refId)],
 );
-
 
 /**
  * Signed Slack requests already acted on, kept for Slack's 5-minute signature window (and a margin):

@@ -25,7 +25,10 @@ export const invites = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull().defaultNow(),
     /** Reminder steps (hours before expiry) already sent for the current token. */
-    remindersSent: integer('reminders_sent').array().notNull().default(sql`'{}'::integer[]`),
+    remindersSent: integer('reminders_sent')
+      .array()
+      .notNull()
+      .default(sql`'{}'::integer[]`),
     decidedById: uuid('decided_by_id').references(() => accounts.id, { onDelete: 'set null' }),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     ...timestamps,
@@ -36,7 +39,9 @@ export const invites = pgTable(
       .on(t.orgId, sql`lower(${t.email})`)
       .where(sql`${t.status} = 'pending'`),
     index('invites_org_status_idx').on(t.orgId, t.status),
-    index('invites_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'pending'`),
+    index('invites_pending_expiry_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.status} = 'pending'`),
   ],
 );
 
@@ -59,7 +64,9 @@ export const joinRequests = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('join_requests_one_pending_uq').on(t.orgId, t.accountId).where(sql`${t.status} = 'pending'`),
+    uniqueIndex('join_requests_one_pending_uq')
+      .on(t.orgId, t.accountId)
+      .where(sql`${t.status} = 'pending'`),
   ],
 );
 

@@ -17,7 +17,10 @@ export const orgs = pgTable(
     /** null = invites never expire. */
     inviteExpiryHours: integer('invite_expiry_hours').default(336),
     /** Hours before expiry at which invitees are reminded, e.g. {72,24}. */
-    reminderHours: integer('reminder_hours').array().notNull().default(sql`'{72,24}'::integer[]`),
+    reminderHours: integer('reminder_hours')
+      .array()
+      .notNull()
+      .default(sql`'{72,24}'::integer[]`),
     seatLimit: integer('seat_limit'),
     /** Role given to members SCIM provisions who are in no mapped group. */
     scimDefaultRole: roleKey('scim_default_role').notNull().default('member'),
@@ -25,10 +28,7 @@ export const orgs = pgTable(
     scimAllowOwner: boolean('scim_allow_owner').notNull().default(false),
     ...timestamps,
   },
-  (t) => [
-    uniqueIndex('orgs_slug_uq').on(t.slug),
-    check('orgs_seat_limit_positive', sql`${t.seatLimit} is null or ${t.seatLimit} > 0`),
-  ],
+  (t) => [uniqueIndex('orgs_slug_uq').on(t.slug), check('orgs_seat_limit_positive', sql`${t.seatLimit} is null or ${t.seatLimit} > 0`)],
 );
 
 export const memberships = pgTable(
@@ -54,10 +54,7 @@ export const memberships = pgTable(
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex('memberships_org_account_uq').on(t.orgId, t.accountId),
-    index('memberships_account_idx').on(t.accountId),
-  ],
+  (t) => [uniqueIndex('memberships_org_account_uq').on(t.orgId, t.accountId), index('memberships_account_idx').on(t.accountId)],
 );
 
 export type { StoredRole as Role } from './enums.js';

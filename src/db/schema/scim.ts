@@ -24,7 +24,9 @@ export const scimTokens = pgTable(
   },
   (t) => [
     uniqueIndex('scim_tokens_hash_uq').on(t.tokenHash),
-    uniqueIndex('scim_tokens_active_name_uq').on(t.orgId, sql`lower(${t.name})`).where(sql`${t.revokedAt} is null and ${t.expiresAt} is null`),
+    uniqueIndex('scim_tokens_active_name_uq')
+      .on(t.orgId, sql`lower(${t.name})`)
+      .where(sql`${t.revokedAt} is null and ${t.expiresAt} is null`),
   ],
 );
 
@@ -72,10 +74,7 @@ export const scimGroups = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    index('scim_groups_org_name_idx').on(t.orgId, sql`lower(${t.displayName})`),
-    index('scim_groups_org_external_idx').on(t.orgId, t.externalId),
-  ],
+  (t) => [index('scim_groups_org_name_idx').on(t.orgId, sql`lower(${t.displayName})`), index('scim_groups_org_external_idx').on(t.orgId, t.externalId)],
 );
 
 export const scimGroupMembers = pgTable(

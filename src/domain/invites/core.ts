@@ -50,6 +50,9 @@ export async function lockInvite(tx: Tx, actor: Actor, inviteId: string, orgId?:
 
 export async function findByToken(ex: Executor, token: string): Promise<InviteRow | undefined> {
   if (!looksLikeToken(token)) return undefined;
-  const [invite] = await ex.select().from(invites).where(eq(invites.tokenHash, hashToken(token)));
+  const [invite] = await ex
+    .select()
+    .from(invites)
+    .where(eq(invites.tokenHash, hashToken(token)));
   return invite;
 }

@@ -10,7 +10,16 @@ import { actorAccountId, lockOrgFor, requireMembership } from '../standing.js';
 import { deriveToken, hashToken, newNonce } from '../tokens.js';
 import { isValidEmail, normalizeEmail, parseInput, textProblem } from '../validation.js';
 import { markExpired, sentNotice } from './core.js';
-import { createSchema, expiryFrom, inviteAuditView, inviteState, MAX_EMAILS_PER_INVITE, splitEmails, type CreateInvitesInput, type InviteResult } from './state.js';
+import {
+  createSchema,
+  expiryFrom,
+  inviteAuditView,
+  inviteState,
+  MAX_EMAILS_PER_INVITE,
+  splitEmails,
+  type CreateInvitesInput,
+  type InviteResult,
+} from './state.js';
 
 /** Inviting one or many emails at once, each with its own result. */
 export function createInviteCreation(deps: Deps) {
@@ -49,7 +58,13 @@ export function createInviteCreation(deps: Deps) {
         if (isUniqueViolation(err, 'invites_one_pending_per_email_uq')) {
           results.push({ email, ok: false, code: 'invite_pending', message: 'An invite is already pending for that email. Resend or update it instead.' });
         } else if (isDomainError(err)) {
-          results.push({ email, ok: false, code: err.code, message: err.message, ...(err.details?.inviteId ? { inviteId: String(err.details.inviteId) } : {}) });
+          results.push({
+            email,
+            ok: false,
+            code: err.code,
+            message: err.message,
+            ...(err.details?.inviteId ? { inviteId: String(err.details.inviteId) } : {}),
+          });
         } else {
           throw err;
         }
@@ -98,7 +113,12 @@ export function createInviteCreation(deps: Deps) {
         updatedAt: now,
       })
       .returning();
-    await emit(tx, actor, { orgId, action: 'invite.created', targetType: 'invite', targetId: id, after: inviteAuditView(invite!), notify: [sentNotice(invite!, org)] }, now);
+    await emit(
+      tx,
+      actor,
+      { orgId, action: 'invite.created', targetType: 'invite', targetId: id, after: inviteAuditView(invite!), notify: [sentNotice(invite!, org)] },
+      now,
+    );
     return { email, ok: true, invite: invite!, token };
   }
 

@@ -42,19 +42,33 @@ export function createInviteManagement(deps: Deps) {
         await emit(
           tx,
           actor,
-          { orgId: org.id, action: 'invite.resent', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!), notify: [sentNotice(after!, org)] },
+          {
+            orgId: org.id,
+            action: 'invite.resent',
+            targetType: 'invite',
+            targetId: invite.id,
+            before: inviteAuditView(invite),
+            after: inviteAuditView(after!),
+            notify: [sentNotice(after!, org)],
+          },
           now,
         );
         return { invite: after!, token };
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'invites_one_pending_per_email_uq')) fail('invite_pending', 'A newer invite is already pending for that email. Resend that one instead.');
+      if (isUniqueViolation(err, 'invites_one_pending_per_email_uq'))
+        fail('invite_pending', 'A newer invite is already pending for that email. Resend that one instead.');
       throw err;
     }
   }
 
   /** Change role or billing-email flag of a pending invite (HCTI). */
-  async function update(actor: Actor, inviteId: string, changes: { role?: string; billingEmails?: boolean }, opts: { orgId?: string } = {}): Promise<InviteRow> {
+  async function update(
+    actor: Actor,
+    inviteId: string,
+    changes: { role?: string; billingEmails?: boolean },
+    opts: { orgId?: string } = {},
+  ): Promise<InviteRow> {
     const u = parseInput(updateSchema, changes);
     const role = u.role !== undefined ? parseRole(u.role) : undefined;
     return db.transaction(async (tx) => {
@@ -70,7 +84,14 @@ export function createInviteManagement(deps: Deps) {
       await emit(
         tx,
         actor,
-        { orgId: invite.orgId, action: 'invite.updated', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!) },
+        {
+          orgId: invite.orgId,
+          action: 'invite.updated',
+          targetType: 'invite',
+          targetId: invite.id,
+          before: inviteAuditView(invite),
+          after: inviteAuditView(after!),
+        },
         now,
       );
       return after!;
@@ -90,7 +111,14 @@ export function createInviteManagement(deps: Deps) {
       await emit(
         tx,
         actor,
-        { orgId: invite.orgId, action: 'invite.revoked', targetType: 'invite', targetId: invite.id, before: inviteAuditView(invite), after: inviteAuditView(after!) },
+        {
+          orgId: invite.orgId,
+          action: 'invite.revoked',
+          targetType: 'invite',
+          targetId: invite.id,
+          before: inviteAuditView(invite),
+          after: inviteAuditView(after!),
+        },
         now,
       );
       return after!;

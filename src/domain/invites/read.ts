@@ -29,7 +29,11 @@ export function createInviteReads(deps: Deps) {
     if (actor.type !== 'account') return [];
     const now = clock.now();
     const rows = await db
-      .select({ invite: invites, orgName: orgs.name, invitedByName: sql<string | null>`(select display_name from accounts a where a.id = ${invites.invitedById})` })
+      .select({
+        invite: invites,
+        orgName: orgs.name,
+        invitedByName: sql<string | null>`(select display_name from accounts a where a.id = ${invites.invitedById})`,
+      })
       .from(invites)
       .innerJoin(orgs, eq(orgs.id, invites.orgId))
       .innerJoin(accounts, sql`lower(${accounts.email}) = lower(${invites.email})`)

@@ -35,7 +35,12 @@ export function createInviteResponses(deps: Deps) {
       const invite = await findByToken(tx, token);
       if (!invite) fail('invite_not_found', 'This invite link is not valid. It may have been replaced by a newer invite: check your latest email.');
       const now = clock.now();
-      const { account } = await findOrCreateAccountByEmail(tx, { email: invite.email, displayName: opts.displayName }, { type: 'system', job: 'invite-link' }, now);
+      const { account } = await findOrCreateAccountByEmail(
+        tx,
+        { email: invite.email, displayName: opts.displayName },
+        { type: 'system', job: 'invite-link' },
+        now,
+      );
       return acceptLocked(tx, invite.id, account.id, accountActor(account.id, 'web'), now);
     });
   }
@@ -51,7 +56,10 @@ export function createInviteResponses(deps: Deps) {
       if (!me || !sameEmail(me.email, invite.email)) {
         // Your own address may be shown to you; the invitee's never is (that would tell anyone who got
         // hold of the button or the invite id whom the org invited).
-        fail('invite_wrong_email', me?.email ? `This invite isn't addressed to you (${me.email}). Ask the organization to invite your own email address.` : undefined);
+        fail(
+          'invite_wrong_email',
+          me?.email ? `This invite isn't addressed to you (${me.email}). Ask the organization to invite your own email address.` : undefined,
+        );
       }
       return acceptLocked(tx, invite.id, me.id, actor, clock.now());
     });
@@ -77,9 +85,29 @@ export function createInviteResponses(deps: Deps) {
       .returning();
     // The inviter hears that the invite was accepted.
     const tell = invite!.invitedById
-      ? [{ kind: 'invite.accepted' as const, recipientAccountId: invite!.invitedById, payload: { inviteId: invite!.id, email: invite!.email, orgName: org.name, role: invite!.role }, dedupeKey: `invite.accepted:${invite!.id}` }]
+      ? [
+          {
+            kind: 'invite.accepted' as const,
+            recipientAccountId: invite!.invitedById,
+            payload: { inviteId: invite!.id, email: invite!.email, orgName: org.name, role: invite!.role },
+            dedupeKey: `invite.accepted:${invite!.id}`,
+          },
+        ]
       : [];
-    await emit(tx, actor, { orgId: org.id, action: 'invite.accepted', targetType: 'invite', targetId: invite!.id, before: inviteAuditView(invite!), after: inviteAuditView(after!), notify: tell }, now);
+    await emit(
+      tx,
+      actor,
+      {
+        orgId: org.id,
+        action: 'invite.accepted',
+        targetType: 'invite',
+        targetId: invite!.id,
+        before: inviteAuditView(invite!),
+        after: inviteAuditView(after!),
+        notify: tell,
+      },
+      now,
+    );
     return { org, membership: membership!, invite: after!, alreadyMember: !!existing };
   }
 
@@ -119,9 +147,27 @@ export function createInviteResponses(deps: Deps) {
     const tell = [];
     if (invite!.invitedById) {
       const [org] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, invite!.orgId));
-      tell.push({ kind: 'invite.declined' as const, recipientAccountId: invite!.invitedById, payload: { inviteId, email: invite!.email, orgName: org?.name ?? '' }, dedupeKey: `invite.declined:${inviteId}` });
+      tell.push({
+        kind: 'invite.declined' as const,
+        recipientAccountId: invite!.invitedById,
+        payload: { inviteId, email: invite!.email, orgName: org?.name ?? '' },
+        dedupeKey: `invite.declined:${inviteId}`,
+      });
     }
-    await emit(tx, actor, { orgId: invite!.orgId, action: 'invite.declined', targetType: 'invite', targetId: inviteId, before: inviteAuditView(invite!), after: inviteAuditView(after!), notify: tell }, now);
+    await emit(
+      tx,
+      actor,
+      {
+        orgId: invite!.orgId,
+        action: 'invite.declined',
+        targetType: 'invite',
+        targetId: inviteId,
+        before: inviteAuditView(invite!),
+        after: inviteAuditView(after!),
+        notify: tell,
+      },
+      now,
+    );
     return after!;
   }
 

@@ -10,8 +10,7 @@ export const MAX_EMAILS_PER_INVITE = 100;
 export type InviteState = 'pending' | 'expired' | 'accepted' | 'declined' | 'revoked';
 
 export type InviteResult =
-  | { email: string; ok: true; invite: InviteRow; token: string }
-  | { email: string; ok: false; code: ErrorCode; message: string; inviteId?: string };
+  { email: string; ok: true; invite: InviteRow; token: string } | { email: string; ok: false; code: ErrorCode; message: string; inviteId?: string };
 
 export type InviteView = InviteRow & { state: InviteState; invitedByName: string | null };
 
@@ -40,7 +39,12 @@ export const updateSchema = z
 export function splitEmails(input: string | string[]): string[] {
   const parts = (Array.isArray(input) ? input : [input])
     .flatMap((s) => s.split(/[\s,;]+/))
-    .map((s) => s.trim().replace(/^<|>$/g, '').replace(/^mailto:/i, ''))
+    .map((s) =>
+      s
+        .trim()
+        .replace(/^<|>$/g, '')
+        .replace(/^mailto:/i, ''),
+    )
     .filter(Boolean);
   const seen = new Set<string>();
   return parts.filter((p) => {

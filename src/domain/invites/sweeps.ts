@@ -48,7 +48,8 @@ export function createInviteSweeps(deps: Deps) {
     const now = clock.now();
     // A step is due once its moment has come, and only if that moment is after the invite was sent:
     // a 72 h invite is not "reminded" 72 h before expiry, i.e. the instant it goes out.
-    const stepDue = (h: SQL) => sql`${now}::timestamptz >= i.expires_at - make_interval(hours => ${h}) and i.expires_at - make_interval(hours => ${h}) > i.last_sent_at`;
+    const stepDue = (h: SQL) =>
+      sql`${now}::timestamptz >= i.expires_at - make_interval(hours => ${h}) and i.expires_at - make_interval(hours => ${h}) > i.last_sent_at`;
     const r = await db.execute<{ n: number }>(sql`
       with due as (
         select i.id, i.org_id, i.email, i.token_nonce,

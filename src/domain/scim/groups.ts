@@ -30,7 +30,10 @@ export function createScimGroups(deps: Deps) {
     const wanted = base ? [...new Set([...current.filter((c) => !dropped.has(c)), ...added])] : requested;
     for (const id of added) if (!isUuid(id)) fail('invalid_input', `Group member "${id.slice(0, 60)}" is not a user of this organization.`);
     const known = added.length
-      ? await tx.select({ id: scimUsers.id }).from(scimUsers).where(and(eq(scimUsers.orgId, org.id), inArray(scimUsers.id, added)))
+      ? await tx
+          .select({ id: scimUsers.id })
+          .from(scimUsers)
+          .where(and(eq(scimUsers.orgId, org.id), inArray(scimUsers.id, added)))
       : [];
     if (known.length !== added.length) {
       const missing = added.find((w) => !known.some((k) => k.id === w));
@@ -40,7 +43,11 @@ export function createScimGroups(deps: Deps) {
     const wantedSet = new Set(wanted);
     const add = wanted.filter((w) => !currentSet.has(w));
     const remove = current.filter((c) => !wantedSet.has(c));
-    if (add.length) await tx.insert(scimGroupMembers).values(add.map((scimUserId) => ({ groupId, scimUserId }))).onConflictDoNothing();
+    if (add.length)
+      await tx
+        .insert(scimGroupMembers)
+        .values(add.map((scimUserId) => ({ groupId, scimUserId })))
+        .onConflictDoNothing();
     if (remove.length) await tx.delete(scimGroupMembers).where(and(eq(scimGroupMembers.groupId, groupId), inArray(scimGroupMembers.scimUserId, remove)));
     for (const userId of [...add, ...remove]) await syncRole(tx, actor, org, userId, now);
     return wanted.length;
@@ -67,7 +74,18 @@ export function createScimGroups(deps: Deps) {
         .values({ orgId, displayName: input.displayName, externalId: input.externalId ?? null, role, createdAt: now, updatedAt: now })
         .returning();
       await setGroupMembers(tx, actor, org, group!.id, input.memberIds, now);
-      await emit(tx, actor, { orgId, action: 'scim.group_created', targetType: 'scim_group', targetId: group!.id, after: { displayName: input.displayName, role, members: input.memberIds.length } }, now);
+      await emit(
+        tx,
+        actor,
+        {
+          orgId,
+          action: 'scim.group_created',
+          targetType: 'scim_group',
+          targetId: group!.id,
+          after: { displayName: input.displayName, role, members: input.memberIds.length },
+        },
+        now,
+      );
       return { ...group!, members: await groupMembers(tx, group!.id) };
     });
   }
@@ -83,7 +101,10 @@ export function createScimGroups(deps: Deps) {
     const orgId = scimOrgId(actor);
     const input = parseInput(groupSchema, raw);
     const base = opts.base ? parseInput(groupSchema, opts.base) : undefined;
-    assertCleanText(input, groupTextKeys.filter((k) => !base || JSON.stringify(input[k] ?? null) !== JSON.stringify(base[k] ?? null)));
+    assertCleanText(
+      input,
+      groupTextKeys.filter((k) => !base || JSON.stringify(input[k] ?? null) !== JSON.stringify(base[k] ?? null)),
+    );
     return db.transaction(async (tx) => {
       const org = await lockOrgForScim(tx, orgId);
       const before = await findGroup(tx, orgId, id, true);
@@ -101,7 +122,14 @@ export function createScimGroups(deps: Deps) {
       await emit(
         tx,
         actor,
-        { orgId, action: 'scim.group_updated', targetType: 'scim_group', targetId: id, before: { displayName: before.displayName }, after: { displayName: after!.displayName, members } },
+        {
+          orgId,
+          action: 'scim.group_updated',
+          targetType: 'scim_group',
+          targetId: id,
+          before: { displayName: before.displayName },
+          after: { displayName: after!.displayName, members },
+        },
         now,
       );
       return { ...after!, members: await groupMembers(tx, id) };
@@ -116,7 +144,12 @@ export function createScimGroups(deps: Deps) {
       const now = clock.now();
       await setGroupMembers(tx, actor, org, id, [], now);
       await tx.delete(scimGroups).where(eq(scimGroups.id, id));
-      await emit(tx, actor, { orgId, action: 'scim.group_deleted', targetType: 'scim_group', targetId: id, before: { displayName: g.displayName, role: g.role } }, now);
+      await emit(
+        tx,
+        actor,
+        { orgId, action: 'scim.group_deleted', targetType: 'scim_group', targetId: id, before: { displayName: g.displayName, role: g.role } },
+        now,
+      );
     });
   }
 

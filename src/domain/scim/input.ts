@@ -14,7 +14,10 @@ export const userSchema = z.object({
   givenName: text(256).nullish(),
   familyName: text(256).nullish(),
   displayName: text(256).nullish(),
-  emails: z.array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() })).max(20).optional(),
+  emails: z
+    .array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() }))
+    .max(20)
+    .optional(),
   active: z.boolean().optional(),
 });
 export const userTextKeys = ['userName', 'externalId', 'givenName', 'familyName', 'displayName', 'emails'] as const;
@@ -33,7 +36,6 @@ function stringsAt(value: unknown, path: string, out: [string, string][] = []): 
   return out;
 }
 
-
 /**
  * The character rule (validation.ts) on the given attributes of a SCIM input: all of them for a create
  * or a PUT; for a PATCH only those it changes, so a value stored before the rule existed never blocks a
@@ -47,7 +49,6 @@ export function assertCleanText<T extends Record<string, unknown>>(input: T, key
     }
   }
 }
-
 
 export function scimOrgId(actor: Actor): string {
   if (actor.type !== 'scim') fail('forbidden', 'Only a SCIM token can do that.');

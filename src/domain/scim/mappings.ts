@@ -25,7 +25,11 @@ export function createScimMappings(deps: Deps) {
     return db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'scim:manage');
       if (role === ownerRole && !org.scimAllowOwner) {
-        fail('forbidden', `SCIM may not grant the ${describeRole(ownerRole).toLowerCase()} role in this organization. ${capitalized(oneWhoMay('scim:manage'))} can allow it first.`, { hint: 'scim_allow_owner' });
+        fail(
+          'forbidden',
+          `SCIM may not grant the ${describeRole(ownerRole).toLowerCase()} role in this organization. ${capitalized(oneWhoMay('scim:manage'))} can allow it first.`,
+          { hint: 'scim_allow_owner' },
+        );
       }
       const now = clock.now();
       const groups = await tx
@@ -37,11 +41,18 @@ export function createScimMappings(deps: Deps) {
       if (!groups.length && role) await tx.insert(scimPendingMappings).values({ orgId, displayName: name, role, createdAt: now });
       for (const g of groups) {
         await tx.update(scimGroups).set({ role, updatedAt: now }).where(eq(scimGroups.id, g.id));
-        const memberIds = (await tx.select({ id: scimGroupMembers.scimUserId }).from(scimGroupMembers).where(eq(scimGroupMembers.groupId, g.id))).map((r) => r.id);
+        const memberIds = (await tx.select({ id: scimGroupMembers.scimUserId }).from(scimGroupMembers).where(eq(scimGroupMembers.groupId, g.id))).map(
+          (r) => r.id,
+        );
         const fresh = await requireOrg(tx, orgId);
         for (const id of memberIds) await syncRole(tx, actor, fresh, id, now);
       }
-      await emit(tx, actor, { orgId, action: 'scim.group_mapped', targetType: 'org', targetId: orgId, after: { group: name, role, pending: !groups.length } }, now);
+      await emit(
+        tx,
+        actor,
+        { orgId, action: 'scim.group_mapped', targetType: 'org', targetId: orgId, after: { group: name, role, pending: !groups.length } },
+        now,
+      );
       return { pending: !groups.length, groups: groups.length };
     });
   }
@@ -49,7 +60,11 @@ export function createScimMappings(deps: Deps) {
   async function mappings(actor: Actor, orgId: string): Promise<{ group: string; role: Role; pending: boolean; members: number }[]> {
     authorize(await requireMembership(db, actor, orgId), 'scim:manage');
     const live = await db
-      .select({ group: scimGroups.displayName, role: scimGroups.role, members: sql<number>`(select count(*)::int from scim_group_members m where m.group_id = "scim_groups"."id")` })
+      .select({
+        group: scimGroups.displayName,
+        role: scimGroups.role,
+        members: sql<number>`(select count(*)::int from scim_group_members m where m.group_id = "scim_groups"."id")`,
+      })
       .from(scimGroups)
       .where(and(eq(scimGroups.orgId, orgId), sql`${scimGroups.role} is not null`))
       .orderBy(asc(scimGroups.displayName));
@@ -67,7 +82,9 @@ export function createScimMappings(deps: Deps) {
       const allowOwner = s.allowOwner ?? org.scimAllowOwner;
       // The default that would apply, not only a new one: turning owner off must not leave owner as the default.
       if ((defaultRole ?? org.scimDefaultRole) === ownerRole && !allowOwner) {
-        fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner. Change the default SCIM role first.', { hint: 'scim_default_role' });
+        fail('invalid_input', 'The default SCIM role cannot be owner unless SCIM may grant owner. Change the default SCIM role first.', {
+          hint: 'scim_default_role',
+        });
       }
       const now = clock.now();
       const [after] = await tx

@@ -30,20 +30,29 @@ export async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
 
 export async function findUser(ex: Executor, orgId: string, id: string, lock = false): Promise<ScimUserRow> {
   if (!isUuid(id)) fail('scim_user_not_found');
-  const q = ex.select().from(scimUsers).where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
+  const q = ex
+    .select()
+    .from(scimUsers)
+    .where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
   const [row] = lock ? await q.for('update') : await q;
   if (!row) fail('scim_user_not_found');
   return row;
 }
 
 export async function countWhere(ex: Executor, table: typeof scimUsers | typeof scimGroups, where: SQL | undefined): Promise<number> {
-  const [r] = await ex.select({ n: sql<number>`count(*)::int` }).from(table).where(where);
+  const [r] = await ex
+    .select({ n: sql<number>`count(*)::int` })
+    .from(table)
+    .where(where);
   return r?.n ?? 0;
 }
 
 export async function findGroup(ex: Executor, orgId: string, id: string, lock = false): Promise<ScimGroupRow> {
   if (!isUuid(id)) fail('scim_group_not_found');
-  const q = ex.select().from(scimGroups).where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.id, id)));
+  const q = ex
+    .select()
+    .from(scimGroups)
+    .where(and(eq(scimGroups.orgId, orgId), eq(scimGroups.id, id)));
   const [row] = lock ? await q.for('update') : await q;
   if (!row) fail('scim_group_not_found');
   return row;

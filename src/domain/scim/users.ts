@@ -82,8 +82,10 @@ export function createScimUsers(deps: Deps) {
         return { ...row!, groups: [] };
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
-      if (isUniqueViolation(err, 'scim_users_org_account_uq')) fail('scim_uniqueness', `A user with the email ${email} is already provisioned in this organization.`);
+      if (isUniqueViolation(err, 'scim_users_org_username_uq'))
+        fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
+      if (isUniqueViolation(err, 'scim_users_org_account_uq'))
+        fail('scim_uniqueness', `A user with the email ${email} is already provisioned in this organization.`);
       throw err;
     }
   }
@@ -129,11 +131,17 @@ export function createScimUsers(deps: Deps) {
           .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser });
         if (before.active !== after!.active) await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
         const { groups: _, ...afterRow } = after!;
-        await emit(tx, actor, { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(afterRow) }, now);
+        await emit(
+          tx,
+          actor,
+          { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(afterRow) },
+          now,
+        );
         return after!;
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
+      if (isUniqueViolation(err, 'scim_users_org_username_uq'))
+        fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
       throw err;
     }
   }
@@ -150,7 +158,10 @@ export function createScimUsers(deps: Deps) {
       if (m) assertNotPrimaryOwner(org, m, refusal);
       await tx.delete(scimUsers).where(eq(scimUsers.id, id));
       if (m && m.source === 'scim') {
-        await endMembership(tx, actor, org, { membershipId: m.id, accountId: m.accountId, role: m.role, status: m.status, source: m.source }, now, { how: 'removed', primaryOwner: refusal });
+        await endMembership(tx, actor, org, { membershipId: m.id, accountId: m.accountId, role: m.role, status: m.status, source: m.source }, now, {
+          how: 'removed',
+          primaryOwner: refusal,
+        });
       } else if (m && m.scimBaseRole !== null) {
         // Roles the groups granted go back to what the person had before.
         await changeMembershipRole(tx, actor, org, { membershipId: m.id, ...m }, m.scimBaseRole, now, { scimBaseRole: null, via: 'scim groups' });
@@ -180,7 +191,14 @@ export function createScimUsers(deps: Deps) {
    * selecting whole rows with OFFSET would read, and compute groups for, every row it skips.
    */
   async function pageOfUsers(where: SQL | undefined, limit: number, offset: number): Promise<ScimUserView[]> {
-    const page = db.select({ id: scimUsers.id }).from(scimUsers).where(where).orderBy(asc(scimUsers.createdAt), asc(scimUsers.id)).limit(limit).offset(offset).as('page');
+    const page = db
+      .select({ id: scimUsers.id })
+      .from(scimUsers)
+      .where(where)
+      .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id))
+      .limit(limit)
+      .offset(offset)
+      .as('page');
     return db
       .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
       .from(page)

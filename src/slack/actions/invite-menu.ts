@@ -37,7 +37,10 @@ export async function inviteMenu(a: ActionCtx) {
       const { token, invite } = await domain.invites.currentLink(a.me.actor, picked.id);
       await openModal(
         a,
-        infoModal('Invite link', `Anyone with this link can accept the invite for *${esc(invite.email)}*. Share it only with them.\n\n\`${inviteLink(a.deps.publicUrl, token)}\``),
+        infoModal(
+          'Invite link',
+          `Anyone with this link can accept the invite for *${esc(invite.email)}*. Share it only with them.\n\n\`${inviteLink(a.deps.publicUrl, token)}\``,
+        ),
       );
       return;
     }

@@ -21,7 +21,8 @@ export async function memberMenu(a: ActionCtx) {
       // here: Slack refuses such a form, so say why instead.
       const m = await domain.members.find(a.me.actor, orgId, { accountId: picked.id });
       const grantable = grantableRoles(current.role);
-      if (!grantable.length) fail('forbidden', `You don't have permission to change members' roles in ${current.org.name}. Your role is ${describeRole(current.role)}.`);
+      if (!grantable.length)
+        fail('forbidden', `You don't have permission to change members' roles in ${current.org.name}. Your role is ${describeRole(current.role)}.`);
       await openModal(a, changeRoleForAccountModal(current.org, grantable, m));
       return;
     }

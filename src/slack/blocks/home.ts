@@ -27,7 +27,9 @@ export function homeView(d: HomeData): Record<string, unknown> {
     blocks.push(header('Invitations for you'));
     for (const i of d.invitesForMe.slice(0, 5)) {
       blocks.push(
-        section(`*${esc(i.orgName)}* invites you as *${describeRole(i.role)}*${i.invitedByName ? ` (from ${esc(i.invitedByName)})` : ''} · expires ${slackDate(i.expiresAt)}`),
+        section(
+          `*${esc(i.orgName)}* invites you as *${describeRole(i.role)}*${i.invitedByName ? ` (from ${esc(i.invitedByName)})` : ''} · expires ${slackDate(i.expiresAt)}`,
+        ),
         actions(button('Accept', ids.actions.inviteAccept, i.id, 'primary'), button('Decline', ids.actions.inviteDecline, i.id)),
       );
     }

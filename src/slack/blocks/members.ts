@@ -80,7 +80,8 @@ export function membersMessage(org: OrgRow, viewer: Viewer, members: MemberView[
   const room = 50 - 3;
   const blocks: Block[] = [header(`Members of ${org.name}`), context(`${total} member${total === 1 ? '' : 's'} · your role: ${describeRole(viewer.role)}`)];
   blocks.push(...memberBlocks(viewer, members, ids.actions.memberMenu, room, org.id));
-  if (total > Math.min(members.length, room)) blocks.push(context(`…and ${total - Math.min(members.length, room)} more. Open Roster's *Home* tab to page through everyone.`));
+  if (total > Math.min(members.length, room))
+    blocks.push(context(`…and ${total - Math.min(members.length, room)} more. Open Roster's *Home* tab to page through everyone.`));
   return blocks;
 }
 

@@ -29,7 +29,8 @@ export function orgListMessage(mine: MyOrg[]): { text: string; blocks: Block[] }
     return { text, blocks: [section(text)] };
   }
   const lines = mine.map(
-    (m) => `${m.active ? ':large_green_circle:' : ':white_circle:'} *${esc(m.org.name)}* \`${m.org.slug}\` · ${describeRole(m.role)}${m.status === 'suspended' ? ' · suspended' : ''}${m.active ? ' · active' : ''}`,
+    (m) =>
+      `${m.active ? ':large_green_circle:' : ':white_circle:'} *${esc(m.org.name)}* \`${m.org.slug}\` · ${describeRole(m.role)}${m.status === 'suspended' ? ' · suspended' : ''}${m.active ? ' · active' : ''}`,
   );
   const blocks = [header('Your organizations'), section(lines.slice(0, 40).join('\n'))];
   if (mine.length > 1) blocks.push(context('Switch with `/org switch <slug>`.'));
@@ -54,10 +55,7 @@ export function inviteDm(d: InviteDmData): { text: string; blocks: Block[] } {
     blocks: [
       section(`${by} to join *${esc(d.orgName)}* as *${describeRole(d.role)}*.`),
       context(d.expiresAt ? `This invite expires ${slackDate(d.expiresAt)}.` : 'This invite does not expire.', `<${d.link}|Open in browser>`),
-      actions(
-        button('Accept', ids.actions.inviteAccept, d.inviteId, 'primary'),
-        button('Decline', ids.actions.inviteDecline, d.inviteId),
-      ),
+      actions(button('Accept', ids.actions.inviteAccept, d.inviteId, 'primary'), button('Decline', ids.actions.inviteDecline, d.inviteId)),
     ],
   };
 }
@@ -104,7 +102,10 @@ export function joinRequestDm(d: JoinRequestDmData): { text: string; blocks: Blo
   };
 }
 
-export function joinRequestDecidedDm(d: { requesterName: string; orgName: string; approved: boolean; role: Role | null; deciderName: string }): { text: string; blocks: Block[] } {
+export function joinRequestDecidedDm(d: { requesterName: string; orgName: string; approved: boolean; role: Role | null; deciderName: string }): {
+  text: string;
+  blocks: Block[];
+} {
   // Names escaped in the fallback text too: it is parsed for mentions like the blocks are.
   const [decider, requester, org] = [esc(d.deciderName), esc(d.requesterName), esc(d.orgName)];
   const text = d.approved
@@ -115,7 +116,10 @@ export function joinRequestDecidedDm(d: { requesterName: string; orgName: string
 
 export function auditMessage(orgName: string, events: AuditEventRow[]): { text: string; blocks: Block[] } {
   if (!events.length) return { text: 'No audit events match.', blocks: [section('No audit events match. Try fewer filters, e.g. `/org audit 30d`.')] };
-  const lines = events.map((e) => `${slackDate(e.at)} · *${esc(e.action)}* · ${esc(e.actorLabel ?? e.actorType)} · ${esc(e.targetType)}${e.targetId ? ` \`${esc(e.targetId.slice(0, 8))}\`` : ''}`);
+  const lines = events.map(
+    (e) =>
+      `${slackDate(e.at)} · *${esc(e.action)}* · ${esc(e.actorLabel ?? e.actorType)} · ${esc(e.targetType)}${e.targetId ? ` \`${esc(e.targetId.slice(0, 8))}\`` : ''}`,
+  );
   const blocks: Block[] = [header(`Audit log · ${orgName}`)];
   // Header + sections + closing context ≤ 50 blocks: lines that don't fit are left out and the footer says so.
   const maxSections = 50 - 2;

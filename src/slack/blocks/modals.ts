@@ -70,9 +70,14 @@ export function inviteModal(org: OrgRow, grantable: Role[], initialEmails = ''):
     privateMetadata: JSON.stringify({ orgId: org.id }),
     blocks: [
       section(`Invite people to *${esc(org.name)}*. Each gets an email with a link, and a Slack message if they're in this workspace.`),
-      input(ids.blocks.emails, 'Emails', textInput(ids.inputs.emails, { multiline: true, placeholder: 'ana@example.com, bo@example.com', initial: initialEmails, max: 3000 }), {
-        hint: 'Separate emails with spaces, commas or new lines (up to 100).',
-      }),
+      input(
+        ids.blocks.emails,
+        'Emails',
+        textInput(ids.inputs.emails, { multiline: true, placeholder: 'ana@example.com, bo@example.com', initial: initialEmails, max: 3000 }),
+        {
+          hint: 'Separate emails with spaces, commas or new lines (up to 100).',
+        },
+      ),
       input(ids.blocks.role, 'Role', roleSelect(grantable)),
       input(
         ids.blocks.billing,
@@ -117,7 +122,11 @@ export function changeRoleModal(org: OrgRow, grantable: Role[], initialUser?: st
 }
 
 /** Member chosen by account (from App Home / members list), not by Slack user. */
-export function changeRoleForAccountModal(org: OrgRow, grantable: Role[], member: { accountId: string; displayName: string; role: Role }): Record<string, unknown> {
+export function changeRoleForAccountModal(
+  org: OrgRow,
+  grantable: Role[],
+  member: { accountId: string; displayName: string; role: Role },
+): Record<string, unknown> {
   return modal({
     callbackId: ids.views.changeRole,
     title: 'Change role',

@@ -47,7 +47,10 @@ export function registerCommands(app: App, deps: SlackDeps) {
     await ack();
     try {
       if (command.text.length > MAX_TEXT) {
-        await respond({ response_type: 'ephemeral', text: `:warning: That command is longer than ${MAX_TEXT} characters. To invite many people, use the form: \`/org invite\` with no arguments.` });
+        await respond({
+          response_type: 'ephemeral',
+          text: `:warning: That command is longer than ${MAX_TEXT} characters. To invite many people, use the form: \`/org invite\` with no arguments.`,
+        });
         return;
       }
       // The domain refuses these in each field too; said once here, for the whole text, before anything runs.

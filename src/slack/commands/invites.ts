@@ -18,7 +18,10 @@ export async function invite(c: CommandCtx) {
     return;
   }
   if (parsed.unknown.length) {
-    fail('invalid_input', `I didn't understand "${parsed.unknown.join(' ')}". Use \`/org invite ana@example.com bo@example.com ${exampleRole}\`. Roles: ${roleList()}.`);
+    fail(
+      'invalid_input',
+      `I didn't understand "${parsed.unknown.join(' ')}". Use \`/org invite ana@example.com bo@example.com ${exampleRole}\`. Roles: ${roleList()}.`,
+    );
   }
   const results = await c.deps.domain.invites.create(c.me.actor, org.id, {
     emails: parsed.emails,
@@ -40,7 +43,8 @@ function summarize(org: OrgRow, results: InviteResult[]): string {
 export async function invites(c: CommandCtx) {
   const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
   // The domain's refusal speaks of inviting; here the person asked to see the list, so say that.
-  if (!can(role, 'member:invite')) fail('forbidden', `Only ${whoMay('member:invite')} can see the pending invites of ${org.name}. Your role is ${describeRole(role)}.`);
+  if (!can(role, 'member:invite'))
+    fail('forbidden', `Only ${whoMay('member:invite')} can see the pending invites of ${org.name}. Your role is ${describeRole(role)}.`);
   const pending = await c.deps.domain.invites.listPending(c.me.actor, org.id);
   const viewer = { accountId: c.me.account.id, role, isPrimaryOwner: org.primaryOwnerId === c.me.account.id };
   await say(c, `${esc(org.name)} has ${pending.length} pending invite${pending.length === 1 ? '' : 's'}.`, invitesMessage(org, viewer, pending));

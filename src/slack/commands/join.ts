@@ -8,7 +8,11 @@ export async function join(c: CommandCtx) {
   if (!slug) fail('invalid_input', 'Say which organization: `/org join acme-inc` (ask a member for its URL name).');
   const org = await c.deps.domain.orgs.findBySlug(slug);
   // The separator after the slug may be a comma or semicolon too (`/org join acme-inc, please`).
-  const text = c.rest.slice(slug.length).replace(/^[\s,;]+/, '').trim() || message.join(' ');
+  const text =
+    c.rest
+      .slice(slug.length)
+      .replace(/^[\s,;]+/, '')
+      .trim() || message.join(' ');
   const { approverIds } = await c.deps.domain.joinRequests.request(c.me.actor, org, text || undefined);
   c.deps.kickOutbox();
   await say(

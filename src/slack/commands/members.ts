@@ -16,10 +16,7 @@ async function activeViewer(c: CommandCtx) {
 
 export async function members(c: CommandCtx) {
   const { org, viewer } = await activeViewer(c);
-  const [list, total] = await Promise.all([
-    c.deps.domain.members.list(c.me.actor, org.id, { limit: 47 }),
-    c.deps.domain.members.count(c.me.actor, org.id),
-  ]);
+  const [list, total] = await Promise.all([c.deps.domain.members.list(c.me.actor, org.id, { limit: 47 }), c.deps.domain.members.count(c.me.actor, org.id)]);
   // The fallback text is mrkdwn too: the name is escaped so it can never become a mention.
   await say(c, `${esc(org.name)} has ${total} member${total === 1 ? '' : 's'}.`, membersMessage(org, viewer, list, total));
 }

@@ -10,7 +10,10 @@ export async function create(c: CommandCtx) {
     return;
   }
   const org = await c.deps.domain.orgs.create(c.me.actor, { name: c.rest });
-  await say(c, `:tada: Created *${esc(org.name)}* (\`${org.slug}\`). You're its owner, and it is now your active organization. Invite people with \`/org invite\`.`);
+  await say(
+    c,
+    `:tada: Created *${esc(org.name)}* (\`${org.slug}\`). You're its owner, and it is now your active organization. Invite people with \`/org invite\`.`,
+  );
 }
 
 export async function list(c: CommandCtx) {

@@ -31,7 +31,10 @@ export async function scim(c: CommandCtx) {
         `*SCIM for ${esc(org.name)}* · base URL \`${endpoint}\``,
         tokens.length
           ? tokens
-              .map((t) => `• *${esc(t.name)}* · created ${slackDate(t.createdAt)} · last used ${slackDate(t.lastUsedAt, 'never')}${t.expiresAt ? ` · rotated, works until ${slackDate(t.expiresAt)}` : ''}`)
+              .map(
+                (t) =>
+                  `• *${esc(t.name)}* · created ${slackDate(t.createdAt)} · last used ${slackDate(t.lastUsedAt, 'never')}${t.expiresAt ? ` · rotated, works until ${slackDate(t.expiresAt)}` : ''}`,
+              )
               .join('\n')
           : 'No tokens yet. Create one with `/org scim create okta`.',
         maps.length
@@ -55,7 +58,10 @@ export async function scim(c: CommandCtx) {
     case 'rotate': {
       if (!args.length) fail('invalid_input', 'Say which token: `/org scim rotate <name>`.');
       const { token, view, oldValidUntil } = await scimTokens.rotate(c.me.actor, org.id, args.join(' '));
-      await say(c, `:key: New token for *${esc(view.name)}* (shown only once):\n\`${token}\`\nThe old token keeps working until ${slackDate(oldValidUntil)}, so you can update your identity provider.`);
+      await say(
+        c,
+        `:key: New token for *${esc(view.name)}* (shown only once):\n\`${token}\`\nThe old token keeps working until ${slackDate(oldValidUntil)}, so you can update your identity provider.`,
+      );
       return;
     }
     case 'revoke': {
@@ -68,7 +74,10 @@ export async function scim(c: CommandCtx) {
       const [group, role] = args;
       if (!group || !role) fail('invalid_input', `Use \`/org scim map "<group name>" <role>\`, e.g. \`/org scim map "Engineering" ${exampleRole}\`.`);
       const r = await provisioning.mapGroup(c.me.actor, org.id, group, role);
-      await say(c, `Members of "${esc(group)}" get the ${describeStoredRole(role.toLowerCase())} role${r.pending ? ' once your identity provider pushes that group' : ''}.`);
+      await say(
+        c,
+        `Members of "${esc(group)}" get the ${describeStoredRole(role.toLowerCase())} role${r.pending ? ' once your identity provider pushes that group' : ''}.`,
+      );
       return;
     }
     case 'unmap': {

@@ -8,7 +8,8 @@ import type { ViewCtx } from './types.js';
 /** Opened from a member's menu (the member is in the metadata) or by `/org role` (a user picker). */
 export async function changeRole({ deps, values, view, me, ack, client }: ViewCtx) {
   const { orgId, accountId: given } = memberMetadata(view);
-  const accountId = given ?? (await targetMember(deps.domain, client, me, orgId, { slackUserId: selectedUser(values, ids.blocks.member, ids.inputs.member) })).accountId;
+  const accountId =
+    given ?? (await targetMember(deps.domain, client, me, orgId, { slackUserId: selectedUser(values, ids.blocks.member, ids.inputs.member) })).accountId;
   await deps.domain.members.changeRole(me.actor, orgId, accountId, selected(values, ids.blocks.role, ids.inputs.role));
   await ack();
   deps.kickOutbox();

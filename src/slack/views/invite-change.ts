@@ -14,7 +14,10 @@ export async function inviteChange({ deps, values, view, me, ack, client }: View
   const after = await deps.domain.invites.update(me.actor, inviteMetadata(view).inviteId, { ...(role ? { role } : {}), billingEmails });
   await ack({
     response_action: 'update',
-    view: infoModal('Invite updated', `The invite to *${esc(after.email)}* is now for ${describeRole(after.role)}, ${after.billingEmails ? 'with' : 'without'} billing emails.`),
+    view: infoModal(
+      'Invite updated',
+      `The invite to *${esc(after.email)}* is now for ${describeRole(after.role)}, ${after.billingEmails ? 'with' : 'without'} billing emails.`,
+    ),
   });
   await publishHome(deps, client, me);
 }

@@ -11,7 +11,10 @@ export async function removeMember({ deps, view, me, ack, client }: ViewCtx) {
   const org = await domain.orgs.get(me.actor, orgId);
   const member = await domain.members.find(me.actor, orgId, { accountId });
   await domain.members.remove(me.actor, orgId, accountId);
-  await ack({ response_action: 'update', view: infoModal('Member removed', `Removed *${esc(member.displayName)}* from *${esc(org.name)}*. Their access ended now.`) });
+  await ack({
+    response_action: 'update',
+    view: infoModal('Member removed', `Removed *${esc(member.displayName)}* from *${esc(org.name)}*. Their access ended now.`),
+  });
   deps.kickOutbox();
   await publishHome(deps, client, me);
 }

@@ -11,7 +11,8 @@ export async function settings({ deps, values, view, me, ack }: ViewCtx) {
   const reminderHours = parseReminderHours(text(values, ids.blocks.reminders, ids.inputs.reminders));
   const seatLimit = parseSeatLimit(text(values, ids.blocks.seatLimit, ids.inputs.seatLimit));
   const errors: Record<string, string> = {};
-  if (reminderHours === undefined) errors[ids.blocks.reminders] = 'Write whole hours before expiry separated by commas, e.g. 72, 24. Leave it empty for no reminders.';
+  if (reminderHours === undefined)
+    errors[ids.blocks.reminders] = 'Write whole hours before expiry separated by commas, e.g. 72, 24. Leave it empty for no reminders.';
   if (seatLimit === undefined) errors[ids.blocks.seatLimit] = 'Write a whole number, or leave it empty for no seat limit.';
   if (reminderHours === undefined || seatLimit === undefined) {
     await ack({ response_action: 'errors', errors });
