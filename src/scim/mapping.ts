@@ -1,7 +1,6 @@
 import SCIMMY from 'scimmy';
-import { isDatabaseUnavailable, isDomainError, isInvalidDataError, type ErrorCode } from '../domain/errors.js';
+import { fail, isDatabaseUnavailable, isDomainError, isInvalidDataError, type ErrorCode } from '../domain/errors.js';
 import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim/index.js';
-import { UnsupportedFilterError } from '../domain/scim/index.js';
 
 /**
  * The one place SCIM attributes meet Roster's data: resources out, request bodies in, filters to
@@ -91,6 +90,11 @@ export function fromScimGroup(instance: ScimJson): ScimGroupInput {
   };
 }
 
+/** A filter SCIMMY cannot parse, or one Roster cannot answer: a 400 invalidFilter. */
+function badFilter(message: string): never {
+  return fail('invalid_filter', message, { field: 'filter' });
+}
+
 /**
  * Rejects filters SCIMMY would crash on (a bare attribute, a lone "or": TypeErrors, which became 500s)
  * or silently shorten (a dangling "and"/"or", empty parentheses, which became an empty list): a filter
@@ -99,13 +103,13 @@ export function fromScimGroup(instance: ScimJson): ScimGroupInput {
 export function checkFilter(expr: string): void {
   const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
   if (/^\s*(and|or)\b/i.test(bare) || /\b(and|or|not)\s*(\)|$)/i.test(bare) || /\(\s*(and|or)\b/i.test(bare) || /\(\s*\)/.test(bare)) {
-    throw new UnsupportedFilterError(`The filter "${expr.slice(0, 100)}" is incomplete: "and"/"or" need a comparison on both sides.`);
+    badFilter(`The filter "${expr.slice(0, 100)}" is incomplete: "and"/"or" need a comparison on both sides.`);
   }
   try {
     new SCIMMY.Types.Filter(expr);
   } catch (err) {
     if (err instanceof SCIMMY.Types.Error) throw err;
-    throw new UnsupportedFilterError(`The filter "${expr.slice(0, 100)}" could not be parsed. Use e.g. userName eq "someone@example.com".`);
+    badFilter(`The filter "${expr.slice(0, 100)}" could not be parsed. Use e.g. userName eq "someone@example.com".`);
   }
 }
 
@@ -123,12 +127,12 @@ const filterWords = /^(and|or|not|true|false)$/i;
  */
 export function checkAttributes(param: 'attributes' | 'excludedAttributes', value: unknown): void {
   if (value === undefined || value === '') return;
-  if (typeof value !== 'string') throw new UnsupportedFilterError(`Give ${param} once, as a comma-separated list of attribute names.`);
+  if (typeof value !== 'string') fail('invalid_filter', `Give ${param} once, as a comma-separated list of attribute names.`, { field: param });
   const items = value.split(',').map((a) => a.trim());
-  if (items.length > MAX_ATTRIBUTES) throw new UnsupportedFilterError(`${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`);
+  if (items.length > MAX_ATTRIBUTES) fail('invalid_filter', `${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`, { field: param });
   for (const item of items) {
     if (!attributePath.test(item) || filterWords.test(item)) {
-      throw new UnsupportedFilterError(`${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`);
+      fail('invalid_filter', `${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`, { field: param });
     }
   }
   // The filter SCIMMY makes of the list, built once here: whatever it still cannot take is our 400, not its TypeError.
@@ -136,7 +140,7 @@ export function checkAttributes(param: 'attributes' | 'excludedAttributes', valu
     new SCIMMY.Types.Filter(items.map((a) => `${a} pr`).join(' and '));
   } catch (err) {
     if (err instanceof SCIMMY.Types.Error) throw err;
-    throw new UnsupportedFilterError(`${param} could not be read as a list of attribute names.`);
+    fail('invalid_filter', `${param} could not be read as a list of attribute names.`, { field: param });
   }
 }
 
@@ -147,7 +151,7 @@ export function checkAttributes(param: 'attributes' | 'excludedAttributes', valu
 export function filterTerms(filter: SCIMMY.Types.Filter | undefined): FilterTerm[][] {
   if (!filter || !filter.length) return [];
   return [...filter].map((expr) => {
-    if (!expr || typeof expr !== 'object' || !Object.keys(expr).length) throw new UnsupportedFilterError('The filter has an empty expression.');
+    if (!expr || typeof expr !== 'object' || !Object.keys(expr).length) badFilter('The filter has an empty expression.');
     return termsOf(expr as Record<string, unknown>, '');
   });
 }
@@ -157,7 +161,7 @@ const ops = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'pr', 'gt', 'ge', 'lt', 'le']
 function termsOf(expr: Record<string, unknown>, prefix: string): FilterTerm[] {
   const out: FilterTerm[] = [];
   for (const [key, val] of Object.entries(expr)) {
-    if (key === '!') throw new UnsupportedFilterError('"not" filters are not supported.');
+    if (key === '!') badFilter('"not" filters are not supported.');
     const field = prefix ? `${prefix}.${key}` : key;
     if (Array.isArray(val) && typeof val[0] === 'string') out.push(term(field, val));
     else if (Array.isArray(val) && Array.isArray(val[0])) for (const v of val) out.push(term(field, v as unknown[]));
@@ -166,21 +170,21 @@ function termsOf(expr: Record<string, unknown>, prefix: string): FilterTerm[] {
       const sub = termsOf(val as Record<string, unknown>, field);
       for (const t of sub) {
         if (/^emails\.type$/i.test(t.field)) {
-          if (t.op !== 'eq' || String(t.value).toLowerCase() !== 'work') throw new UnsupportedFilterError('Only work emails are kept; filter with emails[type eq "work"].');
+          if (t.op !== 'eq' || String(t.value).toLowerCase() !== 'work') badFilter('Only work emails are kept; filter with emails[type eq "work"].');
           continue;
         }
         if (/^emails\.primary$/i.test(t.field)) continue;
         out.push(t);
       }
-    } else throw new UnsupportedFilterError(`The filter on "${field}" could not be understood.`);
+    } else badFilter(`The filter on "${field}" could not be understood.`);
   }
   return out;
 }
 
 function term(field: string, v: unknown[]): FilterTerm {
   const op = String(v[0]).toLowerCase();
-  if (!ops.has(op)) throw new UnsupportedFilterError(`Unknown comparison "${v[0]}".`);
-  if (op !== 'pr' && v.length < 2) throw new UnsupportedFilterError(`The "${op}" comparison on "${field}" needs a value.`);
+  if (!ops.has(op)) badFilter(`Unknown comparison "${v[0]}".`);
+  if (op !== 'pr' && v.length < 2) badFilter(`The "${op}" comparison on "${field}" needs a value.`);
   return { field, op: op as FilterOp, value: v[1] as FilterTerm['value'] };
 }
 
@@ -213,7 +217,7 @@ export function normalizePatch(body: ScimJson): ScimJson {
   };
 }
 
-type ScimStatus = [400, 'invalidValue' | 'mutability'] | [401] | [403] | [404] | [409, 'uniqueness'];
+type ScimStatus = [400, 'invalidValue' | 'mutability' | 'invalidFilter'] | [401] | [403] | [404] | [409, 'uniqueness'];
 
 /**
  * Every domain error as a SCIM status and scimType (RFC 7644 §3.12): the compiler fails when a code is
@@ -259,12 +263,12 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   scim_uniqueness: [409, 'uniqueness'],
   scim_managed: [400, 'mutability'],
   scim_no_email: [400, 'invalidValue'],
+  invalid_filter: [400, 'invalidFilter'],
 };
 
 /** Domain errors become SCIM errors with the right status and scimType; nothing else leaks. */
 export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error> {
   if (err instanceof SCIMMY.Types.Error) return err;
-  if (err instanceof UnsupportedFilterError) return new SCIMMY.Types.Error(400, 'invalidFilter', err.message);
   if (isDomainError(err)) {
     const [status, scimType] = scimStatusOf[err.code];
     return new SCIMMY.Types.Error(status, (scimType ?? null) as never, err.message);

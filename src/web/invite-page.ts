@@ -67,6 +67,7 @@ const refusalStatus: Record<ErrorCode, number> = {
   scim_uniqueness: 409,
   scim_managed: 409,
   scim_no_email: 400,
+  invalid_filter: 400,
 };
 
 /** Refusals that mean "this link is not usable any more": the state page says it best. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DomainError, errorCatalogue } from '../../src/domain/errors.js';
 import { parseInput } from '../../src/domain/validation.js';
+import { checkAttributes, checkFilter, scimError } from '../../src/scim/mapping.js';
 import { z } from 'zod';
 
 // Domain errors are for every surface: a code, a message without any surface's command syntax, and
@@ -47,5 +48,27 @@ describe('the domain error contract', () => {
     expect(new DomainError('no_active_org').hint).toBe('create_or_join_org');
     expect(new DomainError('no_active_org', 'Choose an organization first.', { hint: 'switch_org' }).hint).toBe('switch_org');
     expect(new DomainError('forbidden').hint).toBeUndefined();
+  });
+
+  it('SCIM filter errors join the catalogue: code invalid_filter, field naming the parameter, SCIM 400 invalidFilter', () => {
+    const refusal = (run: () => void): DomainError => {
+      try {
+        run();
+      } catch (e) {
+        return e as DomainError;
+      }
+      throw new Error('not refused');
+    };
+    const filter = refusal(() => checkFilter('userName eq "a" and'));
+    expect(filter).toBeInstanceOf(DomainError);
+    expect(filter.code).toBe('invalid_filter');
+    expect(filter.field).toBe('filter');
+    const attributes = refusal(() => checkAttributes('excludedAttributes', 'userName,or'));
+    expect(attributes.code).toBe('invalid_filter');
+    expect(attributes.field).toBe('excludedAttributes');
+    for (const err of [filter, attributes, new DomainError('invalid_filter')]) {
+      const e = scimError(err);
+      expect([e.status, e.scimType, e.message]).toEqual([400, 'invalidFilter', err.message]);
+    }
   });
 });

@@ -68,7 +68,10 @@ export function groupField(field: string): FieldSql | undefined {
   }
 }
 
-export class UnsupportedFilterError extends Error {}
+/** A filter term Roster cannot turn into SQL: a 400 invalidFilter, never a guess. */
+function badFilter(message: string): never {
+  return fail('invalid_filter', message, { field: 'filter' });
+}
 
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -97,34 +100,34 @@ export function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSq
 
 function termSql(t: FilterTerm, fieldOf: (f: string) => FieldSql | undefined): SQL {
   const problem = typeof t.value === 'string' ? textProblem(t.value) : undefined;
-  if (problem) throw new UnsupportedFilterError(`The value compared with "${t.field}" contains ${problem}.`);
+  if (problem) badFilter(`The value compared with "${t.field}" contains ${problem}.`);
   const f = fieldOf(t.field);
-  if (!f) throw new UnsupportedFilterError(`Filtering on "${t.field}" is not supported.`);
+  if (!f) badFilter(`Filtering on "${t.field}" is not supported.`);
   if (t.op === 'pr') return sql`(${f.expr} is not null)`;
-  if (t.value === undefined) throw new UnsupportedFilterError(`The "${t.op}" comparison on "${t.field}" needs a value.`);
+  if (t.value === undefined) badFilter(`The "${t.op}" comparison on "${t.field}" needs a value.`);
   if (f.kind === 'bool') {
     // "True"/"False" strings are Entra's booleans; anything else is not a boolean, and no match is a guess.
-    if (typeof t.value !== 'boolean' && !/^(true|false)$/i.test(String(t.value))) throw new UnsupportedFilterError(`"${t.field}" is true or false, not ${JSON.stringify(t.value)}.`);
+    if (typeof t.value !== 'boolean' && !/^(true|false)$/i.test(String(t.value))) badFilter(`"${t.field}" is true or false, not ${JSON.stringify(t.value)}.`);
     const v = typeof t.value === 'boolean' ? t.value : String(t.value).toLowerCase() === 'true';
     if (t.op === 'eq') return sql`(${f.expr} = ${v})`;
     if (t.op === 'ne') return sql`(${f.expr} <> ${v})`;
-    throw new UnsupportedFilterError(`"${t.field}" can only be compared with eq or ne.`);
+    badFilter(`"${t.field}" can only be compared with eq or ne.`);
   }
   if (t.value === null) return t.op === 'ne' ? sql`(${f.expr} is not null)` : sql`(${f.expr} is null)`;
   const raw = String(t.value);
   if (f.kind === 'time') {
     const d = new Date(raw);
-    if (Number.isNaN(d.getTime())) throw new UnsupportedFilterError(`"${raw}" is not a date-time.`);
+    if (Number.isNaN(d.getTime())) badFilter(`"${raw}" is not a date-time.`);
     // JavaScript dates reach years PostgreSQL's timestamps cannot hold ("timestamp out of range").
-    if (d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) throw new UnsupportedFilterError(`"${raw}" is not a date-time between the years 1 and 9999.`);
+    if (d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) badFilter(`"${raw}" is not a date-time between the years 1 and 9999.`);
     const op = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' }[t.op as 'eq'];
-    if (!op) throw new UnsupportedFilterError(`"${t.field}" cannot be compared with ${t.op}.`);
+    if (!op) badFilter(`"${t.field}" cannot be compared with ${t.op}.`);
     return sql`(${f.expr} ${sql.raw(op)} ${d})`;
   }
   const col = f.caseInsensitive ? sql`lower(${f.expr})` : f.expr;
   const val = f.caseInsensitive ? raw.toLowerCase() : raw;
   if (f.kind === 'id' && t.field.toLowerCase().startsWith('members')) {
-    if (t.op !== 'eq') throw new UnsupportedFilterError('members can only be filtered with eq.');
+    if (t.op !== 'eq') badFilter('members can only be filtered with eq.');
     return sql`exists (select 1 from scim_group_members m where m.group_id = "scim_groups"."id" and m.scim_user_id::text = ${val})`;
   }
   switch (t.op) {
@@ -147,6 +150,6 @@ function termSql(t: FilterTerm, fieldOf: (f: string) => FieldSql | undefined): S
     case 'le':
       return sql`(${col} <= ${val})`;
     default:
-      throw new UnsupportedFilterError(`Unknown comparison "${t.op}".`);
+      badFilter(`Unknown comparison "${t.op}".`);
   }
 }

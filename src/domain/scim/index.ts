@@ -5,7 +5,6 @@ import { createScimUsers } from './users.js';
 
 export * from './types.js';
 export { emailOf } from './input.js';
-export { UnsupportedFilterError } from './filter-sql.js';
 
 /**
  * SCIM provisioning rules, independent of the SCIM wire format: the scim/ adapter turns
