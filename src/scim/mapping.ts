@@ -66,7 +66,9 @@ export function fromScimUser(instance: ScimJson): ScimUserInput {
     familyName: instance.name?.familyName ?? null,
     displayName: instance.displayName ?? null,
     emails: Array.isArray(instance.emails)
-      ? instance.emails.filter((e: ScimJson) => e && typeof e.value === 'string').map((e: ScimJson) => ({ value: e.value, type: e.type, primary: e.primary === true }))
+      ? instance.emails
+          .filter((e: ScimJson) => e && typeof e.value === 'string')
+          .map((e: ScimJson) => ({ value: e.value, type: e.type, primary: e.primary === true }))
       : undefined,
     active: instance.active === undefined ? true : instance.active !== false,
   };
@@ -98,7 +100,7 @@ function badFilter(message: string): never {
 /**
  * Rejects filters SCIMMY would crash on (a bare attribute, a lone "or": TypeErrors, which became 500s)
  * or silently shorten (a dangling "and"/"or", empty parentheses, which became an empty list): a filter
- * that does not parse is a 400 invalidFilter, never a guess (SPEC §6).
+ * that does not parse is a 400 invalidFilter, never a guess.
  */
 export function checkFilter(expr: string): void {
   const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
@@ -129,7 +131,8 @@ export function checkAttributes(param: 'attributes' | 'excludedAttributes', valu
   if (value === undefined || value === '') return;
   if (typeof value !== 'string') fail('invalid_filter', `Give ${param} once, as a comma-separated list of attribute names.`, { field: param });
   const items = value.split(',').map((a) => a.trim());
-  if (items.length > MAX_ATTRIBUTES) fail('invalid_filter', `${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`, { field: param });
+  if (items.length > MAX_ATTRIBUTES)
+    fail('invalid_filter', `${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`, { field: param });
   for (const item of items) {
     if (!attributePath.test(item) || filterWords.test(item)) {
       fail('invalid_filter', `${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`, { field: param });
@@ -273,8 +276,14 @@ export function scimError(err: unknown): InstanceType<typeof SCIMMY.Types.Error>
     const [status, scimType] = scimStatusOf[err.code];
     return new SCIMMY.Types.Error(status, (scimType ?? null) as never, err.message);
   }
-  if (isInvalidDataError(err)) return new SCIMMY.Types.Error(400, 'invalidValue', 'A value in the request cannot be stored (a character Roster does not accept, or a number out of range). Nothing was changed.');
-  if (isDatabaseUnavailable(err)) return new SCIMMY.Types.Error(503, null as never, 'Roster cannot reach its database right now. Retry shortly; nothing was changed.');
+  if (isInvalidDataError(err))
+    return new SCIMMY.Types.Error(
+      400,
+      'invalidValue',
+      'A value in the request cannot be stored (a character Roster does not accept, or a number out of range). Nothing was changed.',
+    );
+  if (isDatabaseUnavailable(err))
+    return new SCIMMY.Types.Error(503, null as never, 'Roster cannot reach its database right now. Retry shortly; nothing was changed.');
   return new SCIMMY.Types.Error(500, null as never, 'Internal error');
 }
 
@@ -291,8 +300,10 @@ export function patchProblem(body: unknown): { detail: string; scimType: 'invali
     const n = i + 1;
     if (!op || typeof op !== 'object' || Array.isArray(op)) return { detail: `Operation ${n} must be an object.`, scimType: 'invalidSyntax' };
     const { op: verb, path, value } = op as { op?: unknown; path?: unknown; value?: unknown };
-    if (typeof verb !== 'string' || !/^(add|replace|remove)$/i.test(verb)) return { detail: `Operation ${n}: "op" must be add, replace or remove.`, scimType: 'invalidSyntax' };
-    if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) return { detail: `Operation ${n}: "path" must be a non-empty string.`, scimType: 'invalidSyntax' };
+    if (typeof verb !== 'string' || !/^(add|replace|remove)$/i.test(verb))
+      return { detail: `Operation ${n}: "op" must be add, replace or remove.`, scimType: 'invalidSyntax' };
+    if (path !== undefined && (typeof path !== 'string' || path.trim() === ''))
+      return { detail: `Operation ${n}: "path" must be a non-empty string.`, scimType: 'invalidSyntax' };
     if (/^remove$/i.test(verb)) {
       if (path === undefined) return { detail: `Operation ${n}: remove needs a "path".`, scimType: 'invalidSyntax' };
       continue;

@@ -11,6 +11,7 @@ import { looksLikeToken, sameSecret } from '../domain/tokens.js';
 import { withoutUnsafeCharacters } from '../domain/validation.js';
 import type { Logger } from '../logger.js';
 import { CONTENT_SECURITY_POLICY, type SafeHtml, html, page } from './html.js';
+import { declinedPage, expiryText, joinedPage, messagePage, serverErrorPage, unknownPage, type Rendered } from './invite-views.js';
 
 export type InvitePageDeps = {
   domain: Domain;
@@ -73,8 +74,6 @@ const refusalStatus: Record<ErrorCode, number> = {
 /** Refusals that mean "this link is not usable any more": the state page says it best. */
 const stateCodes = new Set<ErrorCode>(['invite_not_found', 'invite_expired', 'invite_revoked', 'invite_used', 'invite_declined', 'invite_not_pending']);
 
-type Rendered = { status: number; title: string; body: SafeHtml };
-
 /**
  * GET/POST /invites/:token — the page an invitee reaches from the email link. Plain HTML forms (no
  * JavaScript); the token in the path is the credential, so it never reaches a log line, is never sent
@@ -110,7 +109,11 @@ export function createInvitePages(deps: InvitePageDeps): Router {
     if (name) {
       const parsed = displayNameSchema.safeParse(name);
       // What was typed is shown back to correct it, without the characters that were refused.
-      if (!parsed.success) return send(res, await statePage(token, { status: 400, error: parsed.error.issues[0]?.message ?? 'That name is not valid.', name: withoutUnsafeCharacters(name) }));
+      if (!parsed.success)
+        return send(
+          res,
+          await statePage(token, { status: 400, error: parsed.error.issues[0]?.message ?? 'That name is not valid.', name: withoutUnsafeCharacters(name) }),
+        );
     }
     try {
       const r = await domain.invites.acceptByToken(token, name ? { displayName: name } : {});
@@ -144,13 +147,24 @@ export function createInvitePages(deps: InvitePageDeps): Router {
     const status = e?.status ?? e?.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       if (!e.type && status === 400) return send(res, unknownPage()); // a path that does not decode is not a token
-      if (status === 413) return send(res, messagePage(413, 'Too much data', 'That was more than this form accepts, so nothing was changed. Go back to your invite link and try again.'));
+      if (status === 413)
+        return send(
+          res,
+          messagePage(413, 'Too much data', 'That was more than this form accepts, so nothing was changed. Go back to your invite link and try again.'),
+        );
       return send(res, messagePage(status, 'That request could not be read', 'Nothing was changed. Go back to your invite link and try again.'));
     }
     if (isInvalidDataError(err)) {
       // Validation should have refused it first: worth a line, but it is the visitor's input, not our failure.
       log.warn({ err: (err as Error).message }, 'invite page: the database refused a value');
-      return send(res, messagePage(400, 'That input is not accepted', 'It holds a character Roster does not accept, so nothing was changed. Go back to your invite link and try again.'));
+      return send(
+        res,
+        messagePage(
+          400,
+          'That input is not accepted',
+          'It holds a character Roster does not accept, so nothing was changed. Go back to your invite link and try again.',
+        ),
+      );
     }
     if (isDatabaseUnavailable(err)) {
       log.warn({ err: (err as Error).message }, 'invite page: database unavailable');
@@ -301,52 +315,6 @@ ${declineForm(token, 'Not interested? You can still decline it, so they know.')}
   return router;
 }
 
-function joinedPage(org: string, role: string, alreadyMember: boolean): Rendered {
-  return {
-    status: 200,
-    title: alreadyMember ? `You're already in ${org}` : `You joined ${org}`,
-    body: alreadyMember
-      ? html`
-<h1>You're already in ${org}</h1>
-<p class="ok">You were already a member of <strong>${org}</strong>; your role stays <strong>${role}</strong>.</p>
-<p class="note">The invite is now used. You can close this page.</p>`
-      : html`
-<h1>Welcome to ${org}</h1>
-<p class="ok">You joined <strong>${org}</strong> as <strong>${role}</strong>.</p>
-<p class="note">You can now use ${org} in Roster, for example from Slack. You can close this page.</p>`,
-  };
-}
-
-function declinedPage(l: InviteLookup): Rendered {
-  return {
-    status: 200,
-    title: 'Invite declined',
-    body: html`
-<h1>Invite declined</h1>
-<p>You declined the invite to join <strong>${l.org.name}</strong>. ${l.invitedByName ? `${l.invitedByName} will be told.` : ''}</p>
-<p class="note">Nothing else to do; you can close this page.</p>`,
-  };
-}
-
-function unknownPage(): Rendered {
-  return {
-    status: 404,
-    title: "This link isn't valid",
-    body: html`
-<h1>This link isn't valid</h1>
-<p>This invite link is not valid. A newer invite may have replaced it: check your latest email from Roster.</p>
-<p class="note">If you can't find a newer one, ask the organization to invite you again.</p>`,
-  };
-}
-
-function messagePage(status: number, title: string, text: string): Rendered {
-  return { status, title, body: html`<h1>${title}</h1><p>${text}</p>` };
-}
-
-function serverErrorPage(): Rendered {
-  return messagePage(500, 'Something went wrong on our side', 'Please try again in a moment. If it keeps happening, tell the organization that invited you.');
-}
-
 function securityHeaders(_req: Request, res: Response, next: NextFunction) {
   // The token is in the URL: never send it on as a Referer, never cache or frame the page.
   res.set({
@@ -377,22 +345,4 @@ function basePathOf(publicUrl: string): string {
   } catch {
     return '';
   }
-}
-
-
-/** "in 14 days (Mon, 19 Jan 2026 09:00 UTC)" or "Does not expire". */
-export function expiryText(expiresAt: Date | null, now: Date): string {
-  if (!expiresAt) return 'Does not expire';
-  return `${inWords(expiresAt.getTime() - now.getTime())} (${utcDate(expiresAt)})`;
-}
-
-function inWords(ms: number): string {
-  const minutes = ms / 60_000;
-  const hours = minutes / 60;
-  const days = hours / 24;
-  if (days >= 2) return `in ${Math.round(days)} days`;
-  if (hours >= 2) return `in ${Math.round(hours)} hours`;
-  if (minutes >= 60) return 'in 1 hour';
-  if (minutes >= 2) return `in ${Math.round(minutes)} minutes`;
-  return 'in a minute';
 }

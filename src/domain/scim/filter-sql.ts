@@ -4,7 +4,6 @@ import { fail } from '../errors.js';
 import { textProblem } from '../validation.js';
 import { MAX_PAGE, type FilterTerm, type ScimQuery } from './types.js';
 
-
 /**
  * LIMIT and OFFSET for a list request. A startIndex past 2^53 is refused: JavaScript numbers lose
  * precision there, and from 2^63 PostgreSQL fails ("out of range for type bigint"). A count is capped
@@ -58,7 +57,11 @@ export function groupField(field: string): FieldSql | undefined {
       return { expr: sql`${scimGroups.externalId}`, caseInsensitive: false, kind: 'text' };
     case 'members.value':
     case 'members':
-      return { expr: sql`(select string_agg(scim_user_id::text, ',') from scim_group_members m where m.group_id = "scim_groups"."id")`, caseInsensitive: true, kind: 'id' };
+      return {
+        expr: sql`(select string_agg(scim_user_id::text, ',') from scim_group_members m where m.group_id = "scim_groups"."id")`,
+        caseInsensitive: true,
+        kind: 'id',
+      };
     case 'meta.created':
       return { expr: sql`${scimGroups.createdAt}`, caseInsensitive: false, kind: 'time' };
     case 'meta.lastmodified':
