@@ -14,16 +14,21 @@ import { channelsFor, type Notification, type NotificationKind } from './notific
 type Shape<Target extends EventTarget, Before = Payload | undefined, After = Payload | undefined> = { target: Target; before: Before; after: After };
 type Payload = Record<string, unknown>;
 type MemberRef = { accountId: string; role: Role };
+/** An invite as its events show it. */
+type InviteView = { email: string; role: Role; billingEmails: boolean; status: string; expiresAt: Date | null };
+type JoinDecision = { status: string; role: Role | null; reason: string | null };
+/** A SCIM user as its events show it. */
+type ScimUserView = { userName: string; externalId: string | null; email: string | null; active: boolean };
 
 /** Every event type, with what it is about and what its before and after hold. */
 export interface EventTypes {
   'account.created': Shape<'account'>;
   'account.renamed': Shape<'account'>;
   'account.active_org_changed': Shape<'account'>;
-  'org.created': Shape<'org'>;
-  'org.renamed': Shape<'org'>;
+  'org.created': Shape<'org', undefined, { name: string; slug: string }>;
+  'org.renamed': Shape<'org', { name: string }, { name: string }>;
   'org.settings_changed': Shape<'org'>;
-  'org.deleted': Shape<'org'>;
+  'org.deleted': Shape<'org', { name: string; slug: string; members: number }, undefined>;
   'org.primary_owner_transferred': Shape<'org', { primaryOwnerId: string }, { primaryOwnerId: string }>;
   'member.added': Shape<'membership', undefined, MemberRef & { source: string; billingEmails?: boolean }>;
   'member.role_changed': Shape<'membership', MemberRef | undefined, (MemberRef & { via?: string }) | undefined>;
@@ -32,26 +37,26 @@ export interface EventTypes {
   'member.billing_emails_changed': Shape<'membership', { billingEmails: boolean }, { billingEmails: boolean }>;
   'member.suspended': Shape<'membership'>;
   'member.restored': Shape<'membership'>;
-  'invite.created': Shape<'invite'>;
-  'invite.resent': Shape<'invite'>;
-  'invite.updated': Shape<'invite'>;
-  'invite.revoked': Shape<'invite'>;
-  'invite.accepted': Shape<'invite'>;
-  'invite.declined': Shape<'invite'>;
-  'invite.expired': Shape<'invite'>;
-  'join_request.created': Shape<'join_request'>;
-  'join_request.approved': Shape<'join_request'>;
-  'join_request.denied': Shape<'join_request'>;
-  'scim_token.created': Shape<'scim_token'>;
-  'scim_token.revoked': Shape<'scim_token'>;
+  'invite.created': Shape<'invite', undefined, InviteView>;
+  'invite.resent': Shape<'invite', InviteView, InviteView>;
+  'invite.updated': Shape<'invite', InviteView, InviteView>;
+  'invite.revoked': Shape<'invite', InviteView, InviteView | undefined>;
+  'invite.accepted': Shape<'invite', InviteView, InviteView>;
+  'invite.declined': Shape<'invite', InviteView, InviteView>;
+  'invite.expired': Shape<'invite', { status: 'pending'; expiresAt: Date | null }, undefined>;
+  'join_request.created': Shape<'join_request', undefined, { accountId: string; message: string | null }>;
+  'join_request.approved': Shape<'join_request', { status: 'pending' }, JoinDecision>;
+  'join_request.denied': Shape<'join_request', { status: 'pending' }, JoinDecision>;
+  'scim_token.created': Shape<'scim_token', undefined, { name: string }>;
+  'scim_token.revoked': Shape<'scim_token', { name: string }, undefined>;
   'scim_token.rotated': Shape<'scim_token'>;
-  'scim.user_provisioned': Shape<'scim_user'>;
-  'scim.user_updated': Shape<'scim_user'>;
-  'scim.user_deprovisioned': Shape<'scim_user'>;
+  'scim.user_provisioned': Shape<'scim_user', undefined, ScimUserView>;
+  'scim.user_updated': Shape<'scim_user', ScimUserView, ScimUserView>;
+  'scim.user_deprovisioned': Shape<'scim_user', ScimUserView, undefined>;
   'scim.group_created': Shape<'scim_group'>;
   'scim.group_updated': Shape<'scim_group'>;
-  'scim.group_deleted': Shape<'scim_group'>;
-  'scim.group_mapped': Shape<'org'>;
+  'scim.group_deleted': Shape<'scim_group', { displayName: string; role: Role | null }, undefined>;
+  'scim.group_mapped': Shape<'org', undefined, { group: string; role: Role | null; pending: boolean }>;
   'scim.settings_changed': Shape<'org'>;
 }
 
