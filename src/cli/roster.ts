@@ -1,7 +1,7 @@
 import { capitalized } from '../shared/text.js';
 import { loadConfig, ConfigError } from '../config.js';
 import { openDatabase } from '../db/open.js';
-import { defaultRole, oneWhoMay, roleList, whoMay } from '../domain/access.js';
+import { aRole, credentialRoles, defaultRole, oneWhoMay, roleList, whoMay } from '../domain/access.js';
 import { isDomainError, isInvalidDataError, type Hint } from '../domain/errors.js';
 import { textProblem, withoutUnsafeCharacters } from '../domain/validation.js';
 import { createLogger } from '../logger.js';
@@ -34,7 +34,7 @@ Usage:
   roster scim unmap <org> "<group>"
 
 <org> is an organization's URL name (slug) or id. Commands act as the operator, with
-${oneWhoMay('owner:grant')}'s rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
+${aRole(credentialRoles.system)}'s rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 

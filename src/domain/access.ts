@@ -12,6 +12,7 @@ export {
   defaultRole,
   describeRole,
   describeStoredRole,
+  aRole,
   exampleRole,
   highestRole,
   isRole,

@@ -41,7 +41,7 @@ export const errorCatalogue = {
   scim_user_not_found: 'No SCIM user with that id in this organization.',
   scim_group_not_found: 'No SCIM group with that id in this organization.',
   scim_uniqueness: 'A user with that userName already exists in this organization.',
-  scim_managed: 'This member is managed by your identity provider (SCIM). Change it there, or force the change.',
+  scim_managed: 'This member is managed by your identity provider (SCIM). Change it there, or, if you may override your identity provider, force the change.',
   scim_no_email: 'Roster needs an email for each user: send a work email in emails, or a userName that is an email address.',
   // A SCIM filter, or an attributes/excludedAttributes list, Roster cannot read or answer; field names the parameter.
   invalid_filter: 'That filter is not supported. Use e.g. userName eq "someone@example.com".',

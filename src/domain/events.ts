@@ -99,10 +99,11 @@ type EventRow = typeof auditEvents.$inferInsert;
 
 /**
  * Events emitted inside a transaction opened through withEvents wait here and are numbered and written
- * in multi-row inserts (EVENT_BATCH_MAX at most) just before that transaction commits: usually one.
+ * in one statement just before that transaction commits. Never earlier: numbering locks the org's
+ * number row until commit, and a transaction holding it while it goes on locking memberships could
+ * deadlock with another change in that org.
  */
 const pendingEvents = new WeakMap<object, EventRow[]>();
-const EVENT_BATCH_MAX = 1000;
 
 /**
  * The database handle the domain uses: its transactions write their events in one batch at the end
@@ -147,16 +148,14 @@ export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: D
   const batch = pendingEvents.get(tx);
   if (!batch) return write(tx, [row]);
   batch.push(row);
-  // A statement takes at most 65,535 parameters (12 per event): a large group sync writes as it goes.
-  if (batch.length >= EVENT_BATCH_MAX) await write(tx, batch.splice(0));
 }
 
 /**
- * Numbers the events in their orgs' sequences and inserts them. Taking an org's number row locks it
- * until this transaction commits, so another transaction's events of that org get the next numbers
- * only after these are visible: an org's sequence follows commit order and has no holes but those of
- * a transaction that failed at commit. Orgs are locked in id order, so two transactions never wait on
- * each other in a circle.
+ * Numbers the events in their orgs' sequences and inserts them, all in one statement. Taking an org's
+ * number row locks it until this transaction commits, so another transaction's events of that org get
+ * the next numbers only after these are visible: an org's sequence follows commit order, and a
+ * transaction that fails rolls its numbers back with it, so there are no holes. Orgs are locked in id
+ * order, and only here, last, so two transactions never wait on each other in a circle over them.
  */
 async function write(tx: Executor, rows: EventRow[]): Promise<void> {
   // One statement (one round trip): the events travel as one JSON parameter, keep their order
@@ -202,7 +201,7 @@ export function emitFromRows(from: string, actor: Extract<Actor, { type: 'system
   const src = sql.identifier(from);
   return sql`
     event_counts as (
-      select org_id, count(*)::bigint as n from ${src} group by org_id
+      select org_id, count(*)::bigint as n from ${src} where org_id is not null group by org_id
     ), event_numbers as (
       insert into org_event_seqs (org_id, last_seq)
       select org_id, n from event_counts order by org_id
@@ -212,7 +211,7 @@ export function emitFromRows(from: string, actor: Extract<Actor, { type: 'system
       insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, seq)
       select ${at}, e.org_id, 'system', ${actor.job}, ${who}, ${viaOf(actor)}, ${action}, ${targetType}, e.target_id, e.before,
              s.last_seq - c.n + row_number() over (partition by e.org_id order by e.target_id)
-      from ${src} e join event_counts c on c.org_id = e.org_id join event_numbers s on s.org_id = e.org_id
+      from ${src} e left join event_counts c on c.org_id = e.org_id left join event_numbers s on s.org_id = e.org_id
     )`;
 }
 

@@ -515,6 +515,28 @@ describe('audit events written at the end of a transaction', () => {
     expect(rows.map((r) => Number(r.targetId))).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 
+  it("however many events a transaction emits, its org's number row is locked only at its end (a big group sync does not hold it while it locks members)", async () => {
+    const w = world();
+    const orgId = randomUUID();
+    const event = (i: number) => ({ orgId, action: 'member.role_changed' as const, targetType: 'membership' as const, targetId: String(i) });
+    await withEvents(w.db.db).transaction((tx) => emit(tx, systemActor('test'), event(0), new Date()));
+    const other = await w.db.pool.connect();
+    try {
+      await withEvents(w.db.db).transaction(async (tx) => {
+        for (let i = 1; i <= 2_500; i++) await emit(tx, systemActor('test'), event(i), new Date());
+        // Another transaction can still take the row: nothing has numbered yet.
+        await other.query('begin');
+        const r = await other.query('select last_seq from org_event_seqs where org_id = $1 for update nowait', [orgId]);
+        expect(r.rows).toEqual([{ last_seq: '1' }]);
+        await other.query('rollback');
+      });
+    } finally {
+      other.release();
+    }
+    const seqs = await w.db.db.select({ seq: auditEvents.seq }).from(auditEvents).where(eq(auditEvents.orgId, orgId)).orderBy(asc(auditEvents.id));
+    expect(seqs.map((r) => r.seq)).toEqual(Array.from({ length: 2_501 }, (_, i) => i + 1));
+  });
+
   it('events of a transaction that fails are not written', async () => {
     const w = world();
     const orgId = randomUUID();

@@ -35,9 +35,9 @@ export const auditEvents = pgTable(
 );
 
 /**
- * The last event number given out per org. A row is locked from the moment a transaction numbers its
- * events (just before it commits) until it commits, so an org's numbers follow commit order. No foreign
- * key: like the audit trail, the numbering outlives the org.
+ * The last event number given out per org. A transaction numbers its events in the statement that
+ * writes them, just before it commits, and holds the row locked until then, so an org's numbers follow
+ * commit order. No foreign key: like the audit trail, the numbering outlives the org.
  */
 export const orgEventSeqs = pgTable('org_event_seqs', {
   orgId: uuid('org_id').primaryKey(),

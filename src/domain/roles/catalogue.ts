@@ -113,7 +113,9 @@ const byKey = new Map<string, RoleDefinition>(builtInRoles.map((r) => [r.key, r]
 export const roles: readonly Role[] = builtInRoles.map((r) => r.key);
 
 export function roleDefinition(role: Role): RoleDefinition {
-  return byKey.get(role)!;
+  const d = byKey.get(role);
+  if (!d) throw new Error(`The database holds the role key "${String(role)}", which the role catalogue does not define.`);
+  return d;
 }
 
 /**
@@ -154,6 +156,12 @@ export function describeRole(role: Role): string {
 /** A role's label when a stored value may be a role (e.g. an event payload), or the value itself. */
 export function describeStoredRole(value: unknown): string {
   return typeof value === 'string' && isRole(value) ? describeRole(value) : String(value);
+}
+
+/** A role with its article, for a sentence: "an owner", "a developer". */
+export function aRole(role: Role): string {
+  const d = roleDefinition(role);
+  return `${d.article} ${d.label.toLowerCase()}`;
 }
 
 /** Role choices for a menu: value and label, in listing order. */

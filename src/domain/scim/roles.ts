@@ -1,7 +1,6 @@
-import { capitalized } from '../../shared/text.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { scimGroupMembers, scimGroups, scimUsers, type OrgRow } from '../../db/schema.js';
-import { highestRole, oneWhoMay, ownerRole } from '../access.js';
+import { highestRole, ownerRole } from '../access.js';
 import { changeMembershipRole, setMembershipStatus } from '../membership-rules.js';
 import type { Actor, Tx } from '../context.js';
 import { findMembership } from '../standing.js';
@@ -15,7 +14,7 @@ export async function setStatus(tx: Tx, actor: Actor, org: OrgRow, accountId: st
 
 /** Why SCIM may not take the primary owner away: "deactivated", "deprovisioned". */
 export function primaryOwnerThroughScim(what: string): string {
-  return `The organization's primary owner cannot be ${what} through SCIM. ${capitalized(oneWhoMay('owner:grant'))} must transfer primary ownership in Roster first.`;
+  return `The organization's primary owner cannot be ${what} through SCIM. The primary owner must first transfer primary ownership in Roster.`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describeRole, exampleRole, oneWhoMay, parseRole, roleList, whoMay } from '../../domain/access.js';
+import { aRole, describeRole, exampleRole, ownerRole, parseRole, roleList, whoMay } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
 import { targetMember } from '../actor.js';
 import { esc } from '../blocks/kit.js';
@@ -67,7 +67,7 @@ export async function billingEmails(c: CommandCtx) {
 
 export async function transfer(c: CommandCtx) {
   const { org } = await c.deps.domain.orgs.active(c.me.actor);
-  if (!c.args[0]) fail('invalid_input', `Say who becomes primary owner: \`/org transfer @ana\` (they must already be ${oneWhoMay('owner:grant')}).`);
+  if (!c.args[0]) fail('invalid_input', `Say who becomes primary owner: \`/org transfer @ana\` (they must already be ${aRole(ownerRole)}).`);
   const target = await targetMember(c.deps.domain, c.client, c.me, org.id, parseTarget(c.args[0]));
   await c.deps.domain.members.transferPrimaryOwnership(c.me.actor, org.id, target.accountId);
   await say(c, `*${esc(target.displayName)}* is now the primary owner of *${esc(org.name)}*.`);
