@@ -13,8 +13,21 @@ const slackIdentitySchema = z.object({
   teamId: z.string().trim().min(1).max(40),
   userId: z.string().trim().min(1).max(40),
   email: emailSchema.optional(),
+  /** What Slack says about that email and the user: without it, the email is not trusted. */
+  emailFacts: z.object({ confirmed: z.boolean(), deleted: z.boolean(), guest: z.boolean(), external: z.boolean() }).optional(),
   displayName: z.string().optional(),
 });
+
+export type SlackEmailFacts = { confirmed: boolean; deleted: boolean; guest: boolean; external: boolean };
+
+/**
+ * A Slack user's email links them to the account known by that email only when Slack has confirmed the
+ * address and the user is a full, current member of the workspace: not deleted, not a guest, not an
+ * external (Slack Connect) user. Otherwise anyone who sets that email in a profile would become its owner.
+ */
+export function mayLinkByEmail(f: SlackEmailFacts | undefined): boolean {
+  return !!f && f.confirmed && !f.deleted && !f.guest && !f.external;
+}
 type SlackIdentityInput = z.input<typeof slackIdentitySchema>;
 
 async function findAccountByEmail(ex: Executor, email: string): Promise<AccountRow | undefined> {
@@ -94,7 +107,7 @@ export function createAccountService(deps: Deps) {
         const now = clock.now();
         const actor = systemActor('slack-identity');
         let account: AccountRow;
-        if (s.email) {
+        if (s.email && mayLinkByEmail(s.emailFacts)) {
           account = (await findOrCreateAccountByEmail(tx, { email: s.email, displayName: s.displayName }, actor, now)).account;
         } else {
           const [created] = await tx
@@ -102,7 +115,18 @@ export function createAccountService(deps: Deps) {
             .values({ displayName: cleanDisplayName(s.displayName, undefined), createdAt: now, updatedAt: now })
             .returning();
           account = created!;
-          await emit(tx, actor, { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { slack: s.userId } }, now);
+          await emit(
+            tx,
+            actor,
+            {
+              orgId: null,
+              action: 'account.created',
+              targetType: 'account',
+              targetId: account.id,
+              after: { slack: s.userId, ...(s.email ? { emailNotLinked: true } : {}) },
+            },
+            now,
+          );
         }
         await tx.insert(slackIdentities).values({ teamId: s.teamId, userId: s.userId, accountId: account.id });
         return account;

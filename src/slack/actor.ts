@@ -1,5 +1,6 @@
 import { exampleRole } from '../domain/access.js';
 import type { AccountRow } from '../db/schema.js';
+import { mayLinkByEmail, type SlackEmailFacts } from '../domain/accounts.js';
 import { accountActor, type Actor } from '../domain/context.js';
 import { fail } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
@@ -24,6 +25,7 @@ export async function slackPerson(domain: Domain, client: WebClient, teamId: str
         teamId,
         userId,
         email: profile?.email || undefined,
+        emailFacts: emailFactsOf(info.user, teamId),
         displayName: profile?.display_name || profile?.real_name || info.user?.real_name || info.user?.name || undefined,
       });
     })());
@@ -48,7 +50,7 @@ export async function targetMember(
   const known = await domain.accounts.bySlack(me.teamId, target.slackUserId);
   if (known) return domain.members.find(me.actor, orgId, { accountId: known.id });
   // Not seen yet from Slack: the member (if any) is known by the email Slack verified for that user.
-  const email = await slackEmail(client, target.slackUserId);
+  const email = await slackEmail(client, target.slackUserId, me.teamId);
   if (email) return domain.members.find(me.actor, orgId, { email });
   // Nobody to look for: the same checks, in the same order, and the same answer as a lookup that finds no one.
   await domain.orgs.get(me.actor, orgId);
@@ -63,15 +65,35 @@ export async function targetMember(
 export async function mentionedAccountId(domain: Domain, client: WebClient, teamId: string, slackUserId: string): Promise<string | undefined> {
   const known = await domain.accounts.bySlack(teamId, slackUserId);
   if (known) return known.id;
-  const email = await slackEmail(client, slackUserId);
+  const email = await slackEmail(client, slackUserId, teamId);
   return email ? (await domain.accounts.findByEmail(email))?.id : undefined;
 }
 
 /** The email Slack verified for a user; undefined for a user Slack doesn't know. */
-async function slackEmail(client: WebClient, userId: string): Promise<string | undefined> {
+/** What Slack says about a user's email and standing: the domain decides whether that email may link accounts. */
+function emailFactsOf(user: SlackUserInfo | undefined, teamId: string): SlackEmailFacts {
+  return {
+    confirmed: user?.is_email_confirmed === true,
+    deleted: user?.deleted === true,
+    guest: user?.is_restricted === true || user?.is_ultra_restricted === true,
+    external: user?.is_stranger === true || (!!user?.team_id && user.team_id !== teamId),
+  };
+}
+
+type SlackUserInfo = {
+  team_id?: string;
+  deleted?: boolean;
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+  is_stranger?: boolean;
+  is_email_confirmed?: boolean;
+};
+
+/** The email a mentioned Slack user stands for, only when Slack vouches for it (the same rule as linking accounts). */
+async function slackEmail(client: WebClient, userId: string, teamId: string): Promise<string | undefined> {
   try {
     const info = await client.users.info({ user: userId });
-    return info.user?.profile?.email || undefined;
+    return mayLinkByEmail(emailFactsOf(info.user, teamId)) ? info.user?.profile?.email || undefined : undefined;
   } catch (err) {
     if ((err as { data?: { error?: string } }).data?.error === 'user_not_found') return undefined;
     throw err;

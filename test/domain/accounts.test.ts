@@ -6,6 +6,9 @@ import { systemActor } from '../../src/domain/context.js';
 import { releasedTogether } from '../helpers/db.js';
 import { useWorld, type World } from '../helpers/domain.js';
 
+/** Slack vouches for the email: confirmed, a full member of the workspace. */
+const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false };
+
 const world = useWorld();
 
 const hex = () => randomBytes(4).toString('hex');
@@ -37,7 +40,7 @@ describe('accounts from Slack', () => {
     const w = world();
     const s = slackUser();
     const email = `slacker.${hex()}@example.com`;
-    const account = await w.domain.accounts.findOrCreateBySlack({ ...s, email, displayName: '  Sam   Slack ' });
+    const account = await w.domain.accounts.findOrCreateBySlack({ ...s, emailFacts: confirmedEmail, email, displayName: '  Sam   Slack ' });
     expect(account).toMatchObject({ email, displayName: 'Sam Slack', activeOrgId: null });
     expect(await identitiesOf(w, account.id)).toMatchObject([{ teamId: s.teamId, userId: s.userId, accountId: account.id }]);
     const events = await accountEvents(w, account.id);
@@ -49,9 +52,9 @@ describe('accounts from Slack', () => {
     const w = world();
     const s = slackUser();
     const email = `twice.${hex()}@example.com`;
-    const first = await w.domain.accounts.findOrCreateBySlack({ ...s, email, displayName: 'Twice' });
+    const first = await w.domain.accounts.findOrCreateBySlack({ ...s, emailFacts: confirmedEmail, email, displayName: 'Twice' });
     const accountsBefore = await w.count('accounts');
-    const second = await w.domain.accounts.findOrCreateBySlack({ ...s, email, displayName: 'Twice Renamed In Slack' });
+    const second = await w.domain.accounts.findOrCreateBySlack({ ...s, emailFacts: confirmedEmail, email, displayName: 'Twice Renamed In Slack' });
     expect(second.id).toBe(first.id);
     expect(await w.count('accounts')).toBe(accountsBefore);
     expect(await identitiesOf(w, first.id)).toHaveLength(1);
@@ -65,7 +68,12 @@ describe('accounts from Slack', () => {
     const existing = await w.domain.accounts.findOrCreateByEmail(`${local}@Example.com`, 'From Invite');
     const accountsBefore = await w.count('accounts');
     const s = slackUser();
-    const linked = await w.domain.accounts.findOrCreateBySlack({ ...s, email: `${local.toLowerCase()}@EXAMPLE.COM`, displayName: 'From Slack' });
+    const linked = await w.domain.accounts.findOrCreateBySlack({
+      ...s,
+      emailFacts: confirmedEmail,
+      email: `${local.toLowerCase()}@EXAMPLE.COM`,
+      displayName: 'From Slack',
+    });
     expect(linked.id).toBe(existing.id);
     expect(await w.count('accounts')).toBe(accountsBefore);
     const row = await accountRow(w, existing.id);
@@ -76,16 +84,16 @@ describe('accounts from Slack', () => {
   it('the same user id in another Slack workspace is a different identity', async () => {
     const w = world();
     const userId = `U${hex().toUpperCase()}`;
-    const a = await w.domain.accounts.findOrCreateBySlack({ teamId: `TA${hex()}`, userId, email: `ws.a.${hex()}@example.com` });
-    const b = await w.domain.accounts.findOrCreateBySlack({ teamId: `TB${hex()}`, userId, email: `ws.b.${hex()}@example.com` });
+    const a = await w.domain.accounts.findOrCreateBySlack({ teamId: `TA${hex()}`, userId, emailFacts: confirmedEmail, email: `ws.a.${hex()}@example.com` });
+    const b = await w.domain.accounts.findOrCreateBySlack({ teamId: `TB${hex()}`, userId, emailFacts: confirmedEmail, email: `ws.b.${hex()}@example.com` });
     expect(b.id).not.toBe(a.id);
   });
 
   it('two Slack workspaces with the same verified email share one account', async () => {
     const w = world();
     const email = `two.spaces.${hex()}@example.com`;
-    const a = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email });
-    const b = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email: email.toUpperCase() });
+    const a = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), emailFacts: confirmedEmail, email });
+    const b = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), emailFacts: confirmedEmail, email: email.toUpperCase() });
     expect(b.id).toBe(a.id);
     expect(await identitiesOf(w, a.id)).toHaveLength(2);
   });
@@ -102,7 +110,7 @@ describe('accounts from Slack', () => {
   it('without a display name, the account is named after the email', async () => {
     const w = world();
     const local = `nameless.${hex()}`;
-    const a = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email: `${local}@example.com` });
+    const a = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), emailFacts: confirmedEmail, email: `${local}@example.com` });
     expect(a.displayName).toBe(local);
   });
 
@@ -112,7 +120,7 @@ describe('accounts from Slack', () => {
     const email = `racer.${hex()}@example.com`;
     const accountsBefore = await w.count('accounts');
     const results = await released(w, 'slack_identities', 6, () =>
-      Array.from({ length: 6 }, () => w.domain.accounts.findOrCreateBySlack({ ...s, email, displayName: 'Racer' })),
+      Array.from({ length: 6 }, () => w.domain.accounts.findOrCreateBySlack({ ...s, emailFacts: confirmedEmail, email, displayName: 'Racer' })),
     );
     expect(new Set(results.map((a) => a.id)).size).toBe(1);
     expect(await w.count('accounts')).toBe(accountsBefore + 1);
@@ -134,11 +142,32 @@ describe('accounts from Slack', () => {
     expect(await w.count('audit_events', `action = 'account.created' and after->>'slack' = '${s.userId}'`)).toBe(1);
   });
 
+  it('a Slack user is linked to the account of an email only when Slack vouches for it (confirmed, a full member: not deleted, not a guest, not external)', async () => {
+    const w = world();
+    const email = `carol.${hex()}@b.example`;
+    const carol = await w.domain.accounts.findOrCreateByEmail(email, 'Carol');
+    const untrusted = [
+      { ...confirmedEmail, confirmed: false },
+      { ...confirmedEmail, deleted: true },
+      { ...confirmedEmail, guest: true },
+      { ...confirmedEmail, external: true },
+      undefined,
+    ];
+    for (const emailFacts of untrusted) {
+      const other = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email, displayName: 'Not Carol', ...(emailFacts ? { emailFacts } : {}) });
+      expect(other.id, JSON.stringify(emailFacts)).not.toBe(carol.id);
+      expect(other.email).toBeNull();
+    }
+    expect((await accountRow(w, carol.id))?.displayName).toBe('Carol');
+    const real = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email, emailFacts: confirmedEmail, displayName: 'Carol in Slack' });
+    expect(real.id).toBe(carol.id);
+  });
+
   it('a Slack profile with an invalid email is refused and nothing is created', async () => {
     const w = world();
     const s = slackUser();
     const accountsBefore = await w.count('accounts');
-    await expect(w.domain.accounts.findOrCreateBySlack({ ...s, email: 'not-an-email' })).rejects.toMatchObject({
+    await expect(w.domain.accounts.findOrCreateBySlack({ ...s, emailFacts: confirmedEmail, email: 'not-an-email' })).rejects.toMatchObject({
       code: 'invalid_input',
       message: expect.stringMatching(/email/),
     });

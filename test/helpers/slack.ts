@@ -17,7 +17,12 @@ export const TEAM = 'T0TEST';
 export type SlackCall = { method: string; args: Record<string, any>; at: number };
 /** A scripted answer: an HTTP status and headers (429 + Retry-After), a body (`{ ok: false, error }`), or none at all. */
 export type FakeReply = { status?: number; headers?: Record<string, string>; body?: Record<string, any>; hang?: boolean };
-export type SlackUser = { id: string; email?: string; name: string };
+/** What Slack says about a user beyond name and email (defaults: a confirmed email, a full member of this workspace). */
+/** A Slack-confirmed email of a full member: Slack vouches for it. */
+export const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false };
+
+export type SlackUserFacts = { emailConfirmed?: boolean; deleted?: boolean; restricted?: boolean; ultraRestricted?: boolean; stranger?: boolean };
+export type SlackUser = { id: string; email?: string; name: string; facts?: SlackUserFacts };
 
 /**
  * A small fake of Slack's Web API on 127.0.0.1: records every call (JSON-decoding `view`, `blocks`
@@ -69,8 +74,8 @@ export class FakeSlack {
     });
   }
 
-  addUser(name: string, email?: string): SlackUser {
-    const u = { id: `U${randomBytes(4).toString('hex').toUpperCase()}`, name, ...(email ? { email } : {}) };
+  addUser(name: string, email?: string, facts?: SlackUserFacts): SlackUser {
+    const u = { id: `U${randomBytes(4).toString('hex').toUpperCase()}`, name, ...(email ? { email } : {}), ...(facts ? { facts } : {}) };
     this.users.set(u.id, u);
     return u;
   }
@@ -86,7 +91,22 @@ export class FakeSlack {
       case 'users.info': {
         const u = this.users.get(args.user);
         if (!u) return { ok: false, error: 'user_not_found' };
-        return { ok: true, user: { id: u.id, name: u.name, real_name: u.name, profile: { email: u.email, real_name: u.name, display_name: u.name } } };
+        const f = u.facts ?? {};
+        return {
+          ok: true,
+          user: {
+            id: u.id,
+            team_id: TEAM,
+            name: u.name,
+            real_name: u.name,
+            deleted: f.deleted ?? false,
+            is_restricted: f.restricted ?? false,
+            is_ultra_restricted: f.ultraRestricted ?? false,
+            ...(f.stranger ? { is_stranger: true } : {}),
+            is_email_confirmed: f.emailConfirmed ?? true,
+            profile: { email: u.email, real_name: u.name, display_name: u.name },
+          },
+        };
       }
       case 'users.lookupByEmail': {
         const u = [...this.users.values()].find((x) => x.email?.toLowerCase() === String(args.email).toLowerCase());
@@ -290,7 +310,7 @@ export type SlackPerson = { user: SlackUser; account: AccountRow; actor: Actor; 
 export async function slackPerson(h: SlackHarness, name: string): Promise<SlackPerson> {
   const email = `${name.toLowerCase()}.${uniq()}@acme.test`;
   const user = h.slack.addUser(name, email);
-  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, displayName: name });
+  const account = await h.domain.accounts.findOrCreateBySlack({ teamId: TEAM, userId: user.id, email, emailFacts: confirmedEmail, displayName: name });
   return { user, account, actor: accountActor(account.id, 'slack'), email };
 }
 
