@@ -80,14 +80,8 @@ function emailFactsOf(user: SlackUserInfo | undefined, teamId: string): SlackEma
   };
 }
 
-type SlackUserInfo = {
-  team_id?: string;
-  deleted?: boolean;
-  is_restricted?: boolean;
-  is_ultra_restricted?: boolean;
-  is_stranger?: boolean;
-  is_email_confirmed?: boolean;
-};
+/** A user as Slack's users.info describes it. */
+type SlackUserInfo = NonNullable<Awaited<ReturnType<WebClient['users']['info']>>['user']>;
 
 /** The email a mentioned Slack user stands for, only when Slack vouches for it (the same rule as linking accounts). */
 async function slackEmail(client: WebClient, userId: string, teamId: string): Promise<string | undefined> {
