@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
 
 /**
@@ -43,6 +44,7 @@ const schema = z.object({
   SCIM_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(600),
   SCIM_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(30),
   INVITE_PAGE_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(120),
+  DNS_SERVERS: optionalString,
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'METRICS_TOKEN must be at least 16 characters.' }),
 });
 
@@ -83,6 +85,8 @@ export type Config = {
   trustProxy: boolean | number | string | undefined;
   /** Per-process limits; 0 turns one off. */
   rateLimits: { scimPerTokenPerMinute: number; authFailuresPerMinute: number; invitePagePerMinute: number };
+  /** DNS servers for domain verification (e.g. 127.0.0.1:5353); undefined = the system's resolvers. */
+  dnsServers: string[] | undefined;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   slack: {
@@ -126,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     rateLimits: { scimPerTokenPerMinute: e.SCIM_RATE_LIMIT, authFailuresPerMinute: e.SCIM_AUTH_FAILURE_LIMIT, invitePagePerMinute: e.INVITE_PAGE_RATE_LIMIT },
+    dnsServers: parseDnsServers(e.DNS_SERVERS),
     metricsToken: e.METRICS_TOKEN,
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,
@@ -142,4 +147,21 @@ function parseTrustProxy(v: string | undefined): boolean | number | string | und
   if (/^false$/i.test(v)) return false;
   if (/^\d+$/.test(v)) return Number(v);
   return v;
+}
+
+/** DNS_SERVERS: comma-separated addresses with optional ports (1.1.1.1, 127.0.0.1:5353, [::1]:53). */
+function parseDnsServers(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const servers = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    new Resolver().setServers(servers);
+  } catch {
+    throw new ConfigError(
+      `Invalid configuration:\n  DNS_SERVERS: give IP addresses with optional ports, comma-separated (e.g. 127.0.0.1:5353,1.1.1.1), not "${v.slice(0, 80)}".`,
+    );
+  }
+  return servers.length ? servers : undefined;
 }

@@ -28,7 +28,7 @@ export type StartOptions = {
   mailer?: Mailer;
   /** false: the worker exists (its jobs can be run by hand) but agenda does not schedule them. */
   startJobs?: boolean;
-  jobIntervals?: Partial<Record<'expireInvites' | 'remindInvitees' | 'deliverNotifications', string>>;
+  jobIntervals?: Partial<Record<'expireInvites' | 'remindInvitees' | 'deliverNotifications' | 'verifyDomains', string>>;
 };
 
 /** Wiring: the only module that knows every part. Returns a handle to stop it all. */

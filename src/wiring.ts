@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { createDomain, systemClock, type Deps, type Domain } from './domain/index.js';
+import { createTxtLookup } from './dns.js';
 import { appSecret, deriveKey } from './secrets.js';
 
 /**
@@ -11,6 +12,7 @@ export function createRosterDomain(config: Config, given: Pick<Deps, 'db' | 'sci
     db: given.db,
     clock: given.clock ?? systemClock,
     scimTokenChanges: given.scimTokenChanges,
+    dns: createTxtLookup(config.dnsServers),
     settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
   });
 }

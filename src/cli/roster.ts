@@ -7,6 +7,7 @@ import { textProblem, withoutUnsafeCharacters } from '../domain/validation.js';
 import { createLogger } from '../logger.js';
 import { createRosterDomain } from '../wiring.js';
 import { audit } from './commands/audit.js';
+import { domain } from './commands/domain.js';
 import { invite, invites } from './commands/invites.js';
 import { members } from './commands/members.js';
 import { org } from './commands/org.js';
@@ -32,13 +33,18 @@ Usage:
   roster scim token revoke <org> <name>
   roster scim map <org> "<group>" <role>            members of that IdP group get the role
   roster scim unmap <org> "<group>"
+  roster domain add <org> <domain>                  prints the DNS TXT record that proves it
+  roster domain list <org>
+  roster domain verify <org> <domain>               checks the record now (exit code 1 while not found)
+  roster domain remove <org> <domain>
+  roster domain enrollment <org> <domain> off|suggest|auto-join [role]
 
 <org> is an organization's URL name (slug) or id. Commands act as the operator, with
 ${aRole(credentialRoles.system)}'s rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
-const commands: Record<string, Command> = { org, members, invite, invites, audit, scim };
+const commands: Record<string, Command> = { org, members, invite, invites, audit, scim, domain };
 
 /** The domain's hints as commands here; where the CLI has no such command, the Slack one. */
 const cliHints: Record<Hint, string> = {

@@ -9,3 +9,4 @@ export * from './schema/invites.js';
 export * from './schema/audit.js';
 export * from './schema/delivery.js';
 export * from './schema/scim.js';
+export * from './schema/domains.js';

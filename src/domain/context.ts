@@ -17,12 +17,20 @@ export type DomainSettings = {
   inviteTokenKey: Buffer;
 };
 
+/**
+ * DNS TXT lookups (domain verification): each record's strings joined, [] when the name has none.
+ * Throws when DNS could not answer (timeout, server failure).
+ */
+export type TxtLookup = (name: string) => Promise<string[]>;
+
 export type Deps = {
   db: Db;
   clock: Clock;
   settings: DomainSettings;
   /** Notifications of SCIM token changes; with them, token lookups are cached (domain/token-cache.ts). */
   scimTokenChanges?: Invalidation | undefined;
+  /** How verified domains are checked; without it, DNS checks say DNS is not configured. */
+  dns?: TxtLookup | undefined;
   /** Set by createDomain: the one token cache its services share. */
   tokenCache?: TokenCache;
 };

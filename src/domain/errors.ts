@@ -45,6 +45,12 @@ export const errorCatalogue = {
   scim_no_email: 'Roster needs an email for each user: send a work email in emails, or a userName that is an email address.',
   // A SCIM filter, or an attributes/excludedAttributes list, Roster cannot read or answer; field names the parameter.
   invalid_filter: 'That filter is not supported. Use e.g. userName eq "someone@example.com".',
+  invalid_domain: 'That is not a domain name. Give one like acme.com.',
+  domain_not_claimable: 'That domain cannot be claimed by an organization.',
+  domain_already_added: 'That domain is already on this organization. Verify it, or remove it first.',
+  domain_not_found: "That domain isn't on this organization.",
+  domain_taken: 'Another organization has already verified that domain. A domain can be verified by one organization only.',
+  domain_not_verified: 'That domain is not verified yet. Publish its DNS record and verify it first.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -19,6 +19,9 @@ type InviteView = { email: string; role: Role; billingEmails: boolean; status: s
 type JoinDecision = { status: string; role: Role | null; reason: string | null };
 /** A SCIM user as its events show it. */
 type ScimUserView = { userName: string; externalId: string | null; email: string | null; active: boolean };
+/** A verified-domain claim as its events show it. */
+type DomainView = { domain: string; status: string };
+type Enrollment = { enrollment: string; role: Role };
 
 /** Every event type, with what it is about and what its before and after hold. */
 export interface EventTypes {
@@ -58,10 +61,15 @@ export interface EventTypes {
   'scim.group_deleted': Shape<'scim_group', { displayName: string; role: Role | null }, undefined>;
   'scim.group_mapped': Shape<'org', undefined, { group: string; role: Role | null; pending: boolean }>;
   'scim.settings_changed': Shape<'org'>;
+  'domain.added': Shape<'domain', undefined, DomainView & { record: string }>;
+  'domain.verified': Shape<'domain', DomainView, DomainView>;
+  'domain.verification_failed': Shape<'domain', DomainView, DomainView & { reason: string }>;
+  'domain.removed': Shape<'domain', DomainView, undefined>;
+  'domain.enrollment_changed': Shape<'domain', Enrollment & { domain: string }, Enrollment & { domain: string }>;
 }
 
 export type EventType = keyof EventTypes;
-export type EventTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group';
+export type EventTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group' | 'domain';
 
 /**
  * The notifications an event may bring to the outbox, by event type; the domain function that emits it

@@ -1,5 +1,6 @@
 import { createAccountService } from './accounts.js';
 import { createAuditService } from './audit.js';
+import { createDomainService } from './domains/service.js';
 import { withEvents } from './events.js';
 import type { Deps } from './context.js';
 import { createTokenCache } from './token-cache.js';
@@ -28,6 +29,7 @@ export function createDomain(given: Deps) {
     messageRefs: createMessageRefService(deps),
     scimTokens: createScimTokenService(deps),
     scim: createScimService(deps),
+    domains: createDomainService(deps),
     replay: createReplayGuard(deps),
   };
 }

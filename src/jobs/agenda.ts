@@ -10,6 +10,7 @@ const jobNames = {
   expireInvites: 'expire-invites',
   remindInvitees: 'remind-invitees',
   deliverNotifications: 'deliver-notifications',
+  verifyDomains: 'verify-domains',
 } as const;
 
 /** Invites expired per statement (and transaction) by the expire-invites job, and callers at once. */
@@ -51,7 +52,13 @@ type WorkerOptions = {
  */
 export function createWorker(opts: WorkerOptions) {
   const { domain, log, channels } = opts;
-  const intervals = { expireInvites: '1 minute', remindInvitees: '5 minutes', deliverNotifications: '15 seconds', ...opts.intervals };
+  const intervals = {
+    expireInvites: '1 minute',
+    remindInvitees: '5 minutes',
+    deliverNotifications: '15 seconds',
+    verifyDomains: '5 minutes',
+    ...opts.intervals,
+  };
 
   const run = {
     expireInvites: async () => {
@@ -83,6 +90,11 @@ export function createWorker(opts: WorkerOptions) {
     deliverNotifications: async () => {
       const stats = await deliverDueNotifications(domain, channels, log);
       if (stats.sent || stats.failed) log.info(stats, 'delivered notifications');
+      return stats;
+    },
+    verifyDomains: async () => {
+      const stats = await domain.domains.recheckPending();
+      if (stats.verified || stats.failed) log.info(stats, 'rechecked pending domains');
       return stats;
     },
   };
@@ -137,10 +149,12 @@ export function createWorker(opts: WorkerOptions) {
     agenda.define(jobNames.expireInvites, keptAlive(run.expireInvites, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.remindInvitees, keptAlive(run.remindInvitees, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications, outage.recovered), { concurrency: 1 });
+    agenda.define(jobNames.verifyDomains, keptAlive(run.verifyDomains, outage.recovered), { concurrency: 1 });
     await agenda.start();
     await agenda.every(intervals.expireInvites, jobNames.expireInvites);
     await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);
     await agenda.every(intervals.deliverNotifications, jobNames.deliverNotifications);
+    await agenda.every(intervals.verifyDomains, jobNames.verifyDomains);
     log.info('job worker started');
   }
 

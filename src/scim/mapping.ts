@@ -267,6 +267,12 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   scim_managed: [400, 'mutability'],
   scim_no_email: [400, 'invalidValue'],
   invalid_filter: [400, 'invalidFilter'],
+  invalid_domain: [400, 'invalidValue'],
+  domain_not_claimable: [400, 'invalidValue'],
+  domain_already_added: [409, 'uniqueness'],
+  domain_not_found: [404],
+  domain_taken: [409, 'uniqueness'],
+  domain_not_verified: [400, 'invalidValue'],
 };
 
 /** Domain errors become SCIM errors with the right status and scimType; nothing else leaks. */

@@ -69,6 +69,12 @@ const refusalStatus: Record<ErrorCode, number> = {
   scim_managed: 409,
   scim_no_email: 400,
   invalid_filter: 400,
+  invalid_domain: 400,
+  domain_not_claimable: 400,
+  domain_already_added: 409,
+  domain_not_found: 404,
+  domain_taken: 409,
+  domain_not_verified: 409,
 };
 
 /** Refusals that mean "this link is not usable any more": the state page says it best. */

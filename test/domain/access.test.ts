@@ -43,6 +43,8 @@ const matrix: { row: string; permission: Permission; allowed: [boolean, boolean,
   { row: 'rename org, settings, SCIM tokens, delete org', permission: 'org:delete', allowed: [Y, N, N, N, N] },
   { row: 'rename org, settings, SCIM tokens, delete org', permission: 'scim:manage', allowed: [Y, N, N, N, N] },
   { row: 'read audit log', permission: 'audit:read', allowed: [Y, Y, N, N, N] },
+  // SPEC §10: owners verify email domains for their org.
+  { row: 'verify email domains (SPEC §10)', permission: 'domain:manage', allowed: [Y, N, N, N, N] },
 ];
 
 const specRoles: Role[] = ['owner', 'admin', 'billing', 'developer', 'member'];

@@ -4,6 +4,7 @@ import { freshDatabase } from './db.js';
 import { countRows, newMember, newPerson } from './fixtures.js';
 import type { Database } from '../../src/db/client.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
+import { createTxtLookup } from '../../src/dns.js';
 import type { Actor, Clock } from '../../src/domain/context.js';
 import type { AccountRow, InviteRow, OrgRow, Role } from '../../src/db/schema.js';
 import type { OrgSettingsInput } from '../../src/domain/orgs.js';
@@ -55,7 +56,7 @@ export type PendingInvite = {
  * One real database per test file and a domain over it. Tests build their own people and orgs with
  * unique names, so they never depend on each other.
  */
-export function useWorld(opts: { membershipMode?: 'multi' | 'single'; poolSize?: number } = {}): () => World {
+export function useWorld(opts: { membershipMode?: 'multi' | 'single'; poolSize?: number; dns?: { readonly address: string } } = {}): () => World {
   let world: World | undefined;
   beforeAll(async () => {
     const db = await freshDatabase(opts.poolSize ?? 10);
@@ -64,6 +65,8 @@ export function useWorld(opts: { membershipMode?: 'multi' | 'single'; poolSize?:
       db: db.db,
       clock,
       settings: { membershipMode: opts.membershipMode ?? 'multi', inviteTokenKey: TEST_INVITE_KEY },
+      // A test's own DNS server on loopback (test/helpers/dns.ts), asked with short timeouts.
+      dns: opts.dns ? createTxtLookup([opts.dns.address], { timeoutMs: 300, tries: 1 }) : undefined,
     });
     const person = (name = 'Person') => newPerson(domain, name);
     world = {

@@ -10,6 +10,8 @@ import { pgEnum, text, timestamp } from 'drizzle-orm/pg-core';
 export const storedRoles = ['owner', 'admin', 'billing', 'developer', 'member'] as const;
 export type StoredRole = (typeof storedRoles)[number];
 export const roleKey = (column: string) => text(column).$type<StoredRole>();
+/** The column default for a role people get without anyone choosing one. */
+export const defaultRoleKey: StoredRole = 'member';
 export const memberStatusEnum = pgEnum('member_status', ['active', 'suspended']);
 export const memberSourceEnum = pgEnum('member_source', ['creator', 'invite', 'join_request', 'scim', 'cli']);
 export const inviteStatusEnum = pgEnum('invite_status', ['pending', 'accepted', 'declined', 'revoked', 'expired']);

@@ -34,6 +34,7 @@ const builtInRoles = [
       'billing:view',
       'billing:toggle_emails',
       'scim:manage',
+      'domain:manage',
       'audit:read',
     ],
   },

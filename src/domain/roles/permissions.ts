@@ -9,6 +9,7 @@ export const statements = {
   resources: ['use', 'manage'],
   billing: ['view', 'toggle_emails'],
   scim: ['manage'],
+  domain: ['manage'],
   audit: ['read'],
 } as const;
 
@@ -34,5 +35,6 @@ export const permissionWords: Record<Permission, { does: string; namesHolders?: 
   'billing:view': { does: 'view billing' },
   'billing:toggle_emails': { does: 'change who receives billing emails', namesHolders: true },
   'scim:manage': { does: 'manage SCIM tokens', namesHolders: true },
+  'domain:manage': { does: "manage the organization's verified domains", namesHolders: true },
   'audit:read': { does: 'read the audit log', namesHolders: true },
 };
