@@ -16,6 +16,8 @@ export const ids = {
     settings: 'org_settings_modal',
     inviteChange: 'invite_change_modal',
     removeMember: 'org_remove_member_modal',
+    addDomain: 'org_domain_add_modal',
+    domainAdded: 'org_domain_added_modal',
   },
   blocks: {
     orgName: 'org_name',
@@ -30,6 +32,7 @@ export const ids = {
     inviteExpiry: 'invite_expiry',
     reminders: 'reminder_hours',
     seatLimit: 'seat_limit',
+    domain: 'domain',
   },
   inputs: {
     orgName: 'org_name_input',
@@ -44,6 +47,7 @@ export const ids = {
     inviteExpiry: 'invite_expiry_input',
     reminders: 'reminder_hours_input',
     seatLimit: 'seat_limit_input',
+    domain: 'domain_input',
   },
   actions: {
     inviteAccept: 'invite_accept',

@@ -18,6 +18,7 @@ export const helpText = [
   '`/org profile [name]` show or change your display name',
   '`/org join <slug>` ask to join an organization',
   '`/org audit [action] [@user] [since]` the audit log, e.g. `/org audit invite.created 7d`',
+  `\`/org domains\` verified email domains: add, verify with a DNS record, and how people on them may join (${whoMay('domain:manage')})`,
   `\`/org scim\` connect Okta or Entra ID: tokens and group → role mappings (${whoMay('scim:manage')})`,
   `Members your identity provider manages are changed there; ${oneWhoMay('scim:manage')} can add \`force\` to \`role\`/\`remove\`.`,
   `Roles: ${roleList()}.`,

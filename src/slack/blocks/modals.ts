@@ -1,8 +1,10 @@
 import { initialRole, describeRole, roleOptions, type Role } from '../../domain/access.js';
 import { type InviteExpiryChoice, type MyOrg, inviteExpiryChoices, settingsView } from '../../domain/orgs.js';
+import type { DomainView } from '../../domain/domains/service.js';
 import type { InviteResult } from '../../domain/invites.js';
 import type { InviteRow, OrgRow } from '../../db/schema.js';
 import { ids } from '../ids.js';
+import { domainAddedText } from './domains.js';
 import { type Block, context, esc, md, modal, option, plain, section } from './kit.js';
 
 const input = (blockId: string, label: string, element: Record<string, unknown>, opts: { optional?: boolean; hint?: string } = {}): Block => ({
@@ -260,6 +262,26 @@ export function deleteOrgModal(org: OrgRow): Record<string, unknown> {
       input(ids.blocks.confirmName, `Type the organization name (${org.name}) to confirm`, textInput(ids.inputs.confirmName, { max: 200 })),
     ],
   });
+}
+
+/** `/org domains add` with no domain: asks for it; the record to publish replaces the form. */
+export function addDomainModal(org: OrgRow): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.addDomain,
+    title: 'Add a domain',
+    submit: 'Add',
+    privateMetadata: JSON.stringify({ orgId: org.id }),
+    blocks: [
+      section(`Add an email domain to *${esc(org.name)}*. You will get a DNS record to publish, which proves you control the domain.`),
+      input(ids.blocks.domain, 'Domain', textInput(ids.inputs.domain, { placeholder: 'acme.com', max: 253 }), {
+        hint: 'The part of your work emails after the @. Free-mail and disposable domains cannot be claimed.',
+      }),
+    ],
+  });
+}
+
+export function domainAddedModal(orgName: string, v: DomainView): Record<string, unknown> {
+  return modal({ callbackId: ids.views.domainAdded, title: 'Domain added', blocks: [section(domainAddedText(orgName, v))] });
 }
 
 export function infoModal(title: string, text: string): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { helpText } from '../blocks/messages.js';
 import { parseCommand } from '../parse.js';
 import { errorText } from '../reply.js';
 import { audit } from './audit.js';
+import { domains } from './domains.js';
 import { invite, invites } from './invites.js';
 import { join } from './join.js';
 import { profile } from './profile.js';
@@ -39,6 +40,7 @@ const subcommands: Record<string, SubcommandHandler> = {
   join,
   audit,
   scim,
+  domains,
 };
 
 /** `/org <sub> …`: ack at once, then resolve who is asking and run the subcommand. */

@@ -5,6 +5,7 @@ import type { SlackDeps } from '../context.js';
 import { infoModal } from '../blocks/modals.js';
 import { ids } from '../ids.js';
 import { errorText } from '../reply.js';
+import { addDomain } from './add-domain.js';
 import { changeRole } from './change-role.js';
 import { createOrg } from './create-org.js';
 import { deleteOrg } from './delete-org.js';
@@ -32,6 +33,7 @@ const views: [string, string, ViewHandler][] = [
   [ids.views.rename, ids.blocks.orgName, rename],
   [ids.views.deleteOrg, ids.blocks.confirmName, deleteOrg],
   [ids.views.joinDeny, ids.blocks.reason, joinDeny],
+  [ids.views.addDomain, ids.blocks.domain, addDomain],
 ];
 
 /**
