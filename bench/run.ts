@@ -91,6 +91,12 @@ async function main() {
     await stopChild(ceilingProc);
 
     const { org, token } = await orgWithScimToken(domain, 'bench', `Bench ${randomUUID().slice(0, 6)}`);
+    // The org has verified bench.test, the domain of the users POST /Users creates: the trusted path, where
+    // access is granted at once (an unverified domain would make pending memberships and consent emails).
+    await database.pool.query(
+      `insert into org_domains (org_id, domain, status, challenge, verified_at) values ($1, 'bench.test', 'verified', 'roster-verification=bench', now())`,
+      [org.id],
+    );
     const auth = scimHeaders(token);
 
     // --- SCIM POST /Users, and the same rows written straight through pg ---

@@ -24,7 +24,7 @@ const show = (name: string, r: autocannon.Result) => {
 };
 
 // A PostgreSQL of its own, a migrated database, an org with a SCIM token (and `npm run build`).
-const { postgres, database, org, token, url } = await scimBenchSetup('scimbench');
+const { postgres, database, org, token, url } = await scimBenchSetup('scimbench', 5, 'bench.test');
 await seedScimUsers(database.pool, org.id, SEED);
 
 const port = await freePort();

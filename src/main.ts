@@ -15,6 +15,7 @@ import { createScimRouter } from './scim/router.js';
 import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
+import { createConsentPages } from './web/consent-page.js';
 import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
 import { createRosterDomain } from './wiring.js';
@@ -55,6 +56,15 @@ export async function start(config: Config, opts: StartOptions = {}) {
   // Notifications queued by a change go out at once from this process when it runs the worker.
   let worker: Worker | undefined;
   const kickOutbox = () => worker?.kick();
+  // SCIM creates users by the thousand: their notices go out at most once a second, not one run per request.
+  let soon: NodeJS.Timeout | undefined;
+  const kickOutboxSoon = () => {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      kickOutbox();
+    }, 1_000);
+    soon.unref();
+  };
 
   let slack: SlackSurface | undefined;
   const { signingSecret, botToken, appToken, apiUrl } = config.slack;
@@ -101,8 +111,9 @@ export async function start(config: Config, opts: StartOptions = {}) {
     ...(web
       ? {
           slackRouter: slack?.router,
-          scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl, limits: config.rateLimits }),
+          scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl, limits: config.rateLimits, kickOutbox: kickOutboxSoon }),
           inviteRouter: createInvitePages({ domain, log, clock, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
+          consentRouter: createConsentPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
         }
       : {}),
   });
@@ -133,6 +144,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      clearTimeout(soon);
       await slack?.stop();
       await worker?.stop();
       await scimTokenChanges?.close();

@@ -1,5 +1,6 @@
 import { escapeHtml, utcDate } from '../shared/text.js';
 import { describeRole, describeStoredRole } from '../domain/access.js';
+import { consentUrl } from '../domain/consents.js';
 import { inviteUrl } from '../domain/invites.js';
 import type { NotificationContent } from '../domain/notifications.js';
 
@@ -63,6 +64,20 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
     case 'member.role_changed': {
       const line = `Your role in ${org} is now ${describeStoredRole(payload.to)}.`;
       return { subject: `Your role in ${org} changed`, text: `${line}\n`, html: layout('Your role changed', [escapeHtml(line)]) };
+    }
+    case 'member.consent_requested': {
+      if (!c.consent) return undefined;
+      const link = consentUrl(publicUrl, c.consent.token);
+      const idp = payload.idp ? ` (${unlinkable(String(payload.idp))})` : '';
+      const lines = [
+        `The identity provider of ${org}${idp} asked Roster to add ${unlinkable(c.consent.email)} to ${org} as ${describeRole(c.consent.role)}.`,
+        `Your email address is not on a domain ${org} has verified, so you join only if you accept. If you don't know ${org}, decline.`,
+      ];
+      return {
+        subject: `${org} wants to add you on Roster: accept or decline`,
+        text: `${lines.join('\n')}\n\nAccept or decline: ${link}\n`,
+        html: layout(`Join ${org}?`, lines.map(escapeHtml), { label: 'Accept or decline', url: link }),
+      };
     }
     case 'member.removed': {
       const line = `You were removed from ${org} and no longer have access to it.`;

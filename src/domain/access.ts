@@ -48,11 +48,12 @@ export function oneWhoMay(permission: Permission): string {
   return `${roleDefinition(held[0]!).article} ${held.map((r) => roleDefinition(r).label.toLowerCase()).join(' or ')}`;
 }
 
-export type Standing = { role: Role; status: 'active' | 'suspended' };
+export type Standing = { role: Role; status: 'active' | 'suspended' | 'pending' };
 
 /** The single permission check. Suspended members can do nothing. */
 export function authorize(standing: Standing | undefined, permission: Permission): void {
   if (!standing) fail('not_a_member');
+  if (standing.status === 'pending') fail('membership_pending');
   if (standing.status !== 'active') {
     fail('forbidden', 'Your membership in this organization is suspended by your identity provider. Ask your IT admin to reactivate it.');
   }

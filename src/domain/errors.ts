@@ -50,6 +50,9 @@ export const errorCatalogue = {
   domain_already_added: 'That domain is already on this organization. Verify it, or remove it first.',
   domain_not_found: "That domain isn't on this organization.",
   domain_taken: 'Another organization has already verified that domain. A domain can be verified by one organization only.',
+  consent_not_found: 'That request to add you to an organization does not exist any more.',
+  consent_not_pending: 'You already answered that request.',
+  membership_pending: "You haven't accepted this organization's request to add you yet. Accept it first.",
   domain_not_verified: 'That domain is not verified yet. Publish its DNS record and verify it first.',
 } as const;
 

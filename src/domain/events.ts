@@ -33,7 +33,11 @@ export interface EventTypes {
   'org.settings_changed': Shape<'org'>;
   'org.deleted': Shape<'org', { name: string; slug: string; members: number }, undefined>;
   'org.primary_owner_transferred': Shape<'org', { primaryOwnerId: string }, { primaryOwnerId: string }>;
-  'member.added': Shape<'membership', undefined, MemberRef & { source: string; billingEmails?: boolean }>;
+  /** consented: the person accepted a membership their org's IdP made for them (member.pending before). */
+  'member.added': Shape<'membership', undefined, MemberRef & { source: string; billingEmails?: boolean; consented?: true }>;
+  /** An IdP added someone outside the org's verified domains: no access until they accept. */
+  'member.pending': Shape<'membership', undefined, MemberRef & { source: string; email: string }>;
+  'member.declined': Shape<'membership', MemberRef, undefined>;
   'member.role_changed': Shape<'membership', MemberRef | undefined, (MemberRef & { via?: string }) | undefined>;
   'member.removed': Shape<'membership', MemberRef & { email?: string | null; source?: string }, undefined>;
   'member.left': Shape<'membership', MemberRef & { email?: string | null }, undefined>;
@@ -44,7 +48,8 @@ export interface EventTypes {
   'invite.resent': Shape<'invite', InviteView, InviteView>;
   'invite.updated': Shape<'invite', InviteView, InviteView>;
   'invite.revoked': Shape<'invite', InviteView, InviteView | undefined>;
-  'invite.accepted': Shape<'invite', InviteView, InviteView>;
+  /** acceptedBy: 'link' (the invite link was used) or 'account' (a signed-in person with the invited email). */
+  'invite.accepted': Shape<'invite', InviteView, InviteView & { acceptedBy: 'link' | 'account' }>;
   'invite.declined': Shape<'invite', InviteView, InviteView>;
   'invite.expired': Shape<'invite', { status: 'pending'; expiresAt: Date | null }, undefined>;
   'join_request.created': Shape<'join_request', undefined, { accountId: string; message: string | null }>;
@@ -76,6 +81,7 @@ export type EventTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_re
  * decides whom to tell (SCIM's changes, for one, tell nobody). Events not listed bring none.
  */
 export interface EventNotifications {
+  'member.pending': 'member.consent_requested';
   'member.role_changed': 'member.role_changed';
   'member.removed': 'member.removed';
   'invite.created': 'invite.sent';

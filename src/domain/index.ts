@@ -1,5 +1,6 @@
 import { createAccountService } from './accounts.js';
 import { createAuditService } from './audit.js';
+import { createConsentService } from './consents.js';
 import { createDomainService } from './domains/service.js';
 import { withEvents } from './events.js';
 import type { Deps } from './context.js';
@@ -18,12 +19,14 @@ import { createReplayGuard } from './replay.js';
 export function createDomain(given: Deps) {
   const deps: Deps = { ...given, db: withEvents(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
   const invites = createInviteService(deps);
+  const consents = createConsentService(deps);
   return {
     accounts: createAccountService(deps),
     orgs: createOrgService(deps),
     members: createMemberService(deps),
     invites,
-    outbox: createOutboxService(deps, invites.tokenOf),
+    outbox: createOutboxService(deps, invites.tokenOf, consents.tokenOf),
+    consents,
     joinRequests: createJoinRequestService(deps),
     audit: createAuditService(deps),
     messageRefs: createMessageRefService(deps),

@@ -37,10 +37,18 @@ function scimOwnership(m: Pick<MemberView, 'source' | 'scimBaseRole'>): { member
 
 type ForceOption = { force?: boolean };
 
+/**
+ * A member's name within the org: what the org's IdP calls them (its SCIM user), else their own. The
+ * IdP's name never leaves the org: the account's own name is only the person's to change.
+ */
+const nameInOrg = sql<string>`coalesce((
+  select nullif(coalesce(su.display_name, trim(concat_ws(' ', su.given_name, su.family_name))), '')
+  from scim_users su where su.org_id = ${memberships.orgId} and su.account_id = ${memberships.accountId}), ${accounts.displayName})`;
+
 const memberColumns = {
   membershipId: memberships.id,
   accountId: memberships.accountId,
-  displayName: accounts.displayName,
+  displayName: nameInOrg,
   email: accounts.email,
   role: memberships.role,
   status: memberships.status,
@@ -61,7 +69,7 @@ export function createMemberService(deps: Deps) {
       .from(memberships)
       .innerJoin(accounts, eq(accounts.id, memberships.accountId))
       .where(eq(memberships.orgId, orgId))
-      .orderBy(memberListOrder(memberships.role), asc(accounts.displayName))
+      .orderBy(memberListOrder(memberships.role), asc(nameInOrg))
       .limit(Math.max(0, Math.min(Math.trunc(page.limit ?? 1000) || 0, 5000)))
       .offset(Math.max(0, Math.trunc(page.offset ?? 0) || 0));
     return rows.map((r) => ({ ...r, isPrimaryOwner: r.accountId === org?.primaryOwnerId }));

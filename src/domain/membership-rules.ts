@@ -24,7 +24,8 @@ export async function assertMayJoinAnotherOrg(tx: Executor, settings: DomainSett
   const [other] = await tx
     .select({ id: memberships.id })
     .from(memberships)
-    .where(exceptOrgId ? and(eq(memberships.accountId, accountId), ne(memberships.orgId, exceptOrgId)) : eq(memberships.accountId, accountId))
+    // A membership the person has not consented to yet is no membership: another org's IdP cannot lock them out.
+    .where(and(eq(memberships.accountId, accountId), ne(memberships.status, 'pending'), exceptOrgId ? ne(memberships.orgId, exceptOrgId) : undefined))
     .limit(1);
   if (other) fail('single_membership');
 }
@@ -71,18 +72,48 @@ export async function addMembership(
     source: MembershipRow['source'];
     /** The org becomes the person's active one even if they have one (its creator). */
     makeActive?: boolean;
+    /**
+     * The membership waits for the person's consent (an IdP claimed an email outside the org's verified
+     * domains): no access, not their active org, and they are asked (member.pending) to accept or decline.
+     */
+    pending?: { email: string; idp: string };
   },
   now: Date,
 ): Promise<MembershipRow> {
-  // One round trip; a person with no active org lands in this one.
+  const status = input.pending ? 'pending' : 'active';
+  // One round trip; a person with no active org lands in this one (not in one they have yet to accept).
   const r = await tx.execute<Record<string, unknown>>(sql`
     with landed as (
       update accounts set active_org_id = ${input.org.id}, updated_at = ${now}
-      where id = ${input.accountId} and (active_org_id is null or ${input.makeActive ?? false}))
-    insert into memberships (org_id, account_id, role, billing_emails, source, joined_at, updated_at)
-    values (${input.org.id}, ${input.accountId}, ${input.role}, ${input.billingEmails}, ${input.source}, ${now}, ${now})
+      where id = ${input.accountId} and ${status} = 'active' and (active_org_id is null or ${input.makeActive ?? false}))
+    insert into memberships (org_id, account_id, role, status, billing_emails, source, joined_at, updated_at)
+    values (${input.org.id}, ${input.accountId}, ${input.role}, ${status}, ${input.billingEmails}, ${input.source}, ${now}, ${now})
     returning *`);
   const m = rowOf(memberships, r.rows[0]!);
+  if (input.pending) {
+    await emit(
+      tx,
+      actor,
+      {
+        orgId: input.org.id,
+        action: 'member.pending',
+        targetType: 'membership',
+        targetId: m.id,
+        after: { accountId: input.accountId, role: input.role, source: input.source, email: input.pending.email },
+        notify: [
+          {
+            kind: 'member.consent_requested',
+            recipientAccountId: input.accountId,
+            recipientEmail: input.pending.email,
+            payload: { membershipId: m.id, orgName: input.org.name, idp: input.pending.idp },
+            dedupeKey: `member.consent_requested:${m.id}`,
+          },
+        ],
+      },
+      now,
+    );
+    return m;
+  }
   await emit(
     tx,
     actor,
@@ -237,7 +268,8 @@ export async function setMembershipStatus(
   if (status === 'suspended') assertNotPrimaryOwner(org, { accountId }, opts.primaryOwner);
   const r = await tx.execute<{ id: string; was: MembershipRow['status'] }>(sql`
     with old as (
-      select id, status from memberships where org_id = ${org.id} and account_id = ${accountId} for update)
+      -- A pending membership stays pending: only the person's consent gives it access.
+      select id, status from memberships where org_id = ${org.id} and account_id = ${accountId} and status <> 'pending' for update)
     update memberships m set status = ${status}, updated_at = ${now}
     from old where m.id = old.id and old.status <> ${status}
     returning m.id, old.status as was`);
@@ -254,6 +286,55 @@ export async function setMembershipStatus(
       before: { status: changed.was },
       after: { status },
     },
+    now,
+  );
+}
+
+/**
+ * The person accepts a membership their org's IdP made for them: it becomes active (or suspended, if the
+ * IdP has deactivated them meanwhile), and member.added says they joined. Call with the org row locked.
+ */
+export async function confirmPendingMembership(
+  tx: Executor,
+  actor: Actor,
+  settings: DomainSettings,
+  org: OrgRow,
+  m: MembershipRow,
+  status: 'active' | 'suspended',
+  now: Date,
+): Promise<MembershipRow> {
+  if (m.status !== 'pending') fail('consent_not_pending');
+  await assertMayJoinAnotherOrg(tx, settings, m.accountId, org.id);
+  const r = await tx.execute<Record<string, unknown>>(sql`
+    with landed as (
+      update accounts set active_org_id = ${org.id}, updated_at = ${now}
+      where id = ${m.accountId} and ${status} = 'active' and active_org_id is null)
+    update memberships set status = ${status}, joined_at = ${now}, updated_at = ${now} where id = ${m.id}
+    returning *`);
+  const after = rowOf(memberships, r.rows[0]!);
+  await emit(
+    tx,
+    actor,
+    {
+      orgId: org.id,
+      action: 'member.added',
+      targetType: 'membership',
+      targetId: m.id,
+      after: { accountId: m.accountId, role: m.role, billingEmails: m.billingEmails, source: m.source, consented: true },
+    },
+    now,
+  );
+  return after;
+}
+
+/** The person declines it: the membership goes (member.declined). Call with the org row locked. */
+export async function declinePendingMembership(tx: Executor, actor: Actor, org: OrgRow, m: MembershipRow, now: Date): Promise<void> {
+  if (m.status !== 'pending') fail('consent_not_pending');
+  await tx.delete(memberships).where(eq(memberships.id, m.id));
+  await emit(
+    tx,
+    actor,
+    { orgId: org.id, action: 'member.declined', targetType: 'membership', targetId: m.id, before: { accountId: m.accountId, role: m.role } },
     now,
   );
 }

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { accounts, invites, notifications, orgs, type NotificationRow } from '../db/schema.js';
+import { accounts, invites, memberships, notifications, orgs, type NotificationRow } from '../db/schema.js';
 import type { Role } from './access.js';
 import type { Deps } from './context.js';
 
@@ -14,6 +14,7 @@ export type NotificationKind =
   | 'invite.declined'
   | 'member.role_changed'
   | 'member.removed'
+  | 'member.consent_requested'
   | 'join_request.created'
   | 'join_request.decided';
 
@@ -30,6 +31,8 @@ export const channelsFor: Record<NotificationKind, Channel[]> = {
   'invite.declined': ['slack_or_email'],
   'member.role_changed': ['slack_or_email'],
   'member.removed': ['slack_or_email'],
+  // Asked both ways, like an invite: the email link always works, the DM has the buttons.
+  'member.consent_requested': ['email', 'slack'],
   'join_request.created': ['slack'],
   'join_request.decided': ['slack_or_email'],
 };
@@ -53,6 +56,8 @@ export type NotificationContent = {
   recipient: { accountId: string | null; email: string | null; name: string | null };
   /** For invite notifications: the invite as it is now, and its current link token. */
   invite?: { id: string; email: string; role: Role; expiresAt: Date | null; inviterName: string | null; token: string };
+  /** For a consent request: the pending membership's link token, and the role it would give. */
+  consent?: { membershipId: string; token: string; role: Role; email: string };
 };
 
 /**
@@ -93,7 +98,11 @@ export function backoffMs(attempts: number): number {
   return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
 }
 
-export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; tokenNonce: string }) => string) {
+export function createOutboxService(
+  deps: Deps,
+  tokenOf: (invite: { id: string; tokenNonce: string }) => string,
+  consentTokenOf: (membershipId: string) => string,
+) {
   const { db, clock } = deps;
 
   /**
@@ -213,6 +222,13 @@ export function createOutboxService(deps: Deps, tokenOf: (invite: { id: string; 
         inviterName: row.inviter,
         token: tokenOf(row.invite),
       };
+    }
+    if (n.kind === 'member.consent_requested') {
+      const membershipId = String(payload.membershipId ?? '');
+      const [m] = await db.select({ role: memberships.role, status: memberships.status }).from(memberships).where(eq(memberships.id, membershipId));
+      // Answered (or removed) meanwhile: nothing left to ask.
+      if (!m || m.status !== 'pending') return undefined;
+      content.consent = { membershipId, token: consentTokenOf(membershipId), role: m.role, email: n.recipientEmail ?? account?.email ?? '' };
     }
     return content;
   }

@@ -234,6 +234,7 @@ export function createOrgService(deps: Deps) {
     if (!hit) {
       fail('not_a_member', `You're not a member of an organization called "${ref.slice(0, 60)}".`, { hint: 'list_orgs' });
     }
+    if (hit.status === 'pending') fail('membership_pending');
     if (hit.status !== 'active') fail('forbidden', 'Your membership in that organization is suspended.');
     if (hit.active) return hit.org;
     await db.transaction(async (tx) => {

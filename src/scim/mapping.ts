@@ -273,6 +273,9 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   domain_not_found: [404],
   domain_taken: [409, 'uniqueness'],
   domain_not_verified: [400, 'invalidValue'],
+  consent_not_found: [404],
+  consent_not_pending: [400, 'invalidValue'],
+  membership_pending: [403],
 };
 
 /** Domain errors become SCIM errors with the right status and scimType; nothing else leaks. */

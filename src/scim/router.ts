@@ -23,7 +23,14 @@ import {
   userResource,
 } from './mapping.js';
 
-type ScimDeps = { domain: Domain; log: Logger; publicUrl: string; limits?: ScimLimitSettings | undefined };
+type ScimDeps = {
+  domain: Domain;
+  log: Logger;
+  publicUrl: string;
+  limits?: ScimLimitSettings | undefined;
+  /** Deliver queued notifications soon (a person asked for consent hears of it in seconds, not at the next tick). */
+  kickOutbox?: (() => void) | undefined;
+};
 
 /**
  * What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not.
@@ -213,6 +220,8 @@ export function createScimRouter(deps: ScimDeps): Router {
       res,
     };
     (req as Request & { scim?: ScimContext }).scim = ctx;
+    // A created user may have been asked for consent (an address off the org's verified domains).
+    if (deps.kickOutbox && req.method === 'POST') res.on('finish', () => res.statusCode === 201 && deps.kickOutbox!());
     next();
   });
 

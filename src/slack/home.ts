@@ -19,9 +19,19 @@ export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackP
       domain.members.list(me.actor, current.org.id, { limit: HOME_PAGE_SIZE, offset: start }),
       can(viewer.role, 'member:invite') ? domain.invites.listPending(me.actor, current.org.id) : Promise.resolve([]),
     ]);
-    view = homeView({ mine, current, viewer, members, memberTotal: total, offset: start, pendingInvites, invitesForMe });
+    view = homeView({ mine, current, viewer, members, memberTotal: total, offset: start, pendingInvites, invitesForMe, emailKnown: !!me.account.email });
   } else {
-    view = homeView({ mine, current: undefined, viewer: undefined, members: [], memberTotal: 0, offset: 0, pendingInvites: [], invitesForMe });
+    view = homeView({
+      mine,
+      current: undefined,
+      viewer: undefined,
+      members: [],
+      memberTotal: 0,
+      offset: 0,
+      pendingInvites: [],
+      invitesForMe,
+      emailKnown: !!me.account.email,
+    });
   }
   await client.views.publish({ user_id: me.userId, view: view as never });
 }

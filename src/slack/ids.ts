@@ -52,6 +52,8 @@ export const ids = {
   actions: {
     inviteAccept: 'invite_accept',
     inviteDecline: 'invite_decline',
+    consentAccept: 'consent_accept',
+    consentDecline: 'consent_decline',
     joinApprove: 'join_approve',
     joinDeny: 'join_deny',
     joinRole: 'join_role',

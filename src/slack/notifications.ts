@@ -1,11 +1,12 @@
 import { webApi } from '@slack/bolt';
 import { describeStoredRole, joinApprovalRoles, mayDecideJoinRequests } from '../domain/access.js';
+import { consentUrl } from '../domain/consents.js';
 import { DeliveryDeferred, RecipientUnreachable, type NotificationContent } from '../domain/notifications.js';
 import type { Logger } from '../logger.js';
 import { classifySlackError, createSlackDeliveryState, type SlackFailure } from './api-errors.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { esc } from './blocks/kit.js';
-import { inviteDm, joinRequestDm } from './blocks/messages.js';
+import { consentDm, inviteDm, joinRequestDm } from './blocks/messages.js';
 import { inviteLink } from './dm.js';
 import { ids } from './ids.js';
 
@@ -190,6 +191,21 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
         case 'member.removed':
           await post(user, { text: `You were removed from *${esc(org)}* and no longer have access to it.` });
           return 'sent';
+        case 'member.consent_requested': {
+          if (!c.consent || !c.notification.orgId) return 'skipped';
+          await post(
+            user,
+            consentDm({
+              orgId: c.notification.orgId,
+              orgName: org,
+              idp: typeof p.idp === 'string' ? p.idp : null,
+              email: c.consent.email,
+              role: c.consent.role,
+              link: consentUrl(deps.publicUrl, c.consent.token),
+            }),
+          );
+          return 'sent';
+        }
         default:
           return 'skipped';
       }

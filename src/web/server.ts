@@ -21,6 +21,8 @@ type WebDeps = {
   scimRouter?: Router | undefined;
   /** /invites/<token>: the invite page. */
   inviteRouter?: Router | undefined;
+  /** /consent/<token>: where a person answers another org's IdP. */
+  consentRouter?: Router | undefined;
   /** Where the last error handler logs failures no router handled. */
   log?: Logger | undefined;
   /** Slack delivery's state in this process (an operator problem and its fix, rate limits), when it runs here. */
@@ -44,6 +46,11 @@ export function createWebApp(deps: WebDeps): Express {
   if (deps.inviteRouter) {
     if (deps.rateLimits) app.use('/invites', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
     app.use('/invites', deps.inviteRouter);
+  }
+  if (deps.consentRouter) {
+    // The same per-address budget as the invite page: both are pages whose URL is the credential.
+    if (deps.rateLimits) app.use('/consent', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
+    app.use('/consent', deps.consentRouter);
   }
   app.get('/healthz', async (_req, res) => {
     const dbUp = await deps.databaseUp();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/context.js';
 import type { OrgRow } from '../../src/db/schema.js';
 import { useWorld, type World } from '../helpers/domain.js';
+import { verifiedDomainForTest } from '../helpers/fixtures.js';
 
 /**
  * What the identity provider owns, Roster's own surfaces leave alone (SPEC §6 "SCIM only takes away what
@@ -11,17 +12,24 @@ import { useWorld, type World } from '../helpers/domain.js';
  */
 const world = useWorld();
 
-/** An org, its owner, an admin who joined by invite, and the org's SCIM token as an actor. */
+const tag = () => randomBytes(4).toString('hex');
+
+/**
+ * An org, its owner, an admin who joined by invite, and the org's SCIM token as an actor. The org has
+ * verified a domain, where its IdP grants access at once (SPEC §10): `mail('x')` makes an address on it.
+ */
 async function scimOrg(w: World) {
   const { org, owner } = await w.org('Managed');
   const admin = await w.member(org, owner.actor, 'admin');
   const { token } = await w.domain.scimTokens.create(owner.actor, org.id, 'idp');
   const p = await w.domain.scimTokens.authenticate(token);
   const idp: Actor = { type: 'scim', tokenId: p!.tokenId, orgId: p!.orgId, label: p!.name };
-  return { org, owner, admin, idp };
+  const domain = `${tag()}.example.com`;
+  await verifiedDomainForTest(w.db, org.id, domain);
+  return { org, owner, admin, idp, mail: (local: string) => `${local}.${tag()}@${domain}` };
 }
 
-async function provision(w: World, idp: Actor, email = `scim.${randomBytes(4).toString('hex')}@example.com`) {
+async function provision(w: World, idp: Actor, email: string) {
   const u = await w.domain.scim.createUser(idp, { userName: email, emails: [{ value: email, type: 'work', primary: true }] });
   return { scimUserId: u.id, accountId: u.accountId, email };
 }
@@ -34,7 +42,7 @@ async function membership(w: World, org: OrgRow, accountId: string) {
 const audits = (w: World, org: OrgRow, action: string) => w.count('audit_events', `org_id = '${org.id}' and action = '${action}'`);
 
 /** A SCIM user in a group mapped to `role`. */
-async function inMappedGroup(w: World, org: OrgRow, owner: Actor, idp: Actor, role: string, accountEmail?: string) {
+async function inMappedGroup(w: World, org: OrgRow, owner: Actor, idp: Actor, role: string, accountEmail: string) {
   const name = `Group ${randomBytes(3).toString('hex')}`;
   await w.domain.scim.mapGroup(owner, org.id, name, role);
   const u = await provision(w, idp, accountEmail);
@@ -45,8 +53,8 @@ async function inMappedGroup(w: World, org: OrgRow, owner: Actor, idp: Actor, ro
 describe('members SCIM created', () => {
   it('an admin cannot remove them: scim_managed, and nothing changes', async () => {
     const w = world();
-    const { org, admin, idp } = await scimOrg(w);
-    const u = await provision(w, idp);
+    const { org, admin, idp, mail } = await scimOrg(w);
+    const u = await provision(w, idp, mail('scim'));
     const before = await audits(w, org, 'member.removed');
 
     await expect(w.domain.members.remove(admin.actor, org.id, u.accountId)).rejects.toMatchObject({
@@ -59,8 +67,8 @@ describe('members SCIM created', () => {
 
   it('an admin passing force is forbidden: only an owner may override the identity provider', async () => {
     const w = world();
-    const { org, admin, idp } = await scimOrg(w);
-    const u = await provision(w, idp);
+    const { org, admin, idp, mail } = await scimOrg(w);
+    const u = await provision(w, idp, mail('scim'));
     await expect(w.domain.members.remove(admin.actor, org.id, u.accountId, { force: true })).rejects.toMatchObject({
       code: 'forbidden',
       message: expect.stringMatching(/owner/i),
@@ -71,8 +79,8 @@ describe('members SCIM created', () => {
 
   it('an owner must pass force; with force the member is removed, and later IdP updates do not bring them back', async () => {
     const w = world();
-    const { org, owner, idp } = await scimOrg(w);
-    const u = await provision(w, idp);
+    const { org, owner, idp, mail } = await scimOrg(w);
+    const u = await provision(w, idp, mail('scim'));
 
     await expect(w.domain.members.remove(owner.actor, org.id, u.accountId)).rejects.toMatchObject({ code: 'scim_managed' });
     expect(await membership(w, org, u.accountId)).toBeDefined();
@@ -103,8 +111,8 @@ describe('members SCIM created', () => {
 
   it('their role, when no SCIM group manages it, is Roster’s to change', async () => {
     const w = world();
-    const { org, admin, idp } = await scimOrg(w);
-    const u = await provision(w, idp);
+    const { org, admin, idp, mail } = await scimOrg(w);
+    const u = await provision(w, idp, mail('scim'));
     const after = await w.domain.members.changeRole(admin.actor, org.id, u.accountId, 'developer');
     expect(after.role).toBe('developer');
     expect(await membership(w, org, u.accountId)).toMatchObject({ role: 'developer', scim_base_role: null, source: 'scim' });
@@ -114,8 +122,8 @@ describe('members SCIM created', () => {
 describe('roles SCIM groups manage', () => {
   it('an admin cannot change them: scim_managed, and nothing changes', async () => {
     const w = world();
-    const { org, owner, admin, idp } = await scimOrg(w);
-    const u = await inMappedGroup(w, org, owner.actor, idp, 'developer');
+    const { org, owner, admin, idp, mail } = await scimOrg(w);
+    const u = await inMappedGroup(w, org, owner.actor, idp, 'developer', mail('scim'));
     expect(await membership(w, org, u.accountId)).toMatchObject({ role: 'developer', scim_base_role: 'member' });
     const before = await audits(w, org, 'member.role_changed');
 
@@ -130,8 +138,8 @@ describe('roles SCIM groups manage', () => {
 
   it('an owner must pass force; the forced role becomes the one the groups fall back to', async () => {
     const w = world();
-    const { org, owner, idp } = await scimOrg(w);
-    const u = await inMappedGroup(w, org, owner.actor, idp, 'admin');
+    const { org, owner, idp, mail } = await scimOrg(w);
+    const u = await inMappedGroup(w, org, owner.actor, idp, 'admin', mail('scim'));
 
     await expect(w.domain.members.changeRole(owner.actor, org.id, u.accountId, 'billing')).rejects.toMatchObject({ code: 'scim_managed' });
     expect(await membership(w, org, u.accountId)).toMatchObject({ role: 'admin' });

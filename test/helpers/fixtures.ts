@@ -38,3 +38,14 @@ export async function countRows(db: Database, table: string, where = 'true'): Pr
   const r = await db.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table} where ${where}`));
   return r.rows[0]!.n;
 }
+
+/**
+ * Marks a domain verified for the org, as if its TXT record had been checked: for tests about what a
+ * verified domain allows (SCIM, enrollment), not about verifying one (test/domain/domains.test.ts runs
+ * the real DNS check against a loopback DNS server).
+ */
+export async function verifiedDomainForTest(db: Database, orgId: string, domain: string): Promise<void> {
+  await db.db.execute(sql`
+    insert into org_domains (org_id, domain, status, challenge, verified_at)
+    values (${orgId}, ${domain.toLowerCase()}, 'verified', ${`roster-verification=test-${uniq()}`}, now())`);
+}

@@ -3,7 +3,7 @@ import type { Domain } from '../../src/domain/index.js';
 import type { MemberView } from '../../src/domain/members.js';
 import type { OrgRow, Role } from '../../src/db/schema.js';
 import type { TestClock } from './domain.js';
-import { countRows, newMember, newPerson, uniq, type Person } from './fixtures.js';
+import { countRows, newMember, newPerson, uniq, verifiedDomainForTest, type Person } from './fixtures.js';
 import { useRoster, type TestDatabase } from './roster.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -15,13 +15,19 @@ export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
 export type ScimResponse = { status: number; body: any; headers: Headers; text: string };
 
+export type OrgWithToken = { org: OrgRow; owner: Person; token: string; domain: string; mail: (local: string) => string };
+
 export type ScimHarness = {
   baseUrl: string;
   domain: Domain;
   clock: TestClock;
   db: TestDatabase;
-  /** A new org (unique name) whose primary owner is a new person, and a SCIM token for it. */
-  newOrgWithToken: (name?: string) => Promise<{ org: OrgRow; owner: Person; token: string }>;
+  /**
+   * A new org (unique name) whose primary owner is a new person, and a SCIM token for it. The org has
+   * verified a domain of its own (`domain`, a unique <tag>.example.com unless `domains` says which; []
+   * for none), so its IdP may grant access at once to addresses on it: `mail('alice')` makes one.
+   */
+  newOrgWithToken: (name?: string, opts?: { domains?: string[] }) => Promise<OrgWithToken>;
   /** One SCIM request over real HTTP; a string body is sent as is, anything else as JSON. */
   scim: (token: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ScimResponse>;
   /** A new person (unique email) in no org. */
@@ -66,11 +72,14 @@ export function useScimRoster(env: Record<string, string> = {}): () => ScimHarne
       tag: uniq,
       person,
       members,
-      newOrgWithToken: async (name = 'Acme') => {
+      newOrgWithToken: async (name = 'Acme', opts = {}) => {
         const owner = await person(`${name} Owner`);
         const org = await domain.orgs.create(owner.actor, { name: `${name} ${uniq()}` });
         const { token } = await domain.scimTokens.create(owner.actor, org.id, 'idp');
-        return { org, owner, token };
+        const domains = opts.domains ?? [`${uniq()}.example.com`];
+        for (const d of domains) await verifiedDomainForTest(db, org.id, d);
+        const emailDomain = domains[0] ?? 'unverified.example.com';
+        return { org, owner, token, domain: emailDomain, mail: (local: string) => `${local}.${uniq()}@${emailDomain}` };
       },
       scim: async (token, method, path, body, headers = {}) => {
         const res = await fetch(`${baseUrl}/scim/v2${path}`, {

@@ -157,8 +157,8 @@ const slack = useSlackRoster(NO_LIMITS);
 describe('SCIM never answers 5xx to what a client sends', () => {
   it('filters, attribute lists and paging numbers: answered, or refused with 400 invalidFilter / invalidValue', async () => {
     const h = scim();
-    const { token } = await h.newOrgWithToken('Fuzz filters');
-    await h.scim(token, 'POST', '/Users', { schemas: [USER_SCHEMA], userName: 'fuzz@example.com' });
+    const { token, mail } = await h.newOrgWithToken('Fuzz filters');
+    await h.scim(token, 'POST', '/Users', { schemas: [USER_SCHEMA], userName: mail('fuzz') });
     const list = fc.record(
       { filter, attributes: attributeList, excludedAttributes: attributeList, startIndex: numberText, count: numberText },
       { requiredKeys: [] },
@@ -179,8 +179,8 @@ describe('SCIM never answers 5xx to what a client sends', () => {
 
   it('PATCH bodies: applied, or refused with a 4xx SCIM error', async () => {
     const h = scim();
-    const { token } = await h.newOrgWithToken('Fuzz patch');
-    const created = await h.scim(token, 'POST', '/Users', { schemas: [USER_SCHEMA], userName: 'patchme@example.com' });
+    const { token, mail } = await h.newOrgWithToken('Fuzz patch');
+    const created = await h.scim(token, 'POST', '/Users', { schemas: [USER_SCHEMA], userName: mail('patchme') });
     const id = created.body.id as string;
     const op = fc.record(
       {
@@ -230,7 +230,7 @@ describe('SCIM never answers 5xx to what a client sends', () => {
 
   it('users and groups with hostile strings in every attribute: created clean, or refused with 400 invalidValue', async () => {
     const h = scim();
-    const { token } = await h.newOrgWithToken('Fuzz strings');
+    const { token, domain } = await h.newOrgWithToken('Fuzz strings');
     let n = 0;
     const user = fc.record(
       {
@@ -242,7 +242,8 @@ describe('SCIM never answers 5xx to what a client sends', () => {
           fc.record({
             value: fc.oneof(
               anyText,
-              anyText.map((s) => `${s}@example.com`),
+              // On the org's verified domain (access at once) or not (a pending membership): both paths.
+              fc.tuple(anyText, fc.constantFrom(domain, 'example.com')).map(([s, d]) => `${s}@${d}`),
             ),
             type: fc.oneof(fc.constant('work'), anyText),
             primary: fc.boolean(),
@@ -261,7 +262,7 @@ describe('SCIM never answers 5xx to what a client sends', () => {
         ),
         async ({ path, body }) => {
           // A unique userName now and then, so that some bodies get as far as the database.
-          const sent = path === '/Users' && n++ % 2 ? { ...body, userName: `${(body as { userName?: string }).userName ?? ''}.${n}@example.com` } : body;
+          const sent = path === '/Users' && n++ % 2 ? { ...body, userName: `${(body as { userName?: string }).userName ?? ''}.${n}@${domain}` } : body;
           const r = await h.scim(token, 'POST', path, sent);
           expect(r.status, `${JSON.stringify(sent).slice(0, 300)} → ${r.text.slice(0, 200)}`).toBeLessThan(500);
           if (r.status === 400) expect(['invalidValue', 'invalidSyntax', 'uniqueness']).toContain(r.body.scimType);
@@ -274,11 +275,12 @@ describe('SCIM never answers 5xx to what a client sends', () => {
 
   it('raw JSON nested from 1 to 20,000 levels on every body method: answered, or refused with 400 invalidSyntax past 32 levels', async () => {
     const h = scim();
-    const { token } = await h.newOrgWithToken('Fuzz nesting');
-    const u = await h.scim(token, 'POST', '/Users', { schemas: [USER_SCHEMA], userName: 'nested@example.com' });
+    const { token, mail } = await h.newOrgWithToken('Fuzz nesting');
+    const nested = mail('nested');
+    const u = await h.scim(token, 'POST', '/Users', { schemas: [USER_SCHEMA], userName: nested });
     const where = fc.constantFrom(
       { method: 'POST', path: '/Users', wrap: (v: string) => `{"schemas":["${USER_SCHEMA}"],"userName":"n@example.com","x":${v}}` },
-      { method: 'PUT', path: `/Users/${u.body.id}`, wrap: (v: string) => `{"userName":"nested@example.com","name":${v}}` },
+      { method: 'PUT', path: `/Users/${u.body.id}`, wrap: (v: string) => `{"userName":"${nested}","name":${v}}` },
       {
         method: 'PATCH',
         path: `/Users/${u.body.id}`,

@@ -15,7 +15,8 @@ const ADSCIM_GROUP = 'http://schemas.microsoft.com/2006/11/ResourceManagement/AD
 describe('Microsoft Entra ID', () => {
   it('provisions, updates, disables, enables, maps groups and deletes a user the way Entra ID does', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken('Entra Co');
+    // The org has verified its tenant's domains, so its IdP grants access at once (SPEC §10).
+    const { org, owner, token } = await h.newOrgWithToken('Entra Co', { domains: ['contoso.onmicrosoft.com', 'contoso.com'] });
     const t = h.tag();
     // Entra's userName is the UPN; the work email is a separate attribute.
     const userName = `Test_User_${t}@contoso.onmicrosoft.com`;

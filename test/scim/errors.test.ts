@@ -36,8 +36,8 @@ async function orgState(h: ScimHarness, orgId: string) {
 describe('request bodies', () => {
   it('malformed JSON is 400 invalidSyntax and creates nothing', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const u = await h.scim(token, 'POST', '/Users', userBody(`json.${h.tag()}@example.com`));
+    const { org, token, mail } = await h.newOrgWithToken();
+    const u = await h.scim(token, 'POST', '/Users', userBody(mail('json')));
     const before = await orgState(h, org.id);
     for (const [method, path] of [
       ['POST', '/Users'],
@@ -54,8 +54,8 @@ describe('request bodies', () => {
 
   it('a content type other than application/scim+json or application/json is 415; a charset parameter is fine', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `ct.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('ct');
     const body = JSON.stringify(userBody(email));
     const before = await orgState(h, org.id);
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
@@ -103,8 +103,8 @@ describe('request bodies', () => {
 
   it('a PATCH with a wrong type, a bad path or no operations is 400 and changes nothing', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `patch.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('patch');
     const u = await h.scim(token, 'POST', '/Users', userBody(email, { displayName: 'Unchanged' }));
     const before = await orgState(h, org.id);
     for (const body of [
@@ -126,8 +126,8 @@ describe('request bodies', () => {
 describe('filters', () => {
   it('a filter that does not parse is 400 invalidFilter, never a 500 or an empty list', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    await h.scim(token, 'POST', '/Users', userBody(`filter.${h.tag()}@example.com`));
+    const { token, mail } = await h.newOrgWithToken();
+    await h.scim(token, 'POST', '/Users', userBody(mail('filter')));
     for (const filter of [
       'userName eq',
       'bogus((',
@@ -252,9 +252,9 @@ describe('discovery', () => {
 
   it('what ServiceProviderConfig says is what the endpoints do', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
+    const { token, mail } = await h.newOrgWithToken();
     // patch: supported (a PATCH works); filter: supported; sort: not applied; bulk and .search: not implemented.
-    const u = await h.scim(token, 'POST', '/Users', userBody(`truth.${h.tag()}@example.com`));
+    const u = await h.scim(token, 'POST', '/Users', userBody(mail('truth')));
     expect((await h.scim(token, 'PATCH', `/Users/${u.body.id}`, patchBody({ op: 'replace', path: 'displayName', value: 'P' }))).status).toBe(200);
     expect((await h.scim(token, 'GET', `/Users?filter=${q(`id eq "${u.body.id}"`)}`)).body.totalResults).toBe(1);
     expectScimError(await h.scim(token, 'POST', '/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] }), 501);
@@ -306,14 +306,14 @@ describe('hostile input', () => {
 
   it('a NUL in userName, displayName, externalId, emails or a group displayName is a 400 invalidValue that names the field and changes nothing', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `nul.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('nul');
     const u = await h.scim(token, 'POST', '/Users', userBody(email, { displayName: 'Kept' }));
     expect(u.status, u.text).toBe(201);
     const g = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: `Kept ${h.tag()}`, members: [] });
     expect(g.status, g.text).toBe(201);
     const before = await orgState(h, org.id);
-    const other = `other.${h.tag()}@example.com`;
+    const other = mail('other');
     for (const [body, field] of [
       [userBody(`a${NUL}b@example.com`), 'userName'],
       [userBody(other, { displayName: `Ana${NUL}` }), 'displayName'],
@@ -360,8 +360,8 @@ describe('hostile input', () => {
 
   it('a PATCH is held to the rule only for what it changes: a value stored before the rule existed does not block deactivating the user', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `legacy.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('legacy');
     const u = await h.scim(token, 'POST', '/Users', userBody(email));
     const g = await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: `Legacy ${h.tag()}`, members: [] });
     await h.db.db.execute(sql`update scim_users set display_name = ${'Legacy\tName\u0007'} where id = ${u.body.id}`);
@@ -397,7 +397,7 @@ describe('hostile input', () => {
 
   it('every C0 control, DEL and C1 control is refused in SCIM strings; tabs and new lines too; ordinary Unicode (accents, CJK, emoji) is kept', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
+    const { org, token, mail } = await h.newOrgWithToken();
     const before = await orgState(h, org.id);
     for (const c of ['\u0001', '\u0007', '\t', '\n', '\r', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009b', '\u009f']) {
       const r = await h.scim(token, 'POST', '/Users', userBody(`c.${h.tag()}@example.com`, { displayName: `A${c}B` }));
@@ -405,7 +405,7 @@ describe('hostile input', () => {
       expect(r.body.detail).toContain(`U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
     }
     expect(await orgState(h, org.id)).toEqual(before);
-    const fine = await h.scim(token, 'POST', '/Users', userBody(`zoë.${h.tag()}@example.com`, { displayName: 'Zoë 日本 😀 ‎x' }));
+    const fine = await h.scim(token, 'POST', '/Users', userBody(mail('zoë'), { displayName: 'Zoë 日本 😀 ‎x' }));
     expect(fine.status, fine.text).toBe(201);
     expect(fine.body.displayName).toBe('Zoë 日本 😀 ‎x');
   });
@@ -438,8 +438,8 @@ describe('hostile input', () => {
 
   it('JSON nested deeper than 32 levels is a 400 invalidSyntax, answered at once, on every method that takes a body', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const u = await h.scim(token, 'POST', '/Users', userBody(`deep.${h.tag()}@example.com`));
+    const { org, token, mail } = await h.newOrgWithToken();
+    const u = await h.scim(token, 'POST', '/Users', userBody(mail('deep')));
     const before = await orgState(h, org.id);
     const deepArrays = '['.repeat(50_000) + ']'.repeat(50_000);
     const deepObjects = '{"a":'.repeat(30_000) + '1' + '}'.repeat(30_000);
@@ -459,7 +459,7 @@ describe('hostile input', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(await orgState(h, org.id)).toEqual(before);
     // Brackets inside strings are text, not nesting.
-    const inString = await h.scim(token, 'POST', '/Users', userBody(`brackets.${h.tag()}@example.com`, { displayName: '[[[[{{{{'.repeat(10) }));
+    const inString = await h.scim(token, 'POST', '/Users', userBody(mail('brackets'), { displayName: '[[[[{{{{'.repeat(10) }));
     expect(inString.status, inString.text).toBe(201);
   });
 
@@ -481,8 +481,8 @@ describe('hostile input', () => {
 
   it('attributes and excludedAttributes are checked like filters: 2,500 items, or an item that is no attribute name, is a 400 invalidFilter', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const u = await h.scim(token, 'POST', '/Users', userBody(`attrs.${h.tag()}@example.com`));
+    const { token, mail } = await h.newOrgWithToken();
+    const u = await h.scim(token, 'POST', '/Users', userBody(mail('attrs')));
     const many = Array.from({ length: 2_500 }, () => 'id').join(',');
     for (const param of ['attributes', 'excludedAttributes']) {
       // "and", "or", "not", "true", "false" read as filter words: SCIMMY crashed on them (a 500).

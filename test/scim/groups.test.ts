@@ -4,7 +4,8 @@ import { ERROR_SCHEMA, GROUP_SCHEMA, patchBody, q, useScimRoster, userBody, type
 /** /Groups and group → role mapping (SPEC §6): SCIM groups raise roles, and only take away what they granted. */
 const roster = useScimRoster();
 
-async function provision(h: ScimHarness, token: string, email = `g.user.${h.tag()}@example.com`) {
+/** A SCIM user; `email` is on the org's verified domain (`mail`) unless the test links someone else. */
+async function provision(h: ScimHarness, token: string, email: string) {
   const r = await h.scim(token, 'POST', '/Users', userBody(email));
   expect(r.status, r.text).toBe(201);
   return { id: r.body.id as string, email };
@@ -24,11 +25,11 @@ const removeMember = (h: ScimHarness, token: string, groupId: string, userId: st
 describe('/Groups', () => {
   it('creates a group with members, and members of a mapped group get its role', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Admins ${h.tag()}`;
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
-    const a = await provision(h, token);
-    const b = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
+    const b = await provision(h, token, mail('g.user'));
 
     const r = await h.scim(token, 'POST', '/Groups', {
       schemas: [GROUP_SCHEMA],
@@ -47,16 +48,16 @@ describe('/Groups', () => {
 
   it('a group that no mapping names changes nobody’s role', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const a = await provision(h, token);
+    const { org, token, mail } = await h.newOrgWithToken();
+    const a = await provision(h, token, mail('g.user'));
     await pushGroup(h, token, `Unmapped ${h.tag()}`, [a.id]);
     expect(await h.memberByEmail(org, a.email)).toMatchObject({ role: 'member', scimBaseRole: null });
   });
 
   it('lists groups by displayName (any case) and leaves members out with excludedAttributes=members', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const a = await provision(h, token);
+    const { token, mail } = await h.newOrgWithToken();
+    const a = await provision(h, token, mail('g.user'));
     const t = h.tag();
     const id = await pushGroup(h, token, `Finance ${t}`, [a.id]);
     await pushGroup(h, token, `Finance ${t} EU`);
@@ -78,11 +79,11 @@ describe('/Groups', () => {
 
   it('PATCH add and remove members raise and lower the role', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Devs ${h.tag()}`;
     const groupId = await pushGroup(h, token, name);
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'developer');
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
 
     expect((await addMember(h, token, groupId, a.id)).status).toBe(200);
     expect(await h.memberByEmail(org, a.email)).toMatchObject({ role: 'developer', scimBaseRole: 'member' });
@@ -99,11 +100,11 @@ describe('/Groups', () => {
 
   it('a member who is not a user of this org cannot be added (400, nothing changes)', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Strict ${h.tag()}`;
     const groupId = await pushGroup(h, token, name);
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
     for (const bogus of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
       const r = await h.scim(token, 'PATCH', `/Groups/${groupId}`, patchBody({ op: 'add', path: 'members', value: [{ value: a.id }, { value: bogus }] }));
       expect(r.status, r.text).toBe(400);
@@ -115,11 +116,11 @@ describe('/Groups', () => {
 
   it('PUT replaces the member list: members left out lose the role', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Billing ${h.tag()}`;
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'billing');
-    const a = await provision(h, token);
-    const b = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
+    const b = await provision(h, token, mail('g.user'));
     const groupId = await pushGroup(h, token, name, [a.id]);
     expect((await h.memberByEmail(org, a.email))!.role).toBe('billing');
 
@@ -132,10 +133,10 @@ describe('/Groups', () => {
 
   it('DELETE of a mapped group reverts its members’ roles', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Temp Admins ${h.tag()}`;
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
     const groupId = await pushGroup(h, token, name, [a.id]);
     expect((await h.memberByEmail(org, a.email))!.role).toBe('admin');
 
@@ -173,11 +174,11 @@ describe('/Groups', () => {
 
   it('the highest role wins across two mapped groups, and leaving one falls back to the other', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const t = h.tag();
     await h.domain.scim.mapGroup(owner.actor, org.id, `Devs ${t}`, 'developer');
     await h.domain.scim.mapGroup(owner.actor, org.id, `Admins ${t}`, 'admin');
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
     const devs = await pushGroup(h, token, `Devs ${t}`, [a.id]);
     const admins = await pushGroup(h, token, `Admins ${t}`, [a.id]);
     expect((await h.memberByEmail(org, a.email))!.role).toBe('admin');
@@ -226,11 +227,11 @@ describe('/Groups', () => {
 
   it('PATCH replace of members sets the whole list', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Replace ${h.tag()}`;
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'developer');
-    const a = await provision(h, token);
-    const b = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
+    const b = await provision(h, token, mail('g.user'));
     const groupId = await pushGroup(h, token, name, [a.id]);
     const r = await h.scim(token, 'PATCH', `/Groups/${groupId}`, patchBody({ op: 'Replace', path: 'members', value: [{ value: b.id }] }));
     expect(r.status, r.text).toBe(200);
@@ -241,12 +242,12 @@ describe('/Groups', () => {
 
   it('two mapped groups pushed at the same time still give the highest role', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const t = h.tag();
     await h.domain.scim.mapGroup(owner.actor, org.id, `Race Devs ${t}`, 'developer');
     await h.domain.scim.mapGroup(owner.actor, org.id, `Race Admins ${t}`, 'admin');
     await h.domain.scim.mapGroup(owner.actor, org.id, `Race Billing ${t}`, 'billing');
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
     const devs = await pushGroup(h, token, `Race Devs ${t}`);
     const admins = await pushGroup(h, token, `Race Admins ${t}`);
     const billing = await pushGroup(h, token, `Race Billing ${t}`);
@@ -260,13 +261,13 @@ describe('/Groups', () => {
 
   it('parallel member PATCHes on one group never undo each other: every add stays, a removal stays removed', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Parallel ${h.tag()}`;
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
-    const leaving = await provision(h, token);
-    const staying = await provision(h, token);
+    const leaving = await provision(h, token, mail('g.user'));
+    const staying = await provision(h, token, mail('g.user'));
     const joining: { id: string; email: string }[] = [];
-    for (let i = 0; i < 6; i++) joining.push(await provision(h, token));
+    for (let i = 0; i < 6; i++) joining.push(await provision(h, token, mail('g.user')));
     const groupId = await pushGroup(h, token, name, [leaving.id, staying.id]);
     expect((await h.memberByEmail(org, leaving.email))!.role).toBe('admin');
 
@@ -287,7 +288,7 @@ describe('/Groups', () => {
 
   it('owner is granted by a group only when the org allows SCIM to grant owner', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Owners ${h.tag()}`;
 
     await expect(h.domain.scim.mapGroup(owner.actor, org.id, name, 'owner')).rejects.toMatchObject({
@@ -295,7 +296,7 @@ describe('/Groups', () => {
       message: expect.stringMatching(/owner/i),
     });
     expect(await h.domain.scim.mappings(owner.actor, org.id)).toEqual([]);
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
     const groupId = await pushGroup(h, token, name, [a.id]);
     expect((await h.memberByEmail(org, a.email))!.role).toBe('member');
 
@@ -308,11 +309,11 @@ describe('/Groups', () => {
 
   it('turning off "SCIM may grant owner" takes back the owner role SCIM granted, and keeps owners who were owners before', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Owners ${h.tag()}`;
     await h.domain.scim.updateSettings(owner.actor, org.id, { allowOwner: true });
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'owner');
-    const granted = await provision(h, token);
+    const granted = await provision(h, token, mail('g.user'));
     const coOwner = await h.member(org, owner.actor, 'owner');
     const linked = await provision(h, token, coOwner.account.email!);
     await pushGroup(h, token, name, [granted.id, linked.id]);
@@ -351,11 +352,11 @@ describe('/Groups', () => {
 
   it('a mapping made before the group exists waits, then attaches when the IdP creates that group (any case)', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Later ${h.tag()}`;
     expect(await h.domain.scim.mapGroup(owner.actor, org.id, name, 'developer')).toEqual({ pending: true, groups: 0 });
     expect(await h.domain.scim.mappings(owner.actor, org.id)).toEqual([{ group: name, role: 'developer', pending: true, members: 0 }]);
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
 
     await pushGroup(h, token, name.toUpperCase(), [a.id]);
     expect(await h.domain.scim.mappings(owner.actor, org.id)).toEqual([{ group: name.toUpperCase(), role: 'developer', pending: false, members: 1 }]);
@@ -365,12 +366,12 @@ describe('/Groups', () => {
 
   it('renaming the group in the IdP keeps its mapping; a new group with the old name gets none', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Platform ${h.tag()}`;
     const groupId = await pushGroup(h, token, name);
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
-    const a = await provision(h, token);
-    const b = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
+    const b = await provision(h, token, mail('g.user'));
 
     const rename = await h.scim(token, 'PATCH', `/Groups/${groupId}`, patchBody({ op: 'replace', path: 'displayName', value: `${name} Team` }));
     expect(rename.status, rename.text).toBe(200);
@@ -384,9 +385,9 @@ describe('/Groups', () => {
 
   it('unmapping a group takes back the role it granted', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const name = `Unmap ${h.tag()}`;
-    const a = await provision(h, token);
+    const a = await provision(h, token, mail('g.user'));
     await pushGroup(h, token, name, [a.id]);
     await h.domain.scim.mapGroup(owner.actor, org.id, name, 'admin');
     expect((await h.memberByEmail(org, a.email))!.role).toBe('admin');
@@ -397,8 +398,8 @@ describe('/Groups', () => {
 
   it('DELETE of a user takes them out of their groups', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const a = await provision(h, token);
+    const { token, mail } = await h.newOrgWithToken();
+    const a = await provision(h, token, mail('g.user'));
     const groupId = await pushGroup(h, token, `Gone ${h.tag()}`, [a.id]);
     expect((await h.scim(token, 'DELETE', `/Users/${a.id}`)).status).toBe(204);
     expect((await h.scim(token, 'GET', `/Groups/${groupId}`)).body.members ?? []).toEqual([]);

@@ -13,7 +13,8 @@ const roster = useScimRoster();
 describe('Okta', () => {
   it('provisions, updates, pushes groups, deactivates, reactivates and deprovisions a user the way Okta does', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken('Okta Co');
+    // The org has verified its people's domain, so its IdP grants access at once (SPEC §10).
+    const { org, owner, token } = await h.newOrgWithToken('Okta Co', { domains: ['okta.local'] });
     // The owner maps the Okta group before Okta pushes it (the mapping waits for the group).
     const mapped = await h.domain.scim.mapGroup(owner.actor, org.id, 'Roster Admins', 'admin');
     expect(mapped.pending).toBe(true);

@@ -43,8 +43,8 @@ describe('SCIM user representation', () => {
 
   it('a user in groups reads the same by id, in a filtered lookup, in a list page and in a PATCH answer', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const email = `rep.${h.tag()}@example.com`;
+    const { token, mail } = await h.newOrgWithToken();
+    const email = mail('rep');
     const created = await h.scim(token, 'POST', '/Users', userBody(email, { externalId: `ext-${h.tag()}`, displayName: 'Rep User' }));
     expect(created.status, created.text).toBe(201);
     const id = created.body.id as string;

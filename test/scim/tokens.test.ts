@@ -162,13 +162,13 @@ describe('SCIM tokens', () => {
 
   it('every SCIM change is audited with the token as the actor', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const tokenId = (await h.domain.scimTokens.list(owner.actor, org.id))[0]!.id;
     const groupName = `Audited ${h.tag()}`;
     await h.domain.scim.mapGroup(owner.actor, org.id, groupName, 'admin');
     const mark = (await h.db.pool.query('select coalesce(max(id), 0)::bigint as id from audit_events')).rows[0].id;
 
-    const email = `audited.${h.tag()}@example.com`;
+    const email = mail('audited');
     const u = (await h.scim(token, 'POST', '/Users', userBody(email))).body;
     await h.scim(token, 'PUT', `/Users/${u.id}`, userBody(email, { displayName: 'Put' }));
     await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'replace', value: { active: false } }));
@@ -252,14 +252,14 @@ describe('roster scim (CLI)', () => {
 
   it('scim map and unmap set the role a group grants', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     const group = `CLI Group ${h.tag()}`;
     const mapped = await cli(h, 'scim', 'map', org.slug, group, 'developer');
     expect(mapped.code, mapped.err).toBe(0);
     expect(mapped.out).toMatch(/once the IdP pushes that group/);
     expect(await h.domain.scim.mappings(owner.actor, org.id)).toEqual([{ group, role: 'developer', pending: true, members: 0 }]);
 
-    const email = `cli.mapped.${h.tag()}@example.com`;
+    const email = mail('cli.mapped');
     const u = (await h.scim(token, 'POST', '/Users', userBody(email))).body;
     await h.scim(token, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: group, members: [{ value: u.id }] });
     expect((await h.memberByEmail(org, email))!.role).toBe('developer');

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
+import { joinByInvite } from '../helpers/fixtures.js';
 import { ERROR_SCHEMA, patchBody, q, useScimRoster, userBody, type ScimHarness } from '../helpers/scim.js';
 
-/** /Users: what each request does to Roster's accounts and memberships (SPEC §6). */
+/**
+ * /Users: what each request does to Roster's accounts and memberships (SPEC §6). The people are on the
+ * org's verified domain (`mail`), where its IdP grants access at once (§10; the other case is consent.test.ts).
+ */
 const roster = useScimRoster();
 
-async function provision(h: ScimHarness, token: string, userName = `user.${h.tag()}@example.com`, extra: Record<string, unknown> = {}) {
+async function provision(h: ScimHarness, token: string, userName: string, extra: Record<string, unknown> = {}) {
   const r = await h.scim(token, 'POST', '/Users', userBody(userName, extra));
   expect(r.status, r.text).toBe(201);
   return r.body as { id: string; userName: string } & Record<string, any>;
@@ -14,9 +18,9 @@ async function provision(h: ScimHarness, token: string, userName = `user.${h.tag
 describe('POST /Users', () => {
   it('creates the account and a membership with the org default SCIM role', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     await h.domain.scim.updateSettings(owner.actor, org.id, { defaultRole: 'developer' });
-    const email = `new.person.${h.tag()}@example.com`;
+    const email = mail('new.person');
     const accountsBefore = await h.count('accounts');
 
     const u = await provision(h, token, email, { displayName: 'New Person' });
@@ -34,8 +38,8 @@ describe('POST /Users', () => {
 
   it('a user created with active=false gets a suspended membership', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `inactive.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('inactive');
     const u = await provision(h, token, email, { active: false });
     expect(u.active).toBe(false);
     expect(await h.memberByEmail(org, email)).toMatchObject({ status: 'suspended', source: 'scim' });
@@ -43,18 +47,20 @@ describe('POST /Users', () => {
 
   it('links an existing account with the same email in any case instead of creating one', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const p = await h.person('Known Person');
+    const { org, token, mail } = await h.newOrgWithToken();
+    const known = await h.domain.accounts.findOrCreateByEmail(mail('known.person'), 'Known Person');
     const accountsBefore = await h.count('accounts');
 
-    const u = await provision(h, token, p.account.email!.toUpperCase());
+    const u = await provision(h, token, known.email!.toUpperCase());
 
     expect(await h.count('accounts')).toBe(accountsBefore);
-    expect(await h.count('scim_users', `id = '${u.id}' and account_id = '${p.account.id}'`)).toBe(1);
-    const m = await h.memberByEmail(org, p.account.email!);
-    expect(m).toMatchObject({ accountId: p.account.id, displayName: 'Known Person', source: 'scim' });
+    expect(await h.count('scim_users', `id = '${u.id}' and account_id = '${known.id}'`)).toBe(1);
+    const m = await h.memberByEmail(org, known.email!);
+    // In the org the IdP's name shows; the account keeps the name the person gave it.
+    expect(m).toMatchObject({ accountId: known.id, displayName: 'Test User', source: 'scim', status: 'active' });
+    expect((await h.domain.accounts.get(known.id)).displayName).toBe('Known Person');
     // The account is the person's own: they act in the org as themselves.
-    await expect(h.domain.members.list(p.actor, org.id)).resolves.toHaveLength(2);
+    await expect(h.domain.members.list(accountActor(known.id, 'api'), org.id)).resolves.toHaveLength(2);
   });
 
   it('links a member who joined by invite, keeps their role, and DELETE leaves their membership', async () => {
@@ -77,17 +83,12 @@ describe('POST /Users', () => {
 
   it('a duplicate userName (any case) is 409 uniqueness and creates nothing', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const userName = `dup.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const userName = mail('dup');
     await provision(h, token, userName);
     const audit = await h.count('audit_events', `org_id = '${org.id}'`);
 
-    const again = await h.scim(
-      token,
-      'POST',
-      '/Users',
-      userBody(userName.toUpperCase(), { emails: [{ value: `other.${h.tag()}@example.com`, type: 'work', primary: true }] }),
-    );
+    const again = await h.scim(token, 'POST', '/Users', userBody(userName.toUpperCase(), { emails: [{ value: mail('other'), type: 'work', primary: true }] }));
 
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '409', scimType: 'uniqueness' });
@@ -99,8 +100,8 @@ describe('POST /Users', () => {
 
   it('a second userName for a person already provisioned (same email) is 409 uniqueness', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `twice.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('twice');
     await provision(h, token, email);
     const r = await h.scim(
       token,
@@ -116,8 +117,8 @@ describe('POST /Users', () => {
 
   it('the same user posted twice at once is created once; the other request gets 409, not 500', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `race.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('race');
     const results = await Promise.all([0, 1, 2].map(() => h.scim(token, 'POST', '/Users', userBody(email))));
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
     expect(await h.count('scim_users', `org_id = '${org.id}'`)).toBe(1);
@@ -146,8 +147,8 @@ describe('POST /Users', () => {
 
   it('a userName that is an email is enough when emails are missing', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `only.username.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('only.username');
     const r = await h.scim(token, 'POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email });
     expect(r.status, r.text).toBe(201);
     expect(r.body.emails).toEqual([{ value: email, type: 'work', primary: true }]);
@@ -156,12 +157,12 @@ describe('POST /Users', () => {
 
   it('past the seat limit is 403 and creates neither account, SCIM user nor membership', async () => {
     const h = roster();
-    const { org, owner, token } = await h.newOrgWithToken();
+    const { org, owner, token, mail } = await h.newOrgWithToken();
     await h.domain.orgs.updateSettings(owner.actor, org.id, { seatLimit: 2 });
-    await provision(h, token);
+    await provision(h, token, mail('user'));
     const accounts = await h.count('accounts');
 
-    const email = `one.too.many.${h.tag()}@example.com`;
+    const email = mail('one.too.many');
     const r = await h.scim(token, 'POST', '/Users', userBody(email));
 
     expect(r.status, r.text).toBe(403);
@@ -174,7 +175,7 @@ describe('POST /Users', () => {
 
     // Requests racing for the last seats never overshoot the limit.
     await h.domain.orgs.updateSettings(owner.actor, org.id, { seatLimit: 4 });
-    const race = await Promise.all([0, 1, 2, 3, 4].map((i) => h.scim(token, 'POST', '/Users', userBody(`seat.${i}.${h.tag()}@example.com`))));
+    const race = await Promise.all([0, 1, 2, 3, 4].map((i) => h.scim(token, 'POST', '/Users', userBody(mail(`seat.${i}`)))));
     expect(race.map((r) => r.status).sort()).toEqual([201, 201, 403, 403, 403]);
     expect(await h.count('memberships', `org_id = '${org.id}'`)).toBe(4);
 
@@ -189,8 +190,8 @@ describe('POST /Users', () => {
 describe('GET /Users', () => {
   it('reads one user by id', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const u = await provision(h, token, `read.${h.tag()}@example.com`, { externalId: 'ext-1', displayName: 'Read Me' });
+    const { token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('read'), { externalId: 'ext-1', displayName: 'Read Me' });
     const r = await h.scim(token, 'GET', `/Users/${u.id}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
@@ -206,10 +207,10 @@ describe('GET /Users', () => {
 
   it('pages a list of 25 users with startIndex and count, and totalResults counts them all', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
+    const { token, mail } = await h.newOrgWithToken();
     const created: string[] = [];
     for (let i = 0; i < 25; i++) {
-      created.push((await provision(h, token, `page.${i}.${h.tag()}@example.com`)).id);
+      created.push((await provision(h, token, mail(`page.${i}`))).id);
       h.clock.advance(1000);
     }
 
@@ -242,27 +243,27 @@ describe('GET /Users', () => {
 
   it('filters with or/and, co/sw/ew/pr and active, case-insensitively for userName and emails', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
+    const { token, domain } = await h.newOrgWithToken();
     const t = h.tag();
-    const a = await provision(h, token, `Alice.${t}@Example.com`, { externalId: `A-${t}` });
+    const a = await provision(h, token, `Alice.${t}@${domain.replace('example', 'Example')}`, { externalId: `A-${t}` });
     h.clock.advance(5000);
-    const b = await provision(h, token, `bob.${t}@example.com`, { active: false, displayName: 'Bob' });
+    const b = await provision(h, token, `bob.${t}@${domain}`, { active: false, displayName: 'Bob' });
     const ids = async (filter: string) => {
       const r = await h.scim(token, 'GET', `/Users?filter=${q(filter)}`);
       expect(r.status, `${filter}: ${r.text}`).toBe(200);
       return r.body.Resources.map((x: { id: string }) => x.id).sort();
     };
-    expect(await ids(`userName eq "alice.${t}@example.com"`)).toEqual([a.id]);
-    expect(await ids(`emails.value eq "ALICE.${t}@EXAMPLE.COM"`)).toEqual([a.id]);
+    expect(await ids(`userName eq "alice.${t}@${domain}"`)).toEqual([a.id]);
+    expect(await ids(`emails.value eq "ALICE.${t}@${domain.toUpperCase()}"`)).toEqual([a.id]);
     expect(await ids(`externalId eq "A-${t}"`)).toEqual([a.id]);
     // externalId is caseExact: another case is another id.
     expect(await ids(`externalId eq "a-${t}"`)).toEqual([]);
-    expect(await ids(`userName eq "alice.${t}@example.com" or userName eq "BOB.${t}@example.com"`)).toEqual([a.id, b.id].sort());
+    expect(await ids(`userName eq "alice.${t}@${domain}" or userName eq "BOB.${t}@${domain}"`)).toEqual([a.id, b.id].sort());
     expect(await ids(`userName co "${t}" and active eq true`)).toEqual([a.id]);
     expect(await ids(`userName co "${t}" and active eq false`)).toEqual([b.id]);
     expect(await ids(`userName sw "BOB.${t}"`)).toEqual([b.id]);
-    expect(await ids(`userName ew "${t}@EXAMPLE.com" and displayName pr`)).toEqual([b.id]);
-    expect(await ids(`userName ne "bob.${t}@example.com" and userName co "${t}"`)).toEqual([a.id]);
+    expect(await ids(`userName ew "${t}@${domain.replace('example', 'EXAMPLE')}" and displayName pr`)).toEqual([b.id]);
+    expect(await ids(`userName ne "bob.${t}@${domain}" and userName co "${t}"`)).toEqual([a.id]);
     expect(await ids(`id eq "${b.id}"`)).toEqual([b.id]);
     // meta.created and meta.lastModified compare as times.
     const created = new Date(b.meta.created);
@@ -276,8 +277,8 @@ describe('GET /Users', () => {
 
   it('returns only the attributes asked for, and leaves out excludedAttributes', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const u = await provision(h, token, `attrs.${h.tag()}@example.com`, { displayName: 'Attr Person' });
+    const { token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('attrs'), { displayName: 'Attr Person' });
 
     const only = await h.scim(token, 'GET', `/Users?filter=${q(`id eq "${u.id}"`)}&attributes=userName`);
     expect(only.status).toBe(200);
@@ -299,8 +300,8 @@ describe('GET /Users', () => {
 describe('PUT /Users/{id}', () => {
   it('replaces the user: changed attributes change, omitted optional ones go, active=false suspends', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const email = `put.${h.tag()}@example.com`;
+    const { org, token, mail } = await h.newOrgWithToken();
+    const email = mail('put');
     const u = await provision(h, token, email, { externalId: 'keep-me?', displayName: 'Before' });
 
     const r = await h.scim(token, 'PUT', `/Users/${u.id}`, userBody(email, { name: { givenName: 'After', familyName: 'Put' }, active: false }));
@@ -317,9 +318,9 @@ describe('PUT /Users/{id}', () => {
 
   it('PUT to a userName another user has is 409 and changes nothing', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const a = await provision(h, token);
-    const b = await provision(h, token);
+    const { token, mail } = await h.newOrgWithToken();
+    const a = await provision(h, token, mail('a'));
+    const b = await provision(h, token, mail('b'));
     const r = await h.scim(
       token,
       'PUT',
@@ -335,8 +336,8 @@ describe('PUT /Users/{id}', () => {
 describe('PATCH /Users/{id}', () => {
   it('a path-less value object replaces the attributes it names', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const u = await provision(h, token);
+    const { token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'));
     const r = await h.scim(
       token,
       'PATCH',
@@ -350,9 +351,9 @@ describe('PATCH /Users/{id}', () => {
 
   it('a value-path filter replaces the work email', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const u = await provision(h, token);
-    const next = `changed.${h.tag()}@example.com`;
+    const { token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'));
+    const next = mail('changed');
     const r = await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'replace', path: 'emails[type eq "work"].value', value: next }));
     expect(r.status, r.text).toBe(200);
     expect(r.body.emails).toEqual([{ value: next, type: 'work', primary: true }]);
@@ -361,8 +362,8 @@ describe('PATCH /Users/{id}', () => {
 
   it('remove takes an optional attribute away', async () => {
     const h = roster();
-    const { token } = await h.newOrgWithToken();
-    const u = await provision(h, token, undefined, { displayName: 'Going Away', externalId: 'gone-too' });
+    const { token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'), { displayName: 'Going Away', externalId: 'gone-too' });
     const r = await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'remove', path: 'displayName' }, { op: 'remove', path: 'externalId' }));
     expect(r.status, r.text).toBe(200);
     expect(r.body).not.toHaveProperty('displayName');
@@ -374,8 +375,8 @@ describe('PATCH /Users/{id}', () => {
 
   it('capitalized ops and "True"/"False" strings work like their lowercase and boolean forms', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const u = await provision(h, token);
+    const { org, token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'));
     const status = async () => (await h.memberByEmail(org, u.userName))!.status;
 
     let r = await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'Replace', path: 'active', value: 'False' }));
@@ -405,8 +406,8 @@ describe('PATCH /Users/{id}', () => {
 
   it('parallel PATCHes of different attributes all apply (no lost updates)', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const u = await provision(h, token, undefined, { displayName: 'Before' });
+    const { org, token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'), { displayName: 'Before' });
     const results = await Promise.all([
       h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'Replace', path: 'displayName', value: 'After' })),
       h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'Replace', path: 'externalId', value: 'ext-parallel' })),
@@ -421,8 +422,8 @@ describe('PATCH /Users/{id}', () => {
 
   it('an unknown op is 400 and changes nothing', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const u = await provision(h, token);
+    const { org, token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'));
     const r = await h.scim(token, 'PATCH', `/Users/${u.id}`, patchBody({ op: 'explode', path: 'active', value: false }));
     expect(r.status).toBe(400);
     expect(r.body.schemas).toEqual([ERROR_SCHEMA]);
@@ -457,8 +458,8 @@ describe('the primary owner', () => {
 describe('DELETE /Users/{id}', () => {
   it('removes a SCIM-created membership at once and a second DELETE is 404', async () => {
     const h = roster();
-    const { org, token } = await h.newOrgWithToken();
-    const u = await provision(h, token);
+    const { org, token, mail } = await h.newOrgWithToken();
+    const u = await provision(h, token, mail('user'));
     const m = await h.memberByEmail(org, u.userName);
     expect((await h.scim(token, 'DELETE', `/Users/${u.id}`)).status).toBe(204);
     expect(await h.memberByEmail(org, u.userName)).toBeUndefined();
@@ -476,9 +477,12 @@ describe('a deployment with MEMBERSHIP_MODE=single', () => {
 
   it('provisioning someone who already belongs to another org is 403 and creates nothing', async () => {
     const h = single();
-    const { org, token } = await h.newOrgWithToken('Second');
+    const { org, token, mail } = await h.newOrgWithToken('Second');
     const elsewhere = await h.newOrgWithToken('First');
-    const email = elsewhere.owner.account.email!;
+    // On Second's verified domain (its IdP speaks for them), and already a member of First by invite.
+    const email = mail('first.member');
+    const account = await h.domain.accounts.findOrCreateByEmail(email, 'First Member');
+    await joinByInvite(h.domain, elsewhere.org, elsewhere.owner.actor, { actor: accountActor(account.id, 'api'), email }, 'member');
 
     const r = await h.scim(token, 'POST', '/Users', userBody(email));
     expect(r.status, r.text).toBe(403);
@@ -487,8 +491,8 @@ describe('a deployment with MEMBERSHIP_MODE=single', () => {
     expect(await h.count('scim_users', `org_id = '${org.id}'`)).toBe(0);
     expect(await h.memberByEmail(org, email)).toBeUndefined();
 
-    const fresh = `single.${h.tag()}@example.com`;
+    const fresh = mail('single');
     expect((await h.scim(token, 'POST', '/Users', userBody(fresh))).status).toBe(201);
-    expect(await h.memberByEmail(org, fresh)).toMatchObject({ source: 'scim' });
+    expect(await h.memberByEmail(org, fresh)).toMatchObject({ source: 'scim', status: 'active' });
   });
 });

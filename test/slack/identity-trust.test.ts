@@ -22,6 +22,8 @@ describe("a Slack profile email claims nobody's account unless Slack vouches for
 
       const list = await h.command(mallory, 'list');
       expect(list.text).toMatch(/not in any organization/);
+      // Roster says what it did: a separate account, and why invites to that address don't show here.
+      expect(JSON.stringify(list.blocks)).toMatch(/Roster doesn't use the email in your Slack profile/);
       const members = await h.command(mallory, `members`);
       expect(JSON.stringify(members)).not.toContain(org.name);
       expect((await h.domain.members.list(carol.actor, org.id)).map((m) => m.displayName)).toEqual(['Carol']);
@@ -35,5 +37,6 @@ describe("a Slack profile email claims nobody's account unless Slack vouches for
     const again = h.slack.addUser('Carol Again', carol.email);
     const list = await h.command(again, 'list');
     expect(JSON.stringify(list)).toContain(org.name);
+    expect(JSON.stringify(list)).not.toMatch(/doesn't use the email in your Slack profile/);
   });
 });

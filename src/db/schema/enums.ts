@@ -12,7 +12,8 @@ export type StoredRole = (typeof storedRoles)[number];
 export const roleKey = (column: string) => text(column).$type<StoredRole>();
 /** The column default for a role people get without anyone choosing one. */
 export const defaultRoleKey: StoredRole = 'member';
-export const memberStatusEnum = pgEnum('member_status', ['active', 'suspended']);
+/** pending: added by an org's IdP for an email outside the org's verified domains, waiting for the person's consent; no access. */
+export const memberStatusEnum = pgEnum('member_status', ['active', 'suspended', 'pending']);
 export const memberSourceEnum = pgEnum('member_source', ['creator', 'invite', 'join_request', 'scim', 'cli']);
 export const inviteStatusEnum = pgEnum('invite_status', ['pending', 'accepted', 'declined', 'revoked', 'expired']);
 export const joinRequestStatusEnum = pgEnum('join_request_status', ['pending', 'approved', 'denied', 'cancelled']);

@@ -41,7 +41,7 @@ export function createInviteResponses(deps: Deps) {
         { type: 'system', job: 'invite-link' },
         now,
       );
-      return acceptLocked(tx, invite.id, account.id, accountActor(account.id, 'web'), now);
+      return acceptLocked(tx, invite.id, account.id, accountActor(account.id, 'web'), now, 'link');
     });
   }
 
@@ -61,11 +61,15 @@ export function createInviteResponses(deps: Deps) {
           me?.email ? `This invite isn't addressed to you (${me.email}). Ask the organization to invite your own email address.` : undefined,
         );
       }
-      return acceptLocked(tx, invite.id, me.id, actor, clock.now());
+      return acceptLocked(tx, invite.id, me.id, actor, clock.now(), 'account');
     });
   }
 
-  async function acceptLocked(tx: Tx, inviteId: string, accountId: string, actor: Actor, now: Date) {
+  /**
+   * `by`: 'account' when a signed-in person whose own email is the invite's accepted it; 'link' when the
+   * invite link was used (which proves control of the link, not of the address: the audit says so).
+   */
+  async function acceptLocked(tx: Tx, inviteId: string, accountId: string, actor: Actor, now: Date, by: 'link' | 'account') {
     const [peek] = await tx.select({ orgId: invites.orgId }).from(invites).where(eq(invites.id, inviteId));
     const org = await requireOrg(tx, peek!.orgId, { lock: true });
     const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId)).for('update');
@@ -103,7 +107,7 @@ export function createInviteResponses(deps: Deps) {
         targetType: 'invite',
         targetId: invite!.id,
         before: inviteAuditView(invite!),
-        after: inviteAuditView(after!),
+        after: { ...inviteAuditView(after!), acceptedBy: by },
         notify: tell,
       },
       now,

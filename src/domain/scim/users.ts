@@ -5,6 +5,7 @@ import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
 import { fail } from '../errors.js';
 import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from '../membership-rules.js';
+import { isOnVerifiedDomain } from '../domains/service.js';
 import { findMembership } from '../standing.js';
 import { isValidEmail, parseInput } from '../validation.js';
 import { pageOf, singleEqLookup, filterSql, userField } from './filter-sql.js';
@@ -13,6 +14,11 @@ import { countWhere, findUser, groupsOfUser, lockOrgForScim } from './queries.js
 import { primaryOwnerThroughScim, setStatus } from './roles.js';
 import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules.js';
 import type { PatchBase, ScimQuery, ScimUserInput, ScimUserView } from './types.js';
+
+/** How the person asked for consent hears of the IdP: "Acme's identity provider (SCIM token okta)". */
+function idpLabel(actor: Actor): string {
+  return actor.type === 'scim' ? `SCIM token ${actor.label}` : 'identity provider';
+}
 
 /** /Users: provisioning people. The org always comes from the token (the actor), never from the body. */
 export function createScimUsers(deps: Deps) {
@@ -47,13 +53,12 @@ export function createScimUsers(deps: Deps) {
       return await db.transaction(async (tx) => {
         const org = await lockOrgForScim(tx, orgId);
         const now = clock.now();
-        // A taken userName is caught by the unique index at the insert below (no read first).
-        const { account, created } = await findOrCreateAccountByEmail(
-          tx,
-          { email, displayName: input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined },
-          actor,
-          now,
-        );
+        // The org's IdP speaks for people on the org's verified domains only (see README, Domains and trust).
+        const trusted = await isOnVerifiedDomain(tx, orgId, email);
+        // A taken userName is caught by the unique index at the insert below (no read first). What the IdP
+        // calls the person stays on this org's SCIM user; a new account takes it only from a trusted IdP.
+        const idpName = input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined;
+        const { account, created } = await findOrCreateAccountByEmail(tx, { email, displayName: trusted ? idpName : undefined }, actor, now);
         const [row] = await tx
           .insert(scimUsers)
           .values({
@@ -73,9 +78,11 @@ export function createScimUsers(deps: Deps) {
         // A person Roster has never seen has no membership to look for.
         const membership = created ? undefined : await findMembership(tx, orgId, account.id, { lock: true });
         if (!membership) {
-          await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
+          // Someone else's address waits for their consent: no access, and no refusal the IdP would retry.
+          if (trusted) await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
           await assertSeatAvailable(tx, org, now);
-          await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim' }, now);
+          const pending = trusted ? undefined : { email, idp: idpLabel(actor) };
+          await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim', pending }, now);
         }
         if (!row!.active) await setStatus(tx, actor, org, account.id, 'suspended', now);
         await emit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);

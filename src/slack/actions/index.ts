@@ -3,6 +3,7 @@ import { slackPerson } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { errorText } from '../reply.js';
+import { consentAccept, consentDecline } from './consent.js';
 import { homeCreateOrg } from './home-create-org.js';
 import { homeInvite } from './home-invite.js';
 import { homePage } from './home-page.js';
@@ -18,6 +19,8 @@ import { type ActionHandler, tell } from './types.js';
 const actions: [string | RegExp, ActionHandler][] = [
   [ids.actions.inviteAccept, inviteAccept],
   [ids.actions.inviteDecline, inviteDecline],
+  [ids.actions.consentAccept, consentAccept],
+  [ids.actions.consentDecline, consentDecline],
   [ids.actions.joinApprove, joinApprove],
   [ids.actions.joinDeny, joinDeny],
   [ids.actions.homeSwitchOrg, homeSwitchOrg],

@@ -5,6 +5,7 @@ import type { MyOrg } from '../../domain/orgs.js';
 import { ids } from '../ids.js';
 import { type Block, actions, button, context, divider, esc, header, option, section, slackDate } from './kit.js';
 import { type Viewer, inviteBlocks, memberBlocks } from './members.js';
+import { emailNotLinkedNote } from './messages.js';
 
 export const HOME_PAGE_SIZE = 25;
 const INVITES_SHOWN = 20;
@@ -18,11 +19,14 @@ export type HomeData = {
   offset: number;
   pendingInvites: InviteView[];
   invitesForMe: (InviteView & { orgName: string })[];
+  /** false: Roster did not link this Slack user's email (say so, and what follows). */
+  emailKnown?: boolean;
 };
 
 /** The App Home tab: at most 100 blocks whatever the org's size (members are paged). */
 export function homeView(d: HomeData): Record<string, unknown> {
   const blocks: Block[] = [];
+  if (d.emailKnown === false) blocks.push(context(emailNotLinkedNote));
   if (d.invitesForMe.length) {
     blocks.push(header('Invitations for you'));
     for (const i of d.invitesForMe.slice(0, 5)) {
@@ -35,11 +39,24 @@ export function homeView(d: HomeData): Record<string, unknown> {
     }
     blocks.push(divider());
   }
+  // Memberships another org's IdP made for this person, waiting for their consent.
+  const asked = d.mine.filter((m) => m.status === 'pending');
+  if (asked.length) {
+    blocks.push(header('Organizations asking to add you'));
+    for (const m of asked.slice(0, 5)) {
+      blocks.push(
+        section(`The identity provider of *${esc(m.org.name)}* wants to add you as *${describeRole(m.role)}*. You join only if you accept.`),
+        actions(button('Accept', ids.actions.consentAccept, m.org.id, 'primary'), button('Decline', ids.actions.consentDecline, m.org.id)),
+      );
+    }
+    blocks.push(divider());
+  }
+  const joined = d.mine.filter((m) => m.status !== 'pending');
 
   if (!d.current || !d.viewer) {
-    if (d.mine.length) {
+    if (joined.length) {
       // Orgs but none active (the active one was deleted or suspended): ask which one, not "no organization".
-      const options = d.mine.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
+      const options = joined.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
       blocks.push(
         header('Roster'),
         section('Choose the organization to work in. `/org` commands act on it too.'),
@@ -62,8 +79,8 @@ export function homeView(d: HomeData): Record<string, unknown> {
   const viewer = d.viewer;
   blocks.push(header(org.name), context(`\`${org.slug}\` · your role: *${describeRole(viewer.role)}*${viewer.isPrimaryOwner ? ' (primary owner)' : ''}`));
   const toolbar: Record<string, unknown>[] = [];
-  if (d.mine.length > 1) {
-    const options = d.mine.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
+  if (joined.length > 1) {
+    const options = joined.slice(0, 100).map((m) => option(`${m.org.name} (${m.org.slug})`, m.org.id));
     toolbar.push({
       type: 'static_select',
       action_id: ids.actions.homeSwitchOrg,

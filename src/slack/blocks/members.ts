@@ -34,6 +34,7 @@ function memberLine(m: MemberView): string {
   const tags = [
     describeRole(m.role) + (m.isPrimaryOwner ? ' (primary owner)' : ''),
     m.status === 'suspended' ? ':no_entry: suspended' : null,
+    m.status === 'pending' ? ':hourglass: pending: added by your identity provider, waiting for their consent' : null,
     m.billingEmails ? ':receipt: billing emails' : null,
     m.source === 'scim' ? 'managed by your IdP (SCIM)' : null,
     m.scimBaseRole !== null ? 'role from IdP groups' : null,

@@ -24,17 +24,26 @@ export const helpText = [
   `Roles: ${roleList()}.`,
 ].join('\n');
 
-export function orgListMessage(mine: MyOrg[]): { text: string; blocks: Block[] } {
+/**
+ * Said to someone whose Slack email Roster did not link to an account (Slack has not confirmed it, or
+ * they are a guest or an external user): what Roster did, and what follows from it.
+ */
+export const emailNotLinkedNote =
+  ":information_source: Roster doesn't use the email in your Slack profile (Slack hasn't confirmed it, or you're a guest or from another workspace), so you have a separate Roster account here: invites sent to your address don't show in Slack. Open them from the invite email instead.";
+
+export function orgListMessage(mine: MyOrg[], opts: { emailKnown?: boolean } = {}): { text: string; blocks: Block[] } {
+  const note = opts.emailKnown === false ? [context(emailNotLinkedNote)] : [];
   if (!mine.length) {
     const text = "You're not in any organization yet. Create one with `/org create <name>` or ask to join with `/org join <slug>`.";
-    return { text, blocks: [section(text)] };
+    return { text, blocks: [section(text), ...note] };
   }
   const lines = mine.map(
     (m) =>
-      `${m.active ? ':large_green_circle:' : ':white_circle:'} *${esc(m.org.name)}* \`${m.org.slug}\` · ${describeRole(m.role)}${m.status === 'suspended' ? ' · suspended' : ''}${m.active ? ' · active' : ''}`,
+      `${m.active ? ':large_green_circle:' : ':white_circle:'} *${esc(m.org.name)}* \`${m.org.slug}\` · ${describeRole(m.role)}${m.status === 'suspended' ? ' · suspended' : ''}${m.status === 'pending' ? ' · waiting for you to accept (see App Home)' : ''}${m.active ? ' · active' : ''}`,
   );
   const blocks = [header('Your organizations'), section(lines.slice(0, 40).join('\n'))];
   if (mine.length > 1) blocks.push(context('Switch with `/org switch <slug>`.'));
+  blocks.push(...note);
   return { text: `You belong to ${mine.length} organization${mine.length === 1 ? '' : 's'}.`, blocks };
 }
 
@@ -59,6 +68,35 @@ export function inviteDm(d: InviteDmData): { text: string; blocks: Block[] } {
       actions(button('Accept', ids.actions.inviteAccept, d.inviteId, 'primary'), button('Decline', ids.actions.inviteDecline, d.inviteId)),
     ],
   };
+}
+
+type ConsentDmData = { orgId: string; orgName: string; idp: string | null; email: string; role: Role; link: string };
+
+/** Another org's IdP wants to add this person: Accept / Decline (the org id is the buttons' value). */
+export function consentDm(d: ConsentDmData): { text: string; blocks: Block[] } {
+  const org = esc(d.orgName);
+  const text = `${org}'s identity provider wants to add you (${esc(d.email)}) to ${org} as ${describeRole(d.role)}. Accept or decline.`;
+  return {
+    text,
+    blocks: [
+      section(
+        `The identity provider of *${org}*${d.idp ? ` (${esc(d.idp)})` : ''} asked Roster to add you (${esc(d.email)}) to *${org}* as *${describeRole(d.role)}*.`,
+      ),
+      context(
+        `Your address is not on a domain ${org} has verified, so you join only if you accept. If you don't know ${org}, decline.`,
+        `<${d.link}|Open in browser>`,
+      ),
+      actions(button('Accept', ids.actions.consentAccept, d.orgId, 'primary'), button('Decline', ids.actions.consentDecline, d.orgId)),
+    ],
+  };
+}
+
+export function consentAnsweredDm(orgName: string, how: 'accepted' | 'declined'): { text: string; blocks: Block[] } {
+  const say = (org: string) =>
+    how === 'accepted'
+      ? `:white_check_mark: You joined ${org}. It is now available in \`/org\` commands.`
+      : `You declined. ${org} does not get you as a member, and its identity provider cannot add you again without asking.`;
+  return { text: say(esc(orgName)), blocks: [section(say(`*${esc(orgName)}*`))] };
 }
 
 export function inviteDecidedDm(orgName: string, outcome: 'accepted' | 'declined', role?: Role): { text: string; blocks: Block[] } {

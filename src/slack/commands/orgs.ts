@@ -17,7 +17,7 @@ export async function create(c: CommandCtx) {
 }
 
 export async function list(c: CommandCtx) {
-  const msg = orgListMessage(await c.deps.domain.orgs.listMine(c.me.actor));
+  const msg = orgListMessage(await c.deps.domain.orgs.listMine(c.me.actor), { emailKnown: !!c.me.account.email });
   await say(c, msg.text, msg.blocks);
 }
 

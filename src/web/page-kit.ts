@@ -1,0 +1,87 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { ErrorCode } from '../domain/errors.js';
+import { CONTENT_SECURITY_POLICY } from './html.js';
+
+/** What Roster's link pages (invites, consent requests) share: headers for a page whose URL is a credential, form fields, the path prefix. */
+
+export function securityHeaders(_req: Request, res: Response, next: NextFunction) {
+  // The token is in the URL: never send it on as a Referer, never cache or frame the page.
+  res.set({
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  });
+  next();
+}
+
+/** A single form field as a string ('' when missing or repeated). */
+export function field(req: Request, name: string): string {
+  const v = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : '';
+}
+
+/** Behind a proxy PUBLIC_URL may carry a path prefix (https://example.com/roster): links keep it. */
+export function basePathOf(publicUrl: string): string {
+  try {
+    return new URL(publicUrl).pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * How each refusal of the domain reads as an HTTP status on these pages (the compiler fails when a code
+ * is added and not given one). Codes this page cannot meet still get the status they would mean.
+ */
+export const refusalStatus: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  forbidden: 403,
+  not_a_member: 403,
+  no_active_org: 409,
+  org_not_found: 404,
+  slug_taken: 409,
+  confirmation_mismatch: 400,
+  member_not_found: 404,
+  primary_owner_protected: 409,
+  last_owner: 409,
+  sole_member: 409,
+  use_leave: 409,
+  primary_owner_billing: 409,
+  transfer_target_not_owner: 409,
+  already_member: 409,
+  single_membership: 409,
+  seat_limit: 409,
+  invite_pending: 409,
+  invite_not_found: 404,
+  invite_not_pending: 409,
+  invite_expired: 410,
+  invite_revoked: 410,
+  invite_used: 409,
+  invite_declined: 409,
+  invite_wrong_email: 403,
+  join_request_not_found: 404,
+  join_request_decided: 409,
+  join_request_pending: 409,
+  own_request: 403,
+  scim_token_not_found: 404,
+  scim_token_name_taken: 409,
+  scim_unauthorized: 403,
+  scim_user_not_found: 404,
+  scim_group_not_found: 404,
+  scim_uniqueness: 409,
+  scim_managed: 409,
+  scim_no_email: 400,
+  invalid_filter: 400,
+  invalid_domain: 400,
+  domain_not_claimable: 400,
+  domain_already_added: 409,
+  domain_not_found: 404,
+  domain_taken: 409,
+  domain_not_verified: 409,
+  consent_not_found: 404,
+  consent_not_pending: 409,
+  membership_pending: 403,
+};
