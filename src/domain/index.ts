@@ -1,6 +1,7 @@
 import { createAccountService } from './accounts.js';
 import { createAuditService } from './audit.js';
 import { createConsentService } from './consents.js';
+import { createEnrollment } from './domains/enrollment.js';
 import { createDomainService } from './domains/service.js';
 import { withEvents } from './events.js';
 import type { Deps } from './context.js';
@@ -32,7 +33,7 @@ export function createDomain(given: Deps) {
     messageRefs: createMessageRefService(deps),
     scimTokens: createScimTokenService(deps),
     scim: createScimService(deps),
-    domains: createDomainService(deps),
+    domains: { ...createDomainService(deps), ...createEnrollment(deps) },
     replay: createReplayGuard(deps),
   };
 }

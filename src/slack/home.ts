@@ -7,6 +7,8 @@ import { currentOrgOf } from '../domain/orgs.js';
 /** Builds and publishes a person's App Home from the database (fresh at every open and after every change). */
 export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0): Promise<void> {
   const { domain } = deps;
+  // People on an org's verified domain join it (auto-join) or are offered to ask (suggest) first.
+  const offers = await domain.domains.offersFor(me.actor);
   const [mine, invitesForMe] = await Promise.all([domain.orgs.listMine(me.actor), domain.invites.listForMe(me.actor)]);
   // Same rule as domain.orgs.active, from the one listMine result, so App Home and `/org` agree.
   const current = currentOrgOf(mine);
@@ -19,7 +21,18 @@ export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackP
       domain.members.list(me.actor, current.org.id, { limit: HOME_PAGE_SIZE, offset: start }),
       can(viewer.role, 'member:invite') ? domain.invites.listPending(me.actor, current.org.id) : Promise.resolve([]),
     ]);
-    view = homeView({ mine, current, viewer, members, memberTotal: total, offset: start, pendingInvites, invitesForMe, emailKnown: !!me.account.email });
+    view = homeView({
+      mine,
+      current,
+      viewer,
+      members,
+      memberTotal: total,
+      offset: start,
+      pendingInvites,
+      invitesForMe,
+      emailKnown: !!me.account.email,
+      offers,
+    });
   } else {
     view = homeView({
       mine,
@@ -31,6 +44,7 @@ export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackP
       pendingInvites: [],
       invitesForMe,
       emailKnown: !!me.account.email,
+      offers,
     });
   }
   await client.views.publish({ user_id: me.userId, view: view as never });

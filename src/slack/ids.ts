@@ -54,6 +54,7 @@ export const ids = {
     inviteDecline: 'invite_decline',
     consentAccept: 'consent_accept',
     consentDecline: 'consent_decline',
+    domainAskToJoin: 'domain_ask_to_join',
     joinApprove: 'join_approve',
     joinDeny: 'join_deny',
     joinRole: 'join_role',

@@ -361,3 +361,31 @@ export async function modalFrom(h: SlackHarness, user: SlackUser, text: string):
   const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
   return call.args.view;
 }
+
+// App Home, as Slack drives it.
+
+/** Slack's app_home_opened event, as Slack sends it: a signed JSON event_callback. Resolves with the view published. */
+export async function openHome(h: SlackHarness, user: SlackUser): Promise<any> {
+  const mark = h.slack.calls.length;
+  const body = JSON.stringify({
+    token: 'legacy',
+    team_id: TEAM,
+    api_app_id: 'A0ROSTER',
+    type: 'event_callback',
+    event_id: `Ev${uniq()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'app_home_opened', user: user.id, channel: `D${user.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+  });
+  const res = await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
+  expect(res.status).toBe(200);
+  return (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id)).args.view;
+}
+
+export const HOME = { container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', blocks: [], state: { values: {} } } };
+
+/** A click in App Home; resolves with the next App Home published for that user. */
+export async function homeClick(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<any> {
+  const mark = h.slack.calls.length;
+  await h.action(user, action, HOME);
+  return (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id)).args.view;
+}

@@ -3,38 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
-import { TEAM, countRows, orgWithTeam, sign, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { HOME, countRows, homeClick, openHome, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 const harness = useSlackRoster({ OUTBOX_DIR: outbox });
-
-/** Slack's app_home_opened event, as Slack sends it: a signed JSON event_callback. Resolves with the view published. */
-async function openHome(h: SlackHarness, user: SlackUser): Promise<any> {
-  const mark = h.slack.calls.length;
-  const body = JSON.stringify({
-    token: 'legacy',
-    team_id: TEAM,
-    api_app_id: 'A0ROSTER',
-    type: 'event_callback',
-    event_id: `Ev${uniq()}`,
-    event_time: Math.floor(Date.now() / 1000),
-    event: { type: 'app_home_opened', user: user.id, channel: `D${user.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
-  });
-  const res = await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
-  expect(res.status).toBe(200);
-  return (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id)).args.view;
-}
-
-const HOME = { container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', blocks: [], state: { values: {} } } };
-
-/** A click in App Home; resolves with the next App Home published for that user. */
-async function homeClick(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<any> {
-  const mark = h.slack.calls.length;
-  await h.action(user, action, HOME);
-  return (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id)).args.view;
-}
 
 /** A click in App Home that is refused: resolves with the text of the info modal opened over App Home. */
 async function homeRefusal(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<string> {

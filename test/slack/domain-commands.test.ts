@@ -258,7 +258,7 @@ describe('/org domains enrollment and remove', () => {
     expect(await auditCount(h, org, 'domain.enrollment_changed')).toBe(1);
 
     expect((await ask(h, olga, `domains enrollment ${domain} suggest`)).text).toBe(
-      `People with a confirmed *${domain}* email are offered to join *${org.name}* as Developer.`,
+      `People with a confirmed *${domain}* email are offered to ask to join *${org.name}* (on App Home); owners and admins approve.`,
     );
     expect((await ask(h, olga, `domains enrollment ${domain} off`)).text).toBe(`People on *${domain}* join *${org.name}* only when invited.`);
   });

@@ -1,3 +1,4 @@
+import { joinRequestPermission, whoMay } from '../../domain/access.js';
 import type { DomainView } from '../../domain/domains/service.js';
 import { type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
@@ -54,7 +55,8 @@ function recordLines(v: DomainView): string {
 
 function enrollmentLine(v: DomainView, orgName: string): string {
   if (v.enrollment === 'off') return `People on ${v.domain} join ${orgName} only when invited.`;
-  if (v.enrollment === 'suggest') return `People with a confirmed ${v.domain} email are offered to join ${orgName} (as ${v.enrollmentRole}); admins approve.`;
+  if (v.enrollment === 'suggest')
+    return `People with a confirmed ${v.domain} email are offered to ask to join ${orgName} (on App Home in Slack); ${whoMay(joinRequestPermission)} approve.`;
   return `People with a confirmed ${v.domain} email join ${orgName} as ${v.enrollmentRole} by themselves.`;
 }
 

@@ -14,7 +14,8 @@ export const roleKey = (column: string) => text(column).$type<StoredRole>();
 export const defaultRoleKey: StoredRole = 'member';
 /** pending: added by an org's IdP for an email outside the org's verified domains, waiting for the person's consent; no access. */
 export const memberStatusEnum = pgEnum('member_status', ['active', 'suspended', 'pending']);
-export const memberSourceEnum = pgEnum('member_source', ['creator', 'invite', 'join_request', 'scim', 'cli']);
+/** domain: joined by themselves, their email being on a verified domain of the org with auto-join. */
+export const memberSourceEnum = pgEnum('member_source', ['creator', 'invite', 'join_request', 'scim', 'cli', 'domain']);
 export const inviteStatusEnum = pgEnum('invite_status', ['pending', 'accepted', 'declined', 'revoked', 'expired']);
 export const joinRequestStatusEnum = pgEnum('join_request_status', ['pending', 'approved', 'denied', 'cancelled']);
 

@@ -4,6 +4,7 @@ import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { errorText } from '../reply.js';
 import { consentAccept, consentDecline } from './consent.js';
+import { domainAskToJoin } from './domain-ask-to-join.js';
 import { homeCreateOrg } from './home-create-org.js';
 import { homeInvite } from './home-invite.js';
 import { homePage } from './home-page.js';
@@ -21,6 +22,7 @@ const actions: [string | RegExp, ActionHandler][] = [
   [ids.actions.inviteDecline, inviteDecline],
   [ids.actions.consentAccept, consentAccept],
   [ids.actions.consentDecline, consentDecline],
+  [ids.actions.domainAskToJoin, domainAskToJoin],
   [ids.actions.joinApprove, joinApprove],
   [ids.actions.joinDeny, joinDeny],
   [ids.actions.homeSwitchOrg, homeSwitchOrg],

@@ -1,5 +1,5 @@
 import { capitalized } from '../../shared/text.js';
-import { describeRole, whoMay } from '../../domain/access.js';
+import { describeRole, joinRequestPermission, whoMay } from '../../domain/access.js';
 import { type DomainView, type Enrollment, VERIFY_WINDOW_DAYS } from '../../domain/domains/service.js';
 import { type Block, context, esc, header, section, slackDate } from './kit.js';
 
@@ -103,7 +103,7 @@ export function enrollmentText(orgName: string, v: DomainView): string {
     case 'off':
       return `People on *${domain}* join *${org}* only when invited.`;
     case 'suggest':
-      return `People with a confirmed *${domain}* email are offered to join *${org}* as ${role}.`;
+      return `People with a confirmed *${domain}* email are offered to ask to join *${org}* (on App Home); ${whoMay(joinRequestPermission)} approve.`;
     case 'auto_join':
       return `People with a confirmed *${domain}* email join *${org}* as ${role} by themselves.`;
   }

@@ -1,6 +1,7 @@
-import { can, describeRole } from '../../domain/access.js';
+import { can, describeRole, joinRequestPermission, whoMay } from '../../domain/access.js';
 import type { InviteView } from '../../domain/invites.js';
 import type { MemberView } from '../../domain/members.js';
+import type { DomainOffer } from '../../domain/domains/enrollment.js';
 import type { MyOrg } from '../../domain/orgs.js';
 import { ids } from '../ids.js';
 import { type Block, actions, button, context, divider, esc, header, option, section, slackDate } from './kit.js';
@@ -21,6 +22,8 @@ export type HomeData = {
   invitesForMe: (InviteView & { orgName: string })[];
   /** false: Roster did not link this Slack user's email (say so, and what follows). */
   emailKnown?: boolean;
+  /** Orgs this person just joined by their verified email domain, and orgs it suggests they ask to join. */
+  offers?: { joined: DomainOffer[]; suggested: DomainOffer[] };
 };
 
 /** The App Home tab: at most 100 blocks whatever the org's size (members are paged). */
@@ -47,6 +50,24 @@ export function homeView(d: HomeData): Record<string, unknown> {
       blocks.push(
         section(`The identity provider of *${esc(m.org.name)}* wants to add you as *${describeRole(m.role)}*. You join only if you accept.`),
         actions(button('Accept', ids.actions.consentAccept, m.org.id, 'primary'), button('Decline', ids.actions.consentDecline, m.org.id)),
+      );
+    }
+    blocks.push(divider());
+  }
+  for (const o of d.offers?.joined ?? []) {
+    blocks.push(context(`:tada: You joined *${esc(o.org.name)}* as ${describeRole(o.role)}: your address is on ${esc(o.domain)}, which it has verified.`));
+  }
+  const suggested = d.offers?.suggested ?? [];
+  if (suggested.length) {
+    blocks.push(header('Organizations for your email domain'));
+    for (const o of suggested.slice(0, 5)) {
+      blocks.push(
+        section(`*${esc(o.org.name)}* has verified ${esc(o.domain)}, your address's domain. Ask to join, and its ${whoMay(joinRequestPermission)} decide.`),
+      );
+      blocks.push(
+        o.asked
+          ? context(':hourglass: You asked to join; waiting for a decision.')
+          : actions(button('Ask to join', ids.actions.domainAskToJoin, o.org.id, 'primary')),
       );
     }
     blocks.push(divider());

@@ -37,6 +37,7 @@ function memberLine(m: MemberView): string {
     m.status === 'pending' ? ':hourglass: pending: added by your identity provider, waiting for their consent' : null,
     m.billingEmails ? ':receipt: billing emails' : null,
     m.source === 'scim' ? 'managed by your IdP (SCIM)' : null,
+    m.source === 'domain' ? 'joined by their verified email domain' : null,
     m.scimBaseRole !== null ? 'role from IdP groups' : null,
   ].filter(Boolean);
   return `*${esc(m.displayName)}*${m.email ? ` · ${esc(m.email)}` : ''}\n${tags.join(' · ')} · joined ${slackDate(m.joinedAt)}`;
