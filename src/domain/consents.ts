@@ -75,12 +75,7 @@ export function createConsentService(deps: Deps) {
         await declinePendingMembership(tx, actor, org, m, now);
         return { org, membership: undefined };
       }
-      // The IdP may have deactivated the person while they were deciding: they join, suspended.
-      const [u] = await tx
-        .select({ active: scimUsers.active })
-        .from(scimUsers)
-        .where(and(eq(scimUsers.orgId, org.id), eq(scimUsers.accountId, m.accountId)));
-      const membership = await confirmPendingMembership(tx, actor, settings, org, m, u && !u.active ? 'suspended' : 'active', now);
+      const membership = await confirmPendingMembership(tx, actor, settings, org, m, now);
       return { org, membership };
     });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import { rowOf } from '../db/rows.js';
-import { accounts, invites, memberships, orgs, type MembershipRow, type OrgRow } from '../db/schema.js';
+import { accounts, invites, memberships, orgs, scimUsers, type MembershipRow, type OrgRow } from '../db/schema.js';
 import { oneWhoMay, ownerRole, type Role } from './access.js';
 import { emit } from './events.js';
 import type { Actor, DomainSettings, Executor } from './context.js';
@@ -300,11 +300,16 @@ export async function confirmPendingMembership(
   settings: DomainSettings,
   org: OrgRow,
   m: MembershipRow,
-  status: 'active' | 'suspended',
   now: Date,
 ): Promise<MembershipRow> {
   if (m.status !== 'pending') fail('consent_not_pending');
   await assertMayJoinAnotherOrg(tx, settings, m.accountId, org.id);
+  // The IdP may have deactivated the person while they were deciding: they join, suspended.
+  const [u] = await tx
+    .select({ active: scimUsers.active })
+    .from(scimUsers)
+    .where(and(eq(scimUsers.orgId, org.id), eq(scimUsers.accountId, m.accountId)));
+  const status = u && !u.active ? 'suspended' : 'active';
   const r = await tx.execute<Record<string, unknown>>(sql`
     with landed as (
       update accounts set active_org_id = ${org.id}, updated_at = ${now}

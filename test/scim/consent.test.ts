@@ -169,6 +169,19 @@ describe('SCIM for an address outside the org’s verified domains', () => {
     expect((await h.members(a.org)).find((m) => m.email === trusted)).toMatchObject({ status: 'active' });
   });
 
+  it("an org's invite to someone its IdP added and who has not answered says so; accepting an invite sent before is their consent", async () => {
+    const h = roster();
+    const { a, carol, email } = await carolAndAttacker(h);
+    const [early] = await h.domain.invites.create(a.owner.actor, a.org.id, { emails: email, role: 'developer' });
+    expect(early?.ok).toBe(true);
+    await h.scim(a.token, 'POST', '/Users', userBody(email));
+    const results = await h.domain.invites.create(a.owner.actor, a.org.id, { emails: email });
+    expect(results[0]).toMatchObject({ ok: false, message: expect.stringMatching(/identity provider has already added them/) });
+    if (!early?.ok) throw new Error('invite failed');
+    await h.domain.invites.accept(carol.actor, early.invite.id);
+    expect((await membershipIn(h, a.org.id, carol.account.id))!.status).toBe('active');
+  });
+
   it('a pending member counts toward the seat limit, like a pending invite', async () => {
     const h = roster();
     const a = await h.newOrgWithToken('Alpha');

@@ -78,10 +78,12 @@ export function createInviteCreation(deps: Deps) {
     assertCanGrant(standing.role, role);
     const now = clock.now();
     const [member] = await tx
-      .select({ id: memberships.id })
+      .select({ id: memberships.id, status: memberships.status })
       .from(memberships)
       .innerJoin(accounts, eq(accounts.id, memberships.accountId))
       .where(and(eq(memberships.orgId, orgId), sql`lower(${accounts.email}) = lower(${email})`));
+    if (member?.status === 'pending')
+      fail('already_member', 'Your identity provider has already added them; they were asked by email to accept and have not answered yet.');
     if (member) fail('already_member', 'Already a member of this organization.');
     const [pending] = await tx
       .select()

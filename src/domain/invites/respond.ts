@@ -4,7 +4,7 @@ import { emit } from '../events.js';
 import { type Actor, type Deps, type Tx, accountActor } from '../context.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
 import { fail } from '../errors.js';
-import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from '../membership-rules.js';
+import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable, confirmPendingMembership } from '../membership-rules.js';
 import { findMembership, requireOrg } from '../standing.js';
 import { parseId, sameEmail } from '../validation.js';
 import { findByToken } from './core.js';
@@ -75,8 +75,10 @@ export function createInviteResponses(deps: Deps) {
     const [invite] = await tx.select().from(invites).where(eq(invites.id, inviteId)).for('update');
     const state = inviteState(invite!, now);
     if (state !== 'pending') fail(stateCode(state), stateMessage(state));
-    const existing = await findMembership(tx, org.id, accountId);
+    const existing = await findMembership(tx, org.id, accountId, { lock: true });
     let membership = existing;
+    // Waiting for their consent to an IdP's claim: accepting the org's invite is that consent.
+    if (existing?.status === 'pending') membership = await confirmPendingMembership(tx, actor, settings, org, existing, now);
     if (!existing) {
       await assertMayJoinAnotherOrg(tx, settings, accountId, org.id);
       await assertSeatAvailable(tx, org, now, { exceptInviteId: invite!.id });
@@ -112,7 +114,7 @@ export function createInviteResponses(deps: Deps) {
       },
       now,
     );
-    return { org, membership: membership!, invite: after!, alreadyMember: !!existing };
+    return { org, membership: membership!, invite: after!, alreadyMember: !!existing && existing.status !== 'pending' };
   }
 
   async function declineByToken(token: string): Promise<InviteRow> {
