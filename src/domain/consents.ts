@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
-import { memberships, orgs, scimUsers, type MembershipRow, type OrgRow } from '../db/schema.js';
+import { accounts, memberships, orgs, type MembershipRow, type OrgRow } from '../db/schema.js';
 import { accountActor, type Actor, type Deps, type Executor } from './context.js';
 import { fail } from './errors.js';
-import { confirmPendingMembership, declinePendingMembership } from './membership-rules.js';
+import { confirmPendingMembership, declinePendingMembership } from './membership-rules/index.js';
 import { requireOrg } from './standing.js';
 import { sameSecret } from './tokens.js';
 import { isUuid } from './validation.js';
@@ -45,10 +45,11 @@ export function createConsentService(deps: Deps) {
 
   async function request(ex: Executor, membershipId: string): Promise<ConsentRequest | undefined> {
     const [row] = await ex
-      .select({ m: memberships, orgName: orgs.name, email: scimUsers.email })
+      // The person's own address (the IdP can change what its SCIM user says afterwards).
+      .select({ m: memberships, orgName: orgs.name, email: accounts.email })
       .from(memberships)
       .innerJoin(orgs, eq(orgs.id, memberships.orgId))
-      .leftJoin(scimUsers, and(eq(scimUsers.orgId, memberships.orgId), eq(scimUsers.accountId, memberships.accountId)))
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
       .where(eq(memberships.id, membershipId));
     if (!row) return undefined;
     return { membershipId, orgId: row.m.orgId, orgName: row.orgName, email: row.email, pending: row.m.status === 'pending' };
@@ -104,10 +105,10 @@ export function createConsentService(deps: Deps) {
   async function pendingFor(actor: Actor): Promise<ConsentRequest[]> {
     if (actor.type !== 'account') return [];
     const rows = await db
-      .select({ id: memberships.id, orgId: orgs.id, orgName: orgs.name, email: scimUsers.email })
+      .select({ id: memberships.id, orgId: orgs.id, orgName: orgs.name, email: accounts.email })
       .from(memberships)
       .innerJoin(orgs, eq(orgs.id, memberships.orgId))
-      .leftJoin(scimUsers, and(eq(scimUsers.orgId, memberships.orgId), eq(scimUsers.accountId, memberships.accountId)))
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
       .where(and(eq(memberships.accountId, actor.accountId), eq(memberships.status, 'pending')))
       .orderBy(asc(orgs.name));
     return rows.map((r) => ({ membershipId: r.id, orgId: r.orgId, orgName: r.orgName, email: r.email, pending: true }));

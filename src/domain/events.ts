@@ -33,8 +33,11 @@ export interface EventTypes {
   'org.settings_changed': Shape<'org'>;
   'org.deleted': Shape<'org', { name: string; slug: string; members: number }, undefined>;
   'org.primary_owner_transferred': Shape<'org', { primaryOwnerId: string }, { primaryOwnerId: string }>;
-  /** consented: the person accepted a membership their org's IdP made for them (member.pending before). */
-  'member.added': Shape<'membership', undefined, MemberRef & { source: string; billingEmails?: boolean; consented?: true }>;
+  /**
+   * After member.pending: consented (the person accepted the membership their org's IdP made for them), or
+   * domainVerified (the org then verified the domain of their address, so its IdP speaks for them).
+   */
+  'member.added': Shape<'membership', undefined, MemberRef & { source: string; billingEmails?: boolean; consented?: true; domainVerified?: string }>;
   /** An IdP added someone outside the org's verified domains: no access until they accept. */
   'member.pending': Shape<'membership', undefined, MemberRef & { source: string; email: string }>;
   'member.declined': Shape<'membership', MemberRef, undefined>;

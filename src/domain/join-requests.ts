@@ -4,7 +4,7 @@ import { assertCanGrant, authorize, joinRequestDeciders, joinRequestPermission, 
 import { emit } from './events.js';
 import { type Actor, type Deps, isUniqueViolation } from './context.js';
 import { fail, notFoundFor } from './errors.js';
-import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules.js';
+import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from './membership-rules/index.js';
 import { findMembership, lockOrgFor, requireMembership } from './standing.js';
 import { parseId, parseInput, safeString } from './validation.js';
 
@@ -28,7 +28,13 @@ export function createJoinRequestService(deps: Deps) {
     const msg = parseInput(messageSchema, message);
     try {
       return await db.transaction(async (tx) => {
-        if (await findMembership(tx, org.id, actor.accountId)) fail('already_member', `You're already a member of ${org.name}.`);
+        const mine = await findMembership(tx, org.id, actor.accountId);
+        if (mine?.status === 'pending')
+          fail(
+            'membership_pending',
+            `${org.name}'s identity provider has already added you: accept or decline that request (App Home, or Roster's email) instead of asking.`,
+          );
+        if (mine) fail('already_member', `You're already a member of ${org.name}.`);
         await assertMayJoinAnotherOrg(tx, settings, actor.accountId, org.id);
         const now = clock.now();
         const [req] = await tx

@@ -11,7 +11,7 @@ import {
   endMembership,
   setMembershipBillingEmails,
   transferPrimaryOwnershipTo,
-} from './membership-rules.js';
+} from './membership-rules/index.js';
 import { actorAccountId, lockOrgFor, requireMembership } from './standing.js';
 import { emailSchema, parseId, parseInput } from './validation.js';
 
@@ -38,12 +38,15 @@ function scimOwnership(m: Pick<MemberView, 'source' | 'scimBaseRole'>): { member
 type ForceOption = { force?: boolean };
 
 /**
- * A member's name within the org: what the org's IdP calls them (its SCIM user), else their own. The
- * IdP's name never leaves the org: the account's own name is only the person's to change.
+ * A member's name within the org: what the org's IdP calls them (its SCIM user), else their own (for
+ * someone pending: their address's local part). The IdP's name never leaves the org: the account's own
+ * name is only the person's to change.
  */
 const nameInOrg = sql<string>`coalesce((
   select nullif(coalesce(su.display_name, trim(concat_ws(' ', su.given_name, su.family_name))), '')
-  from scim_users su where su.org_id = ${memberships.orgId} and su.account_id = ${memberships.accountId}), ${accounts.displayName})`;
+  from scim_users su where su.org_id = ${memberships.orgId} and su.account_id = ${memberships.accountId}),
+  -- Until they accept, the org sees nothing of the person beyond what its IdP sent.
+  case when ${memberships.status} = 'pending' then split_part(${accounts.email}, '@', 1) else ${accounts.displayName} end)`;
 
 const memberColumns = {
   membershipId: memberships.id,
@@ -128,7 +131,8 @@ export function createMemberService(deps: Deps) {
       // A forced change becomes the role the groups fall back to.
       await changeMembershipRole(tx, actor, org, target, role, clock.now(), {
         scimBaseRole: target.scimBaseRole !== null ? role : undefined,
-        notice: { byAccountId: actorAccountId(actor) },
+        // Someone who has not accepted yet never joined: no message about "your role" in it.
+        ...(target.status === 'pending' ? {} : { notice: { byAccountId: actorAccountId(actor) } }),
       });
       return { ...target, role };
     });
@@ -149,7 +153,7 @@ export function createMemberService(deps: Deps) {
           standing.role,
           `This member was added by your identity provider (SCIM). Remove them there (unassign the app), or, as ${oneWhoMay('scim:manage')}, force the removal.`,
         );
-      await endMembership(tx, actor, org, target, clock.now(), { how: 'removed', notify: true });
+      await endMembership(tx, actor, org, target, clock.now(), { how: 'removed', notify: target.status !== 'pending' });
     });
   }
 

@@ -5,7 +5,7 @@ import { authorize, ownerRole, type Role } from './access.js';
 import { emit } from './events.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation } from './context.js';
 import { fail } from './errors.js';
-import { addMembership, assertMayJoinAnotherOrg } from './membership-rules.js';
+import { addMembership, assertMayJoinAnotherOrg } from './membership-rules/index.js';
 import { requireMembership, requireOrg } from './standing.js';
 import { nameSchema, parseInput } from './validation.js';
 

@@ -69,9 +69,8 @@ export async function mentionedAccountId(domain: Domain, client: WebClient, team
   return email ? (await domain.accounts.findByEmail(email))?.id : undefined;
 }
 
-/** The email Slack verified for a user; undefined for a user Slack doesn't know. */
 /** What Slack says about a user's email and standing: the domain decides whether that email may link accounts. */
-function emailFactsOf(user: SlackUserInfo | undefined, teamId: string): SlackEmailFacts {
+export function emailFactsOf(user: SlackUserInfo | undefined, teamId: string): SlackEmailFacts {
   return {
     confirmed: user?.is_email_confirmed === true,
     deleted: user?.deleted === true,
@@ -81,10 +80,10 @@ function emailFactsOf(user: SlackUserInfo | undefined, teamId: string): SlackEma
 }
 
 /** A user as Slack's users.info describes it. */
-type SlackUserInfo = NonNullable<Awaited<ReturnType<WebClient['users']['info']>>['user']>;
+export type SlackUserInfo = NonNullable<Awaited<ReturnType<WebClient['users']['info']>>['user']>;
 
-/** The email a mentioned Slack user stands for, only when Slack vouches for it (the same rule as linking accounts). */
-async function slackEmail(client: WebClient, userId: string, teamId: string): Promise<string | undefined> {
+/** The email a Slack user stands for, only when Slack vouches for it (the same rule as linking accounts). */
+export async function slackEmail(client: WebClient, userId: string, teamId: string): Promise<string | undefined> {
   try {
     const info = await client.users.info({ user: userId });
     return mayLinkByEmail(emailFactsOf(info.user, teamId)) ? info.user?.profile?.email || undefined : undefined;

@@ -67,6 +67,18 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
   // Bolt added its logger to clientOptions when it built its own client.
   app.client = new webApi.WebClient(botToken, clientOptions);
 
+  // Single-token mode serves only the token's own workspace (learned from auth.test at start): a
+  // request from any other is told Roster is not installed there, and changes nothing.
+  let servedTeam: string | undefined;
+  app.use(async (args) => {
+    const team = teamOf(args.body as SlackBody);
+    if (!servedTeam || !team || team === servedTeam) return args.next();
+    deps.log.warn({ team }, 'Slack request from a workspace Roster is not installed in: refused');
+    const ack = (args as { ack?: (r?: unknown) => Promise<void> }).ack;
+    if ((args.body as SlackBody).command) await ack?.({ response_type: 'ephemeral', text: NOT_INSTALLED });
+    else await ack?.();
+  });
+
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
@@ -80,12 +92,48 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     router,
     app,
     start: async () => {
+      // Its own client: no retries (the default retries for half an hour) and a short timeout, so start never hangs on Slack.
+      servedTeam = await checkToken(new webApi.WebClient(botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5_000, logger }), deps.log);
       if (settings.appToken) await app.start();
     },
     stop: async () => {
       if (settings.appToken) await app.stop();
     },
   };
+}
+
+const NOT_INSTALLED = ':warning: Roster is not installed in this workspace, so nothing was done. Ask your Slack admin to install it here.';
+
+type SlackBody = { team_id?: string; team?: { id?: string } | null; user?: { team_id?: string }; command?: string };
+
+/** The workspace a request comes from: commands and events carry team_id, interactions a team object. */
+function teamOf(body: SlackBody): string | undefined {
+  return body.team_id ?? body.team?.id ?? body.user?.team_id ?? undefined;
+}
+
+/**
+ * auth.test at start: the bot token's workspace, and a clear log line when the token is revoked, wrong
+ * or not a bot token. undefined (serve any workspace, as before) when Slack cannot be asked now.
+ */
+async function checkToken(client: webApi.WebClient, log: Logger): Promise<string | undefined> {
+  try {
+    const r = await client.auth.test();
+    if (!r.bot_id) {
+      log.error("SLACK_BOT_TOKEN is not a bot token (xoxb-…): Roster needs the app's bot token. Slack requests will fail until it is replaced.");
+      return undefined;
+    }
+    log.info({ team: r.team_id, bot: r.bot_id }, 'Slack token checked: serving this workspace only');
+    return r.team_id ?? undefined;
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    if (code === 'invalid_auth' || code === 'token_revoked' || code === 'account_inactive' || code === 'not_authed')
+      log.error(
+        { slackError: code },
+        `SLACK_BOT_TOKEN does not work (${code}): reinstall the Slack app and set its new bot token. Slack requests will fail until then.`,
+      );
+    else log.warn({ err: (err as Error).message }, 'Could not check the Slack token at start (auth.test): serving any workspace that sends signed requests');
+    return undefined;
+  }
 }
 
 function boltLogger(log: Logger) {

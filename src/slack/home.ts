@@ -5,10 +5,14 @@ import { can } from '../domain/access.js';
 import { currentOrgOf } from '../domain/orgs.js';
 
 /** Builds and publishes a person's App Home from the database (fresh at every open and after every change). */
-export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0): Promise<void> {
+/**
+ * `vouchedEmail`: the email Slack vouches for this person right now (App Home opened): with it, their
+ * verified email domain may enroll them first (auto-join) or offer orgs to ask to join.
+ */
+export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0, vouchedEmail?: string): Promise<void> {
   const { domain } = deps;
   // People on an org's verified domain join it (auto-join) or are offered to ask (suggest) first.
-  const offers = await domain.domains.offersFor(me.actor);
+  const offers = await domain.domains.offersFor(me.actor, vouchedEmail);
   const [mine, invitesForMe] = await Promise.all([domain.orgs.listMine(me.actor), domain.invites.listForMe(me.actor)]);
   // Same rule as domain.orgs.active, from the one listMine result, so App Home and `/org` agree.
   const current = currentOrgOf(mine);

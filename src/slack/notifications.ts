@@ -1,9 +1,11 @@
 import { webApi } from '@slack/bolt';
 import { describeStoredRole, joinApprovalRoles, mayDecideJoinRequests } from '../domain/access.js';
+import { mayLinkByEmail } from '../domain/accounts.js';
 import { consentUrl } from '../domain/consents.js';
 import { DeliveryDeferred, RecipientUnreachable, type NotificationContent } from '../domain/notifications.js';
 import type { Logger } from '../logger.js';
 import { classifySlackError, createSlackDeliveryState, type SlackFailure } from './api-errors.js';
+import { emailFactsOf, type SlackUserInfo } from './actor.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { esc } from './blocks/kit.js';
 import { consentDm, inviteDm, joinRequestDm } from './blocks/messages.js';
@@ -112,7 +114,12 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
     if (!c.recipient.email) return undefined;
     const email = c.recipient.email;
     // users_not_found (not in this workspace) is a RecipientUnreachable like any other.
-    return (await call('users.lookupByEmail', () => client.users.lookupByEmail({ email }))).user?.id;
+    const found = (await call('users.lookupByEmail', () => client.users.lookupByEmail({ email }))).user;
+    // Only a Slack user Slack vouches has that email (confirmed, a full member of this workspace) gets a
+    // message meant for its owner: it can carry a link that acts for them. Anyone else: the email covers it.
+    if (!found?.id || !mayLinkByEmail(emailFactsOf(found as SlackUserInfo, found.team_id ?? '')))
+      throw new RecipientUnreachable('Slack users.lookupByEmail: email not vouched for by Slack');
+    return found.id;
   }
 
   async function post(channel: string, msg: { text: string; blocks?: unknown[] }) {

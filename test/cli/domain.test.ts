@@ -51,11 +51,20 @@ describe('roster domain', () => {
     expect(ok.stdout).toMatch(new RegExp(`^${domain.replace('.', '\\.')} is verified for Acme \\w+\\.$`));
     const list = await roster('domain', 'list', slug);
     expect(list.stdout).toMatch(new RegExp(`${domain.replace('.', '\\.')}\\s+verified\\s+off\\s+member`));
+    // Before connecting an IdP, the owner sees which addresses it may grant access to at once.
+    expect((await roster('scim', 'token', 'create', slug, '--name', 'okta')).stdout).toContain(`Verified domains: ${domain} (SCIM gives access at once`);
     const enrolled = await roster('domain', 'enrollment', slug, domain, 'auto-join');
     expect(enrolled.stdout).toMatch(/join .* as member by themselves/);
     const removed = await roster('domain', 'remove', slug, domain);
     expect(removed.code).toBe(0);
     expect((await roster('domain', 'list', slug)).stdout).toMatch(/has no domains/);
+  });
+
+  it('a SCIM token made before any domain is verified comes with the warning that everyone will be asked first', async () => {
+    const slug = await newOrg();
+    const r = await roster('scim', 'token', 'create', slug);
+    expect(r.stdout).toMatch(/No verified domains: everyone SCIM adds will be asked to accept first/);
+    expect(r.stdout.split('\n').at(-1)).toMatch(/^rst_/);
   });
 
   it('a free-mail domain is refused with the reason and exit 1', async () => {

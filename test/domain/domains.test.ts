@@ -166,6 +166,26 @@ describe('DNS verification (a real DNS server on loopback)', () => {
   });
 });
 
+describe('what verifying changes', () => {
+  it("people the org's IdP added on the domain before it was verified get access once it is (IdP first, DNS second)", async () => {
+    const w = world();
+    const { org, owner } = await w.org();
+    const domain = newDomain();
+    const added = await w.domain.domains.add(owner.actor, org.id, domain);
+    const idp = { type: 'scim' as const, tokenId: 'okta-token', orgId: org.id, label: 'okta' };
+    const email = `early.${randomBytes(3).toString('hex')}@${domain}`;
+    await w.domain.scim.createUser(idp, { userName: email, emails: [{ value: email, primary: true }] });
+    const status = async () =>
+      (await w.db.pool.query(`select m.status from memberships m join accounts a on a.id = m.account_id where m.org_id = $1 and a.email = $2`, [org.id, email]))
+        .rows[0]?.status;
+    expect(await status()).toBe('pending');
+    dns.setTxt(added.record.name, added.record.value);
+    await w.domain.domains.verify(owner.actor, org.id, domain);
+    expect(await status()).toBe('active');
+    expect((await eventsOf(w, org.id, 'member.added')).at(-1)!.after).toMatchObject({ domainVerified: domain, source: 'scim' });
+  });
+});
+
 describe('the recheck job', () => {
   it('rechecks pending domains, verifying those whose record appeared, and not more often than every 15 minutes', async () => {
     const w = world();

@@ -109,8 +109,9 @@ export class FakeSlack {
         };
       }
       case 'users.lookupByEmail': {
+        // Slack answers with the same user object as users.info.
         const u = [...this.users.values()].find((x) => x.email?.toLowerCase() === String(args.email).toLowerCase());
-        return u ? { ok: true, user: { id: u.id, name: u.name } } : { ok: false, error: 'users_not_found' };
+        return u ? this.answer('users.info', { user: u.id }) : { ok: false, error: 'users_not_found' };
       }
       case 'chat.postMessage':
         return { ok: true, channel: args.channel?.startsWith('U') ? `D${args.channel.slice(1)}` : args.channel, ts: `${++this.ts}.000100`, message: {} };

@@ -131,6 +131,12 @@ describe('SCIM for an address outside the org’s verified domains', () => {
     expect(events.rows.map((e) => e.action)).toEqual(['member.pending', 'member.declined']);
     // The old link now leads nowhere.
     expect((await page(h, `/consent/${token}`)).status).toBe(404);
+    // An IdP deleting and re-creating the user gets its 201, but the person is not asked again.
+    expect((await h.scim(a.token, 'DELETE', `/Users/${res.body.id}`)).status).toBe(204);
+    expect((await h.scim(a.token, 'POST', '/Users', userBody(email))).status).toBe(201);
+    const again = (await membershipIn(h, a.org.id, carol.account.id))!;
+    expect(again.status).toBe('pending');
+    expect(await h.domain.outbox.find({ dedupeKey: `member.consent_requested:${again.id}` })).toEqual([]);
   });
 
   it('an IdP deactivating a pending person keeps them pending; accepting then makes them a suspended member, not an active one', async () => {
@@ -178,6 +184,10 @@ describe('SCIM for an address outside the org’s verified domains', () => {
     const results = await h.domain.invites.create(a.owner.actor, a.org.id, { emails: email });
     expect(results[0]).toMatchObject({ ok: false, message: expect.stringMatching(/identity provider has already added them/) });
     if (!early?.ok) throw new Error('invite failed');
+    // The link is not the person's consent (an admin of the claiming org can copy it)…
+    await expect(h.domain.invites.acceptByToken(early.token)).rejects.toMatchObject({ code: 'membership_pending' });
+    expect((await membershipIn(h, a.org.id, carol.account.id))!.status).toBe('pending');
+    // …the person accepting it themselves is.
     await h.domain.invites.accept(carol.actor, early.invite.id);
     expect((await membershipIn(h, a.org.id, carol.account.id))!.status).toBe('active');
   });

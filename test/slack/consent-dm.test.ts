@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifiedDomainForTest } from '../helpers/fixtures.js';
-import { countRows, orgOwnedBy, slackPerson, useSlackRoster, type SlackCall, type SlackHarness } from '../helpers/slack.js';
+import { countRows, orgOwnedBy, slackPerson, uniq, useSlackRoster, type SlackCall, type SlackHarness } from '../helpers/slack.js';
+import { waitFor } from '../helpers/wait.js';
 import { userBody } from '../helpers/scim.js';
 
 /** SPEC §10: a person another org's IdP claims is asked in Slack too, with Accept / Decline that only they can use. */
@@ -68,6 +69,24 @@ describe('consent DM', () => {
     expect(reply.text).toMatch(/does not exist any more/);
     expect(await countRows(h, 'memberships', `org_id = '${a.id}' and account_id = '${carol.account.id}' and status = 'pending'`)).toBe(1);
     expect(await countRows(h, 'memberships', `org_id = '${a.id}' and account_id = '${mallory.account.id}'`)).toBe(0);
+  });
+
+  it('a Slack user whose profile shows the address but Slack does not vouch for it gets no DM (the email covers the person)', async () => {
+    const h = harness();
+    const email = `carol.${uniq()}@elsewhere.test`;
+    await h.domain.accounts.findOrCreateByEmail(email, 'Carol');
+    const mallory = h.slack.addUser('Mallory', email, { emailConfirmed: false });
+    const mark = h.slack.calls.length;
+    const a = await claimedBy(h, email);
+    const account = (await h.domain.accounts.findByEmail(email))!;
+    const [m] = (await h.db.pool.query(`select id from memberships where org_id = $1 and account_id = $2`, [a.id, account.id])).rows;
+    const settled = await waitFor(async () => {
+      const ns = await h.domain.outbox.find({ dedupeKey: `member.consent_requested:${m.id}` });
+      const slack = ns.find((n) => n.channel === 'slack');
+      return slack && slack.status !== 'pending' && slack.status !== 'sending' ? slack : undefined;
+    }, 'the Slack consent notification to settle');
+    expect(settled.status).toBe('skipped');
+    expect(h.slack.of('chat.postMessage', mark).filter((c) => c.args.channel === mallory.id)).toEqual([]);
   });
 
   it('Decline removes the pending membership, and `/org list` no longer shows the org', async () => {

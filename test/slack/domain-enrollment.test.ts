@@ -58,6 +58,34 @@ describe('enrollment by verified domain', () => {
     expect(await memberOf(h, org.id, email)).toBeUndefined();
   });
 
+  it('someone who joined by invite and was removed is not added back by their domain', async () => {
+    const h = harness();
+    const { owner, org, domain } = await orgWithDomain(h, 'auto_join');
+    const email = `ex.${uniq()}@${domain}`;
+    const ex = h.slack.addUser('Ex', email);
+    const [r] = await h.domain.invites.create(owner.actor, org.id, { emails: email });
+    if (!r?.ok) throw new Error('invite failed');
+    await h.domain.invites.acceptByToken(r.token);
+    const account = (await h.domain.accounts.findByEmail(email))!;
+    await h.domain.members.remove(owner.actor, org.id, account.id);
+    expect(text(await openHome(h, ex))).not.toContain(`You joined *${org.name}*`);
+    expect(await memberOf(h, org.id, email)).toBeUndefined();
+  });
+
+  it('an email Slack stopped vouching for (now unconfirmed) no longer enrolls, though the account keeps it', async () => {
+    const h = harness();
+    const { org, domain } = await orgWithDomain(h, 'auto_join');
+    const other = await orgWithDomain(h, 'auto_join');
+    const email = `vic.${uniq()}@${domain}`;
+    const vic = h.slack.addUser('Vic', email);
+    await openHome(h, vic);
+    expect(await memberOf(h, org.id, email)).toMatchObject({ status: 'active' });
+    // Slack no longer vouches for Vic's email, and the account's email is on another auto-join org's domain.
+    (vic as any).facts = { emailConfirmed: false };
+    await h.db.pool.query(`update accounts set email = $1 where lower(email) = lower($2)`, [`vic.${uniq()}@${other.domain}`, email]);
+    expect(text(await openHome(h, vic))).not.toContain(other.org.name);
+  });
+
   it('an email Slack does not vouch for (unconfirmed, or a guest) is not enrolled', async () => {
     const h = harness();
     const { org, domain } = await orgWithDomain(h, 'auto_join');

@@ -1,5 +1,5 @@
 import { joinRequestPermission, whoMay } from '../../domain/access.js';
-import type { DomainView } from '../../domain/domains/service.js';
+import { VERIFY_WINDOW_DAYS, type DomainView } from '../../domain/domains/service.js';
 import { type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
@@ -32,7 +32,11 @@ export const domain: Command = async (c, [verb, ref, name, ...rest]) => {
       }
       c.out.print(`${v.domain} is not verified yet: ${v.lastCheckResult ?? 'no record found.'}`);
       c.out.print(recordLines(v));
-      c.out.print(`Roster rechecks it by itself until ${when(v.failsAt)}.`);
+      c.out.print(
+        v.failsAt
+          ? `Roster rechecks it by itself until ${when(v.failsAt)}.`
+          : `It was not verified within ${VERIFY_WINDOW_DAYS} days; publish the record and verify again to retry.`,
+      );
       return 1;
     }
     case 'remove':
@@ -42,7 +46,7 @@ export const domain: Command = async (c, [verb, ref, name, ...rest]) => {
     default: {
       const [mode, role] = rest;
       if (!mode) throw new UsageError(`Give the mode. ${use}`);
-      const v = await domains.setEnrollment(actor, org.id, name, mode.replace('-', '_'), role);
+      const v = await domains.setEnrollment(actor, org.id, name, mode, role);
       c.out.print(enrollmentLine(v, org.name));
       return 0;
     }

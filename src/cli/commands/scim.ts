@@ -15,6 +15,12 @@ async function token(c: CliCtx, [verb, ref, ...nameParts]: string[]): Promise<nu
   switch (verb) {
     case 'create': {
       const { token, view } = await domain.scimTokens.create(actor, org.id, c.flags.name ?? (name || 'default'));
+      const verified = (await domain.domains.list(actor, org.id)).filter((d) => d.status === 'verified').map((d) => d.domain);
+      out.print(
+        verified.length
+          ? `Verified domains: ${verified.join(', ')} (SCIM gives access at once to addresses on them; anyone else is asked to accept first).`
+          : `No verified domains: everyone SCIM adds will be asked to accept first. Verify yours: roster domain add ${org.slug} <domain>`,
+      );
       out.print(`SCIM token "${view.name}" for ${org.name}. Base URL: ${c.publicUrl}/scim/v2 — shown only once:`);
       out.print(token);
       return 0;

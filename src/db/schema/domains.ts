@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { defaultRoleKey, roleKey, timestamps } from './enums.js';
 import { orgs } from './orgs.js';
 import { accounts } from './people.js';
@@ -44,25 +44,6 @@ export const orgDomains = pgTable(
       .on(t.lastCheckedAt)
       .where(sql`${t.status} = 'pending'`),
   ],
-);
-
-/**
- * Who a verified domain has enrolled into an org (auto-join), once: someone who then leaves or is removed
- * is not added back by their email the next time Roster sees them.
- */
-export const domainEnrollments = pgTable(
-  'domain_enrollments',
-  {
-    orgId: uuid('org_id')
-      .notNull()
-      .references(() => orgs.id, { onDelete: 'cascade' }),
-    accountId: uuid('account_id')
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
-    domain: text('domain').notNull(),
-    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.orgId, t.accountId] })],
 );
 
 export type OrgDomainRow = typeof orgDomains.$inferSelect;

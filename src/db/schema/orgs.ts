@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { memberSourceEnum, memberStatusEnum, roleKey, timestamps } from './enums.js';
 import { accounts } from './people.js';
 
@@ -55,6 +55,26 @@ export const memberships = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('memberships_org_account_uq').on(t.orgId, t.accountId), index('memberships_account_idx').on(t.accountId)],
+);
+
+/**
+ * People who were members of an org, or declined to be: how it ended, the last time. Their email domain
+ * never brings them back by itself (auto-join), and an IdP the person declined does not ask again.
+ */
+export const pastMemberships = pgTable(
+  'past_memberships',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => orgs.id, { onDelete: 'cascade' }),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** removed, left, declined (an IdP's claim). */
+    how: text('how').$type<'removed' | 'left' | 'declined'>().notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.accountId] })],
 );
 
 export type { StoredRole as Role } from './enums.js';

@@ -16,7 +16,7 @@ const MAX_DOMAIN = 253;
 
 /** The domain part of an email, lowercased: what a verified domain is compared with. */
 export function domainOfEmail(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+  return normalDomain(email.slice(email.lastIndexOf('@') + 1));
 }
 
 function typedDomain(input: string): string {

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
-import { orgDomains, orgs, type OrgDomainRow } from '../../db/schema.js';
+import { accounts, memberships, orgDomains, type OrgDomainRow } from '../../db/schema.js';
 import { authorize, isRole, ownerRole, type Role } from '../access.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from '../context.js';
-import { fail } from '../errors.js';
+import { fail, isDomainError } from '../errors.js';
+import { confirmPendingMembership } from '../membership-rules/index.js';
 import { emit } from '../events.js';
-import { lockOrgFor, requireMembership } from '../standing.js';
+import { lockOrgFor, requireMembership, requireOrg } from '../standing.js';
 import { claimableDomain, domainOfEmail, normalDomain } from './names.js';
 
 /** The DNS name an org publishes its TXT record under, for a domain. */
@@ -134,13 +135,15 @@ export function createDomainService(deps: Deps) {
     if (row.status === 'verified') return viewOf(row);
     const result = await check(row);
     try {
-      return await db.transaction(async (tx) => {
+      const view = await db.transaction(async (tx) => {
         const current = await find(tx, orgId, row.domain, true);
         if (current.status === 'verified') return viewOf(current);
         const now = clock.now();
         const retried = current.status === 'failed' ? await retry(tx, current, now) : current;
         return viewOf(await record(tx, actor, retried, result, now));
       });
+      if (view.status === 'verified') await admitPending(actor, orgId, view.domain);
+      return view;
     } catch (err) {
       // Another org's verification of the same domain committed between our check and our write.
       if (isUniqueViolation(err, 'org_domains_verified_uq')) fail('domain_taken');
@@ -229,6 +232,32 @@ export function createDomainService(deps: Deps) {
     return r!;
   }
 
+  /**
+   * Once the org has verified a domain, its IdP speaks for addresses on it: members it added there while
+   * the domain was unverified (pending, waiting for consent) get access now. Its own transaction, after
+   * the verification's: the org row is locked before membership rows, as everywhere else.
+   */
+  async function admitPending(actor: Actor, orgId: string, domain: string): Promise<void> {
+    await db.transaction(async (tx) => {
+      const org = await requireOrg(tx, orgId, { lock: true });
+      const waiting = await tx
+        .select({ m: memberships })
+        .from(memberships)
+        .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+        .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'pending'), sql`lower(split_part(${accounts.email}, '@', 2)) = ${domain}`))
+        .for('update', { of: memberships });
+      const now = clock.now();
+      for (const { m } of waiting) {
+        try {
+          await confirmPendingMembership(tx, actor, deps.settings, org, m, now, domain);
+        } catch (err) {
+          // One org per person (single mode): they stay pending, and can still accept after leaving the other.
+          if (!isDomainError(err, 'single_membership')) throw err;
+        }
+      }
+    });
+  }
+
   async function remove(actor: Actor, orgId: string, domainInput: string): Promise<void> {
     await db.transaction(async (tx) => {
       await lockOrgFor(tx, actor, orgId, 'domain:manage');
@@ -240,6 +269,11 @@ export function createDomainService(deps: Deps) {
 
   /** How people with a confirmed email on a verified domain may join: off, suggest, or auto-join with a role. */
   async function setEnrollment(actor: Actor, orgId: string, domainInput: string, mode: string, roleInput?: string): Promise<DomainView> {
+    // People type auto-join; the stored mode is auto_join.
+    mode = String(mode ?? '')
+      .trim()
+      .toLowerCase()
+      .replace('-', '_');
     if (!(enrollmentModes as readonly string[]).includes(mode))
       fail('invalid_input', `Enrollment is one of: off, suggest, auto-join (not "${String(mode).slice(0, 20)}").`, { field: 'enrollment' });
     if (roleInput !== undefined && !isRole(roleInput)) fail('invalid_input', `"${String(roleInput).slice(0, 30)}" is not a role.`, { field: 'role' });
@@ -295,36 +329,36 @@ export function createDomainService(deps: Deps) {
     const actor = systemActor('verify-domains');
     let verified = 0;
     let failed = 0;
+    // One domain's trouble (say a failed write) does not hold up the rest of the batch: reported at the end.
+    let firstError: unknown;
     for (const row of claimed) {
-      const result = await check(row);
-      const after = await db
-        .transaction(async (tx) => {
-          const [current] = await tx.select().from(orgDomains).where(eq(orgDomains.id, row.id)).for('update');
-          if (!current || current.status !== 'pending') return current;
-          return record(tx, actor, current, result, clock.now());
-        })
-        .catch((err: unknown) => {
-          // Another org verified it at the same moment: this claim stays pending, and says so next time.
-          if (isUniqueViolation(err, 'org_domains_verified_uq')) return undefined;
-          throw err;
-        });
-      if (after?.status === 'verified') verified++;
-      if (after?.status === 'failed') failed++;
+      try {
+        const result = await check(row);
+        const after = await db
+          .transaction(async (tx) => {
+            const [current] = await tx.select().from(orgDomains).where(eq(orgDomains.id, row.id)).for('update');
+            if (!current || current.status !== 'pending') return current;
+            return record(tx, actor, current, result, clock.now());
+          })
+          .catch((err: unknown) => {
+            // Another org verified it at the same moment: this claim stays pending, and says so next time.
+            if (isUniqueViolation(err, 'org_domains_verified_uq')) return undefined;
+            throw err;
+          });
+        if (after?.status === 'verified') {
+          verified++;
+          await admitPending(actor, after.orgId, after.domain);
+        }
+        if (after?.status === 'failed') failed++;
+      } catch (err) {
+        firstError ??= err;
+      }
     }
+    if (firstError) throw firstError;
     return { checked: claimed.length, verified, failed };
   }
 
-  /** The org that verified a domain, if any (for people and SCIM users on it). */
-  async function orgVerifying(domainInput: string): Promise<{ orgId: string; name: string } | undefined> {
-    const [row] = await db
-      .select({ orgId: orgs.id, name: orgs.name })
-      .from(orgDomains)
-      .innerJoin(orgs, eq(orgs.id, orgDomains.orgId))
-      .where(and(eq(orgDomains.domain, normalDomain(domainInput)), eq(orgDomains.status, 'verified')));
-    return row;
-  }
-
-  return { add, list, verify, remove, setEnrollment, recheckPending, orgVerifying };
+  return { add, list, verify, remove, setEnrollment, recheckPending };
 }
 
 async function verifiedElsewhere(ex: Executor, orgId: string, domain: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { assertCanGrant, authorize, parseRole, type Role } from '../access.js';
 import { emit } from '../events.js';
 import { type Actor, type Deps, type Tx, isUniqueViolation } from '../context.js';
 import { fail, isDomainError } from '../errors.js';
-import { assertSeatAvailable } from '../membership-rules.js';
+import { assertSeatAvailable } from '../membership-rules/index.js';
 import { actorAccountId, lockOrgFor, requireMembership } from '../standing.js';
 import { deriveToken, hashToken, newNonce } from '../tokens.js';
 import { isValidEmail, normalizeEmail, parseInput, textProblem } from '../validation.js';

@@ -4,7 +4,7 @@ import { assertCanGrant, parseRole } from '../access.js';
 import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
 import { fail } from '../errors.js';
-import { assertSeatAvailable } from '../membership-rules.js';
+import { assertSeatAvailable } from '../membership-rules/index.js';
 import { actorAccountId } from '../standing.js';
 import { deriveToken, hashToken, newNonce } from '../tokens.js';
 import { parseInput } from '../validation.js';

@@ -4,7 +4,7 @@ import { emit } from '../events.js';
 import { type Actor, type Deps, type Tx, accountActor } from '../context.js';
 import { findOrCreateAccountByEmail } from '../accounts.js';
 import { fail } from '../errors.js';
-import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable, confirmPendingMembership } from '../membership-rules.js';
+import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable, confirmPendingMembership } from '../membership-rules/index.js';
 import { findMembership, requireOrg } from '../standing.js';
 import { parseId, sameEmail } from '../validation.js';
 import { findByToken } from './core.js';
@@ -77,8 +77,16 @@ export function createInviteResponses(deps: Deps) {
     if (state !== 'pending') fail(stateCode(state), stateMessage(state));
     const existing = await findMembership(tx, org.id, accountId, { lock: true });
     let membership = existing;
-    // Waiting for their consent to an IdP's claim: accepting the org's invite is that consent.
-    if (existing?.status === 'pending') membership = await confirmPendingMembership(tx, actor, settings, org, existing, now);
+    // Waiting for their consent to an IdP's claim: the person accepting the org's invite themselves is that
+    // consent; an invite link is not (anyone the link was copied to, the org's own admins included, has it).
+    if (existing?.status === 'pending') {
+      if (by === 'link')
+        fail(
+          'membership_pending',
+          `${org.name}'s identity provider has already added this address. Accept or decline that request from Roster's own email or Slack message about it.`,
+        );
+      membership = await confirmPendingMembership(tx, actor, settings, org, existing, now);
+    }
     if (!existing) {
       await assertMayJoinAnotherOrg(tx, settings, accountId, org.id);
       await assertSeatAvailable(tx, org, now, { exceptInviteId: invite!.id });

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { scimGroupMembers, scimGroups, scimUsers, type OrgRow } from '../../db/schema.js';
 import { highestRole, ownerRole } from '../access.js';
-import { changeMembershipRole, setMembershipStatus } from '../membership-rules.js';
+import { changeMembershipRole, setMembershipStatus } from '../membership-rules/index.js';
 import type { Actor, Tx } from '../context.js';
 import { findMembership } from '../standing.js';
 

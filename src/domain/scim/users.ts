@@ -4,7 +4,7 @@ import { findOrCreateAccountByEmail } from '../accounts.js';
 import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
 import { fail } from '../errors.js';
-import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable } from '../membership-rules.js';
+import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable, declinedBefore } from '../membership-rules/index.js';
 import { isOnVerifiedDomain } from '../domains/service.js';
 import { findMembership } from '../standing.js';
 import { isValidEmail, parseInput } from '../validation.js';
@@ -12,7 +12,7 @@ import { pageOf, singleEqLookup, filterSql, userField } from './filter-sql.js';
 import { assertCleanText, auditUser, emailOf, isUuid, scimOrgId, userSchema, userTextKeys } from './input.js';
 import { countWhere, findUser, groupsOfUser, lockOrgForScim } from './queries.js';
 import { primaryOwnerThroughScim, setStatus } from './roles.js';
-import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules.js';
+import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules/index.js';
 import type { PatchBase, ScimQuery, ScimUserInput, ScimUserView } from './types.js';
 
 /** How the person asked for consent hears of the IdP: "Acme's identity provider (SCIM token okta)". */
@@ -81,7 +81,8 @@ export function createScimUsers(deps: Deps) {
           // Someone else's address waits for their consent: no access, and no refusal the IdP would retry.
           if (trusted) await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
           await assertSeatAvailable(tx, org, now);
-          const pending = trusted ? undefined : { email, idp: idpLabel(actor) };
+          // Someone who declined this org before is not asked again (an IdP re-creating them cannot spam them).
+          const pending = trusted ? undefined : { email, idp: idpLabel(actor), quiet: !created && (await declinedBefore(tx, orgId, account.id)) };
           await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim', pending }, now);
         }
         if (!row!.active) await setStatus(tx, actor, org, account.id, 'suspended', now);

@@ -25,7 +25,12 @@ export async function scim(c: CommandCtx) {
   switch (sub.toLowerCase()) {
     case '':
     case 'list': {
-      const [tokens, maps] = await Promise.all([scimTokens.list(c.me.actor, org.id), provisioning.mappings(c.me.actor, org.id)]);
+      const [tokens, maps, domains] = await Promise.all([
+        scimTokens.list(c.me.actor, org.id),
+        provisioning.mappings(c.me.actor, org.id),
+        c.deps.domain.domains.list(c.me.actor, org.id),
+      ]);
+      const verified = domains.filter((d) => d.status === 'verified').map((d) => d.domain);
       const current = await c.deps.domain.orgs.get(c.me.actor, org.id);
       const lines = [
         `*SCIM for ${esc(org.name)}* · base URL \`${endpoint}\``,
@@ -41,6 +46,9 @@ export async function scim(c: CommandCtx) {
           ? `*Group mappings*\n${maps.map((m) => `• "${esc(m.group)}" → ${describeRole(m.role)}${m.pending ? ' (waiting for the IdP to push this group)' : ` · ${m.members} member${m.members === 1 ? '' : 's'}`}`).join('\n')}`
           : 'No group mappings: everyone SCIM adds gets the default role.',
         `Default role: ${describeRole(current.scimDefaultRole)} · SCIM may grant owner: ${current.scimAllowOwner ? 'yes' : 'no'}`,
+        verified.length
+          ? `*Verified domains:* ${verified.map(esc).join(', ')}. SCIM gives access at once to addresses on them; anyone else is asked to accept first.`
+          : ':warning: *No verified domains*: everyone SCIM adds will be asked to accept before they get access. Verify yours first with `/org domains add <domain>`.',
         '',
         usage,
       ];

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { slackPerson } from '../actor.js';
+import { slackEmail, slackPerson } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { publishHome } from '../home.js';
 
@@ -9,7 +9,9 @@ export function registerEvents(app: App, deps: SlackDeps) {
     const teamId = (body as { team_id?: string }).team_id ?? '';
     try {
       const me = await slackPerson(deps.domain, client, teamId, event.user);
-      await publishHome(deps, client, me);
+      // Asked afresh: an email Slack stopped vouching for (changed, unconfirmed, now a guest) enrolls nobody.
+      const vouched = me.account.email ? await slackEmail(client, event.user, teamId) : undefined;
+      await publishHome(deps, client, me, 0, vouched);
     } catch (err) {
       deps.log.error({ err }, 'could not publish App Home');
     }
