@@ -33,6 +33,8 @@ const schema = z.object({
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalString,
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(5_000),
@@ -94,6 +96,9 @@ export type Config = {
     botToken: string | undefined;
     appToken: string | undefined;
     apiUrl: string | undefined;
+    /** With the client secret: distribution (OAuth installs into many workspaces) instead of one bot token. */
+    clientId: string | undefined;
+    clientSecret: string | undefined;
   };
 };
 
@@ -106,6 +111,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (!!e.SLACK_CLIENT_ID !== !!e.SLACK_CLIENT_SECRET) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${e.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID'}: installing into many workspaces needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (Basic Information in your Slack app's settings).`,
+    );
+  }
+  if (e.SLACK_CLIENT_ID && e.SLACK_APP_TOKEN) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SLACK_APP_TOKEN: Socket Mode serves one workspace; installing into many workspaces (SLACK_CLIENT_ID) needs HTTP events. Unset one of them.',
+    );
+  }
   if (e.NODE_ENV === 'production' && !e.APP_SECRET) {
     throw new ConfigError('Invalid configuration:\n  APP_SECRET: required in production, and the same on every Roster process.');
   }
@@ -137,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       botToken: e.SLACK_BOT_TOKEN,
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
+      clientId: e.SLACK_CLIENT_ID,
+      clientSecret: e.SLACK_CLIENT_SECRET,
     },
   };
 }

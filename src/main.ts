@@ -14,6 +14,7 @@ import { createWorker, type Worker } from './jobs/agenda.js';
 import { createScimRouter } from './scim/router.js';
 import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
+import { botTokenOf } from './slack/installations.js';
 import { version } from './version.js';
 import { createConsentPages } from './web/consent-page.js';
 import { createInvitePages } from './web/invite-page.js';
@@ -67,12 +68,29 @@ export async function start(config: Config, opts: StartOptions = {}) {
   };
 
   let slack: SlackSurface | undefined;
-  const { signingSecret, botToken, appToken, apiUrl } = config.slack;
-  if (signingSecret && botToken) {
-    slack = createSlack({ signingSecret, botToken, appToken, apiUrl }, { domain, clock, log, publicUrl: config.publicUrl, kickOutbox });
-    log.info({ mode: slack.mode }, slack.mode === 'socket' ? 'Slack on: Socket Mode' : 'Slack on: HTTP events at /slack/events');
+  const { signingSecret, botToken, appToken, apiUrl, clientId, clientSecret } = config.slack;
+  const secret = appSecret(config);
+  // Distribution (OAuth installs into many workspaces) when the app's client id and secret are set.
+  const oauth = clientId && clientSecret ? { clientId, clientSecret, stateSecret: deriveKey(secret, 'slack-oauth-state').toString('hex') } : undefined;
+  if (signingSecret && (botToken || oauth)) {
+    slack = createSlack(
+      { signingSecret, botToken: oauth ? undefined : botToken, appToken, apiUrl, oauth },
+      { domain, clock, log, publicUrl: config.publicUrl, kickOutbox },
+    );
+    log.info(
+      { mode: slack.mode },
+      oauth
+        ? `Slack on: distribution (install at ${config.publicUrl}/slack/install), HTTP events at /slack/events`
+        : slack.mode === 'socket'
+          ? 'Slack on: Socket Mode'
+          : 'Slack on: HTTP events at /slack/events',
+    );
   } else {
-    log.info('Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on (see README).');
+    log.info(
+      signingSecret || botToken || clientId
+        ? `Slack is off: ${!signingSecret ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many)'} is missing (see README).`
+        : 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many) to turn it on (see README).',
+    );
   }
 
   const mailer = opts.mailer ?? createMailer({ ...config.email, log, production: config.env === 'production' });
@@ -80,7 +98,11 @@ export async function start(config: Config, opts: StartOptions = {}) {
 
   const web = config.role !== 'worker';
   const slackDelivery =
-    slack && config.role !== 'web' ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client) : undefined;
+    slack && config.role !== 'web'
+      ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client, {
+          tokenFor: oauth ? async (teamId) => botTokenOf(await domain.slackInstallations.find({ teamId })) : undefined,
+        })
+      : undefined;
   if (config.role !== 'web') {
     worker = createWorker({
       pool: database.pool,
@@ -96,7 +118,6 @@ export async function start(config: Config, opts: StartOptions = {}) {
   }
   if (slack && web) await slack.start();
 
-  const secret = appSecret(config);
   const app = createWebApp({
     pool: database.pool,
     databaseUp: () => ping(database.pool),

@@ -13,6 +13,10 @@ export function createRosterDomain(config: Config, given: Pick<Deps, 'db' | 'sci
     clock: given.clock ?? systemClock,
     scimTokenChanges: given.scimTokenChanges,
     dns: createTxtLookup(config.dnsServers),
-    settings: { membershipMode: config.membershipMode, inviteTokenKey: deriveKey(appSecret(config), 'invite-token') },
+    settings: {
+      membershipMode: config.membershipMode,
+      inviteTokenKey: deriveKey(appSecret(config), 'invite-token'),
+      installationKey: deriveKey(appSecret(config), 'slack-installations'),
+    },
   });
 }

@@ -10,3 +10,4 @@ export * from './schema/audit.js';
 export * from './schema/delivery.js';
 export * from './schema/scim.js';
 export * from './schema/domains.js';
+export * from './schema/slack.js';

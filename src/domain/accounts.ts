@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowOf } from '../db/rows.js';
-import { accounts, slackIdentities, type AccountRow } from '../db/schema.js';
+import { accounts, memberships, slackIdentities, type AccountRow } from '../db/schema.js';
 import { emit } from './events.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from './context.js';
 import { fail } from './errors.js';
@@ -168,6 +168,14 @@ export function createAccountService(deps: Deps) {
       .where(teamId ? and(eq(slackIdentities.accountId, accountId), eq(slackIdentities.teamId, teamId)) : eq(slackIdentities.accountId, accountId));
   }
 
+  /** The Slack workspaces an org's people are in, the one most of them are in first. */
+  async function slackTeamsOfOrg(orgId: string): Promise<string[]> {
+    const r = await db.execute<{ team_id: string }>(sql`
+      select s.team_id from ${slackIdentities} s join ${memberships} m on m.account_id = s.account_id
+      where m.org_id = ${orgId} group by s.team_id order by count(*) desc, s.team_id limit 20`);
+    return r.rows.map((x) => x.team_id);
+  }
+
   /** People may change their own display name; nobody changes an account's email. */
   async function rename(actor: Actor, displayName: string): Promise<AccountRow> {
     if (actor.type !== 'account') fail('forbidden', 'Only a person can rename their account.');
@@ -194,5 +202,5 @@ export function createAccountService(deps: Deps) {
     });
   }
 
-  return { get, findOrCreateBySlack, findOrCreateByEmail, findByEmail, bySlack, slackUserIds, rename };
+  return { get, findOrCreateBySlack, findOrCreateByEmail, findByEmail, bySlack, slackUserIds, slackTeamsOfOrg, rename };
 }

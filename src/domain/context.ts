@@ -15,6 +15,8 @@ export type DomainSettings = {
   membershipMode: 'multi' | 'single';
   /** Key for deriving invite link tokens (HMAC); never stored in the database. */
   inviteTokenKey: Buffer;
+  /** Seals Slack installations (their tokens) at rest; derived from APP_SECRET. */
+  installationKey?: Buffer | undefined;
 };
 
 /**

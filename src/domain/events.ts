@@ -69,6 +69,8 @@ export interface EventTypes {
   'scim.group_deleted': Shape<'scim_group', { displayName: string; role: Role | null }, undefined>;
   'scim.group_mapped': Shape<'org', undefined, { group: string; role: Role | null; pending: boolean }>;
   'scim.settings_changed': Shape<'org'>;
+  'slack.installed': Shape<'slack_installation', undefined, Record<string, unknown>>;
+  'slack.uninstalled': Shape<'slack_installation', Record<string, unknown>, { reason: string }>;
   'domain.added': Shape<'domain', undefined, DomainView & { record: string }>;
   'domain.verified': Shape<'domain', DomainView, DomainView>;
   'domain.verification_failed': Shape<'domain', DomainView, DomainView & { reason: string }>;
@@ -77,7 +79,8 @@ export interface EventTypes {
 }
 
 export type EventType = keyof EventTypes;
-export type EventTarget = 'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group' | 'domain';
+export type EventTarget =
+  'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group' | 'domain' | 'slack_installation';
 
 /**
  * The notifications an event may bring to the outbox, by event type; the domain function that emits it

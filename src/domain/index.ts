@@ -15,6 +15,7 @@ import { createOutboxService } from './notifications.js';
 import { createScimService } from './scim/index.js';
 import { createScimTokenService } from './scim-tokens.js';
 import { createReplayGuard } from './replay.js';
+import { createSlackInstallationService } from './slack-installations.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
@@ -35,6 +36,7 @@ export function createDomain(given: Deps) {
     scim: createScimService(deps),
     domains: { ...createDomainService(deps), ...createEnrollment(deps) },
     replay: createReplayGuard(deps),
+    slackInstallations: createSlackInstallationService(deps),
   };
 }
 

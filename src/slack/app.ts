@@ -5,13 +5,18 @@ import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
 import type { SlackDeps } from './context.js';
 import { slackFetch } from './http.js';
+import { createDistribution } from './installations.js';
+import { registerUninstall } from './events/uninstall.js';
 import { registerEvents } from './events/app-home.js';
 import { registerViews } from './views/index.js';
 import { SLACK_EVENTS_PATH, slackRequestGuard } from './request-guard.js';
 
 type SlackSettings = {
   signingSecret: string;
-  botToken: string;
+  /** Single-workspace mode: the bot token. */
+  botToken?: string | undefined;
+  /** Distribution mode: OAuth installs into many workspaces (HTTP events only). */
+  oauth?: { clientId: string; clientSecret: string; stateSecret: string } | undefined;
   /** Socket Mode when set (development); HTTP events at /slack/events otherwise. */
   appToken?: string | undefined;
   /** Web API base URL (GovSlack, tests); Slack's own by default. */
@@ -31,13 +36,16 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
   const logger = boltLogger(deps.log);
   const clientOptions = { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl.replace(/\/?$/, '/') } : {}), fetch: slackFetch };
   const botToken = settings.botToken;
+  const distribution = settings.oauth
+    ? createDistribution({ ...settings.oauth, publicUrl: deps.publicUrl, apiUrl: clientOptions.slackApiUrl, domain: deps.domain, log: deps.log, logger })
+    : undefined;
   const common = {
     // Our own authorize instead of `token`: with `token` and tokenVerificationEnabled: false, Bolt 5
     // calls auth.test on *every* request, before any listener (so before ack()): one Slack round trip
     // (and one call against a rate-limited method) per slash command, and a failed auth.test meant no
     // ack at all. Nothing here reads context.botId/botUserId (we listen to no message events, hence
     // ignoreSelf: false), so the token is all a request needs, and Slack is not called at start either.
-    authorize: async () => ({ botToken }),
+    authorize: distribution ? distribution.authorize : async () => ({ botToken }),
     logger,
     clientOptions,
     ignoreSelf: false,
@@ -58,6 +66,8 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     });
     app = new App({ ...common, receiver });
     router = express.Router();
+    // Add to Slack and the OAuth redirect: plain GETs from a browser, before the signed-request guard.
+    if (distribution) router.use(distribution.router);
     router.use(slackRequestGuard({ signingSecret: settings.signingSecret, domain: deps.domain, log: deps.log }));
     router.use(receiver.router as unknown as Router);
   }
@@ -65,20 +75,24 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
   // With `authorize` instead of `token`, Bolt builds app.client without a token; the notification
   // channel (DMs from the outbox worker) uses app.client outside any request, so it carries the token.
   // Bolt added its logger to clientOptions when it built its own client.
+  // (Distribution: no one token; each request's client carries its workspace's.)
   app.client = new webApi.WebClient(botToken, clientOptions);
 
   // Single-token mode serves only the token's own workspace (learned from auth.test at start): a
   // request from any other is told Roster is not installed there, and changes nothing.
+  // Distribution: a workspace with no installation is told the same.
   let servedTeam: string | undefined;
   app.use(async (args) => {
     const team = teamOf(args.body as SlackBody);
-    if (!servedTeam || !team || team === servedTeam) return args.next();
+    const notInstalled = (args.context as { notInstalled?: boolean }).notInstalled === true;
+    if (!notInstalled && (!servedTeam || !team || team === servedTeam)) return args.next();
     deps.log.warn({ team }, 'Slack request from a workspace Roster is not installed in: refused');
     const ack = (args as { ack?: (r?: unknown) => Promise<void> }).ack;
     if ((args.body as SlackBody).command) await ack?.({ response_type: 'ephemeral', text: NOT_INSTALLED });
     else await ack?.();
   });
 
+  if (distribution) registerUninstall(app, deps);
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
@@ -93,7 +107,8 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     app,
     start: async () => {
       // Its own client: no retries (the default retries for half an hour) and a short timeout, so start never hangs on Slack.
-      servedTeam = await checkToken(new webApi.WebClient(botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5_000, logger }), deps.log);
+      if (botToken)
+        servedTeam = await checkToken(new webApi.WebClient(botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5_000, logger }), deps.log);
       if (settings.appToken) await app.start();
     },
     stop: async () => {

@@ -33,8 +33,8 @@ const OPERATOR_REMIND_MS = 60 * 60_000;
  * a timeout per request, and a rate limit answered at once (the outbox waits Slack's Retry-After
  * instead of the client holding the attempt open).
  */
-function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_TIMEOUT_MS): WebClient {
-  return new webApi.WebClient(from.token, {
+function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_TIMEOUT_MS, token = from.token): WebClient {
+  return new webApi.WebClient(token, {
     slackApiUrl: from.slackApiUrl,
     retryConfig: { retries: 0 },
     timeout: timeoutMs,
@@ -51,9 +51,34 @@ function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_
  * fix, health() reports it, and DeliveryDeferred (email instead where either way will do, otherwise a
  * wait of OPERATOR_PARK_MS that uses up no retries); anything else throws, so the outbox retries.
  */
-export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: { requestTimeoutMs?: number } = {}) {
+export function createSlackChannel(
+  deps: SlackDeps,
+  appClient: WebClient,
+  opts: {
+    requestTimeoutMs?: number;
+    /** Distribution: the bot token of a workspace's installation (undefined: Roster is not installed there). */
+    tokenFor?: ((teamId: string) => Promise<string | undefined>) | undefined;
+  } = {},
+) {
   const timeoutMs = opts.requestTimeoutMs ?? SLACK_REQUEST_TIMEOUT_MS;
   const client = deliveryClient(appClient, deps.log, timeoutMs);
+  // One client per workspace token (distribution), made once.
+  const clients = new Map<string, WebClient>();
+  const clientOf = (token: string) => {
+    let c = clients.get(token);
+    if (!c) clients.set(token, (c = deliveryClient(appClient, deps.log, timeoutMs, token)));
+    return c;
+  };
+  /** The workspaces to reach a person in, with the client for each: the one token, or each installed workspace asked. */
+  async function workspaces(teamIds: string[]): Promise<{ teamId: string | undefined; client: WebClient }[]> {
+    if (!opts.tokenFor) return [{ teamId: undefined, client }];
+    const found: { teamId: string; client: WebClient }[] = [];
+    for (const teamId of teamIds) {
+      const token = await opts.tokenFor(teamId);
+      if (token) found.push({ teamId, client: clientOf(token) });
+    }
+    return found;
+  }
   const state = createSlackDeliveryState(() => deps.clock.now());
 
   /** One Web API call, its failure sorted into what the outbox should do. */
@@ -106,24 +131,46 @@ export function createSlackChannel(deps: SlackDeps, appClient: WebClient, opts: 
     return new Error(`Slack ${method}: ${f.code}`);
   }
 
-  async function slackUserOf(c: NotificationContent): Promise<string | undefined> {
+  /**
+   * Where to DM the person: a Slack identity Roster knows (in a workspace it is installed in), else the
+   * person found by email — in distribution mode, in the workspaces where the org's people are, most
+   * of them first.
+   */
+  async function slackUserOf(c: NotificationContent): Promise<{ user: string; client: WebClient } | undefined> {
     if (c.recipient.accountId) {
       const known = await deps.domain.accounts.slackUserIds(c.recipient.accountId);
-      if (known[0]) return known[0].userId;
+      for (const k of known) {
+        const [w] = await workspaces([k.teamId]);
+        if (w) return { user: k.userId, client: w.client };
+      }
     }
     if (!c.recipient.email) return undefined;
     const email = c.recipient.email;
-    // users_not_found (not in this workspace) is a RecipientUnreachable like any other.
-    const found = (await call('users.lookupByEmail', () => client.users.lookupByEmail({ email }))).user;
-    // Only a Slack user Slack vouches has that email (confirmed, a full member of this workspace) gets a
-    // message meant for its owner: it can carry a link that acts for them. Anyone else: the email covers it.
-    if (!found?.id || !mayLinkByEmail(emailFactsOf(found as SlackUserInfo, found.team_id ?? '')))
-      throw new RecipientUnreachable('Slack users.lookupByEmail: email not vouched for by Slack');
-    return found.id;
+    const teams = opts.tokenFor && c.notification.orgId ? await deps.domain.accounts.slackTeamsOfOrg(c.notification.orgId) : [];
+    const places = await workspaces(teams);
+    let unreachable: unknown;
+    for (const w of places) {
+      try {
+        // users_not_found (not in this workspace) is a RecipientUnreachable like any other.
+        const found = (await call('users.lookupByEmail', () => w.client.users.lookupByEmail({ email }))).user;
+        // Only a Slack user Slack vouches has that email (confirmed, a full member of this workspace) gets a
+        // message meant for its owner: it can carry a link that acts for them. Anyone else: the email covers it.
+        if (!found?.id || !mayLinkByEmail(emailFactsOf(found as SlackUserInfo, found.team_id ?? '')))
+          throw new RecipientUnreachable('Slack users.lookupByEmail: email not vouched for by Slack');
+        return { user: found.id, client: w.client };
+      } catch (err) {
+        if (!(err instanceof RecipientUnreachable)) throw err;
+        unreachable = err;
+      }
+    }
+    if (unreachable) throw unreachable;
+    return undefined;
   }
 
-  async function post(channel: string, msg: { text: string; blocks?: unknown[] }) {
-    return call('chat.postMessage', () => client.chat.postMessage({ channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never[] } : {}) }));
+  async function post(to: { user: string; client: WebClient }, msg: { text: string; blocks?: unknown[] }) {
+    return call('chat.postMessage', () =>
+      to.client.chat.postMessage({ channel: to.user, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never[] } : {}) }),
+    );
   }
 
   return {

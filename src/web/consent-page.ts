@@ -5,7 +5,7 @@ import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import { sameSecret } from '../domain/tokens.js';
 import type { Logger } from '../logger.js';
-import { html, page } from './html.js';
+import { html, page } from '../shared/html.js';
 import { messagePage, serverErrorPage, type Rendered } from './invite-views.js';
 import { basePathOf, field, refusalStatus, securityHeaders } from './page-kit.js';
 

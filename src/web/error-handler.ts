@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { isDatabaseUnavailable, isInvalidDataError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
-import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
+import { CONTENT_SECURITY_POLICY, html, page } from '../shared/html.js';
 
 /**
  * The app's last word on a request no router answered, or whose error no router handled: an answer in

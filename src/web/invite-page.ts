@@ -10,7 +10,7 @@ import { utcDate } from '../shared/text.js';
 import { looksLikeToken, sameSecret } from '../domain/tokens.js';
 import { withoutUnsafeCharacters } from '../domain/validation.js';
 import type { Logger } from '../logger.js';
-import { type SafeHtml, html, page } from './html.js';
+import { type SafeHtml, html, page } from '../shared/html.js';
 import { basePathOf, field, refusalStatus, securityHeaders } from './page-kit.js';
 import { declinedPage, expiryText, joinedPage, messagePage, serverErrorPage, unknownPage, type Rendered } from './invite-views.js';
 

@@ -1,6 +1,6 @@
 import type { InviteLookup } from '../domain/invites.js';
 import { utcDate } from '../shared/text.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../shared/html.js';
 
 /** The invite page's fixed pages (joined, declined, unknown link, messages) and its expiry wording. */
 

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ErrorCode } from '../domain/errors.js';
-import { CONTENT_SECURITY_POLICY } from './html.js';
+import { CONTENT_SECURITY_POLICY } from '../shared/html.js';
 
 /** What Roster's link pages (invites, consent requests) share: headers for a page whose URL is a credential, form fields, the path prefix. */
 

@@ -3,7 +3,7 @@ import express, { type Express, type Router } from 'express';
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
-import { CONTENT_SECURITY_POLICY, html, page } from './html.js';
+import { CONTENT_SECURITY_POLICY, html, page } from '../shared/html.js';
 import { invitePageRateLimit, type RateLimitSettings } from './rate-limits.js';
 
 type WebDeps = {

@@ -14,7 +14,8 @@ import { waitFor } from './wait.js';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const TEAM = 'T0TEST';
 
-export type SlackCall = { method: string; args: Record<string, any>; at: number };
+/** One Web API call the fake got; `token` is the bearer token it carried (which workspace's installation). */
+export type SlackCall = { method: string; args: Record<string, any>; at: number; token?: string | undefined };
 /** A scripted answer: an HTTP status and headers (429 + Retry-After), a body (`{ ok: false, error }`), or none at all. */
 export type FakeReply = { status?: number; headers?: Record<string, string>; body?: Record<string, any>; hang?: boolean };
 /** What Slack says about a user beyond name and email (defaults: a confirmed email, a full member of this workspace). */
@@ -22,7 +23,8 @@ export type FakeReply = { status?: number; headers?: Record<string, string>; bod
 export const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false };
 
 export type SlackUserFacts = { emailConfirmed?: boolean; deleted?: boolean; restricted?: boolean; ultraRestricted?: boolean; stranger?: boolean };
-export type SlackUser = { id: string; email?: string; name: string; facts?: SlackUserFacts };
+/** `team`: the workspace the user belongs to (default TEAM). */
+export type SlackUser = { id: string; email?: string; name: string; facts?: SlackUserFacts; team?: string };
 
 /**
  * A small fake of Slack's Web API on 127.0.0.1: records every call (JSON-decoding `view`, `blocks`
@@ -32,6 +34,10 @@ export class FakeSlack {
   calls: SlackCall[] = [];
   responses: { id: string; body: Record<string, any> }[] = [];
   users = new Map<string, SlackUser>();
+  /** Bot tokens of installed workspaces (distribution tests): auth.test answers for each. */
+  tokens = new Map<string, { team: string; enterprise?: string }>();
+  /** OAuth codes the fake's oauth.v2.access exchanges, with the answer Slack gives for each. */
+  oauthCodes = new Map<string, Record<string, any>>();
   private server!: http.Server;
   url = '';
   private ts = 1000;
@@ -55,11 +61,15 @@ export class FakeSlack {
           return;
         }
         const method = path.replace(/^api\//, '').split('?')[0]!;
-        this.calls.push({ method, args: body, at: Date.now() });
+        const bearer = /^Bearer\s+(\S+)/.exec(String(req.headers.authorization ?? ''))?.[1];
+        this.calls.push({ method, args: body, at: Date.now(), token: bearer ?? (typeof body.token === 'string' ? body.token : undefined) });
         this.wakeWaiters();
         void Promise.resolve(this.intercept?.(method, body)).then((r) => {
           if (r?.hang) return;
-          res.writeHead(r?.status ?? 200, { 'content-type': 'application/json', ...r?.headers }).end(JSON.stringify(r?.body ?? this.answer(method, body)));
+          const token = bearer ?? (typeof body.token === 'string' ? body.token : undefined);
+          res
+            .writeHead(r?.status ?? 200, { 'content-type': 'application/json', ...r?.headers })
+            .end(JSON.stringify(r?.body ?? this.answer(method, body, token)));
         });
       });
     });
@@ -74,8 +84,14 @@ export class FakeSlack {
     });
   }
 
-  addUser(name: string, email?: string, facts?: SlackUserFacts): SlackUser {
-    const u = { id: `U${randomBytes(4).toString('hex').toUpperCase()}`, name, ...(email ? { email } : {}), ...(facts ? { facts } : {}) };
+  addUser(name: string, email?: string, facts?: SlackUserFacts, team?: string): SlackUser {
+    const u = {
+      id: `U${randomBytes(4).toString('hex').toUpperCase()}`,
+      name,
+      ...(email ? { email } : {}),
+      ...(facts ? { facts } : {}),
+      ...(team ? { team } : {}),
+    };
     this.users.set(u.id, u);
     return u;
   }
@@ -84,10 +100,16 @@ export class FakeSlack {
     return { id, url: this.url.replace(/api\/$/, `response/${id}`) };
   }
 
-  private answer(method: string, args: Record<string, any>): Record<string, any> {
+  private answer(method: string, args: Record<string, any>, token?: string): Record<string, any> {
     switch (method) {
-      case 'auth.test':
+      case 'auth.test': {
+        const installed = token ? this.tokens.get(token) : undefined;
+        if (installed)
+          return { ok: true, user_id: `UBOT${installed.team}`, bot_id: `B${installed.team}`, team_id: installed.team, enterprise_id: installed.enterprise };
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: TEAM };
+      }
+      case 'oauth.v2.access':
+        return this.oauthCodes.get(String(args.code)) ?? { ok: false, error: 'invalid_code' };
       case 'users.info': {
         const u = this.users.get(args.user);
         if (!u) return { ok: false, error: 'user_not_found' };
@@ -96,7 +118,7 @@ export class FakeSlack {
           ok: true,
           user: {
             id: u.id,
-            team_id: TEAM,
+            team_id: u.team ?? TEAM,
             name: u.name,
             real_name: u.name,
             deleted: f.deleted ?? false,
@@ -109,8 +131,9 @@ export class FakeSlack {
         };
       }
       case 'users.lookupByEmail': {
-        // Slack answers with the same user object as users.info.
-        const u = [...this.users.values()].find((x) => x.email?.toLowerCase() === String(args.email).toLowerCase());
+        // Slack answers with the same user object as users.info, for a user of the token's workspace only.
+        const team = (token && this.tokens.get(token)?.team) || TEAM;
+        const u = [...this.users.values()].find((x) => x.email?.toLowerCase() === String(args.email).toLowerCase() && (x.team ?? TEAM) === team);
         return u ? this.answer('users.info', { user: u.id }) : { ok: false, error: 'users_not_found' };
       }
       case 'chat.postMessage':

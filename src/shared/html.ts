@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { escapeHtml } from '../shared/text.js';
+import { escapeHtml } from './text.js';
 
 /** Small helpers for Roster's server-rendered pages: escaping and one layout with inline CSS. */
 
@@ -11,7 +11,7 @@ export class SafeHtml {
   }
 }
 
-export { escapeHtml } from '../shared/text.js';
+export { escapeHtml } from './text.js';
 
 type Part = SafeHtml | string | number | null | undefined | false | readonly Part[];
 

@@ -1,0 +1,98 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { slackInstallations } from '../db/schema.js';
+import { type Actor, type Deps, systemActor } from './context.js';
+import { emit } from './events.js';
+import { seal, unseal } from './sealed.js';
+
+/** Which installation: a workspace's, or an Enterprise Grid org's org-wide one. */
+export type InstallationKey = { enterpriseId?: string | undefined; teamId?: string | undefined; isEnterpriseInstall?: boolean | undefined };
+
+/**
+ * Where Roster is installed in Slack (distribution mode), and with which tokens: stored sealed, found by
+ * workspace or Grid org. A workspace of a Grid org with an org-wide install uses that one. The
+ * installation itself is Slack's object (from the OAuth flow), kept whole.
+ */
+export function createSlackInstallationService(deps: Deps) {
+  const { db, clock } = deps;
+  const key = () => {
+    if (!deps.settings.installationKey) throw new Error('Slack installations need the installation key (APP_SECRET).');
+    return deps.settings.installationKey;
+  };
+
+  const where = (k: InstallationKey) =>
+    k.isEnterpriseInstall
+      ? and(eq(slackInstallations.isEnterpriseInstall, true), eq(slackInstallations.enterpriseId, k.enterpriseId ?? ''))
+      : and(eq(slackInstallations.isEnterpriseInstall, false), eq(slackInstallations.teamId, k.teamId ?? ''));
+
+  /** Saves an installation (a reinstall replaces it, with its new token and scopes), audited. */
+  async function save(k: InstallationKey, installation: unknown, installer?: string): Promise<void> {
+    const actor: Actor = systemActor('slack-install');
+    await db.transaction(async (tx) => {
+      const now = clock.now();
+      const sealed = seal(key(), JSON.stringify(installation));
+      const values = {
+        enterpriseId: k.enterpriseId ?? null,
+        teamId: k.isEnterpriseInstall ? null : (k.teamId ?? null),
+        isEnterpriseInstall: !!k.isEnterpriseInstall,
+      };
+      const [existing] = await tx.select({ id: slackInstallations.id }).from(slackInstallations).where(where(k)).for('update');
+      const [row] = existing
+        ? await tx.update(slackInstallations).set({ sealed, updatedAt: now }).where(eq(slackInstallations.id, existing.id)).returning()
+        : await tx
+            .insert(slackInstallations)
+            .values({ ...values, sealed, createdAt: now, updatedAt: now })
+            .returning();
+      await emit(
+        tx,
+        actor,
+        {
+          orgId: null,
+          action: 'slack.installed',
+          targetType: 'slack_installation',
+          targetId: row!.id,
+          after: { ...values, installer: installer ?? null, reinstall: !!existing },
+        },
+        now,
+      );
+    });
+  }
+
+  /** The installation serving a workspace: its own, else its Grid org's org-wide one. undefined: not installed. */
+  async function find(k: InstallationKey): Promise<unknown | undefined> {
+    const rows = await db
+      .select()
+      .from(slackInstallations)
+      .where(
+        k.isEnterpriseInstall
+          ? where(k)
+          : sql`(${where(k)}) or (${slackInstallations.isEnterpriseInstall} and ${slackInstallations.enterpriseId} = ${k.enterpriseId ?? ''})`,
+      );
+    const row = rows.find((r) => !r.isEnterpriseInstall) ?? rows[0];
+    return row ? JSON.parse(unseal(key(), row.sealed)) : undefined;
+  }
+
+  /** Uninstalled, or its tokens revoked: the installation goes, audited; that workspace is served no more. */
+  async function remove(k: InstallationKey, reason: 'app_uninstalled' | 'tokens_revoked' | string): Promise<boolean> {
+    return db.transaction(async (tx) => {
+      const gone = await tx.delete(slackInstallations).where(where(k)).returning();
+      for (const row of gone) {
+        await emit(
+          tx,
+          systemActor('slack-install'),
+          {
+            orgId: null,
+            action: 'slack.uninstalled',
+            targetType: 'slack_installation',
+            targetId: row.id,
+            before: { enterpriseId: row.enterpriseId, teamId: row.teamId, isEnterpriseInstall: row.isEnterpriseInstall },
+            after: { reason },
+          },
+          clock.now(),
+        );
+      }
+      return gone.length > 0;
+    });
+  }
+
+  return { save, find, remove };
+}

@@ -1,0 +1,139 @@
+import type { ServerResponse } from 'node:http';
+import type { AuthorizeResult } from '@slack/bolt';
+import { InstallProvider, type Installation, type InstallationQuery, type InstallationStore, type InstallProviderOptions } from '@slack/oauth';
+
+type SlackLogger = NonNullable<InstallProviderOptions['logger']>;
+import express, { type Router } from 'express';
+import type { Domain } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import { CONTENT_SECURITY_POLICY, html, page, type SafeHtml } from '../shared/html.js';
+import { botScopes } from './scopes.js';
+
+/** Slack's OAuth paths (Bolt's defaults). */
+export const INSTALL_PATH = '/slack/install';
+export const REDIRECT_PATH = '/slack/oauth_redirect';
+
+/** The installation store over the domain: sealed at rest, audited, found by workspace or Grid org. */
+class NotInstalled extends Error {
+  override name = 'NotInstalled';
+}
+
+function keyOf(q: InstallationQuery<boolean> | Installation): { enterpriseId?: string; teamId?: string; isEnterpriseInstall: boolean } {
+  if ('enterpriseId' in q || 'teamId' in q) {
+    const query = q as InstallationQuery<boolean>;
+    return { enterpriseId: query.enterpriseId, teamId: query.teamId, isEnterpriseInstall: !!query.isEnterpriseInstall };
+  }
+  const i = q as Installation;
+  return { enterpriseId: i.enterprise?.id, teamId: i.team?.id, isEnterpriseInstall: !!i.isEnterpriseInstall };
+}
+
+function installationStore(domain: Domain): InstallationStore {
+  return {
+    storeInstallation: async (installation) => domain.slackInstallations.save(keyOf(installation as Installation), installation, installation.user?.id),
+    fetchInstallation: async (query) => {
+      const found = await domain.slackInstallations.find(keyOf(query));
+      if (!found) throw new NotInstalled(`Roster is not installed in ${query.teamId ?? query.enterpriseId ?? 'that workspace'}`);
+      return found as Installation<'v2', boolean>;
+    },
+    deleteInstallation: async (query) => void (await domain.slackInstallations.remove(keyOf(query), 'deleted')),
+  };
+}
+
+export type Distribution = {
+  installer: InstallProvider;
+  /** Bolt's authorize: the installation's bot token; a workspace with none gets `notInstalled` (told so, nothing changes). */
+  authorize: (source: InstallationQuery<boolean>) => Promise<AuthorizeResult & { notInstalled?: true }>;
+  /** GET /slack/install and GET /slack/oauth_redirect. */
+  router: Router;
+};
+
+/**
+ * Distribution: Roster installed into many workspaces through Slack's OAuth v2 flow (@slack/oauth's
+ * InstallProvider: state verified against a signed cookie, the state secret derived from APP_SECRET).
+ */
+export function createDistribution(opts: {
+  clientId: string;
+  clientSecret: string;
+  stateSecret: string;
+  publicUrl: string;
+  apiUrl?: string | undefined;
+  domain: Domain;
+  log: Logger;
+  /** Bolt's logger form of `log`, for the InstallProvider's own lines. */
+  logger?: SlackLogger | undefined;
+}): Distribution {
+  const installUrlOptions = { scopes: [...botScopes], redirectUri: `${opts.publicUrl}${REDIRECT_PATH}` };
+  const installer = new InstallProvider({
+    clientId: opts.clientId,
+    clientSecret: opts.clientSecret,
+    stateSecret: opts.stateSecret,
+    installationStore: installationStore(opts.domain),
+    installUrlOptions,
+    renderHtmlForInstallPath: installPage,
+    clientOptions: opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {},
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+
+  async function authorize(source: InstallationQuery<boolean>) {
+    try {
+      return await installer.authorize(source);
+    } catch (err) {
+      if ((err as { original?: unknown }).original instanceof NotInstalled) return { notInstalled: true as const };
+      throw err;
+    }
+  }
+
+  const router = express.Router();
+  router.get(INSTALL_PATH, (req, res) => void installer.handleInstallPath(req, res, undefined, installUrlOptions));
+  router.get(
+    REDIRECT_PATH,
+    (req, res) =>
+      void installer.handleCallback(req, res, {
+        success: (installation, _o, _req, r) =>
+          send(
+            r,
+            200,
+            'Roster is installed',
+            html`<p class="ok">Roster is now installed in <strong>${nameOf(installation)}</strong>. Type <code>/org help</code> in Slack to start.</p>`,
+          ),
+        failure: (error, _o, _req, r) => {
+          opts.log.warn({ code: error.code, err: error.message }, 'Slack installation failed');
+          send(
+            r,
+            400,
+            'Roster could not be installed',
+            html`<p>Slack did not complete the installation, so nothing was installed. <a href="${INSTALL_PATH}">Try again</a>.</p>`,
+          );
+        },
+      }),
+  );
+  return { installer, authorize, router };
+}
+
+/** A stored installation's bot token (for deliveries outside a request). */
+export function botTokenOf(installation: unknown): string | undefined {
+  return (installation as { bot?: { token?: string } } | undefined)?.bot?.token;
+}
+
+function nameOf(i: Installation): string {
+  return (i.isEnterpriseInstall ? i.enterprise?.name : i.team?.name) ?? 'your workspace';
+}
+
+/** GET /slack/install: a small page with the "Add to Slack" button (Slack's own authorize URL, with state). */
+function installPage(url: string): string {
+  return page(
+    'Add Roster to Slack',
+    html`<h1>Add Roster to Slack</h1><p>Roster manages organizations, members, roles and invites from Slack.</p><div class="actions"><a class="button primary" href="${url}">Add to Slack</a></div>`,
+  );
+}
+
+function send(res: ServerResponse, status: number, title: string, body: SafeHtml): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+  });
+  res.end(page(title, html`<h1>${title}</h1>${body}`));
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { SIGNING_SECRET, countRows, sign, slashCommand, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+
+/**
+ * Distribution (issue 13 §1): Roster installed into many workspaces through Slack's OAuth v2 flow, the real
+ * routes with their state cookie; each workspace served with its own installation's token; a workspace
+ * with none is told so; uninstalling ends service.
+ */
+const harness = useSlackRoster({ SLACK_CLIENT_ID: '111.222', SLACK_CLIENT_SECRET: 'client-secret-for-tests' });
+
+/** Installs Roster into a workspace the way a browser does: the install page, Slack's redirect with code and state. */
+async function install(h: SlackHarness, team: string, name = `Team ${team}`) {
+  const token = `xoxb-${team.toLowerCase()}-${uniq()}`;
+  const code = `code-${uniq()}`;
+  h.slack.tokens.set(token, { team });
+  h.slack.oauthCodes.set(code, {
+    ok: true,
+    app_id: 'A0ROSTER',
+    authed_user: { id: `UINSTALL${team}` },
+    scope: 'commands,chat:write,users:read,users:read.email',
+    token_type: 'bot',
+    access_token: token,
+    bot_user_id: `UBOT${team}`,
+    team: { id: team, name },
+    enterprise: null,
+    is_enterprise_install: false,
+  });
+  const page = await fetch(`${h.baseUrl}/slack/install`);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  const link = /href="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
+  expect(link).toMatch(/^https:\/\/slack\.com\/oauth\/v2\/authorize\?/);
+  const state = new URL(link).searchParams.get('state')!;
+  const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+  const done = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie } });
+  return { token, status: done.status, text: await done.text(), link };
+}
+
+/** Slack's app_home_opened from a user of `team`; resolves with the views.publish call it caused. */
+async function openHomeIn(h: SlackHarness, team: string, user: SlackUser) {
+  const mark = h.slack.calls.length;
+  const body = JSON.stringify({
+    token: 'legacy',
+    team_id: team,
+    api_app_id: 'A0ROSTER',
+    type: 'event_callback',
+    event_id: `Ev${uniq()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: team, user_id: `UBOT${team}`, is_bot: true, is_enterprise_install: false }],
+    event: { type: 'app_home_opened', user: user.id, channel: `D${user.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+  });
+  const res = await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
+  expect(res.status).toBe(200);
+  return h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id);
+}
+
+async function commandIn(h: SlackHarness, team: string, user: SlackUser, text: string) {
+  const { form, responseId } = slashCommand(h.slack, user, text);
+  const res = await h.post({ ...form, team_id: team });
+  return { res, responseId };
+}
+
+describe('installing Roster into many workspaces', () => {
+  it('the install page links to Slack with Roster’s scopes and a state; the redirect stores the installation sealed and says so', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const r = await install(h, team, 'Acme Workspace');
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toContain('Roster is now installed in <strong>Acme Workspace</strong>');
+    const scopes = new URL(r.link).searchParams.get('scope');
+    expect(scopes?.split(',').sort()).toEqual(['chat:write', 'commands', 'users:read', 'users:read.email']);
+    const rows = await h.db.pool.query(`select sealed from slack_installations where team_id = $1`, [team]);
+    expect(rows.rows).toHaveLength(1);
+    // The bot token is not readable in the database.
+    expect(rows.rows[0].sealed).not.toContain(r.token);
+    expect(await countRows(h, 'audit_events', `action = 'slack.installed' and after->>'teamId' = '${team}'`)).toBe(1);
+  });
+
+  it('a redirect without the state cookie (another browser, a forged link) installs nothing', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const code = `code-${uniq()}`;
+    h.slack.oauthCodes.set(code, { ok: true, access_token: 'xoxb-forged', token_type: 'bot', team: { id: team, name: 'X' } });
+    const res = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=forged`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('Roster could not be installed');
+    expect(await countRows(h, 'slack_installations', `team_id = '${team}'`)).toBe(0);
+  });
+
+  it("each workspace is served with its own installation's token", async () => {
+    const h = harness();
+    const [one, two] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];
+    const a = await install(h, one);
+    const b = await install(h, two);
+    const ana = h.slack.addUser('Ana', `ana.${uniq()}@one.test`, undefined, one);
+    const bob = h.slack.addUser('Bob', `bob.${uniq()}@two.test`, undefined, two);
+    expect((await openHomeIn(h, one, ana)).token).toBe(a.token);
+    expect((await openHomeIn(h, two, bob)).token).toBe(b.token);
+  });
+
+  it('a workspace Roster is not installed in is told so, and nothing changes', async () => {
+    const h = harness();
+    const stranger = h.slack.addUser('Stranger', `s.${uniq()}@none.test`, undefined, 'T0NOWHERE');
+    const before = await countRows(h, 'orgs', 'true');
+    const { res } = await commandIn(h, 'T0NOWHERE', stranger, 'create Nowhere Inc');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/Roster is not installed in this workspace/) });
+    expect(await countRows(h, 'orgs', 'true')).toBe(before);
+  });
+
+  it('app_uninstalled removes the installation (audited), and the workspace is not served any more', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    await install(h, team);
+    const body = JSON.stringify({
+      token: 'legacy',
+      team_id: team,
+      api_app_id: 'A0ROSTER',
+      type: 'event_callback',
+      event_id: `Ev${uniq()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      event: { type: 'app_uninstalled' },
+    });
+    const res = await fetch(`${h.baseUrl}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...sign(body, undefined, SIGNING_SECRET) },
+      body,
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(() => countRows(h, 'slack_installations', `team_id = '${team}'`)).toBe(0);
+    expect(await countRows(h, 'audit_events', `action = 'slack.uninstalled'`)).toBeGreaterThan(0);
+    const user = h.slack.addUser('Late', `late.${uniq()}@gone.test`, undefined, team);
+    const { res: after } = await commandIn(h, team, user, 'help');
+    expect(JSON.parse(after.text).text).toMatch(/Roster is not installed in this workspace/);
+  });
+
+  it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const { token } = await install(h, team);
+    const owner = h.slack.addUser('Olga', `olga.${uniq()}@two.test`, undefined, team);
+    await openHomeIn(h, team, owner);
+    const { responseId } = await commandIn(h, team, owner, `create Dist ${uniq()}`);
+    await h.slack.waitForResponse(responseId);
+    const email = `ivy.${uniq()}@two.test`;
+    const ivy = h.slack.addUser('Ivy', email, undefined, team);
+    const mark = h.slack.calls.length;
+    const inv = await commandIn(h, team, owner, `invite ${email}`);
+    await h.slack.waitForResponse(inv.responseId);
+    const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === ivy.id);
+    expect(dm.token).toBe(token);
+  });
+});
