@@ -52,7 +52,9 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const clock = opts.clock ?? systemClock;
   // A process serving SCIM hears token changes from every process, and caches token lookups meanwhile.
   const scimTokenChanges = config.role !== 'worker' ? listenTo(database.pool, 'roster_scim_tokens') : undefined;
-  const domain = createRosterDomain(config, { db: database.db, clock, scimTokenChanges });
+  // Distribution: every process caches Slack installations and hears when any process changes one.
+  const slackInstallationChanges = config.slack.clientId ? listenTo(database.pool, 'roster_slack_installations') : undefined;
+  const domain = createRosterDomain(config, { db: database.db, clock, scimTokenChanges, slackInstallationChanges });
 
   // Notifications queued by a change go out at once from this process when it runs the worker.
   let worker: Worker | undefined;
@@ -169,6 +171,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       await slack?.stop();
       await worker?.stop();
       await scimTokenChanges?.close();
+      await slackInstallationChanges?.close();
       mailer.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,11 +7,15 @@ import { appSecret, deriveKey } from './secrets.js';
  * The domain over an open database, with its settings from config: the one recipe the server (main.ts)
  * and the CLI share, so an invite link made by either is accepted by the other.
  */
-export function createRosterDomain(config: Config, given: Pick<Deps, 'db' | 'scimTokenChanges'> & { clock?: Deps['clock'] }): Domain {
+export function createRosterDomain(
+  config: Config,
+  given: Pick<Deps, 'db' | 'scimTokenChanges' | 'slackInstallationChanges'> & { clock?: Deps['clock'] },
+): Domain {
   return createDomain({
     db: given.db,
     clock: given.clock ?? systemClock,
     scimTokenChanges: given.scimTokenChanges,
+    slackInstallationChanges: given.slackInstallationChanges,
     dns: createTxtLookup(config.dnsServers),
     settings: {
       membershipMode: config.membershipMode,

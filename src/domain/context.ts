@@ -31,6 +31,8 @@ export type Deps = {
   settings: DomainSettings;
   /** Notifications of SCIM token changes; with them, token lookups are cached (domain/token-cache.ts). */
   scimTokenChanges?: Invalidation | undefined;
+  /** Notifications of Slack installation changes; with them, installation lookups are cached. */
+  slackInstallationChanges?: Invalidation | undefined;
   /** How verified domains are checked; without it, DNS checks say DNS is not configured. */
   dns?: TxtLookup | undefined;
   /** Set by createDomain: the one token cache its services share. */

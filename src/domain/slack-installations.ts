@@ -12,8 +12,23 @@ export type InstallationKey = { enterpriseId?: string | undefined; teamId?: stri
  * workspace or Grid org. A workspace of a Grid org with an org-wide install uses that one. The
  * installation itself is Slack's object (from the OAuth flow), kept whole.
  */
+/** How long a cached installation is trusted at most with no notification (a backstop, not the mechanism). */
+const TTL_MS = 60_000;
+const MAX_ENTRIES = 20_000;
+
 export function createSlackInstallationService(deps: Deps) {
   const { db, clock } = deps;
+  // Installations by key, kept between requests (a Slack request in distribution mode costs no query):
+  // served only while the change notifications are heard; every change, in any process, empties it.
+  const changes = deps.slackInstallationChanges;
+  const cache = new Map<string, { value: unknown; at: number }>();
+  let generation = 0;
+  const forget = () => {
+    generation++;
+    cache.clear();
+  };
+  changes?.onChange(forget);
+  const cacheKey = (k: InstallationKey) => `${k.isEnterpriseInstall ? 'E' : 'T'}:${k.enterpriseId ?? ''}:${k.teamId ?? ''}`;
   const key = () => {
     if (!deps.settings.installationKey) throw new Error('Slack installations need the installation key (APP_SECRET).');
     return deps.settings.installationKey;
@@ -59,6 +74,21 @@ export function createSlackInstallationService(deps: Deps) {
 
   /** The installation serving a workspace: its own, else its Grid org's org-wide one. undefined: not installed. */
   async function find(k: InstallationKey): Promise<unknown | undefined> {
+    const live = !!changes?.live();
+    const ck = cacheKey(k);
+    const hit = live ? cache.get(ck) : undefined;
+    if (hit && Date.now() - hit.at <= TTL_MS) return hit.value;
+    const mark = generation;
+    const value = await lookup(k);
+    // Stored only if nothing changed during the lookup (a change would have emptied the cache after it).
+    if (live && mark === generation) {
+      if (cache.size >= MAX_ENTRIES) cache.clear();
+      cache.set(ck, { value, at: Date.now() });
+    }
+    return value;
+  }
+
+  async function lookup(k: InstallationKey): Promise<unknown | undefined> {
     const rows = await db
       .select()
       .from(slackInstallations)
@@ -73,7 +103,7 @@ export function createSlackInstallationService(deps: Deps) {
 
   /** Uninstalled, or its tokens revoked: the installation goes, audited; that workspace is served no more. */
   async function remove(k: InstallationKey, reason: 'app_uninstalled' | 'tokens_revoked' | string): Promise<boolean> {
-    return db.transaction(async (tx) => {
+    const removed = await db.transaction(async (tx) => {
       const gone = await tx.delete(slackInstallations).where(where(k)).returning();
       for (const row of gone) {
         await emit(
@@ -92,6 +122,8 @@ export function createSlackInstallationService(deps: Deps) {
       }
       return gone.length > 0;
     });
+    forget();
+    return removed;
   }
 
   return { save, find, remove };

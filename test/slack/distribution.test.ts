@@ -134,6 +134,30 @@ describe('installing Roster into many workspaces', () => {
     expect(JSON.parse(after.text).text).toMatch(/Roster is not installed in this workspace/);
   });
 
+  it('an uninstall through one process is seen by every other at once (installation lookups are cached, and invalidated)', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    await install(h, team);
+    const second = await h.another();
+    const user = h.slack.addUser('Pia', `pia.${uniq()}@multi.test`, undefined, team);
+    const askSecond = async () => {
+      const { form } = slashCommand(h.slack, user, 'help');
+      const body = new URLSearchParams({ ...form, team_id: team }).toString();
+      const res = await fetch(`${second}/slack/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(body) },
+        body,
+      });
+      return res.text();
+    };
+    // The second process serves the workspace (and now holds its installation in its cache)…
+    expect(await askSecond()).not.toMatch(/not installed/);
+    expect(await askSecond()).not.toMatch(/not installed/);
+    await h.domain.slackInstallations.remove({ teamId: team }, 'app_uninstalled');
+    // …and stops as soon as the change is heard.
+    await expect.poll(askSecond, { timeout: 5_000 }).toMatch(/Roster is not installed in this workspace/);
+  });
+
   it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {
     const h = harness();
     const team = `T${uniq().toUpperCase()}`;
