@@ -61,6 +61,9 @@ const memberColumns = {
   joinedAt: memberships.joinedAt,
 };
 
+/** Thrown to roll back a transaction that ran only to check its rules (leave's check). */
+const checkedOnly = new Error('checked only');
+
 export function createMemberService(deps: Deps) {
   const { db, clock } = deps;
 
@@ -158,7 +161,11 @@ export function createMemberService(deps: Deps) {
   }
 
   /** Leave: not for the primary owner, nor the last owner; a sole member deletes the org instead (Elastic). */
-  async function leave(actor: Actor, orgId: string): Promise<void> {
+  /**
+   * Leaving. With `check`, every rule runs and nothing is kept (the transaction is rolled back): a form
+   * can say "you can't leave" before asking to confirm, from the same rules that would refuse it.
+   */
+  async function leave(actor: Actor, orgId: string, opts: { check?: boolean } = {}): Promise<void> {
     if (actor.type !== 'account') fail('forbidden', 'Only a person can leave an organization.');
     await db.transaction(async (tx) => {
       const { org } = await lockOrgFor(tx, actor, orgId, 'org:view');
@@ -175,7 +182,16 @@ export function createMemberService(deps: Deps) {
           hint: 'transfer_primary',
         },
       });
+      if (opts.check) throw checkedOnly;
     });
+  }
+
+  async function assertMayLeave(actor: Actor, orgId: string): Promise<void> {
+    try {
+      await leave(actor, orgId, { check: true });
+    } catch (err) {
+      if (err !== checkedOnly) throw err;
+    }
   }
 
   /** HCTI: owners and admins choose who receives billing emails; the primary owner always does. */
@@ -202,7 +218,7 @@ export function createMemberService(deps: Deps) {
     });
   }
 
-  return { list, count, find, changeRole, remove, leave, setBillingEmails, transferPrimaryOwnership };
+  return { list, count, find, changeRole, remove, leave, assertMayLeave, setBillingEmails, transferPrimaryOwnership };
 }
 
 /** Changes the IdP owns need someone who may override it, and who says so explicitly. */

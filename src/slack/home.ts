@@ -9,7 +9,18 @@ import { currentOrgOf } from '../domain/orgs.js';
  * `vouchedEmail`: the email Slack vouches for this person right now (App Home opened): with it, their
  * verified email domain may enroll them first (auto-join) or offer orgs to ask to join.
  */
-export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackPerson, offset = 0, vouchedEmail?: string): Promise<void> {
+export async function publishHome(
+  deps: SlackDeps,
+  client: WebClient,
+  me: SlackPerson,
+  opts: {
+    offset?: number;
+    vouchedEmail?: string | undefined;
+    /** The hash of the view this publish replaces (from the event or the click): Slack refuses it if a newer one was published meanwhile. */
+    hash?: string | undefined;
+  } = {},
+): Promise<void> {
+  const { offset = 0, vouchedEmail, hash } = opts;
   const { domain } = deps;
   // People on an org's verified domain join it (auto-join) or are offered to ask (suggest) first.
   const offers = await domain.domains.offersFor(me.actor, vouchedEmail);
@@ -51,5 +62,11 @@ export async function publishHome(deps: SlackDeps, client: WebClient, me: SlackP
       offers,
     });
   }
-  await client.views.publish({ user_id: me.userId, view: view as never });
+  try {
+    await client.views.publish({ user_id: me.userId, view: view as never, ...(hash ? { hash } : {}) });
+  } catch (err) {
+    // A newer App Home was published while this one was built (two clicks, an open and a click): keep it.
+    if ((err as { data?: { error?: string } }).data?.error === 'hash_conflict') return;
+    throw err;
+  }
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isDatabaseUnavailable, isDomainError, isInvalidDataError, type Hint } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { webApi } from '@slack/bolt';
+import { classifySlackError } from './api-errors.js';
 import { esc } from './blocks/kit.js';
 
 /**
@@ -20,9 +22,28 @@ export function errorText(err: unknown, log: Logger): string {
     log.warn({ err: (err as Error).message }, 'database unavailable');
     return ":hourglass: Roster can't reach its database right now. Nothing was changed; please try again in a minute.";
   }
+  const slack = slackRefusal(err, log);
+  if (slack) return slack;
   const ref = randomBytes(4).toString('hex');
   log.error({ err, ref }, 'slack handler failed');
   return `:x: Something went wrong on our side (ref ${ref}). Please try again in a moment.`;
+}
+
+/** Slack's own refusals, worded for the person (and, for what only an admin can fix, logged for the operator). */
+function slackRefusal(err: unknown, log: Logger): string | undefined {
+  const code =
+    (err as { code?: string; data?: { error?: string } })?.code === webApi.ErrorCode.PlatformError
+      ? (err as { data?: { error?: string } }).data?.error
+      : undefined;
+  const f = classifySlackError(err);
+  if (code === 'expired_trigger_id' || code === 'invalid_trigger_id')
+    return ':hourglass: That took too long for Slack to show the form. Please run the command again.';
+  if (f.kind === 'rate_limited') return ':hourglass: Slack asked Roster to slow down. Nothing was changed; please try again in a minute.';
+  if (f.kind === 'operator') {
+    log.error({ slackError: f.code, fix: f.fix }, `Slack refuses Roster's app (${f.code}). To fix: ${f.fix}`);
+    return ':warning: Slack refused Roster here (the app needs a workspace admin: it may have to be reinstalled or given a permission). Nothing was changed; the operator has been told.';
+  }
+  return undefined;
 }
 
 /** The domain's hints as Slack commands (every hint has one: the compiler checks). */

@@ -6,6 +6,7 @@ import { accountActor, type Actor } from '../../src/domain/context.js';
 import type { Domain } from '../../src/domain/index.js';
 import type { Database } from '../../src/db/client.js';
 import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
+import { ids } from '../../src/slack/ids.js';
 import type { TestClock } from './domain.js';
 import { countRows as countRowsIn, joinByInvite, uniq } from './fixtures.js';
 import { useRoster } from './roster.js';
@@ -14,8 +15,11 @@ import { waitFor } from './wait.js';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const TEAM = 'T0TEST';
 
-/** One Web API call the fake got; `token` is the bearer token it carried (which workspace's installation). */
-export type SlackCall = { method: string; args: Record<string, any>; at: number; token?: string | undefined };
+/**
+ * One Web API call the fake got; `token` is the bearer token it carried (which workspace's installation).
+ * `reply` is the body the fake answered with, once it has answered (e.g. the view id views.open gave).
+ */
+export type SlackCall = { method: string; args: Record<string, any>; at: number; token?: string | undefined; reply?: Record<string, any> };
 /** A scripted answer: an HTTP status and headers (429 + Retry-After), a body (`{ ok: false, error }`), or none at all. */
 export type FakeReply = { status?: number; headers?: Record<string, string>; body?: Record<string, any>; hang?: boolean };
 /** What Slack says about a user beyond name and email (defaults: a confirmed email, a full member of this workspace). */
@@ -62,14 +66,13 @@ export class FakeSlack {
         }
         const method = path.replace(/^api\//, '').split('?')[0]!;
         const bearer = /^Bearer\s+(\S+)/.exec(String(req.headers.authorization ?? ''))?.[1];
-        this.calls.push({ method, args: body, at: Date.now(), token: bearer ?? (typeof body.token === 'string' ? body.token : undefined) });
+        const call: SlackCall = { method, args: body, at: Date.now(), token: bearer ?? (typeof body.token === 'string' ? body.token : undefined) };
+        this.calls.push(call);
         this.wakeWaiters();
         void Promise.resolve(this.intercept?.(method, body)).then((r) => {
           if (r?.hang) return;
-          const token = bearer ?? (typeof body.token === 'string' ? body.token : undefined);
-          res
-            .writeHead(r?.status ?? 200, { 'content-type': 'application/json', ...r?.headers })
-            .end(JSON.stringify(r?.body ?? this.answer(method, body, token)));
+          call.reply = r?.body ?? this.answer(method, body, call.token);
+          res.writeHead(r?.status ?? 200, { 'content-type': 'application/json', ...r?.headers }).end(JSON.stringify(call.reply));
         });
       });
     });
@@ -377,13 +380,46 @@ export async function ask(h: SlackHarness, p: SlackPerson, text: string): Promis
   return reply;
 }
 
-/** Runs a command that should open a modal; returns the view passed to views.open for this trigger. */
+/** The text of a view's sections, one per line. */
+export function viewText(view: Record<string, any>): string {
+  return (view.blocks ?? [])
+    .filter((b: any) => b.type === 'section')
+    .map((b: any) => b.text?.text ?? '')
+    .join('\n');
+}
+
+/** Whether a view is the "Loading…" modal a form-showing command opens first with its trigger_id. */
+export const isLoadingModal = (view: Record<string, any>): boolean => view.callback_id === ids.views.loading;
+
+/**
+ * Runs a command that answers in a modal; returns the view the person ends up seeing. It waits for the
+ * views.open of this command's trigger_id; when that is the "Loading…" modal, it waits for the
+ * views.update that replaces it (same view id) and returns that view: the form, or the info modal
+ * carrying the command's answer instead.
+ */
 export async function modalFrom(h: SlackHarness, user: SlackUser, text: string): Promise<Record<string, any>> {
   const mark = h.slack.calls.length;
   const { status, responseId } = await h.commandNoWait(user, text);
   expect(status).toBe(200);
-  const call = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
-  return call.args.view;
+  const opened = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
+  if (!isLoadingModal(opened.args.view)) return opened.args.view;
+  const since = h.slack.calls.indexOf(opened);
+  // views.update can only name the view id once the fake's answer to views.open has reached Roster.
+  const updated = await h.slack.waitForCall('views.update', since, (c) => opened.reply?.view?.id !== undefined && c.args.view_id === opened.reply.view.id);
+  return updated.args.view;
+}
+
+/** Runs a command that answers in a modal; the text of the view the person ends up seeing (a refusal, say). */
+export async function modalText(h: SlackHarness, user: SlackUser, text: string): Promise<string> {
+  return viewText(await modalFrom(h, user, text));
+}
+
+/** callback_ids of the forms shown (views opened, pushed or updated) since a mark: every view but the info modal. */
+export function formsShown(h: SlackHarness, since: number): string[] {
+  return h.slack.calls
+    .slice(since)
+    .filter((c) => ['views.open', 'views.push', 'views.update'].includes(c.method) && ![ids.views.info, ids.views.loading].includes(c.args.view?.callback_id))
+    .map((c) => String(c.args.view?.callback_id));
 }
 
 // App Home, as Slack drives it.

@@ -5,7 +5,9 @@ import {
   ask,
   auditCount,
   countRows,
+  formsShown,
   modalFrom,
+  modalText,
   orgOwnedBy,
   slackPerson,
   uniq,
@@ -108,9 +110,8 @@ describe('/org domains add', () => {
     expect(reply.text).toBe(":warning: You don't have permission to manage the organization's verified domains (owners only).");
 
     const mark = h.slack.calls.length;
-    const noArg = await ask(h, adam, 'domains add');
-    expect(noArg.text).toBe(`:warning: Only owners can add domains to *${org.name}*. Your role is Admin.`);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, adam.user, 'domains add')).toBe(`:warning: Only owners can add domains to *${org.name}*. Your role is Admin.`);
+    expect(formsShown(h, mark)).toEqual([]);
 
     expect(await domainRows(h, org.id)).toBe(0);
     expect(await auditCount(h, org, 'domain.added')).toBe(0);

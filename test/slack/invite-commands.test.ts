@@ -4,7 +4,19 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../../src/domain/access.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { addMember, ask, auditCount, modalFrom, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness } from '../helpers/slack.js';
+import {
+  addMember,
+  ask,
+  auditCount,
+  formsShown,
+  modalFrom,
+  modalText,
+  orgWithTeam,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+} from '../helpers/slack.js';
 
 // `/org invite` and `/org invites`.
 
@@ -126,9 +138,8 @@ describe('/org invite with no arguments', () => {
     const h = harness();
     const { org, mia } = await orgWithTeam(h);
     const mark = h.slack.calls.length;
-    const reply = await ask(h, mia, 'invite');
-    expect(reply.text).toBe(`:warning: Only owners and admins can invite people to ${org.name}. Your role is Member.`);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, mia.user, 'invite')).toBe(`:warning: Only owners and admins can invite people to ${org.name}. Your role is Member.`);
+    expect(formsShown(h, mark)).toEqual([]);
   });
 });
 
@@ -141,13 +152,11 @@ describe('refusals that quote the org name', () => {
     const shown = org.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;');
 
     const mark = h.slack.calls.length;
-    const invite = await ask(h, mia, 'invite');
-    expect(invite.text).toBe(`:warning: Only owners and admins can invite people to ${shown}. Your role is Member.`);
+    expect(await modalText(h, mia.user, 'invite')).toBe(`:warning: Only owners and admins can invite people to ${shown}. Your role is Member.`);
     const list = await ask(h, mia, 'invites');
     expect(list.text).toBe(`:warning: Only owners and admins can see the pending invites of ${shown}. Your role is Member.`);
-    const role = await ask(h, mia, 'role');
-    expect(role.text).toBe(`:warning: Only owners and admins can change roles in ${shown}. Your role is Member.`);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, mia.user, 'role')).toBe(`:warning: Only owners and admins can change roles in ${shown}. Your role is Member.`);
+    expect(formsShown(h, mark)).toEqual([]);
   });
 
   it('what the person typed is escaped too when it is quoted back', async () => {

@@ -4,7 +4,9 @@ import {
   SIGNING_SECRET,
   addMember,
   countRows,
+  formsShown,
   modalFrom,
+  modalText,
   orgOwnedBy,
   postSlackEvent,
   sign,
@@ -191,9 +193,8 @@ describe('/org switch', () => {
     const h = harness();
     const zed = await slackPerson(h, 'Zed');
     const mark = h.slack.calls.length;
-    const reply = await h.command(zed.user, 'switch');
-    expect(reply.text).toMatch(/not in any organization.*\/org create.*\/org join/);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, zed.user, 'switch')).toMatch(/not in any organization.*\/org create.*\/org join/);
+    expect(formsShown(h, mark)).toEqual([]);
   });
 });
 
@@ -229,9 +230,8 @@ describe('/org rename', () => {
     expect(withName.text).toMatch(/^:warning: .*rename the organization.*owners only/);
 
     const mark = h.slack.calls.length;
-    const noName = await h.command(adam.user, 'rename');
-    expect(noName.text).toBe(`:warning: Only owners can rename *${org.name}*. Your role is Admin.`);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, adam.user, 'rename')).toBe(`:warning: Only owners can rename *${org.name}*. Your role is Admin.`);
+    expect(formsShown(h, mark)).toEqual([]);
 
     expect((await h.domain.orgs.get(olga.actor, org.id)).name).toBe(org.name);
     expect(await countRows(h, 'audit_events', `org_id = '${org.id}' and action = 'org.renamed'`)).toBe(0);
@@ -258,10 +258,8 @@ describe('/org delete', () => {
     const org = await orgOwnedBy(h, olga);
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
     const mark = h.slack.calls.length;
-    const reply = await h.command(adam.user, 'delete');
-    expect(reply.response_type).toBe('ephemeral');
-    expect(reply.text).toBe(`:warning: Only owners can delete *${org.name}*. Your role is Admin.`);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, adam.user, 'delete')).toBe(`:warning: Only owners can delete *${org.name}*. Your role is Admin.`);
+    expect(formsShown(h, mark)).toEqual([]);
     expect(await orgBySlug(h, org.slug)).toBeDefined();
   });
 });
@@ -293,19 +291,16 @@ describe('/org settings', () => {
     const org = await orgOwnedBy(h, olga);
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
     const mark = h.slack.calls.length;
-    const reply = await h.command(adam.user, 'settings');
-    expect(reply.response_type).toBe('ephemeral');
-    expect(reply.text).toBe(`:warning: Only owners can change the settings of *${org.name}*. Your role is Admin.`);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, adam.user, 'settings')).toBe(`:warning: Only owners can change the settings of *${org.name}*. Your role is Admin.`);
+    expect(formsShown(h, mark)).toEqual([]);
   });
 
   it('someone with no organization is told to create or join one', async () => {
     const h = harness();
     const zed = await slackPerson(h, 'Zed');
     const mark = h.slack.calls.length;
-    const reply = await h.command(zed.user, 'settings');
-    expect(reply.text).toMatch(/^:warning: You don't have an active organization yet\./);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await modalText(h, zed.user, 'settings')).toMatch(/^:warning: You don't have an active organization yet\./);
+    expect(formsShown(h, mark)).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@ import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { errorText } from '../reply.js';
 import { consentAccept, consentDecline } from './consent.js';
+import { createOrgAnyway } from './create-org-anyway.js';
 import { domainAskToJoin } from './domain-ask-to-join.js';
 import { homeCreateOrg } from './home-create-org.js';
 import { homeInvite } from './home-invite.js';
@@ -23,6 +24,7 @@ const actions: [string | RegExp, ActionHandler][] = [
   [ids.actions.consentAccept, consentAccept],
   [ids.actions.consentDecline, consentDecline],
   [ids.actions.domainAskToJoin, domainAskToJoin],
+  [ids.actions.createOrgAnyway, createOrgAnyway],
   [ids.actions.joinApprove, joinApprove],
   [ids.actions.joinDeny, joinDeny],
   [ids.actions.homeSwitchOrg, homeSwitchOrg],

@@ -21,8 +21,27 @@ export const limits = {
 export type Block = Record<string, unknown> & { type: string };
 export type Option = { text: { type: 'plain_text'; text: string }; value: string };
 
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * Text cut to at most `max` characters (UTF-16 units, as Slack counts) with "…": never inside an emoji
+ * or other grapheme, an escape (&amp;), or a Slack token (<@U…>, <url|text>, <!date…>) — a half token
+ * would show as garbage or make Slack refuse the block. Never empty: Slack refuses empty text.
+ */
+export function truncate(s: string, max: number): string {
+  if (!s) return ' ';
+  if (s.length <= max) return s;
+  let cut = 0;
+  for (const { segment } of graphemes.segment(s)) {
+    if (cut + segment.length > max - 1) break;
+    cut += segment.length;
+  }
+  let head = s.slice(0, cut);
+  const amp = head.lastIndexOf('&');
+  if (amp !== -1 && !head.slice(amp).includes(';') && /^&(amp|lt|gt);/.test(s.slice(amp))) head = head.slice(0, amp);
+  const open = head.lastIndexOf('<');
+  if (open !== -1 && !head.slice(open).includes('>')) head = head.slice(0, open);
+  return `${head}…`;
 }
 
 /** Escapes user-provided text for mrkdwn. */
@@ -31,7 +50,9 @@ export function esc(s: string | null | undefined): string {
 }
 
 export const plain = (text: string, max: number = limits.sectionText) => ({ type: 'plain_text' as const, text: truncate(text, max), emoji: true });
-export const md = (text: string, max: number = limits.sectionText) => ({ type: 'mrkdwn' as const, text: truncate(text, max) });
+// verbatim: Slack does not turn text people typed (an org name like "acme.com", "#general") into links
+// or mentions; Roster's own <url|links> and <!date> still render.
+export const md = (text: string, max: number = limits.sectionText) => ({ type: 'mrkdwn' as const, text: truncate(text, max), verbatim: true });
 
 export function header(text: string): Block {
   return { type: 'header', text: plain(text, limits.headerText) };

@@ -284,6 +284,12 @@ export function domainAddedModal(orgName: string, v: DomainView): Record<string,
   return modal({ callbackId: ids.views.domainAdded, title: 'Domain added', blocks: [section(domainAddedText(orgName, v))] });
 }
 
-export function infoModal(title: string, text: string): Record<string, unknown> {
-  return modal({ callbackId: ids.views.info, title, blocks: [{ type: 'section', text: md(text) }] });
+/** Opened at once with a trigger_id, then replaced (views.update) by the form or the answer. */
+export function loadingModal(): Record<string, unknown> {
+  return modal({ callbackId: ids.views.loading, title: 'Roster', blocks: [{ type: 'section', text: md(':hourglass_flowing_sand: Loading…') }] });
+}
+
+/** A message in a modal; `blocks` (e.g. with buttons) instead of the plain text when given. */
+export function infoModal(title: string, text: string, blocks?: Block[]): Record<string, unknown> {
+  return modal({ callbackId: ids.views.info, title, blocks: blocks?.length ? blocks : [{ type: 'section', text: md(text) }] });
 }

@@ -4,6 +4,7 @@ import { slackPerson } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { helpText } from '../blocks/messages.js';
+import { infoModal, loadingModal } from '../blocks/modals.js';
 import { parseCommand } from '../parse.js';
 import { errorText } from '../reply.js';
 import { audit } from './audit.js';
@@ -43,10 +44,21 @@ const subcommands: Record<string, SubcommandHandler> = {
   domains,
 };
 
+/**
+ * Subcommands that show a form when given no arguments (and `/org domains add`): their modal is opened
+ * first as "Loading…". Those that always confirm in a form (delete, leave, settings) too.
+ */
+function opensForm(sub: string, args: string[]): boolean {
+  if (['delete', 'leave', 'settings'].includes(sub)) return true;
+  if (['create', 'switch', 'rename', 'role', 'invite'].includes(sub)) return args.length === 0;
+  return sub === 'domains' && args.length === 1 && args[0]!.toLowerCase() === 'add';
+}
+
 /** `/org <sub> …`: ack at once, then resolve who is asking and run the subcommand. */
 export function registerCommands(app: App, deps: SlackDeps) {
   app.command(ids.command, async ({ command, ack, respond, client }) => {
     await ack();
+    let loadingViewId: string | undefined;
     try {
       if (command.text.length > MAX_TEXT) {
         await respond({
@@ -63,8 +75,12 @@ export function registerCommands(app: App, deps: SlackDeps) {
       }
       const parsed = parseCommand(command.text);
       const handler = Object.hasOwn(subcommands, parsed.sub) ? subcommands[parsed.sub] : undefined;
+      // A command that shows a form opens it first, as "Loading…", before any lookup: a slow database or
+      // a first-time users.info must not outlast the trigger_id (3 s).
+      if (handler && opensForm(parsed.sub, parsed.args))
+        loadingViewId = (await client.views.open({ trigger_id: command.trigger_id, view: loadingModal() as never })).view?.id;
       const me = await slackPerson(deps.domain, client, command.team_id, command.user_id);
-      const ctx: CommandCtx = { deps, me, client, respond, triggerId: command.trigger_id, args: parsed.args, rest: parsed.rest };
+      const ctx: CommandCtx = { deps, me, client, respond, triggerId: command.trigger_id, args: parsed.args, rest: parsed.rest, loadingViewId };
       if (!handler) {
         const prefix = parsed.sub ? `I don't know \`/org ${parsed.sub.slice(0, 40)}\`. ` : '';
         await say(ctx, `${prefix}${helpText}`);
@@ -72,7 +88,15 @@ export function registerCommands(app: App, deps: SlackDeps) {
       }
       await handler(ctx);
     } catch (err) {
-      await respond({ response_type: 'ephemeral', text: errorText(err, deps.log) }).catch((e) => deps.log.error({ err: e }, 'could not reply'));
+      const text = errorText(err, deps.log);
+      // Into the loading modal if one is open; if that fails (closed meanwhile), as a reply.
+      const inModal = loadingViewId
+        ? client.views.update({ view_id: loadingViewId, view: infoModal('Roster', text) as never }).then(
+            () => true,
+            () => false,
+          )
+        : Promise.resolve(false);
+      if (!(await inModal)) await respond({ response_type: 'ephemeral', text }).catch((e) => deps.log.error({ err: e }, 'could not reply'));
     }
   });
 }

@@ -52,6 +52,8 @@ export async function remove(c: CommandCtx) {
 
 export async function leave(c: CommandCtx) {
   const { org } = await c.deps.domain.orgs.active(c.me.actor);
+  // Primary owner, last owner, sole member: said in the first view, not after the confirm button.
+  await c.deps.domain.members.assertMayLeave(c.me.actor, org.id);
   await openModal(c, leaveModal(org));
 }
 

@@ -1,5 +1,6 @@
 import { authorize, can, describeRole, whoMay } from '../../domain/access.js';
-import { esc } from '../blocks/kit.js';
+import { actions, button, esc, section } from '../blocks/kit.js';
+import { ids } from '../ids.js';
 import { orgListMessage } from '../blocks/messages.js';
 import { createOrgModal, deleteOrgModal, renameModal, settingsModal, switchOrgModal } from '../blocks/modals.js';
 import { type CommandCtx, openModal, say } from './types.js';
@@ -9,11 +10,18 @@ export async function create(c: CommandCtx) {
     await openModal(c, createOrgModal());
     return;
   }
-  const org = await c.deps.domain.orgs.create(c.me.actor, { name: c.rest });
-  await say(
-    c,
-    `:tada: Created *${esc(org.name)}* (\`${org.slug}\`). You're its owner, and it is now your active organization. Invite people with \`/org invite\`.`,
-  );
+  // A second org with the name of one I'm already in is most often a typo for `/org switch`: ask first.
+  const same = (await c.deps.domain.orgs.listMine(c.me.actor)).find((m) => m.org.name.toLowerCase() === c.rest.trim().toLowerCase());
+  if (same) {
+    const text = `You're already in *${esc(same.org.name)}* (\`${same.org.slug}\`). Switch to it with \`/org switch ${same.org.slug}\`, or create another organization with the same name.`;
+    await say(c, text, [section(text), actions(button(`Create another ${same.org.name}`, ids.actions.createOrgAnyway, c.rest.trim()))]);
+    return;
+  }
+  await say(c, createdText(await c.deps.domain.orgs.create(c.me.actor, { name: c.rest })));
+}
+
+export function createdText(org: { name: string; slug: string }): string {
+  return `:tada: Created *${esc(org.name)}* (\`${org.slug}\`). You're its owner, and it is now your active organization. Invite people with \`/org invite\`.`;
 }
 
 export async function list(c: CommandCtx) {

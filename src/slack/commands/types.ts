@@ -1,5 +1,7 @@
 import type { RespondFn } from '@slack/bolt';
 import type { SlackPerson } from '../actor.js';
+import type { Block } from '../blocks/kit.js';
+import { infoModal } from '../blocks/modals.js';
 import type { SlackDeps, WebClient } from '../context.js';
 
 /** Everything a `/org <sub>` handler gets, after ack() and identity resolution. */
@@ -11,14 +13,25 @@ export type CommandCtx = {
   triggerId: string;
   args: string[];
   rest: string;
+  /**
+   * A "Loading…" modal opened with the trigger_id before any lookup (commands that show a form): the
+   * form, or whatever the command says instead, goes into it with views.update.
+   */
+  loadingViewId?: string | undefined;
 };
 
 export type SubcommandHandler = (c: CommandCtx) => Promise<void>;
 
-export function say(c: CommandCtx, text: string, blocks?: unknown[]) {
-  return c.respond({ response_type: 'ephemeral', text, ...(blocks ? { blocks: blocks as never[] } : {}) });
+export async function say(c: CommandCtx, text: string, blocks?: unknown[]) {
+  // A form was expected and a loading modal is open: the answer replaces it (a refusal shown before asking).
+  if (c.loadingViewId) {
+    await c.client.views.update({ view_id: c.loadingViewId, view: infoModal('Roster', text, blocks as Block[] | undefined) as never });
+    return;
+  }
+  await c.respond({ response_type: 'ephemeral', text, ...(blocks ? { blocks: blocks as never[] } : {}) });
 }
 
 export function openModal(c: CommandCtx, view: Record<string, unknown>) {
+  if (c.loadingViewId) return c.client.views.update({ view_id: c.loadingViewId, view: view as never });
   return c.client.views.open({ trigger_id: c.triggerId, view: view as never });
 }

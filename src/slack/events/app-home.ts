@@ -11,7 +11,7 @@ export function registerEvents(app: App, deps: SlackDeps) {
       const me = await slackPerson(deps.domain, client, teamId, event.user);
       // Asked afresh: an email Slack stopped vouching for (changed, unconfirmed, now a guest) enrolls nobody.
       const vouched = me.account.email ? await slackEmail(client, event.user, teamId) : undefined;
-      await publishHome(deps, client, me, 0, vouched);
+      await publishHome(deps, client, me, { vouchedEmail: vouched, hash: (event as { view?: { hash?: string } }).view?.hash });
     } catch (err) {
       deps.log.error({ err }, 'could not publish App Home');
     }
