@@ -174,6 +174,36 @@ describe('invite modal', () => {
     expect(await pendingInvites(h, org)).toEqual([a, b].sort().map((email) => ({ email, role: 'developer', billing_emails: true })));
   });
 
+  it('a long list is answered at once with a progress view, which the per-address results then replace', async () => {
+    const h = harness();
+    const { org, olga } = await orgWithTeam(h);
+    const emails = Array.from({ length: 30 }, (_, i) => `bulk${i}.${uniq()}@example.com`);
+    const mark = h.slack.calls.length;
+    const res = await h.submit(
+      olga.user,
+      { id: 'VINVITE1', callback_id: 'org_invite_modal', private_metadata: meta({ orgId: org.id }) },
+      {
+        invite_emails: { invite_emails_input: textValue(emails.join('\n')) },
+        role: { role_input: selectValue('member') },
+        billing: { billing_input: checkboxes() },
+      },
+    );
+    expect(res.response_action).toBe('update');
+    expect(viewText(res.view)).toContain(`Inviting 30 addresses to *${org.name}*`);
+    const update = await h.slack.waitForCall('views.update', mark, (c) => c.args.view_id === 'VINVITE1');
+    expect(viewText(update.args.view)).toContain(`*30* invited to *${org.name}*.`);
+    expect((await pendingInvites(h, org)).length).toBe(30);
+  });
+
+  it('a 3,000-character paste gives a readable result line, never an empty section', async () => {
+    const h = harness();
+    const { org, olga } = await orgWithTeam(h);
+    const res = await submitInvite(h, olga, org, 'x'.repeat(3000), 'member');
+    const sections = res.view.blocks.filter((b: any) => b.type === 'section');
+    expect(sections.every((b: any) => b.text.text.trim().length > 0 && b.text.text.length <= 3000)).toBe(true);
+    expect(viewText(res.view)).toMatch(/:warning: x+…/);
+  });
+
   it('an email with a pending invite is reported with a pointer to Resend', async () => {
     const h = harness();
     const { org, olga } = await orgWithTeam(h);

@@ -5,7 +5,7 @@ import type { InviteResult } from '../../domain/invites.js';
 import type { InviteRow, OrgRow } from '../../db/schema.js';
 import { ids } from '../ids.js';
 import { domainAddedText } from './domains.js';
-import { type Block, context, esc, md, modal, option, plain, section } from './kit.js';
+import { type Block, context, esc, md, modal, option, plain, section, truncate } from './kit.js';
 
 const input = (blockId: string, label: string, element: Record<string, unknown>, opts: { optional?: boolean; hint?: string } = {}): Block => ({
   type: 'input',
@@ -98,8 +98,10 @@ export function inviteResultModal(org: OrgRow, results: InviteResult[]): Record<
   const lines = results.map((r) => (r.ok ? `:white_check_mark: ${esc(r.email)}` : `:warning: ${esc(r.email)}: ${esc(r.message)}`));
   // Up to 100 lines: chunk them into sections under the 3000-character limit.
   let chunk = '';
-  for (const line of lines) {
-    if (chunk.length + line.length + 1 > 2900) {
+  for (const whole of lines) {
+    // One line never fills a section on its own (a 3,000-character paste): cut it, and never push an empty chunk.
+    const line = truncate(whole, 1000);
+    if (chunk && chunk.length + line.length + 1 > 2900) {
       blocks.push(section(chunk));
       chunk = '';
     }
@@ -108,6 +110,15 @@ export function inviteResultModal(org: OrgRow, results: InviteResult[]): Record<
   if (chunk) blocks.push(section(chunk));
   if (failed.some((r) => !r.ok && r.code === 'invite_pending')) blocks.push(context('To send a pending invite again, use *Resend* in `/org invites`.'));
   return modal({ callbackId: ids.views.inviteResult, title: 'Invites', blocks });
+}
+
+/** Shown at once for a long invite list; the results replace it (views.update) when they are ready. */
+export function inviteProgressModal(org: OrgRow, count: number): Record<string, unknown> {
+  return modal({
+    callbackId: ids.views.inviteResult,
+    title: 'Invites',
+    blocks: [section(`:hourglass_flowing_sand: Inviting ${count} addresses to *${esc(org.name)}*… The results appear here in a moment.`)],
+  });
 }
 
 export function changeRoleModal(org: OrgRow, grantable: Role[], initialUser?: string): Record<string, unknown> {
