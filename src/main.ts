@@ -14,7 +14,6 @@ import { createWorker, type Worker } from './jobs/agenda.js';
 import { createScimRouter } from './scim/router.js';
 import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
-import { botTokenOf } from './slack/installations.js';
 import { version } from './version.js';
 import { createConsentPages } from './web/consent-page.js';
 import { createInvitePages } from './web/invite-page.js';
@@ -102,7 +101,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const slackDelivery =
     slack && config.role !== 'web'
       ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client, {
-          tokenFor: oauth ? async (teamId) => botTokenOf(await domain.slackInstallations.find({ teamId })) : undefined,
+          tokenFor: slack.tokenFor,
         })
       : undefined;
   if (config.role !== 'web') {

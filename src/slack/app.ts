@@ -25,6 +25,11 @@ type SlackSettings = {
 
 export type SlackSurface = {
   mode: 'http' | 'socket';
+  /**
+   * Distribution: a workspace's bot token for calls outside a request (the outbox's DMs), refreshed
+   * first when the app rotates tokens and this one is about to expire. undefined: not installed there.
+   */
+  tokenFor: ((teamId: string) => Promise<string | undefined>) | undefined;
   /** HTTP mode: mount on the web server before any body parser. */
   router: Router | undefined;
   app: InstanceType<typeof App>;
@@ -103,6 +108,12 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
 
   return {
     mode: settings.appToken ? 'socket' : 'http',
+    tokenFor: distribution
+      ? async (teamId) => {
+          const r = await distribution.authorize({ teamId, enterpriseId: undefined, isEnterpriseInstall: false });
+          return r.botToken;
+        }
+      : undefined,
     router,
     app,
     start: async () => {

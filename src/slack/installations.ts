@@ -110,11 +110,6 @@ export function createDistribution(opts: {
   return { installer, authorize, router };
 }
 
-/** A stored installation's bot token (for deliveries outside a request). */
-export function botTokenOf(installation: unknown): string | undefined {
-  return (installation as { bot?: { token?: string } } | undefined)?.bot?.token;
-}
-
 function nameOf(i: Installation): string {
   return (i.isEnterpriseInstall ? i.enterprise?.name : i.team?.name) ?? 'your workspace';
 }

@@ -42,6 +42,8 @@ export class FakeSlack {
   tokens = new Map<string, { team: string; enterprise?: string }>();
   /** OAuth codes the fake's oauth.v2.access exchanges, with the answer Slack gives for each. */
   oauthCodes = new Map<string, Record<string, any>>();
+  /** Refresh tokens (token rotation) the fake exchanges, by the workspace they belong to. */
+  refreshTokens = new Map<string, string>();
   private server!: http.Server;
   url = '';
   private ts = 1000;
@@ -111,8 +113,19 @@ export class FakeSlack {
           return { ok: true, user_id: `UBOT${installed.team}`, bot_id: `B${installed.team}`, team_id: installed.team, enterprise_id: installed.enterprise };
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: TEAM };
       }
-      case 'oauth.v2.access':
+      case 'oauth.v2.access': {
+        // Token rotation: a refresh token buys a new bot token (registered for its workspace), and a new refresh token.
+        if (args.grant_type === 'refresh_token') {
+          const team = this.refreshTokens.get(String(args.refresh_token));
+          if (!team) return { ok: false, error: 'invalid_refresh_token' };
+          const access = `xoxe.xoxb-${team.toLowerCase()}-${++this.ts}`;
+          const refresh = `xoxe-${team.toLowerCase()}-${this.ts}`;
+          this.tokens.set(access, { team });
+          this.refreshTokens.set(refresh, team);
+          return { ok: true, token_type: 'bot', access_token: access, refresh_token: refresh, expires_in: 43_200, team: { id: team } };
+        }
         return this.oauthCodes.get(String(args.code)) ?? { ok: false, error: 'invalid_code' };
+      }
       case 'users.info': {
         const u = this.users.get(args.user);
         if (!u) return { ok: false, error: 'user_not_found' };

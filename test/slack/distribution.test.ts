@@ -9,11 +9,14 @@ import { SIGNING_SECRET, countRows, sign, slashCommand, uniq, useSlackRoster, ty
 const harness = useSlackRoster({ SLACK_CLIENT_ID: '111.222', SLACK_CLIENT_SECRET: 'client-secret-for-tests' });
 
 /** Installs Roster into a workspace the way a browser does: the install page, Slack's redirect with code and state. */
-async function install(h: SlackHarness, team: string, name = `Team ${team}`) {
+async function install(h: SlackHarness, team: string, name = `Team ${team}`, rotation?: { expiresIn: number }) {
   const token = `xoxb-${team.toLowerCase()}-${uniq()}`;
   const code = `code-${uniq()}`;
   h.slack.tokens.set(token, { team });
+  const refresh = `xoxe-${team.toLowerCase()}-${uniq()}`;
+  if (rotation) h.slack.refreshTokens.set(refresh, team);
   h.slack.oauthCodes.set(code, {
+    ...(rotation ? { refresh_token: refresh, expires_in: rotation.expiresIn } : {}),
     ok: true,
     app_id: 'A0ROSTER',
     authed_user: { id: `UINSTALL${team}` },
@@ -156,6 +159,23 @@ describe('installing Roster into many workspaces', () => {
     await h.domain.slackInstallations.remove({ teamId: team }, 'app_uninstalled');
     // …and stops as soon as the change is heard.
     await expect.poll(askSecond, { timeout: 5_000 }).toMatch(/Roster is not installed in this workspace/);
+  });
+
+  it('with token rotation on, a bot token about to expire is refreshed, and requests and DMs use the new one', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const { token } = await install(h, team, undefined, { expiresIn: 600 });
+    const owner = h.slack.addUser('Rita', `rita.${uniq()}@rot.test`, undefined, team);
+    await openHomeIn(h, team, owner);
+    const { responseId } = await commandIn(h, team, owner, `create Rot ${uniq()}`);
+    await h.slack.waitForResponse(responseId);
+    const email = `new.${uniq()}@rot.test`;
+    const invitee = h.slack.addUser('Nev', email, undefined, team);
+    const mark = h.slack.calls.length;
+    await h.slack.waitForResponse((await commandIn(h, team, owner, `invite ${email}`)).responseId);
+    const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === invitee.id);
+    expect(dm.token).not.toBe(token);
+    expect(dm.token).toMatch(/^xoxe\.xoxb-/);
   });
 
   it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {
