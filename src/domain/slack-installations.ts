@@ -88,16 +88,19 @@ export function createSlackInstallationService(deps: Deps) {
     return value;
   }
 
+  /**
+   * A workspace: its own installation, else its Grid org's org-wide one. A Grid org with no workspace
+   * named (a person known by their Grid identity): the org-wide installation, else one of its workspaces'.
+   */
   async function lookup(k: InstallationKey): Promise<unknown | undefined> {
+    const inGrid = sql`${slackInstallations.enterpriseId} = ${k.enterpriseId ?? ''}`;
     const rows = await db
       .select()
       .from(slackInstallations)
-      .where(
-        k.isEnterpriseInstall
-          ? where(k)
-          : sql`(${where(k)}) or (${slackInstallations.isEnterpriseInstall} and ${slackInstallations.enterpriseId} = ${k.enterpriseId ?? ''})`,
-      );
-    const row = rows.find((r) => !r.isEnterpriseInstall) ?? rows[0];
+      .where(k.isEnterpriseInstall ? where(k) : k.teamId ? sql`(${where(k)}) or (${slackInstallations.isEnterpriseInstall} and ${inGrid})` : sql`${inGrid}`)
+      .orderBy(slackInstallations.createdAt)
+      .limit(20);
+    const row = (k.teamId ? rows.find((r) => !r.isEnterpriseInstall) : rows.find((r) => r.isEnterpriseInstall)) ?? rows[0];
     return row ? JSON.parse(unseal(key(), row.sealed)) : undefined;
   }
 

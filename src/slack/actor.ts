@@ -8,7 +8,24 @@ import type { MemberView } from '../domain/members.js';
 import type { Target } from './parse.js';
 import type { WebClient } from './context.js';
 
+/**
+ * `teamId`: the key a Slack user is known by — their Enterprise Grid org's id when the request comes from
+ * one (a Grid user is one identity across its workspaces), else the workspace's team id.
+ */
 export type SlackPerson = { actor: Actor; account: AccountRow; teamId: string; userId: string };
+
+type SlackBody = {
+  team_id?: string;
+  enterprise_id?: string | null;
+  team?: { id?: string } | null;
+  enterprise?: { id?: string } | null;
+  user?: { team_id?: string } | null;
+};
+
+/** Where a request's user is known (see SlackPerson.teamId), read the same way for commands, actions, views and events. */
+export function identityKeyOf(body: SlackBody): string {
+  return body.enterprise?.id || body.enterprise_id || body.team?.id || body.team_id || body.user?.team_id || '';
+}
 
 /**
  * The person behind a Slack request, from team_id + user_id. On first sight their email comes from
@@ -75,8 +92,13 @@ export function emailFactsOf(user: SlackUserInfo | undefined, teamId: string): S
     confirmed: user?.is_email_confirmed === true,
     deleted: user?.deleted === true,
     guest: user?.is_restricted === true || user?.is_ultra_restricted === true,
-    external: user?.is_stranger === true || (!!user?.team_id && user.team_id !== teamId),
+    // Another workspace's user (Slack Connect) — or another Grid's: in a Grid, home is the enterprise.
+    external: user?.is_stranger === true || (!!homeOf(user) && homeOf(user) !== teamId),
   };
+}
+
+function homeOf(user: SlackUserInfo | undefined): string | undefined {
+  return user?.enterprise_user?.enterprise_id || user?.team_id || undefined;
 }
 
 /** A user as Slack's users.info describes it. */

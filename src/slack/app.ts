@@ -110,7 +110,11 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     mode: settings.appToken ? 'socket' : 'http',
     tokenFor: distribution
       ? async (teamId) => {
-          const r = await distribution.authorize({ teamId, enterpriseId: undefined, isEnterpriseInstall: false });
+          // A Grid identity (E…) is reached through the Grid's installation (org-wide, or one of its workspaces').
+          const grid = teamId.startsWith('E');
+          const r = await distribution.authorize(
+            grid ? { teamId: undefined, enterpriseId: teamId, isEnterpriseInstall: false } : { teamId, enterpriseId: undefined, isEnterpriseInstall: false },
+          );
           return r.botToken;
         }
       : undefined,

@@ -27,8 +27,8 @@ export type FakeReply = { status?: number; headers?: Record<string, string>; bod
 export const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false };
 
 export type SlackUserFacts = { emailConfirmed?: boolean; deleted?: boolean; restricted?: boolean; ultraRestricted?: boolean; stranger?: boolean };
-/** `team`: the workspace the user belongs to (default TEAM). */
-export type SlackUser = { id: string; email?: string; name: string; facts?: SlackUserFacts; team?: string };
+/** `team`: the workspace the user belongs to (default TEAM); `enterprise`: their Enterprise Grid org, if any. */
+export type SlackUser = { id: string; email?: string; name: string; facts?: SlackUserFacts; team?: string; enterprise?: string };
 
 /**
  * A small fake of Slack's Web API on 127.0.0.1: records every call (JSON-decoding `view`, `blocks`
@@ -89,13 +89,14 @@ export class FakeSlack {
     });
   }
 
-  addUser(name: string, email?: string, facts?: SlackUserFacts, team?: string): SlackUser {
+  addUser(name: string, email?: string, facts?: SlackUserFacts, team?: string, enterprise?: string): SlackUser {
     const u = {
-      id: `U${randomBytes(4).toString('hex').toUpperCase()}`,
+      id: `${enterprise ? 'W' : 'U'}${randomBytes(4).toString('hex').toUpperCase()}`,
       name,
       ...(email ? { email } : {}),
       ...(facts ? { facts } : {}),
       ...(team ? { team } : {}),
+      ...(enterprise ? { enterprise } : {}),
     };
     this.users.set(u.id, u);
     return u;
@@ -135,6 +136,7 @@ export class FakeSlack {
           user: {
             id: u.id,
             team_id: u.team ?? TEAM,
+            ...(u.enterprise ? { enterprise_user: { id: u.id, enterprise_id: u.enterprise, enterprise_name: 'Grid' } } : {}),
             name: u.name,
             real_name: u.name,
             deleted: f.deleted ?? false,
@@ -148,8 +150,13 @@ export class FakeSlack {
       }
       case 'users.lookupByEmail': {
         // Slack answers with the same user object as users.info, for a user of the token's workspace only.
-        const team = (token && this.tokens.get(token)?.team) || TEAM;
-        const u = [...this.users.values()].find((x) => x.email?.toLowerCase() === String(args.email).toLowerCase() && (x.team ?? TEAM) === team);
+        const installed = token ? this.tokens.get(token) : undefined;
+        const team = installed?.team || TEAM;
+        const sameEmail = (x: SlackUser) => x.email?.toLowerCase() === String(args.email).toLowerCase();
+        // An org-wide (Grid) token finds the Grid's users; a workspace token, that workspace's.
+        const u = [...this.users.values()].find(
+          (x) => sameEmail(x) && (installed?.enterprise ? x.enterprise === installed.enterprise : (x.team ?? TEAM) === team),
+        );
         return u ? this.answer('users.info', { user: u.id }) : { ok: false, error: 'users_not_found' };
       }
       case 'chat.postMessage':

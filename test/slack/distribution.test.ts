@@ -63,6 +63,31 @@ async function commandIn(h: SlackHarness, team: string, user: SlackUser, text: s
   return { res, responseId };
 }
 
+/** An org-wide install into an Enterprise Grid org, through the same OAuth routes. */
+async function installGrid(h: SlackHarness, enterprise: string) {
+  const token = `xoxb-${enterprise.toLowerCase()}-${uniq()}`;
+  const code = `code-${uniq()}`;
+  h.slack.tokens.set(token, { team: '', enterprise });
+  h.slack.oauthCodes.set(code, {
+    ok: true,
+    app_id: 'A0ROSTER',
+    authed_user: { id: `WINSTALL${enterprise}` },
+    scope: 'commands,chat:write,users:read,users:read.email',
+    token_type: 'bot',
+    access_token: token,
+    bot_user_id: `UBOT${enterprise}`,
+    team: null,
+    enterprise: { id: enterprise, name: 'Grid Co' },
+    is_enterprise_install: true,
+  });
+  const page = await fetch(`${h.baseUrl}/slack/install`);
+  const link = /href="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&amp;', '&');
+  const state = new URL(link).searchParams.get('state')!;
+  const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+  const done = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie } });
+  return { token, status: done.status, text: await done.text() };
+}
+
 describe('installing Roster into many workspaces', () => {
   it('the install page links to Slack with Roster’s scopes and a state; the redirect stores the installation sealed and says so', async () => {
     const h = harness();
@@ -176,6 +201,40 @@ describe('installing Roster into many workspaces', () => {
     const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === invitee.id);
     expect(dm.token).not.toBe(token);
     expect(dm.token).toMatch(/^xoxe\.xoxb-/);
+  });
+
+  it('Enterprise Grid: one org-wide install serves every workspace of the Grid, and a Grid user is one person across them', async () => {
+    const h = harness();
+    const grid = `E${uniq().toUpperCase()}`;
+    const [ta, tb] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];
+    const r = await installGrid(h, grid);
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toContain('Roster is now installed in <strong>Grid Co</strong>');
+    const wes = h.slack.addUser('Wes', `wes.${uniq()}@grid.test`, undefined, ta, grid);
+    // A command in workspace A of the Grid…
+    const { form } = slashCommand(h.slack, wes, `create Grid Org ${uniq()}`);
+    const res = await h.post({ ...form, team_id: ta, enterprise_id: grid, is_enterprise_install: 'true' });
+    expect(res.status).toBe(200);
+    const created = await h.slack.waitForResponse(form.response_url!.split('/').at(-1)!);
+    expect(created.text).toMatch(/Created/);
+    // …and App Home in workspace B: the same person, with the org they made there, through the Grid's token.
+    const mark = h.slack.calls.length;
+    const body = JSON.stringify({
+      token: 'legacy',
+      team_id: tb,
+      enterprise_id: grid,
+      api_app_id: 'A0ROSTER',
+      type: 'event_callback',
+      event_id: `Ev${uniq()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: grid, team_id: null, user_id: `UBOT${grid}`, is_bot: true, is_enterprise_install: true }],
+      event: { type: 'app_home_opened', user: wes.id, channel: `D${wes.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+    });
+    await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
+    const publish = await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === wes.id);
+    expect(publish.token).toBe(r.token);
+    expect(JSON.stringify(publish.args.view)).toContain('Grid Org');
+    expect(await countRows(h, 'slack_identities', `team_id = '${grid}'`)).toBe(1);
   });
 
   it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {

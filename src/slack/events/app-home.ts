@@ -1,12 +1,12 @@
 import type { App } from '@slack/bolt';
-import { slackEmail, slackPerson } from '../actor.js';
+import { identityKeyOf, slackEmail, slackPerson } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { publishHome } from '../home.js';
 
 export function registerEvents(app: App, deps: SlackDeps) {
   app.event('app_home_opened', async ({ event, body, client }) => {
     if (event.tab !== 'home') return;
-    const teamId = (body as { team_id?: string }).team_id ?? '';
+    const teamId = identityKeyOf(body as { team_id?: string; enterprise_id?: string });
     try {
       const me = await slackPerson(deps.domain, client, teamId, event.user);
       // Asked afresh: an email Slack stopped vouching for (changed, unconfirmed, now a guest) enrolls nobody.
