@@ -16,6 +16,11 @@ export type InstallationKey = { enterpriseId?: string | undefined; teamId?: stri
 const TTL_MS = 60_000;
 const MAX_ENTRIES = 20_000;
 
+/** What a sealed installation is bound to: the row's own keys. */
+function boundTo(r: { enterpriseId: string | null; teamId: string | null; isEnterpriseInstall: boolean }): string {
+  return `slack-installation:${r.isEnterpriseInstall ? 'enterprise' : 'team'}:${r.enterpriseId ?? ''}:${r.teamId ?? ''}`;
+}
+
 export function createSlackInstallationService(deps: Deps) {
   const { db, clock } = deps;
   // Installations by key, kept between requests (a Slack request in distribution mode costs no query):
@@ -44,12 +49,12 @@ export function createSlackInstallationService(deps: Deps) {
     const actor: Actor = systemActor('slack-install');
     await db.transaction(async (tx) => {
       const now = clock.now();
-      const sealed = seal(key(), JSON.stringify(installation));
       const values = {
         enterpriseId: k.enterpriseId ?? null,
         teamId: k.isEnterpriseInstall ? null : (k.teamId ?? null),
         isEnterpriseInstall: !!k.isEnterpriseInstall,
       };
+      const sealed = seal(key(), JSON.stringify(installation), boundTo(values));
       const [existing] = await tx.select({ id: slackInstallations.id }).from(slackInstallations).where(where(k)).for('update');
       const [row] = existing
         ? await tx.update(slackInstallations).set({ sealed, updatedAt: now }).where(eq(slackInstallations.id, existing.id)).returning()
@@ -101,7 +106,7 @@ export function createSlackInstallationService(deps: Deps) {
       .orderBy(slackInstallations.createdAt)
       .limit(20);
     const row = (k.teamId ? rows.find((r) => !r.isEnterpriseInstall) : rows.find((r) => r.isEnterpriseInstall)) ?? rows[0];
-    return row ? JSON.parse(unseal(key(), row.sealed)) : undefined;
+    return row ? JSON.parse(unseal(key(), row.sealed, boundTo(row))) : undefined;
   }
 
   /** Uninstalled, or its tokens revoked: the installation goes, audited; that workspace is served no more. */

@@ -22,6 +22,11 @@ type SlackBody = {
   user?: { team_id?: string } | null;
 };
 
+/** The workspace a request comes from (not the Grid). */
+export function workspaceOf(body: SlackBody): string | undefined {
+  return body.team?.id || body.team_id || body.user?.team_id || undefined;
+}
+
 /** Where a request's user is known (see SlackPerson.teamId), read the same way for commands, actions, views and events. */
 export function identityKeyOf(body: SlackBody): string {
   return body.enterprise?.id || body.enterprise_id || body.team?.id || body.team_id || body.user?.team_id || '';
@@ -31,8 +36,12 @@ export function identityKeyOf(body: SlackBody): string {
  * The person behind a Slack request, from team_id + user_id. On first sight their email comes from
  * users.info (Slack verifies it) and links them to an account already known by that email.
  */
-export async function slackPerson(domain: Domain, client: WebClient, teamId: string, userId: string): Promise<SlackPerson> {
-  const known = await domain.accounts.bySlack(teamId, userId);
+export async function slackPerson(domain: Domain, client: WebClient, teamId: string, userId: string, workspaceTeamId?: string): Promise<SlackPerson> {
+  // Known by the Grid key, or (someone Roster met before their workspace joined a Grid, or before Grid
+  // users were keyed by the Grid) by their workspace.
+  const known =
+    (await domain.accounts.bySlack(teamId, userId)) ??
+    (workspaceTeamId && workspaceTeamId !== teamId ? await domain.accounts.bySlack(workspaceTeamId, userId) : undefined);
   const account =
     known ??
     (await (async () => {

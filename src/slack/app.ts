@@ -83,18 +83,38 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
   // (Distribution: no one token; each request's client carries its workspace's.)
   app.client = new webApi.WebClient(botToken, clientOptions);
 
+  // Its own client for auth.test: no retries (the default retries for half an hour) and a short timeout.
+  const checkClient = () => new webApi.WebClient(botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5_000, logger });
+
   // Single-token mode serves only the token's own workspace (learned from auth.test at start): a
   // request from any other is told Roster is not installed there, and changes nothing.
   // Distribution: a workspace with no installation is told the same.
   let servedTeam: string | undefined;
   app.use(async (args) => {
-    const team = teamOf(args.body as SlackBody);
-    const notInstalled = (args.context as { notInstalled?: boolean }).notInstalled === true;
-    if (!notInstalled && (!servedTeam || !team || team === servedTeam)) return args.next();
-    deps.log.warn({ team }, 'Slack request from a workspace Roster is not installed in: refused');
+    const body = args.body as SlackBody;
+    const team = teamOf(body);
+    const context = args.context as { notInstalled?: boolean; unavailable?: boolean; botToken?: string };
+    // Single-token mode learns its workspace at start; if Slack could not be asked then, it asks now.
+    if (botToken && !servedTeam && team) servedTeam = await checkToken(checkClient(), deps.log);
+    const refusal = context.unavailable
+      ? ":hourglass: Roster can't read its Slack installation right now (its database may be away). Nothing was changed; please try again in a minute."
+      : context.notInstalled || (distribution && !context.botToken) || (botToken && (!servedTeam || (team && team !== servedTeam)))
+        ? NOT_INSTALLED
+        : undefined;
+    // Uninstall events come with no token (Bolt skips authorize for them): they must reach their listener.
+    const uninstall = ['app_uninstalled', 'tokens_revoked'].includes(body.event?.type ?? '');
+    if (!refusal || uninstall) return args.next();
+    deps.log.warn({ team, unavailable: !!context.unavailable }, 'Slack request refused: Roster is not installed there, or cannot read its installation');
     const ack = (args as { ack?: (r?: unknown) => Promise<void> }).ack;
-    if ((args.body as SlackBody).command) await ack?.({ response_type: 'ephemeral', text: NOT_INSTALLED });
-    else await ack?.();
+    if (body.command) return void (await ack?.({ response_type: 'ephemeral', text: refusal }));
+    await ack?.();
+    // A click: said through its response_url (a view submission has none; its modal stays as it was).
+    if (body.response_url)
+      await fetch(body.response_url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: refusal }),
+      }).catch(() => {});
   });
 
   if (distribution) registerUninstall(app, deps);
@@ -122,8 +142,7 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     app,
     start: async () => {
       // Its own client: no retries (the default retries for half an hour) and a short timeout, so start never hangs on Slack.
-      if (botToken)
-        servedTeam = await checkToken(new webApi.WebClient(botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5_000, logger }), deps.log);
+      if (botToken) servedTeam = await checkToken(checkClient(), deps.log);
       if (settings.appToken) await app.start();
     },
     stop: async () => {
@@ -134,7 +153,14 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
 
 const NOT_INSTALLED = ':warning: Roster is not installed in this workspace, so nothing was done. Ask your Slack admin to install it here.';
 
-type SlackBody = { team_id?: string; team?: { id?: string } | null; user?: { team_id?: string }; command?: string };
+type SlackBody = {
+  team_id?: string;
+  team?: { id?: string } | null;
+  user?: { team_id?: string };
+  command?: string;
+  response_url?: string;
+  event?: { type?: string };
+};
 
 /** The workspace a request comes from: commands and events carry team_id, interactions a team object. */
 function teamOf(body: SlackBody): string | undefined {

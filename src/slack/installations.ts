@@ -29,7 +29,14 @@ function keyOf(q: InstallationQuery<boolean> | Installation): { enterpriseId?: s
 
 function installationStore(domain: Domain): InstallationStore {
   return {
-    storeInstallation: async (installation) => domain.slackInstallations.save(keyOf(installation as Installation), installation, installation.user?.id),
+    storeInstallation: async (installation) => {
+      // Roster works with its bot token only: an installation without one (someone edited the install
+      // link to ask for user scopes) must not replace a working one, and a user token is not kept.
+      if (!installation.bot?.token) throw new Error('Slack returned no bot token: install Roster with its bot scopes (the Add to Slack button).');
+      const { user, ...rest } = installation as Installation;
+      const kept = { ...rest, user: { id: user?.id } };
+      await domain.slackInstallations.save(keyOf(installation as Installation), kept, user?.id);
+    },
     fetchInstallation: async (query) => {
       const found = await domain.slackInstallations.find(keyOf(query));
       if (!found) throw new NotInstalled(`Roster is not installed in ${query.teamId ?? query.enterpriseId ?? 'that workspace'}`);
@@ -42,7 +49,7 @@ function installationStore(domain: Domain): InstallationStore {
 export type Distribution = {
   installer: InstallProvider;
   /** Bolt's authorize: the installation's bot token; a workspace with none gets `notInstalled` (told so, nothing changes). */
-  authorize: (source: InstallationQuery<boolean>) => Promise<AuthorizeResult & { notInstalled?: true }>;
+  authorize: (source: InstallationQuery<boolean>) => Promise<AuthorizeResult & { notInstalled?: true; unavailable?: true }>;
   /** GET /slack/install and GET /slack/oauth_redirect. */
   router: Router;
 };
@@ -70,7 +77,8 @@ export function createDistribution(opts: {
     installationStore: installationStore(opts.domain),
     installUrlOptions,
     renderHtmlForInstallPath: installPage,
-    clientOptions: opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {},
+    // No retries (the default retries for half an hour) and a timeout: a token refresh runs before a request's ack.
+    clientOptions: { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 0 }, timeout: 5_000 },
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
 
@@ -79,7 +87,9 @@ export function createDistribution(opts: {
       return await installer.authorize(source);
     } catch (err) {
       if ((err as { original?: unknown }).original instanceof NotInstalled) return { notInstalled: true as const };
-      throw err;
+      // The database away, or an installation that cannot be opened (APP_SECRET changed): answered, not silent.
+      opts.log.warn({ err: (err as Error).message, team: source.teamId, enterprise: source.enterpriseId }, 'Slack installation could not be read');
+      return { unavailable: true as const };
     }
   }
 

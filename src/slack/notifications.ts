@@ -155,7 +155,9 @@ export function createSlackChannel(
         const found = (await call('users.lookupByEmail', () => w.client.users.lookupByEmail({ email }))).user;
         // Only a Slack user Slack vouches has that email (confirmed, a full member of this workspace) gets a
         // message meant for its owner: it can carry a link that acts for them. Anyone else: the email covers it.
-        if (!found?.id || !mayLinkByEmail(emailFactsOf(found as SlackUserInfo, found.team_id ?? '')))
+        // Their home is the workspace asked (a Grid's users: the Grid), so only is_stranger marks an outsider here.
+        const home = (found as SlackUserInfo | undefined)?.enterprise_user?.enterprise_id || found?.team_id || '';
+        if (!found?.id || !mayLinkByEmail(emailFactsOf(found as SlackUserInfo, home)))
           throw new RecipientUnreachable('Slack users.lookupByEmail: email not vouched for by Slack');
         return { user: found.id, client: w.client };
       } catch (err) {

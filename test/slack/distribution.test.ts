@@ -237,6 +237,48 @@ describe('installing Roster into many workspaces', () => {
     expect(await countRows(h, 'slack_identities', `team_id = '${grid}'`)).toBe(1);
   });
 
+  it('an installation without a bot token (an edited install link) is refused and does not replace the working one', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const good = await install(h, team);
+    const code = `code-${uniq()}`;
+    h.slack.oauthCodes.set(code, {
+      ok: true,
+      app_id: 'A0ROSTER',
+      authed_user: { id: 'UX', access_token: 'xoxp-user', token_type: 'user' },
+      team: { id: team, name: 'T' },
+    });
+    const page = await fetch(`${h.baseUrl}/slack/install`);
+    const link = /href="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&amp;', '&');
+    const state = new URL(link).searchParams.get('state')!;
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const bad = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie } });
+    expect(bad.status).toBe(400);
+    const ana = h.slack.addUser('Ana', `ana.${uniq()}@keep.test`, undefined, team);
+    expect((await openHomeIn(h, team, ana)).token).toBe(good.token);
+  });
+
+  it('a click from a workspace Roster is not installed in is told so through its response_url', async () => {
+    const h = harness();
+    const stranger = h.slack.addUser('Stranger', `s.${uniq()}@none.test`, undefined, 'T0NOWHERE');
+    const { responseId } = await h.action(stranger, { action_id: 'home_create_org', value: 'create', type: 'button' }, { team: { id: 'T0NOWHERE' } });
+    expect((await h.slack.waitForResponse(responseId)).text).toMatch(/Roster is not installed in this workspace/);
+  });
+
+  it('a Grid user Roster met under their workspace before is the same person when the request names the Grid', async () => {
+    const h = harness();
+    const grid = `E${uniq().toUpperCase()}`;
+    const ta = `T${uniq().toUpperCase()}`;
+    await installGrid(h, grid);
+    const wes = h.slack.addUser('Wes', `wes.${uniq()}@grid.test`, undefined, ta, grid);
+    const before = await h.domain.accounts.findOrCreateBySlack({ teamId: ta, userId: wes.id, email: wes.email, displayName: 'Wes' });
+    const { form } = slashCommand(h.slack, wes, 'list');
+    await h.post({ ...form, team_id: ta, enterprise_id: grid, is_enterprise_install: 'true' });
+    await h.slack.waitForResponse(form.response_url!.split('/').at(-1)!);
+    expect(await countRows(h, 'slack_identities', `user_id = '${wes.id}'`)).toBe(1);
+    expect((await h.domain.accounts.bySlack(ta, wes.id))?.id).toBe(before.id);
+  });
+
   it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {
     const h = harness();
     const team = `T${uniq().toUpperCase()}`;

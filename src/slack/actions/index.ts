@@ -1,5 +1,5 @@
 import type { App, BlockAction } from '@slack/bolt';
-import { identityKeyOf, slackPerson } from '../actor.js';
+import { identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { errorText } from '../reply.js';
@@ -48,7 +48,7 @@ export function registerActions(app: App, deps: SlackDeps) {
       await ack();
       const fromHome = body.view?.type === 'home';
       try {
-        const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id);
+        const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id, workspaceOf(body));
         await run({ deps, body, action, me, client, respond, fromHome });
       } catch (err) {
         await tell({ deps, body, client, respond }, errorText(err, deps.log));

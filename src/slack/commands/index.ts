@@ -79,7 +79,7 @@ export function registerCommands(app: App, deps: SlackDeps) {
       // a first-time users.info must not outlast the trigger_id (3 s).
       if (handler && opensForm(parsed.sub, parsed.args))
         loadingViewId = (await client.views.open({ trigger_id: command.trigger_id, view: loadingModal() as never })).view?.id;
-      const me = await slackPerson(deps.domain, client, identityKeyOf(command), command.user_id);
+      const me = await slackPerson(deps.domain, client, identityKeyOf(command), command.user_id, command.team_id);
       const ctx: CommandCtx = { deps, me, client, respond, triggerId: command.trigger_id, args: parsed.args, rest: parsed.rest, loadingViewId };
       if (!handler) {
         const prefix = parsed.sub ? `I don't know \`/org ${parsed.sub.slice(0, 40)}\`. ` : '';

@@ -8,7 +8,7 @@ export function registerEvents(app: App, deps: SlackDeps) {
     if (event.tab !== 'home') return;
     const teamId = identityKeyOf(body as { team_id?: string; enterprise_id?: string });
     try {
-      const me = await slackPerson(deps.domain, client, teamId, event.user);
+      const me = await slackPerson(deps.domain, client, teamId, event.user, (body as { team_id?: string }).team_id);
       // Asked afresh: an email Slack stopped vouching for (changed, unconfirmed, now a guest) enrolls nobody.
       const vouched = me.account.email ? await slackEmail(client, event.user, teamId) : undefined;
       await publishHome(deps, client, me, { vouchedEmail: vouched, hash: (event as { view?: { hash?: string } }).view?.hash });

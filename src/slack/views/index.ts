@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { isDomainError } from '../../domain/errors.js';
-import { identityKeyOf, slackPerson } from '../actor.js';
+import { identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { infoModal } from '../blocks/modals.js';
 import { ids } from '../ids.js';
@@ -50,7 +50,7 @@ export function registerViews(app: App, deps: SlackDeps) {
         await respondAck(r);
       };
       try {
-        const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id);
+        const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id, workspaceOf(body));
         await run({ deps, values: view.state.values, view, me, ack: once, client });
       } catch (err) {
         const message = errorText(err, deps.log);

@@ -3,6 +3,7 @@ import { infoModal, inviteProgressModal, inviteResultModal } from '../blocks/mod
 import { publishHome } from '../home.js';
 import { ids } from '../ids.js';
 import { errorText } from '../reply.js';
+import { esc } from '../blocks/kit.js';
 import { checked, selected, text } from './form.js';
 import { orgMetadata } from './metadata.js';
 import type { ViewCtx } from './types.js';
@@ -30,11 +31,21 @@ export async function inviteSubmit({ deps, values, view, me, ack, client }: View
     await ack({ response_action: 'update', view: inviteResultModal(org, results) });
   } else {
     await ack({ response_action: 'update', view: inviteProgressModal(org, count) });
-    const answer = await deps.domain.invites.create(me.actor, orgId, input).then(
-      (results) => inviteResultModal(org, results),
-      (err: unknown) => infoModal('Roster', errorText(err, deps.log)),
+    const outcome = await deps.domain.invites.create(me.actor, orgId, input).then(
+      (results) => ({
+        view: inviteResultModal(org, results),
+        text: `${results.filter((r) => r.ok).length} of ${results.length} invited to *${esc(org.name)}*.`,
+      }),
+      (err: unknown) => {
+        const text = errorText(err, deps.log);
+        return { view: infoModal('Roster', text), text };
+      },
     );
-    await client.views.update({ view_id: view.id, view: answer as never });
+    deps.kickOutbox();
+    // Closed while it ran: the summary comes as a DM instead.
+    await client.views
+      .update({ view_id: view.id, view: outcome.view as never })
+      .catch(() => client.chat.postMessage({ channel: me.userId, text: outcome.text }));
   }
   deps.kickOutbox();
   await publishHome(deps, client, me);
