@@ -80,23 +80,33 @@ export function createSlackChannel(
     return found;
   }
   const state = createSlackDeliveryState(() => deps.clock.now());
+  // Distribution: each workspace's token has its own state — one tenant's revoked token or rate limit
+  // (Slack's limits are per workspace) must not hold up every other tenant's DMs.
+  const states = new Map<string, typeof state>();
+  const stateOf = (c: WebClient) => {
+    if (!opts.tokenFor || c === client || !c.token) return state;
+    let s = states.get(c.token);
+    if (!s) states.set(c.token, (s = createSlackDeliveryState(() => deps.clock.now())));
+    return s;
+  };
 
   /** One Web API call, its failure sorted into what the outbox should do. */
-  async function call<T>(method: string, request: () => Promise<T>): Promise<T> {
+  async function call<T>(method: string, request: () => Promise<T>, via: WebClient = client): Promise<T> {
+    const state = stateOf(via);
     const blocked = state.blockedNow(method);
     if (blocked) throw deferral(method, blocked.failure, blocked.until);
     let result: T;
     try {
       result = await request();
     } catch (err) {
-      throw failureOf(method, classifySlackError(err), err);
+      throw failureOf(method, classifySlackError(err), err, state);
     }
     const over = state.succeeded(method);
     if (over) deps.log.info({ slackError: over.code, method }, `Slack delivery works again: ${over.code} is over.`);
     return result;
   }
 
-  function failureOf(method: string, f: SlackFailure, err: unknown): Error {
+  function failureOf(method: string, f: SlackFailure, err: unknown, state: ReturnType<typeof createSlackDeliveryState>): Error {
     const now = deps.clock.now().getTime();
     switch (f.kind) {
       case 'unreachable':
@@ -152,7 +162,7 @@ export function createSlackChannel(
     for (const w of places) {
       try {
         // users_not_found (not in this workspace) is a RecipientUnreachable like any other.
-        const found = (await call('users.lookupByEmail', () => w.client.users.lookupByEmail({ email }))).user;
+        const found = (await call('users.lookupByEmail', () => w.client.users.lookupByEmail({ email }), w.client)).user;
         // Only a Slack user Slack vouches has that email (confirmed, a full member of this workspace) gets a
         // message meant for its owner: it can carry a link that acts for them. Anyone else: the email covers it.
         // Their home is the workspace asked (a Grid's users: the Grid), so only is_stranger marks an outsider here.
@@ -170,15 +180,17 @@ export function createSlackChannel(
   }
 
   async function post(to: { user: string; client: WebClient }, msg: { text: string; blocks?: unknown[] }) {
-    return call('chat.postMessage', () =>
-      to.client.chat.postMessage({ channel: to.user, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never[] } : {}) }),
+    return call(
+      'chat.postMessage',
+      () => to.client.chat.postMessage({ channel: to.user, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never[] } : {}) }),
+      to.client,
     );
   }
 
   return {
     /** Every request of a delivery timing out, with no retries: the outbox's claim outlasts it. */
     maxAttemptMs: REQUESTS_PER_DELIVERY * timeoutMs,
-    /** For /healthz: the operator problem Slack delivery has now (with its fix), and rate limits. */
+    /** For /healthz: the operator problem Slack delivery has now (with its fix), and rate limits (single-token mode; per workspace in distribution). */
     health: state.health,
     /** For /metrics. */
     metricLines: state.metricLines,

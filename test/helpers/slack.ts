@@ -51,7 +51,7 @@ export class FakeSlack {
    * Lets a test answer instead of the fake (Slack's errors, rate limits, a slow or silent Slack): return
    * a reply, or undefined to answer as usual; it may wait before returning. The call is recorded first.
    */
-  intercept: ((method: string, args: Record<string, any>) => FakeReply | undefined | Promise<FakeReply | undefined>) | undefined;
+  intercept: ((method: string, args: Record<string, any>, token?: string) => FakeReply | undefined | Promise<FakeReply | undefined>) | undefined;
 
   async start() {
     this.server = http.createServer((req, res) => {
@@ -71,7 +71,7 @@ export class FakeSlack {
         const call: SlackCall = { method, args: body, at: Date.now(), token: bearer ?? (typeof body.token === 'string' ? body.token : undefined) };
         this.calls.push(call);
         this.wakeWaiters();
-        void Promise.resolve(this.intercept?.(method, body)).then((r) => {
+        void Promise.resolve(this.intercept?.(method, body, bearer ?? (typeof body.token === 'string' ? body.token : undefined))).then((r) => {
           if (r?.hang) return;
           call.reply = r?.body ?? this.answer(method, body, call.token);
           res.writeHead(r?.status ?? 200, { 'content-type': 'application/json', ...r?.headers }).end(JSON.stringify(call.reply));

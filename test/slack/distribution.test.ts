@@ -279,6 +279,36 @@ describe('installing Roster into many workspaces', () => {
     expect((await h.domain.accounts.bySlack(ta, wes.id))?.id).toBe(before.id);
   });
 
+  it("one workspace's broken token does not hold up another workspace's DMs", async () => {
+    const h = harness();
+    const [ta, tb] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];
+    const a = await install(h, ta);
+    const b = await install(h, tb);
+    // Workspace A's token stops working for posting.
+    h.slack.intercept = (method, _args, token) =>
+      method === 'chat.postMessage' && token === a.token ? { body: { ok: false, error: 'invalid_auth' } } : undefined;
+    try {
+      for (const [team, who] of [
+        [ta, 'Ann'],
+        [tb, 'Ben'],
+      ] as const) {
+        const owner = h.slack.addUser(who, `${who.toLowerCase()}.${uniq()}@ws.test`, undefined, team);
+        await openHomeIn(h, team, owner);
+        await h.slack.waitForResponse((await commandIn(h, team, owner, `create ${who} Org ${uniq()}`)).responseId);
+        const email = `to.${uniq()}@ws.test`;
+        const invitee = h.slack.addUser('To', email, undefined, team);
+        const mark = h.slack.calls.length;
+        await h.slack.waitForResponse((await commandIn(h, team, owner, `invite ${email}`)).responseId);
+        if (team === tb) {
+          const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === invitee.id);
+          expect(dm.token).toBe(b.token);
+        }
+      }
+    } finally {
+      h.slack.intercept = undefined;
+    }
+  });
+
   it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {
     const h = harness();
     const team = `T${uniq().toUpperCase()}`;
