@@ -148,6 +148,24 @@ export function checkAttributes(param: 'attributes' | 'excludedAttributes', valu
 }
 
 /**
+ * An attributes/excludedAttributes list without repeats, and without sub-attributes whose parent is
+ * listed too (`meta.created,meta` is `meta`): SCIMMY fails on a parent after its sub-attribute.
+ */
+export function normalizedAttributes(value: string): string {
+  const items = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const lower = items.map((a) => a.toLowerCase());
+  const kept = items.filter((a, i) => {
+    const l = lower[i]!;
+    if (lower.indexOf(l) !== i) return false;
+    return !lower.some((other) => other !== l && l.startsWith(`${other}.`));
+  });
+  return kept.join(',');
+}
+
+/**
  * A parsed SCIMMY filter ([{attr: [op, value]}, …] OR-ed; keys AND-ed; nested objects for
  * sub-attributes and value paths) as the domain's OR-of-AND terms.
  */

@@ -9,6 +9,7 @@ import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { jsonNestingExceeds } from './json-depth.js';
 import {
   checkAttributes,
+  normalizedAttributes,
   checkFilter,
   filterTerms,
   fromScimGroup,
@@ -252,6 +253,7 @@ export function createScimRouter(deps: ScimDeps): Router {
     try {
       checkAttributes('attributes', q.attributes);
       checkAttributes('excludedAttributes', q.excludedAttributes);
+      for (const k of ['attributes', 'excludedAttributes'] as const) if (typeof q[k] === 'string' && q[k]) q[k] = normalizedAttributes(q[k] as string);
     } catch (err) {
       return sendFailure(res, deps.log, err, 'attribute check');
     }

@@ -421,12 +421,42 @@ export async function modalFrom(h: SlackHarness, user: SlackUser, text: string):
   const mark = h.slack.calls.length;
   const { status, responseId } = await h.commandNoWait(user, text);
   expect(status).toBe(200);
-  const opened = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`);
+  return viewAfterLoading(h, mark, `trig-${responseId}`);
+}
+
+/**
+ * The view the person ends up seeing for a trigger_id: the one views.open got, or, when that is the
+ * "Loading…" modal, the views.update that replaced it (same view id).
+ */
+async function viewAfterLoading(h: SlackHarness, mark: number, triggerId: string): Promise<Record<string, any>> {
+  const opened = await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === triggerId);
   if (!isLoadingModal(opened.args.view)) return opened.args.view;
   const since = h.slack.calls.indexOf(opened);
   // views.update can only name the view id once the fake's answer to views.open has reached Roster.
   const updated = await h.slack.waitForCall('views.update', since, (c) => opened.reply?.view?.id !== undefined && c.args.view_id === opened.reply.view.id);
   return updated.args.view;
+}
+
+/**
+ * A click (button or menu; `extra` adds to the payload, e.g. HOME for App Home) that answers in a modal;
+ * returns the view the person ends up seeing. A click that shows a form opens the "Loading…" modal with
+ * its trigger_id first, then fills it (the form, or the info modal with a refusal): that final view.
+ */
+export async function clickModal(
+  h: SlackHarness,
+  user: SlackUser,
+  action: Record<string, unknown>,
+  extra: Record<string, any> = {},
+): Promise<Record<string, any>> {
+  const mark = h.slack.calls.length;
+  const { status, responseId } = await h.action(user, action, extra);
+  expect(status).toBe(200);
+  return viewAfterLoading(h, mark, `trig-${responseId}`);
+}
+
+/** A click that answers in a modal; the text of the view the person ends up seeing (a refusal, say). */
+export async function clickModalText(h: SlackHarness, user: SlackUser, action: Record<string, unknown>, extra: Record<string, any> = {}): Promise<string> {
+  return viewText(await clickModal(h, user, action, extra));
 }
 
 /** Runs a command that answers in a modal; the text of the view the person ends up seeing (a refusal, say). */

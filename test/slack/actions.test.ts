@@ -4,7 +4,21 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/domain/access.js';
-import { addMember, countRows, inviteAndAccept, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import {
+  addMember,
+  clickModal,
+  clickModalText,
+  countRows,
+  formsShown,
+  inviteAndAccept,
+  isLoadingModal,
+  orgWithTeam,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+  type SlackUser,
+} from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
@@ -26,12 +40,8 @@ async function click(h: SlackHarness, user: SlackUser, action: Record<string, un
   return h.slack.waitForResponse(responseId);
 }
 
-/** A click that opens a modal; resolves with the view passed to views.open for that click's trigger. */
-async function clickOpens(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<Record<string, any>> {
-  const mark = h.slack.calls.length;
-  const { responseId } = await h.action(user, action);
-  return (await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`)).args.view;
-}
+/** A click that shows a form; resolves with the form that fills the "Loading…" modal opened for that click's trigger. */
+const clickOpens = (h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<Record<string, any>> => clickModal(h, user, action);
 
 /** Presses the modal's submit button (no inputs), as Slack sends it back with its private_metadata. */
 const confirm = (h: SlackHarness, user: SlackUser, view: Record<string, any>) =>
@@ -127,8 +137,11 @@ describe('menus in /org members and /org invites messages', () => {
     const outsider = await slackPerson(h, 'Otto');
     await h.domain.orgs.create(outsider.actor, { name: `Otto Co ${uniq()}` });
 
-    const reply = await click(h, outsider.user, menuIn(list.blocks, 'Mia', 'remove')!);
-    expect(reply.text).toMatch(/:warning:/);
+    const mark = h.slack.calls.length;
+    const view = await clickModal(h, outsider.user, menuIn(list.blocks, 'Mia', 'remove')!);
+    expect(view.callback_id).toBe('org_info_modal');
+    expect(viewText(view)).toMatch(/:warning:/);
+    expect(formsShown(h, mark)).toEqual([]);
     expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
   });
 
@@ -183,12 +196,21 @@ describe('menus in /org members and /org invites messages', () => {
     await h.domain.members.changeRole(owner.actor, org.id, admin.account.id, 'developer');
     const mark = h.slack.calls.length;
 
-    for (const verb of ['link', 'resend', 'revoke']) {
-      const option = row.accessory.options.find((o: any) => o.value === `${verb}:${r.invite.id}`);
-      const reply = await click(h, admin.user, { action_id: row.accessory.action_id, type: 'overflow', selected_option: option });
+    const choose = (verb: string) => ({
+      action_id: row.accessory.action_id,
+      type: 'overflow',
+      selected_option: row.accessory.options.find((o: any) => o.value === `${verb}:${r.invite.id}`),
+    });
+    // Copy link shows a modal (the loading one, filled with the refusal); resend and revoke answer in the conversation.
+    const link = await clickModal(h, admin.user, choose('link'));
+    expect(link.callback_id).toBe('org_info_modal');
+    expect(viewText(link)).toMatch(/:warning: You don't have permission to invite people/);
+    expect(viewText(link)).not.toContain('/invites/');
+    for (const verb of ['resend', 'revoke']) {
+      const reply = await click(h, admin.user, choose(verb));
       expect(reply.text).toMatch(/:warning: You don't have permission to invite people/);
     }
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(formsShown(h, mark)).toEqual([]);
     const still = await h.domain.invites.lookupByToken(r.token);
     expect(still.state).toBe('pending');
     expect(await countRows(h, 'audit_events', `target_id = '${r.invite.id}' and action in ('invite.resent', 'invite.revoked')`)).toBe(0);
@@ -205,9 +227,10 @@ describe('Change role in member menus', () => {
     await h.domain.members.leave(member.actor, org.id);
 
     const mark = h.slack.calls.length;
-    const reply = await click(h, owner.user, menuIn(list.blocks, 'Mia', 'role')!);
-    expect(reply.text).toBe(":warning: That person isn't a member of this organization.");
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    const view = await clickModal(h, owner.user, menuIn(list.blocks, 'Mia', 'role')!);
+    expect(view.callback_id).toBe('org_info_modal');
+    expect(viewText(view)).toBe(":warning: That person isn't a member of this organization.");
+    expect(formsShown(h, mark)).toEqual([]);
   });
 
   it('an admin who forges Change role on an owner gets the form, but the domain refuses the submission and the owner keeps the role', async () => {
@@ -372,9 +395,8 @@ describe('Change role in invite menus', () => {
     const { owner, member, email, invite } = await withInvite(h);
     const action = await changeRoleIn(h, owner.user, email);
     const mark = h.slack.calls.length;
-    const reply = await click(h, member.user, action);
-    expect(reply.text).toMatch(/^:warning: You don't have permission to invite people/);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    expect(await clickModalText(h, member.user, action)).toMatch(/^:warning: You don't have permission to invite people/);
+    expect(formsShown(h, mark)).toEqual([]);
     expect(await inviteRow(h, invite.id)).toEqual({ role: 'developer', billing_emails: false, status: 'pending' });
   });
 });
@@ -388,11 +410,12 @@ describe('App Home buttons', () => {
     const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
     const admin = await addMember(h, org, owner, 'admin', 'Adam');
     const mark = h.slack.calls.length;
-    await h.action(admin.user, { action_id: 'home_invite', type: 'button', value: org.id }, HOME);
-    const open = await h.slack.waitForCall('views.open', mark);
-    expect(open.args.view.callback_id).toBe('org_invite_modal');
-    expect(JSON.parse(open.args.view.private_metadata)).toEqual({ orgId: org.id });
-    const role = open.args.view.blocks.find((b: any) => b.block_id === 'role');
+    const view = await clickModal(h, admin.user, { action_id: 'home_invite', type: 'button', value: org.id }, HOME);
+    // The click opened "Loading…" first, and the form replaced it.
+    expect(h.slack.of('views.open', mark).map((c) => isLoadingModal(c.args.view))).toEqual([true]);
+    expect(view.callback_id).toBe('org_invite_modal');
+    expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id });
+    const role = view.blocks.find((b: any) => b.block_id === 'role');
     expect(role.element.options.map((o: any) => o.value)).toEqual(['admin', 'billing', 'developer', 'member']);
   });
 
@@ -402,18 +425,18 @@ describe('App Home buttons', () => {
     const org = await h.domain.orgs.create(owner.actor, { name: `Acme ${uniq()}` });
     const member = await addMember(h, org, owner, 'member', 'Mia');
     const mark = h.slack.calls.length;
-    await h.action(member.user, { action_id: 'home_invite', type: 'button', value: org.id }, HOME);
-    const open = await h.slack.waitForCall('views.open', mark);
-    expect(open.args.view.callback_id).toBe('org_info_modal');
-    expect(JSON.stringify(open.args.view.blocks)).toMatch(/permission to invite people/);
+    const view = await clickModal(h, member.user, { action_id: 'home_invite', type: 'button', value: org.id }, HOME);
+    expect(view.callback_id).toBe('org_info_modal');
+    expect(JSON.stringify(view.blocks)).toMatch(/permission to invite people/);
+    expect(formsShown(h, mark)).toEqual([]);
   });
 
   it('New organization opens the create form', async () => {
     const h = harness();
     const loner = await slackPerson(h, 'Lone');
     const mark = h.slack.calls.length;
-    await h.action(loner.user, { action_id: 'home_create_org', type: 'button', value: 'create' }, HOME);
-    const open = await h.slack.waitForCall('views.open', mark);
-    expect(open.args.view.callback_id).toBe('org_create_modal');
+    const view = await clickModal(h, loner.user, { action_id: 'home_create_org', type: 'button', value: 'create' }, HOME);
+    expect(h.slack.of('views.open', mark).map((c) => isLoadingModal(c.args.view))).toEqual([true]);
+    expect(view.callback_id).toBe('org_create_modal');
   });
 });

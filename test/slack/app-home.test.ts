@@ -3,27 +3,37 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
-import { HOME, countRows, homeClick, openHome, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import {
+  HOME,
+  clickModal,
+  countRows,
+  homeClick,
+  openHome,
+  orgWithTeam,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+  type SlackUser,
+} from '../helpers/slack.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
 const outbox = mkdtempSync(path.join(os.tmpdir(), 'roster-outbox-'));
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 const harness = useSlackRoster({ OUTBOX_DIR: outbox });
 
-/** A click in App Home that is refused: resolves with the text of the info modal opened over App Home. */
+/**
+ * A click in App Home that is refused: resolves with the text of the info modal shown over App Home
+ * (opened directly, or filling the "Loading…" modal of a click that shows a form).
+ */
 async function homeRefusal(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<string> {
-  const mark = h.slack.calls.length;
-  await h.action(user, action, HOME);
-  const open = await h.slack.waitForCall('views.open', mark);
-  return JSON.stringify(open.args.view.blocks);
+  const view = await clickModal(h, user, action, HOME);
+  expect(view.callback_id).toBe('org_info_modal');
+  return JSON.stringify(view.blocks);
 }
 
-/** A click in App Home that opens a modal; resolves with that modal. */
-async function homeOpens(h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<any> {
-  const mark = h.slack.calls.length;
-  const { responseId } = await h.action(user, action, HOME);
-  return (await h.slack.waitForCall('views.open', mark, (c) => c.args.trigger_id === `trig-${responseId}`)).args.view;
-}
+/** A click in App Home that opens a modal; resolves with that modal (what replaces "Loading…" for a form). */
+const homeOpens = (h: SlackHarness, user: SlackUser, action: Record<string, unknown>): Promise<any> => clickModal(h, user, action, HOME);
 
 const viewText = (view: any) =>
   (view.blocks as any[])
@@ -156,12 +166,10 @@ describe('App Home', () => {
   it('Change role from App Home opens the role form for that member with only grantable roles', async () => {
     const h = harness();
     const { admin, member, org } = await setup(h);
-    const mark = h.slack.calls.length;
-    await h.action(admin.user, { action_id: 'home_member_menu', ...menu('role', member.account.id) }, HOME);
-    const open = await h.slack.waitForCall('views.open', mark);
-    expect(open.args.view.callback_id).toBe('org_role_modal');
-    expect(JSON.parse(open.args.view.private_metadata)).toEqual({ orgId: org.id, accountId: member.account.id });
-    const select = open.args.view.blocks.find((b: any) => b.type === 'input').element;
+    const view = await homeOpens(h, admin.user, { action_id: 'home_member_menu', ...menu('role', member.account.id) });
+    expect(view.callback_id).toBe('org_role_modal');
+    expect(JSON.parse(view.private_metadata)).toEqual({ orgId: org.id, accountId: member.account.id });
+    const select = view.blocks.find((b: any) => b.type === 'input').element;
     expect(select.options.map((o: any) => o.value)).toEqual(['admin', 'billing', 'developer', 'member']);
   });
 
@@ -195,12 +203,10 @@ describe('App Home', () => {
   it('copy invite link from App Home opens a modal with the working link', async () => {
     const h = harness();
     const { owner, invite, inviteeEmail } = await setup(h);
-    const mark = h.slack.calls.length;
-    await h.action(owner.user, { action_id: 'home_invite_menu', ...menu('link', invite.id) }, HOME);
-    const open = await h.slack.waitForCall('views.open', mark);
-    expect(open.args.view.type).toBe('modal');
-    expect(open.args.view.title.text).toBe('Invite link');
-    const text = JSON.stringify(open.args.view.blocks);
+    const view = await homeOpens(h, owner.user, { action_id: 'home_invite_menu', ...menu('link', invite.id) });
+    expect(view.type).toBe('modal');
+    expect(view.title.text).toBe('Invite link');
+    const text = JSON.stringify(view.blocks);
     expect(text).toContain(inviteeEmail);
     const link = /https:\/\/roster\.test\/invites\/([A-Za-z0-9_-]{43})/.exec(text);
     expect(link).not.toBeNull();

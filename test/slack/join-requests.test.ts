@@ -5,7 +5,19 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
 import type { OrgRow } from '../../src/db/schema.js';
-import { countRows, orgWithTeam, slackPerson, uniq, useSlackRoster, type SlackCall, type SlackHarness, type SlackPerson } from '../helpers/slack.js';
+import {
+  clickModal,
+  countRows,
+  formsShown,
+  orgWithTeam,
+  slackPerson,
+  uniq,
+  useSlackRoster,
+  viewText,
+  type SlackCall,
+  type SlackHarness,
+  type SlackPerson,
+} from '../helpers/slack.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Invite emails are written to a scratch folder (removed afterwards), not the project's .data/outbox.
@@ -243,9 +255,7 @@ describe('join requests from Slack', () => {
     const refs = await h.domain.messageRefs.find('join_request', req.id);
     const mark = h.slack.calls.length;
 
-    await h.action(admin.user, { action_id: 'join_deny', value: req.id, type: 'button' });
-    const open = await h.slack.waitForCall('views.open', mark);
-    const view = open.args.view;
+    const view = await clickModal(h, admin.user, { action_id: 'join_deny', value: req.id, type: 'button' });
     expect(view.callback_id).toBe('join_deny_modal');
     expect(JSON.parse(view.private_metadata)).toEqual({ requestId: req.id });
     expect(JSON.stringify(view.blocks)).toContain("Deny *Zed*'s request to join?");
@@ -280,12 +290,14 @@ describe('join requests from Slack', () => {
     const { req } = await requestToJoin(h, org, zed);
     await h.domain.joinRequests.approve(owner.actor, req.id, 'member');
     const mark = h.slack.calls.length;
+    const responsesBefore = h.slack.responses.length;
 
-    const { responseId } = await h.action(admin.user, { action_id: 'join_deny', value: req.id, type: 'button' });
-    const reply = await h.slack.waitForResponse(responseId);
-    expect(reply.text).toBe('That request was already approved.');
-    expect(reply.replace_original).toBe(false);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    const view = await clickModal(h, admin.user, { action_id: 'join_deny', value: req.id, type: 'button' });
+    expect(view.callback_id).toBe('org_info_modal');
+    expect(viewText(view)).toBe('That request was already approved.');
+    expect(formsShown(h, mark)).toEqual([]);
+    // The answer is the modal alone: nothing replaced the admin's message through the response_url.
+    expect(h.slack.responses.length).toBe(responsesBefore);
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('approved');
   });
 
@@ -296,10 +308,10 @@ describe('join requests from Slack', () => {
     const { req } = await requestToJoin(h, org, zed);
     const mark = h.slack.calls.length;
 
-    const { responseId } = await h.action(member.user, { action_id: 'join_deny', value: req.id, type: 'button' });
-    const reply = await h.slack.waitForResponse(responseId);
-    expect(reply.text).toMatch(/:warning: You don't have permission/);
-    expect(h.slack.of('views.open', mark)).toEqual([]);
+    const view = await clickModal(h, member.user, { action_id: 'join_deny', value: req.id, type: 'button' });
+    expect(view.callback_id).toBe('org_info_modal');
+    expect(viewText(view)).toMatch(/:warning: You don't have permission/);
+    expect(formsShown(h, mark)).toEqual([]);
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('pending');
   });
 });

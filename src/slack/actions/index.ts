@@ -2,6 +2,8 @@ import type { App, BlockAction } from '@slack/bolt';
 import { identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
+import { menuChoice } from './metadata.js';
+import { loadingModal } from '../blocks/modals.js';
 import { errorText } from '../reply.js';
 import { consentAccept, consentDecline } from './consent.js';
 import { createOrgAnyway } from './create-org-anyway.js';
@@ -38,6 +40,15 @@ const actions: [string | RegExp, ActionHandler][] = [
   [ids.actions.inviteMenu, inviteMenu],
 ];
 
+/** Clicks that show a form: the Invite and New organization buttons, Deny, and menu choices that open one. */
+function opensForm(action: BlockAction['actions'][number]): boolean {
+  if (([ids.actions.homeInvite, ids.actions.homeCreateOrg, ids.actions.joinDeny] as string[]).includes(action.action_id)) return true;
+  // A menu of one option is drawn as a button carrying the same value (kit.ts overflow).
+  const verb = menuChoice(action)?.verb;
+  const menus: string[] = [ids.actions.memberMenu, ids.actions.homeMemberMenu, ids.actions.inviteMenu, ids.actions.homeInviteMenu];
+  return menus.includes(action.action_id) && (verb === 'role' || verb === 'remove' || verb === 'link');
+}
+
 /**
  * Buttons and menus. Each one acks first, then acts as the person who clicked: the domain checks
  * their rights again at click time, so a message forwarded to someone else does nothing for them.
@@ -47,11 +58,15 @@ export function registerActions(app: App, deps: SlackDeps) {
     app.action<BlockAction>(actionId, async ({ ack, body, action, client, respond }) => {
       await ack();
       const fromHome = body.view?.type === 'home';
+      let loadingViewId: string | undefined;
       try {
+        // A click that shows a form opens it first, as "Loading…", before any lookup (see commands/index.ts).
+        if (body.view?.type !== 'modal' && opensForm(action))
+          loadingViewId = (await client.views.open({ trigger_id: body.trigger_id, view: loadingModal() as never })).view?.id;
         const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id, workspaceOf(body));
-        await run({ deps, body, action, me, client, respond, fromHome });
+        await run({ deps, body, action, me, client, respond, fromHome, loadingViewId });
       } catch (err) {
-        await tell({ deps, body, client, respond }, errorText(err, deps.log));
+        await tell({ deps, body, client, respond, loadingViewId }, errorText(err, deps.log));
       }
     });
   }

@@ -14,18 +14,23 @@ export type ActionCtx = {
   respond: RespondFn;
   /** The click came from App Home (re-render it) rather than from a message (reply there). */
   fromHome: boolean;
+  /** A "Loading…" modal opened with the trigger_id before any lookup (a click that shows a form): filled with views.update. */
+  loadingViewId?: string | undefined;
 };
 
 export type ActionHandler = (a: ActionCtx) => Promise<void>;
 
-export function openModal(a: Pick<ActionCtx, 'body' | 'client'>, view: Record<string, unknown>) {
+export function openModal(a: Pick<ActionCtx, 'body' | 'client' | 'loadingViewId'>, view: Record<string, unknown>) {
+  if (a.loadingViewId) return a.client.views.update({ view_id: a.loadingViewId, view: view as never });
   return a.client.views.open({ trigger_id: a.body.trigger_id, view: view as never });
 }
 
 /** Errors and notes go where the click came from: an ephemeral reply in a conversation, a modal over App Home. */
-export async function tell(a: Pick<ActionCtx, 'deps' | 'body' | 'client' | 'respond'>, text: string) {
+export async function tell(a: Pick<ActionCtx, 'deps' | 'body' | 'client' | 'respond' | 'loadingViewId'>, text: string) {
   try {
-    if (a.body.container?.type === 'message' && a.body.response_url) {
+    if (a.loadingViewId) {
+      await a.client.views.update({ view_id: a.loadingViewId, view: infoModal('Roster', text) as never });
+    } else if (a.body.container?.type === 'message' && a.body.response_url) {
       await a.respond({ response_type: 'ephemeral', replace_original: false, text });
     } else if (a.body.view && a.body.view.type === 'modal') {
       await a.client.views.push({ trigger_id: a.body.trigger_id, view: infoModal('Roster', text) as never });
