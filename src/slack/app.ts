@@ -1,6 +1,7 @@
 import { App, ExpressReceiver, LogLevel, webApi } from '@slack/bolt';
 import express, { type Router } from 'express';
 import { scrubMessage, type Logger } from '../logger.js';
+import { workspaceOf } from './actor.js';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
 import type { SlackDeps } from './context.js';
@@ -92,7 +93,7 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
   let servedTeam: string | undefined;
   app.use(async (args) => {
     const body = args.body as SlackBody;
-    const team = teamOf(body);
+    const team = workspaceOf(body);
     const context = args.context as { notInstalled?: boolean; unavailable?: boolean; botToken?: string };
     // Single-token mode learns its workspace at start; if Slack could not be asked then, it asks now.
     if (botToken && !servedTeam && team) servedTeam = await checkToken(checkClient(), deps.log);
@@ -161,11 +162,6 @@ type SlackBody = {
   response_url?: string;
   event?: { type?: string };
 };
-
-/** The workspace a request comes from: commands and events carry team_id, interactions a team object. */
-function teamOf(body: SlackBody): string | undefined {
-  return body.team_id ?? body.team?.id ?? body.user?.team_id ?? undefined;
-}
 
 /**
  * auth.test at start: the bot token's workspace, and a clear log line when the token is revoked, wrong

@@ -474,21 +474,39 @@ export function formsShown(h: SlackHarness, since: number): string[] {
 
 // App Home, as Slack drives it.
 
-/** Slack's app_home_opened event, as Slack sends it: a signed JSON event_callback. Resolves with the view published. */
-export async function openHome(h: SlackHarness, user: SlackUser): Promise<any> {
+/** Where an event comes from: a workspace (default TEAM), and for Enterprise Grid its org and whether Roster is installed org-wide. */
+export type EventSource = { team?: string; enterprise?: string; orgWide?: boolean };
+
+/**
+ * Slack's app_home_opened event, as Slack sends it: a signed JSON event_callback with its
+ * authorizations. Resolves with the views.publish call it caused (its `token` tells which installation).
+ */
+export async function openHomeCall(h: SlackHarness, user: SlackUser, from: EventSource = {}): Promise<SlackCall> {
+  const team = from.team ?? TEAM;
   const mark = h.slack.calls.length;
   const body = JSON.stringify({
     token: 'legacy',
-    team_id: TEAM,
+    team_id: team,
+    ...(from.enterprise ? { enterprise_id: from.enterprise } : {}),
     api_app_id: 'A0ROSTER',
     type: 'event_callback',
     event_id: `Ev${uniq()}`,
     event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      from.orgWide
+        ? { enterprise_id: from.enterprise, team_id: null, user_id: `UBOT${from.enterprise}`, is_bot: true, is_enterprise_install: true }
+        : { team_id: team, user_id: `UBOT${team}`, is_bot: true, is_enterprise_install: false },
+    ],
     event: { type: 'app_home_opened', user: user.id, channel: `D${user.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
   });
   const res = await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
   expect(res.status).toBe(200);
-  return (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id)).args.view;
+  return h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id);
+}
+
+/** App Home opened by the user; resolves with the view published. */
+export async function openHome(h: SlackHarness, user: SlackUser, from: EventSource = {}): Promise<any> {
+  return (await openHomeCall(h, user, from)).args.view;
 }
 
 export const HOME = { container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', blocks: [], state: { values: {} } } };

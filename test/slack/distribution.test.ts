@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SIGNING_SECRET, countRows, sign, slashCommand, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { SIGNING_SECRET, countRows, openHomeCall, sign, slashCommand, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
 
 /**
  * Distribution (issue 13 §1): Roster installed into many workspaces through Slack's OAuth v2 flow, the real
@@ -28,33 +28,22 @@ async function install(h: SlackHarness, team: string, name = `Team ${team}`, rot
     enterprise: null,
     is_enterprise_install: false,
   });
+  return { token, ...(await installInBrowser(h, code)) };
+}
+
+/**
+ * What a browser does: the install page (its Add to Slack link carries a state, and a cookie is set),
+ * then Slack's redirect back with the code the fake Slack will exchange.
+ */
+async function installInBrowser(h: SlackHarness, code: string) {
   const page = await fetch(`${h.baseUrl}/slack/install`);
   expect(page.status).toBe(200);
-  const html = await page.text();
-  const link = /href="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
+  const link = /href="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&amp;', '&');
   expect(link).toMatch(/^https:\/\/slack\.com\/oauth\/v2\/authorize\?/);
   const state = new URL(link).searchParams.get('state')!;
   const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
   const done = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie } });
-  return { token, status: done.status, text: await done.text(), link };
-}
-
-/** Slack's app_home_opened from a user of `team`; resolves with the views.publish call it caused. */
-async function openHomeIn(h: SlackHarness, team: string, user: SlackUser) {
-  const mark = h.slack.calls.length;
-  const body = JSON.stringify({
-    token: 'legacy',
-    team_id: team,
-    api_app_id: 'A0ROSTER',
-    type: 'event_callback',
-    event_id: `Ev${uniq()}`,
-    event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ team_id: team, user_id: `UBOT${team}`, is_bot: true, is_enterprise_install: false }],
-    event: { type: 'app_home_opened', user: user.id, channel: `D${user.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
-  });
-  const res = await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
-  expect(res.status).toBe(200);
-  return h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id);
+  return { status: done.status, text: await done.text(), link };
 }
 
 async function commandIn(h: SlackHarness, team: string, user: SlackUser, text: string) {
@@ -80,12 +69,7 @@ async function installGrid(h: SlackHarness, enterprise: string) {
     enterprise: { id: enterprise, name: 'Grid Co' },
     is_enterprise_install: true,
   });
-  const page = await fetch(`${h.baseUrl}/slack/install`);
-  const link = /href="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&amp;', '&');
-  const state = new URL(link).searchParams.get('state')!;
-  const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
-  const done = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie } });
-  return { token, status: done.status, text: await done.text() };
+  return { token, ...(await installInBrowser(h, code)) };
 }
 
 describe('installing Roster into many workspaces', () => {
@@ -122,8 +106,8 @@ describe('installing Roster into many workspaces', () => {
     const b = await install(h, two);
     const ana = h.slack.addUser('Ana', `ana.${uniq()}@one.test`, undefined, one);
     const bob = h.slack.addUser('Bob', `bob.${uniq()}@two.test`, undefined, two);
-    expect((await openHomeIn(h, one, ana)).token).toBe(a.token);
-    expect((await openHomeIn(h, two, bob)).token).toBe(b.token);
+    expect((await openHomeCall(h, ana, { team: one })).token).toBe(a.token);
+    expect((await openHomeCall(h, bob, { team: two })).token).toBe(b.token);
   });
 
   it('a workspace Roster is not installed in is told so, and nothing changes', async () => {
@@ -191,7 +175,7 @@ describe('installing Roster into many workspaces', () => {
     const team = `T${uniq().toUpperCase()}`;
     const { token } = await install(h, team, undefined, { expiresIn: 600 });
     const owner = h.slack.addUser('Rita', `rita.${uniq()}@rot.test`, undefined, team);
-    await openHomeIn(h, team, owner);
+    await openHomeCall(h, owner, { team: team });
     const { responseId } = await commandIn(h, team, owner, `create Rot ${uniq()}`);
     await h.slack.waitForResponse(responseId);
     const email = `new.${uniq()}@rot.test`;
@@ -218,20 +202,7 @@ describe('installing Roster into many workspaces', () => {
     const created = await h.slack.waitForResponse(form.response_url!.split('/').at(-1)!);
     expect(created.text).toMatch(/Created/);
     // …and App Home in workspace B: the same person, with the org they made there, through the Grid's token.
-    const mark = h.slack.calls.length;
-    const body = JSON.stringify({
-      token: 'legacy',
-      team_id: tb,
-      enterprise_id: grid,
-      api_app_id: 'A0ROSTER',
-      type: 'event_callback',
-      event_id: `Ev${uniq()}`,
-      event_time: Math.floor(Date.now() / 1000),
-      authorizations: [{ enterprise_id: grid, team_id: null, user_id: `UBOT${grid}`, is_bot: true, is_enterprise_install: true }],
-      event: { type: 'app_home_opened', user: wes.id, channel: `D${wes.id.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
-    });
-    await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body });
-    const publish = await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === wes.id);
+    const publish = await openHomeCall(h, wes, { team: tb, enterprise: grid, orgWide: true });
     expect(publish.token).toBe(r.token);
     expect(JSON.stringify(publish.args.view)).toContain('Grid Org');
     expect(await countRows(h, 'slack_identities', `team_id = '${grid}'`)).toBe(1);
@@ -248,14 +219,10 @@ describe('installing Roster into many workspaces', () => {
       authed_user: { id: 'UX', access_token: 'xoxp-user', token_type: 'user' },
       team: { id: team, name: 'T' },
     });
-    const page = await fetch(`${h.baseUrl}/slack/install`);
-    const link = /href="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&amp;', '&');
-    const state = new URL(link).searchParams.get('state')!;
-    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
-    const bad = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie } });
+    const bad = await installInBrowser(h, code);
     expect(bad.status).toBe(400);
     const ana = h.slack.addUser('Ana', `ana.${uniq()}@keep.test`, undefined, team);
-    expect((await openHomeIn(h, team, ana)).token).toBe(good.token);
+    expect((await openHomeCall(h, ana, { team: team })).token).toBe(good.token);
   });
 
   it('a click from a workspace Roster is not installed in is told so through its response_url', async () => {
@@ -293,7 +260,7 @@ describe('installing Roster into many workspaces', () => {
         [tb, 'Ben'],
       ] as const) {
         const owner = h.slack.addUser(who, `${who.toLowerCase()}.${uniq()}@ws.test`, undefined, team);
-        await openHomeIn(h, team, owner);
+        await openHomeCall(h, owner, { team: team });
         await h.slack.waitForResponse((await commandIn(h, team, owner, `create ${who} Org ${uniq()}`)).responseId);
         const email = `to.${uniq()}@ws.test`;
         const invitee = h.slack.addUser('To', email, undefined, team);
@@ -314,7 +281,7 @@ describe('installing Roster into many workspaces', () => {
     const team = `T${uniq().toUpperCase()}`;
     const { token } = await install(h, team);
     const owner = h.slack.addUser('Olga', `olga.${uniq()}@two.test`, undefined, team);
-    await openHomeIn(h, team, owner);
+    await openHomeCall(h, owner, { team: team });
     const { responseId } = await commandIn(h, team, owner, `create Dist ${uniq()}`);
     await h.slack.waitForResponse(responseId);
     const email = `ivy.${uniq()}@two.test`;

@@ -3,14 +3,8 @@ import { describeRole, joinRequestPermission, whoMay } from '../../domain/access
 import { type DomainView, type Enrollment, VERIFY_WINDOW_DAYS } from '../../domain/domains/service.js';
 import { type Block, context, esc, header, section, slackDate } from './kit.js';
 
-/** How a person types each enrollment mode in `/org domains enrollment` (the domain's `auto_join` reads badly). */
+/** How each enrollment mode reads (the domain's `auto_join` reads badly; it accepts `auto-join` as typed). */
 export const enrollmentWords: Record<Enrollment, string> = { off: 'off', suggest: 'suggest', auto_join: 'auto-join' };
-
-/** The mode the domain stores for what was typed; anything unknown goes to the domain as typed, and it refuses it. */
-export function enrollmentMode(typed: string): string {
-  const lower = typed.toLowerCase();
-  return (Object.keys(enrollmentWords) as Enrollment[]).find((m) => enrollmentWords[m] === lower || m === lower) ?? lower;
-}
 
 export const domainsUsage = [
   `*Verified domains* prove your organization owns an email domain, so people with a confirmed email there can be let in by it. ${capitalized(whoMay('domain:manage'))} only.`,

@@ -1,6 +1,6 @@
 import { authorize, can, describeRole, whoMay } from '../../domain/access.js';
 import { fail } from '../../domain/errors.js';
-import { domainAddedText, domainCheckedText, domainsMessage, domainsUsage, enrollmentMode, enrollmentText } from '../blocks/domains.js';
+import { domainAddedText, domainCheckedText, domainsMessage, domainsUsage, enrollmentText } from '../blocks/domains.js';
 import { esc } from '../blocks/kit.js';
 import { addDomainModal } from '../blocks/modals.js';
 import { type CommandCtx, openModal, say } from './types.js';
@@ -55,7 +55,7 @@ export async function domains(c: CommandCtx) {
       const [name, mode, role, ...extra] = args;
       if (!name || !mode || extra.length)
         fail('invalid_input', 'Use `/org domains enrollment <domain> off|suggest|auto-join [role]`, e.g. `/org domains enrollment acme.com auto-join`.');
-      const v = await service.setEnrollment(c.me.actor, org.id, name, enrollmentMode(mode), role?.toLowerCase());
+      const v = await service.setEnrollment(c.me.actor, org.id, name, mode, role?.toLowerCase());
       await say(c, enrollmentText(org.name, v));
       return;
     }
