@@ -35,6 +35,18 @@ const schema = z.object({
   SLACK_API_URL: optionalString,
   SLACK_CLIENT_ID: optionalString,
   SLACK_CLIENT_SECRET: optionalString,
+  SLACK_TRUSTED_TEAMS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .refine((ids) => ids.every((t) => /^[TE][A-Z0-9]{2,}$/.test(t)), {
+      message: 'list Slack workspace ids (T…) or Enterprise Grid ids (E…), separated by commas, e.g. T0123ABCD,E0456EFGH',
+    }),
   HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(5_000),
@@ -99,6 +111,12 @@ export type Config = {
     /** With the client secret: distribution (OAuth installs into many workspaces) instead of one bot token. */
     clientId: string | undefined;
     clientSecret: string | undefined;
+    /**
+     * Distribution: workspaces (T…) and Grids (E…) whose Slack emails Roster takes at their word; people
+     * anywhere else confirm their address by an emailed link before Roster links them. (One workspace
+     * mode trusts its own workspace.)
+     */
+    trustedTeams: string[];
   };
 };
 
@@ -154,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: e.SLACK_API_URL,
       clientId: e.SLACK_CLIENT_ID,
       clientSecret: e.SLACK_CLIENT_SECRET,
+      trustedTeams: e.SLACK_TRUSTED_TEAMS,
     },
   };
 }

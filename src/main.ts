@@ -16,6 +16,7 @@ import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createConsentPages } from './web/consent-page.js';
+import { createSlackLinkPages } from './web/slack-link-page.js';
 import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
 import { createRosterDomain } from './wiring.js';
@@ -76,7 +77,15 @@ export async function start(config: Config, opts: StartOptions = {}) {
   if (signingSecret && (botToken || oauth)) {
     slack = createSlack(
       { signingSecret, botToken: oauth ? undefined : botToken, appToken, apiUrl, oauth },
-      { domain, clock, log, publicUrl: config.publicUrl, kickOutbox },
+      {
+        domain,
+        clock,
+        log,
+        publicUrl: config.publicUrl,
+        kickOutbox,
+        // One workspace's own install trusts its workspace; a distributed app trusts only those the operator lists.
+        emailsTrustedIn: oauth ? (servedBy) => config.slack.trustedTeams.includes(servedBy) : () => true,
+      },
     );
     log.info(
       { mode: slack.mode },
@@ -136,6 +145,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
           scimRouter: createScimRouter({ domain, log, publicUrl: config.publicUrl, limits: config.rateLimits, kickOutbox: kickOutboxSoon }),
           inviteRouter: createInvitePages({ domain, log, clock, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
           consentRouter: createConsentPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
+          slackLinkRouter: createSlackLinkPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
         }
       : {}),
   });

@@ -12,6 +12,12 @@ describe('configuration', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
   });
 
+  it('SLACK_TRUSTED_TEAMS takes workspace and Grid ids only, and is empty by default', () => {
+    expect(loadConfig({}).slack.trustedTeams).toEqual([]);
+    expect(loadConfig({ SLACK_TRUSTED_TEAMS: ' T0123ABC, E0456DEF ' }).slack.trustedTeams).toEqual(['T0123ABC', 'E0456DEF']);
+    expect(() => loadConfig({ SLACK_TRUSTED_TEAMS: 'acme.slack.com' })).toThrow(/SLACK_TRUSTED_TEAMS: list Slack workspace ids/);
+  });
+
   it('a METRICS_TOKEN shorter than 16 characters is refused', () => {
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);
   });

@@ -2,6 +2,7 @@ import { escapeHtml, utcDate } from '../shared/text.js';
 import { describeRole, describeStoredRole } from '../domain/access.js';
 import { consentUrl } from '../domain/consents.js';
 import { inviteUrl } from '../domain/invites.js';
+import { slackLinkUrl } from '../domain/slack-links.js';
 import type { NotificationContent } from '../domain/notifications.js';
 
 /** Subject, text and HTML for each notification that goes by email. Pure: content in, message out. */
@@ -82,6 +83,19 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
     case 'member.removed': {
       const line = `You were removed from ${org} and no longer have access to it.`;
       return { subject: `You were removed from ${org}`, text: `${line}\n`, html: layout(`Removed from ${org}`, [escapeHtml(line)]) };
+    }
+    case 'account.slack_link': {
+      if (!c.slackLink) return undefined;
+      const link = slackLinkUrl(publicUrl, c.slackLink.token);
+      const lines = [
+        `Someone using Roster in Slack says this address, ${unlinkable(c.slackLink.email)}, is theirs. If that was you, open the link to confirm it: Roster then knows you in Slack by this address (your organizations and invites).`,
+        `The link works until ${c.slackLink.expiresAt.toISOString().slice(11, 16)} UTC. If it wasn't you, ignore this email: nothing happens.`,
+      ];
+      return {
+        subject: 'Confirm your email address for Roster in Slack',
+        text: `${lines.join('\n')}\n\nConfirm: ${link}\n`,
+        html: layout('Confirm your email address', lines.map(escapeHtml), { label: 'Confirm my address', url: link }),
+      };
     }
     case 'join_request.decided': {
       const line = payload.approved

@@ -1,24 +1,36 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { rowOf } from '../db/rows.js';
 import { accounts, memberships, slackIdentities, type AccountRow } from '../db/schema.js';
 import { emit } from './events.js';
-import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from './context.js';
+import { type Actor, type Deps, isUniqueViolation, systemActor } from './context.js';
 import { fail } from './errors.js';
-import { emailSchema, nameSchema, parseId, parseInput } from './validation.js';
-
-export const displayNameSchema = nameSchema('display name', 80);
+import { emailSchema, parseId, parseInput } from './validation.js';
+import { cleanDisplayName, displayNameSchema, findAccountByEmail, findOrCreateAccountByEmail } from './account-by-email.js';
+import { createSlackLinkService } from './slack-links.js';
 
 const slackIdentitySchema = z.object({
   teamId: z.string().trim().min(1).max(40),
   userId: z.string().trim().min(1).max(40),
   email: emailSchema.optional(),
   /** What Slack says about that email and the user: without it, the email is not trusted. */
-  emailFacts: z.object({ confirmed: z.boolean(), deleted: z.boolean(), guest: z.boolean(), external: z.boolean() }).optional(),
+  emailFacts: z
+    .object({ confirmed: z.boolean(), deleted: z.boolean(), guest: z.boolean(), external: z.boolean(), workspaceTrusted: z.boolean().optional() })
+    .optional(),
   displayName: z.string().optional(),
 });
 
-export type SlackEmailFacts = { confirmed: boolean; deleted: boolean; guest: boolean; external: boolean };
+export type SlackEmailFacts = {
+  confirmed: boolean;
+  deleted: boolean;
+  guest: boolean;
+  external: boolean;
+  /**
+   * The workspace (or Grid) serving the request is one whose emails Roster takes at their word: the one
+   * workspace of a single-workspace install, or one the operator listed. Any other must have the person
+   * confirm the address by an emailed link first (see slack-links.ts).
+   */
+  workspaceTrusted?: boolean;
+};
 
 /**
  * A Slack user's email links them to the account known by that email only when Slack has confirmed the
@@ -28,64 +40,18 @@ export type SlackEmailFacts = { confirmed: boolean; deleted: boolean; guest: boo
 export function mayLinkByEmail(f: SlackEmailFacts | undefined): boolean {
   return !!f && f.confirmed && !f.deleted && !f.guest && !f.external;
 }
+
+/** Slack vouches for the email, but the workspace is not trusted for emails: the person confirms it first. */
+export function needsEmailConfirmation(f: SlackEmailFacts | undefined): boolean {
+  return mayLinkByEmail(f) && f?.workspaceTrusted !== true;
+}
 type SlackIdentityInput = z.input<typeof slackIdentitySchema>;
 
-async function findAccountByEmail(ex: Executor, email: string): Promise<AccountRow | undefined> {
-  const [a] = await ex
-    .select()
-    .from(accounts)
-    .where(sql`lower(${accounts.email}) = lower(${email.trim()})`);
-  return a;
-}
-
-function nameFromEmail(email: string): string {
-  return email.split('@')[0]!.slice(0, 80) || email.slice(0, 80);
-}
-
-function cleanDisplayName(name: string | undefined, email: string | undefined): string {
-  const r = displayNameSchema.safeParse(name ?? '');
-  if (r.success) return r.data;
-  return email ? nameFromEmail(email) : 'Unnamed';
-}
-
-/**
- * The account owning this email, created if nobody has it yet. The same email from Slack, SCIM or an
- * invite is the same account (case-insensitive). Safe under concurrency: a racing insert is re-read.
- */
-export async function findOrCreateAccountByEmail(
-  ex: Executor,
-  input: { email: string; displayName?: string | undefined },
-  actor: Actor,
-  now: Date,
-): Promise<{ account: AccountRow; created: boolean }> {
-  const email = parseInput(emailSchema, input.email);
-  // One round trip: the existing account, or a new one (an IdP provisioning thousands mostly creates).
-  const r = await ex.execute<Record<string, unknown> & { created: boolean }>(sql`
-    with found as (select * from accounts where lower(email) = lower(${email}))
-    , made as (
-      insert into accounts (email, display_name, created_at, updated_at)
-      select ${email}, ${cleanDisplayName(input.displayName, email)}, ${now}, ${now}
-      where not exists (select 1 from found)
-      on conflict do nothing
-      returning *)
-    select *, true as created from made
-    union all
-    select *, false as created from found`);
-  const hit = r.rows[0];
-  if (!hit) {
-    // Another transaction created it after this statement's snapshot was taken: read it now.
-    const raced = await findAccountByEmail(ex, email);
-    if (!raced) fail('invalid_input', 'Could not create an account for that email.');
-    return { account: raced, created: false };
-  }
-  const account = rowOf(accounts, hit);
-  if (!hit.created) return { account, created: false };
-  await emit(ex, actor, { orgId: null, action: 'account.created', targetType: 'account', targetId: account.id, after: { email } }, now);
-  return { account, created: true };
-}
+export { findOrCreateAccountByEmail, findAccountByEmail, displayNameSchema };
 
 export function createAccountService(deps: Deps) {
   const { db, clock } = deps;
+  const links = createSlackLinkService(deps);
 
   async function get(accountId: string): Promise<AccountRow> {
     parseId(accountId, 'account id');
@@ -102,6 +68,16 @@ export function createAccountService(deps: Deps) {
     const s = parseInput(slackIdentitySchema, input);
     const known = await bySlack(s.teamId, s.userId);
     if (known) return known;
+    if (s.email && needsEmailConfirmation(s.emailFacts)) {
+      // Nothing is made for them yet: the link they are sent makes (or finds) the account of that address.
+      const { sent } = await links.request({ teamId: s.teamId, userId: s.userId, email: s.email, displayName: s.displayName });
+      fail(
+        'slack_email_unconfirmed',
+        sent
+          ? `To use Roster from this workspace, confirm your email address: Roster just sent a link to ${s.email}. Open it, then try again here.`
+          : `To use Roster from this workspace, confirm your email address with the link Roster sent to ${s.email} (check your inbox and spam folder; a new link can be sent in a few minutes), then try again here.`,
+      );
+    }
     try {
       return await db.transaction(async (tx) => {
         const now = clock.now();

@@ -53,6 +53,9 @@ export const errorCatalogue = {
   consent_not_found: 'That request to add you to an organization does not exist any more.',
   consent_not_pending: 'You already answered that request.',
   membership_pending: "You haven't accepted this organization's request to add you yet. Accept it first.",
+  slack_email_unconfirmed: 'Confirm your email address before using Roster from this Slack workspace: open the link Roster emailed you.',
+  slack_link_invalid:
+    'This link is not valid any more: it expired, was replaced by a newer one, or was already used. Run a Roster command in Slack to get a new one.',
   domain_not_verified: 'That domain is not verified yet. Publish its DNS record and verify it first.',
 } as const;
 

@@ -26,6 +26,10 @@ type Enrollment = { enrollment: string; role: Role };
 /** Every event type, with what it is about and what its before and after hold. */
 export interface EventTypes {
   'account.created': Shape<'account'>;
+  /** A Slack user of a workspace not trusted for emails was sent a link to confirm their address. */
+  'account.slack_link_requested': Shape<'account', undefined, { slack: string; team: string; email: string }>;
+  /** They opened it: their Slack user is linked to the account of that address. */
+  'account.slack_linked': Shape<'account', undefined, { slack: string; team: string; email: string }>;
   'account.renamed': Shape<'account'>;
   'account.active_org_changed': Shape<'account'>;
   'org.created': Shape<'org', undefined, { name: string; slug: string }>;
@@ -87,6 +91,7 @@ export type EventTarget =
  * decides whom to tell (SCIM's changes, for one, tell nobody). Events not listed bring none.
  */
 export interface EventNotifications {
+  'account.slack_link_requested': 'account.slack_link';
   'member.pending': 'member.consent_requested';
   'member.role_changed': 'member.role_changed';
   'member.removed': 'member.removed';

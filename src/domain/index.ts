@@ -16,18 +16,21 @@ import { createScimService } from './scim/index.js';
 import { createScimTokenService } from './scim-tokens.js';
 import { createReplayGuard } from './replay.js';
 import { createSlackInstallationService } from './slack-installations.js';
+import { createSlackLinkService } from './slack-links.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
   const deps: Deps = { ...given, db: withEvents(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
   const invites = createInviteService(deps);
   const consents = createConsentService(deps);
+  const slackLinks = createSlackLinkService(deps);
   return {
     accounts: createAccountService(deps),
     orgs: createOrgService(deps),
     members: createMemberService(deps),
     invites,
-    outbox: createOutboxService(deps, invites.tokenOf, consents.tokenOf),
+    outbox: createOutboxService(deps, invites.tokenOf, consents.tokenOf, slackLinks.tokenOf),
+    slackLinks,
     consents,
     joinRequests: createJoinRequestService(deps),
     audit: createAuditService(deps),

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { accounts, invites, memberships, notifications, orgs, type NotificationRow } from '../db/schema.js';
+import { accounts, invites, memberships, notifications, orgs, slackEmailLinks, type NotificationRow } from '../db/schema.js';
 import type { Role } from './access.js';
 import type { Deps } from './context.js';
 
@@ -16,7 +16,8 @@ export type NotificationKind =
   | 'member.removed'
   | 'member.consent_requested'
   | 'join_request.created'
-  | 'join_request.decided';
+  | 'join_request.decided'
+  | 'account.slack_link';
 
 type Channel = 'email' | 'slack' | 'slack_or_email';
 
@@ -35,6 +36,8 @@ export const channelsFor: Record<NotificationKind, Channel[]> = {
   'member.consent_requested': ['email', 'slack'],
   'join_request.created': ['slack'],
   'join_request.decided': ['slack_or_email'],
+  // The link proves the address: only the address can carry it.
+  'account.slack_link': ['email'],
 };
 
 export type Notification = {
@@ -58,6 +61,8 @@ export type NotificationContent = {
   invite?: { id: string; email: string; role: Role; expiresAt: Date | null; inviterName: string | null; token: string };
   /** For a consent request: the pending membership's link token, and the role it would give. */
   consent?: { membershipId: string; token: string; role: Role; email: string };
+  /** For a Slack link: its token (signed over the address) and when it stops working. */
+  slackLink?: { token: string; email: string; expiresAt: Date };
 };
 
 /**
@@ -102,6 +107,7 @@ export function createOutboxService(
   deps: Deps,
   tokenOf: (invite: { id: string; tokenNonce: string }) => string,
   consentTokenOf: (membershipId: string) => string,
+  slackLinkTokenOf: (link: { teamId: string; userId: string; email: string; expiresAt: Date }) => string,
 ) {
   const { db, clock } = deps;
 
@@ -229,6 +235,15 @@ export function createOutboxService(
       // Answered (or removed) meanwhile: nothing left to ask.
       if (!m || m.status !== 'pending') return undefined;
       content.consent = { membershipId, token: consentTokenOf(membershipId), role: m.role, email: n.recipientEmail ?? account?.email ?? '' };
+    }
+    if (n.kind === 'account.slack_link') {
+      const [row] = await db
+        .select()
+        .from(slackEmailLinks)
+        .where(and(eq(slackEmailLinks.teamId, String(payload.teamId ?? '')), eq(slackEmailLinks.userId, String(payload.userId ?? ''))));
+      // Linked meanwhile, or a newer link replaced this one: this one would not work.
+      if (!row || row.expiresAt.toISOString() !== payload.expiresAt || row.expiresAt <= clock.now()) return undefined;
+      content.slackLink = { token: slackLinkTokenOf(row), email: row.email, expiresAt: row.expiresAt };
     }
     return content;
   }

@@ -294,6 +294,8 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   consent_not_found: [404],
   consent_not_pending: [400, 'invalidValue'],
   membership_pending: [403],
+  slack_email_unconfirmed: [403],
+  slack_link_invalid: [400, 'invalidValue'],
 };
 
 /** Domain errors become SCIM errors with the right status and scimType; nothing else leaks. */

@@ -2,11 +2,11 @@ import { exampleRole } from '../domain/access.js';
 import type { AccountRow } from '../db/schema.js';
 import { mayLinkByEmail, type SlackEmailFacts } from '../domain/accounts.js';
 import { accountActor, type Actor } from '../domain/context.js';
-import { fail } from '../domain/errors.js';
+import { fail, isDomainError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import type { MemberView } from '../domain/members.js';
 import type { Target } from './parse.js';
-import type { WebClient } from './context.js';
+import type { SlackDeps, WebClient } from './context.js';
 
 /**
  * `teamId`: the key a Slack user is known by — their Enterprise Grid org's id when the request comes from
@@ -33,10 +33,35 @@ export function identityKeyOf(body: SlackBody): string {
 }
 
 /**
- * The person behind a Slack request, from team_id + user_id. On first sight their email comes from
- * users.info (Slack verifies it) and links them to an account already known by that email.
+ * The workspace or Grid whose installation serves a request (after authorize, Bolt's context names the
+ * installation's team and enterprise): a user whose home is elsewhere is external to it.
  */
-export async function slackPerson(domain: Domain, client: WebClient, teamId: string, userId: string, workspaceTeamId?: string): Promise<SlackPerson> {
+export function servedByOf(context: { teamId?: string | undefined; enterpriseId?: string | undefined }, fallback: string): string {
+  return context.enterpriseId || context.teamId || fallback;
+}
+
+/** Who serves a request, and whether that workspace's word on emails is taken (SlackDeps.emailsTrustedIn). */
+export type EmailTrust = { servedBy: string; trusted: boolean; kickOutbox?: () => void };
+
+export function emailTrustOf(deps: SlackDeps, context: { teamId?: string | undefined; enterpriseId?: string | undefined }, fallback: string): EmailTrust {
+  const servedBy = servedByOf(context, fallback);
+  return { servedBy, trusted: deps.emailsTrustedIn(servedBy), kickOutbox: deps.kickOutbox };
+}
+
+/**
+ * The person behind a Slack request, from team_id + user_id. On first sight their email comes from
+ * users.info (Slack verifies it) and links them to an account already known by that email — at once in
+ * a workspace trusted for emails, else once they confirm the address by an emailed link (the domain
+ * refuses with slack_email_unconfirmed until then).
+ */
+export async function slackPerson(
+  domain: Domain,
+  client: WebClient,
+  teamId: string,
+  userId: string,
+  workspaceTeamId: string | undefined,
+  trust: EmailTrust,
+): Promise<SlackPerson> {
   // Known by the Grid key, or (someone Roster met before their workspace joined a Grid, or before Grid
   // users were keyed by the Grid) by their workspace.
   const known =
@@ -47,13 +72,19 @@ export async function slackPerson(domain: Domain, client: WebClient, teamId: str
     (await (async () => {
       const info = await client.users.info({ user: userId });
       const profile = info.user?.profile;
-      return domain.accounts.findOrCreateBySlack({
-        teamId,
-        userId,
-        email: profile?.email || undefined,
-        emailFacts: emailFactsOf(info.user, teamId),
-        displayName: profile?.display_name || profile?.real_name || info.user?.real_name || info.user?.name || undefined,
-      });
+      return domain.accounts
+        .findOrCreateBySlack({
+          teamId,
+          userId,
+          email: profile?.email || undefined,
+          emailFacts: { ...emailFactsOf(info.user, trust.servedBy), workspaceTrusted: trust.trusted },
+          displayName: profile?.display_name || profile?.real_name || info.user?.real_name || info.user?.name || undefined,
+        })
+        .catch((err: unknown) => {
+          // The confirmation link was just queued: send it now, not at the worker's next poll.
+          if (isDomainError(err, 'slack_email_unconfirmed')) trust.kickOutbox?.();
+          throw err;
+        });
     })());
   return { actor: accountActor(account.id, 'slack'), account, teamId, userId };
 }

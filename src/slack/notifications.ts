@@ -52,7 +52,7 @@ function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_
  * wait of OPERATOR_PARK_MS that uses up no retries); anything else throws, so the outbox retries.
  */
 export function createSlackChannel(
-  deps: SlackDeps,
+  deps: Omit<SlackDeps, 'emailsTrustedIn'>,
   appClient: WebClient,
   opts: {
     requestTimeoutMs?: number;

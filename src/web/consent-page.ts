@@ -1,13 +1,11 @@
-import { createHmac } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { ConsentAnswer, ConsentRequest } from '../domain/consents.js';
-import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
+import { isDomainError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
-import { sameSecret } from '../domain/tokens.js';
 import type { Logger } from '../logger.js';
-import { html, page } from '../shared/html.js';
-import { messagePage, serverErrorPage, type Rendered } from './invite-views.js';
-import { basePathOf, field, refusalStatus, securityHeaders } from './page-kit.js';
+import { html } from '../shared/html.js';
+import { messagePage, type Rendered } from './invite-views.js';
+import { basePathOf, csrfFor, linkPageErrors, refusalStatus, refusedPost, securityHeaders, sendPage } from './page-kit.js';
 
 export type ConsentPageDeps = { domain: Domain; log: Logger; csrfKey: Buffer; publicUrl: string };
 
@@ -23,7 +21,7 @@ export function createConsentPages(deps: ConsentPageDeps): Router {
   const { domain, log } = deps;
   const base = basePathOf(deps.publicUrl);
   const action = (token: string, how: ConsentAnswer) => `${base}/consent/${token}/${how}`;
-  const csrfFor = (token: string) => createHmac('sha256', deps.csrfKey).update(`consent:${token}`).digest('base64url');
+  const csrfOf = (token: string) => csrfFor(deps.csrfKey, 'consent', token);
 
   const router = express.Router();
   router.use(securityHeaders);
@@ -31,24 +29,19 @@ export function createConsentPages(deps: ConsentPageDeps): Router {
 
   router.get(['/:token', '/:token/accept', '/:token/decline'], async (req, res) => {
     const token = tokenParam(req);
-    send(res, token ? await statePage(token) : unknownConsent());
+    sendPage(res, token ? await statePage(token) : unknownConsent());
   });
 
   for (const how of ['accept', 'decline'] as const) {
     router.post(`/:token/${how}`, form, async (req, res) => {
       const token = tokenParam(req);
-      if (!token) return send(res, unknownConsent());
-      // Browsers say when a form was posted from another site; no other site has a reason to post here.
-      const given = field(req, 'csrf');
-      if (req.get('sec-fetch-site') === 'cross-site' || !given || !sameSecret(given, csrfFor(token)))
-        return send(
-          res,
-          messagePage(403, 'Please try again', 'This form could not be verified, so for your safety nothing was changed. Open the link from your email again.'),
-        );
+      if (!token) return sendPage(res, unknownConsent());
+      const refused = refusedPost(req, csrfOf(token));
+      if (refused) return sendPage(res, refused);
       try {
         const { org } = await domain.consents.answerByToken(token, how);
         log.info({ orgId: org.id, answer: how }, 'consent answered through the link');
-        send(
+        sendPage(
           res,
           how === 'accept'
             ? messagePage(200, `You joined ${org.name}`, `You accepted, so you are now a member of ${org.name}. You can close this page.`)
@@ -60,26 +53,15 @@ export function createConsentPages(deps: ConsentPageDeps): Router {
         );
       } catch (err) {
         if (!isDomainError(err)) throw err;
-        if (err.code === 'consent_not_found' || err.code === 'consent_not_pending') return send(res, await statePage(token));
-        send(res, messagePage(refusalStatus[err.code], 'That could not be done', `${err.message} Nothing was changed.`));
+        if (err.code === 'consent_not_found' || err.code === 'consent_not_pending') return sendPage(res, await statePage(token));
+        sendPage(res, messagePage(refusalStatus[err.code], 'That could not be done', `${err.message} Nothing was changed.`));
       }
     });
   }
 
-  router.use((_req: Request, res: Response) => send(res, unknownConsent()));
+  router.use((_req: Request, res: Response) => sendPage(res, unknownConsent()));
 
-  // Never a stack trace or the path (which holds the token).
-  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = Number((err as { status?: number })?.status);
-    if (status >= 400 && status < 500)
-      return send(res, messagePage(status, 'That request could not be read', 'Nothing was changed. Open the link from your email again.'));
-    if (isDatabaseUnavailable(err)) {
-      res.set('Retry-After', '30');
-      return send(res, messagePage(503, 'Roster is briefly unavailable', 'Nothing was changed. Please try again in a minute.'));
-    }
-    log.error({ err }, 'consent page failed');
-    send(res, serverErrorPage());
-  });
+  router.use(linkPageErrors(log, 'consent page'));
 
   async function statePage(token: string): Promise<Rendered> {
     let r: ConsentRequest;
@@ -102,19 +84,14 @@ export function createConsentPages(deps: ConsentPageDeps): Router {
 </dl>
 <p class="note">Your address is not on a domain ${r.orgName} has verified, so you join only if you accept. If you don't know ${r.orgName}, decline.</p>
 <form method="post" action="${action(token, 'accept')}">
-<input type="hidden" name="csrf" value="${csrfFor(token)}">
+<input type="hidden" name="csrf" value="${csrfOf(token)}">
 <div class="actions"><button type="submit" class="primary">Accept and join</button></div>
 </form>
 <form method="post" action="${action(token, 'decline')}">
-<input type="hidden" name="csrf" value="${csrfFor(token)}">
+<input type="hidden" name="csrf" value="${csrfOf(token)}">
 <div class="actions"><button type="submit" class="secondary">Decline</button></div>
 </form>`,
     };
-  }
-
-  function send(res: Response, r: Rendered) {
-    if (res.headersSent) return;
-    res.status(r.status).type('html').send(page(r.title, r.body));
   }
 
   return router;

@@ -1,6 +1,10 @@
+import { createHmac } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { ErrorCode } from '../domain/errors.js';
-import { CONTENT_SECURITY_POLICY } from '../shared/html.js';
+import { isDatabaseUnavailable, type ErrorCode } from '../domain/errors.js';
+import { sameSecret } from '../domain/tokens.js';
+import type { Logger } from '../logger.js';
+import { CONTENT_SECURITY_POLICY, page } from '../shared/html.js';
+import { messagePage, serverErrorPage, type Rendered } from './invite-views.js';
 
 /** What Roster's link pages (invites, consent requests) share: headers for a page whose URL is a credential, form fields, the path prefix. */
 
@@ -14,6 +18,46 @@ export function securityHeaders(_req: Request, res: Response, next: NextFunction
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   });
   next();
+}
+
+export function sendPage(res: Response, r: Rendered) {
+  if (res.headersSent) return;
+  res.status(r.status).type('html').send(page(r.title, r.body));
+}
+
+/** The CSRF value of a link page's forms: bound to the page's token, so no other page's form fits. */
+export function csrfFor(key: Buffer, purpose: string, token: string): string {
+  return createHmac('sha256', key).update(`${purpose}:${token}`).digest('base64url');
+}
+
+/**
+ * A form post this page made: the CSRF value matches, and the browser does not say it came from another
+ * site (no other site has a reason to post here). Otherwise the answer for it, which changes nothing.
+ */
+export function refusedPost(req: Request, expected: string): Rendered | undefined {
+  const given = field(req, 'csrf');
+  if (req.get('sec-fetch-site') === 'cross-site' || !given || !sameSecret(given, expected))
+    return messagePage(
+      403,
+      'Please try again',
+      'This form could not be verified, so for your safety nothing was changed. Open the link from your email again.',
+    );
+  return undefined;
+}
+
+/** The last handler of a link page: never a stack trace or the path (which holds the token). */
+export function linkPageErrors(log: Logger, what: string) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = Number((err as { status?: number })?.status);
+    if (status >= 400 && status < 500)
+      return sendPage(res, messagePage(status, 'That request could not be read', 'Nothing was changed. Open the link from your email again.'));
+    if (isDatabaseUnavailable(err)) {
+      res.set('Retry-After', '30');
+      return sendPage(res, messagePage(503, 'Roster is briefly unavailable', 'Nothing was changed. Please try again in a minute.'));
+    }
+    log.error({ err }, `${what} failed`);
+    sendPage(res, serverErrorPage());
+  };
 }
 
 /** A single form field as a string ('' when missing or repeated). */
@@ -84,4 +128,6 @@ export const refusalStatus: Record<ErrorCode, number> = {
   consent_not_found: 404,
   consent_not_pending: 409,
   membership_pending: 403,
+  slack_email_unconfirmed: 403,
+  slack_link_invalid: 410,
 };

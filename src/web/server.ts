@@ -23,6 +23,8 @@ type WebDeps = {
   inviteRouter?: Router | undefined;
   /** /consent/<token>: where a person answers another org's IdP. */
   consentRouter?: Router | undefined;
+  /** /slack-link/<token>: where a Slack user confirms their email (workspaces not trusted for emails). */
+  slackLinkRouter?: Router | undefined;
   /** Where the last error handler logs failures no router handled. */
   log?: Logger | undefined;
   /** Slack delivery's state in this process (an operator problem and its fix, rate limits), when it runs here. */
@@ -51,6 +53,10 @@ export function createWebApp(deps: WebDeps): Express {
     // The same per-address budget as the invite page: both are pages whose URL is the credential.
     if (deps.rateLimits) app.use('/consent', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
     app.use('/consent', deps.consentRouter);
+  }
+  if (deps.slackLinkRouter) {
+    if (deps.rateLimits) app.use('/slack-link', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
+    app.use('/slack-link', deps.slackLinkRouter);
   }
   app.get('/healthz', async (_req, res) => {
     const dbUp = await deps.databaseUp();

@@ -7,7 +7,7 @@ import { releasedTogether } from '../helpers/db.js';
 import { useWorld, type World } from '../helpers/domain.js';
 
 /** Slack vouches for the email: confirmed, a full member of the workspace. */
-const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false };
+const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false, workspaceTrusted: true };
 
 const world = useWorld();
 
@@ -161,6 +161,44 @@ describe('accounts from Slack', () => {
     expect((await accountRow(w, carol.id))?.displayName).toBe('Carol');
     const real = await w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email, emailFacts: confirmedEmail, displayName: 'Carol in Slack' });
     expect(real.id).toBe(carol.id);
+  });
+
+  it('from a workspace not trusted for emails, an address Slack vouches for makes and joins no account: the person is sent a link instead', async () => {
+    const w = world();
+    const email = `dina.${hex()}@c.example`;
+    const dina = await w.domain.accounts.findOrCreateByEmail(email, 'Dina');
+    const s = slackUser();
+    const accountsBefore = await w.count('accounts');
+    const claim = { ...s, email, emailFacts: { ...confirmedEmail, workspaceTrusted: false } };
+    await expect(w.domain.accounts.findOrCreateBySlack(claim)).rejects.toMatchObject({
+      code: 'slack_email_unconfirmed',
+      message: expect.stringContaining(`sent a link to ${email}`),
+    });
+    await expect(w.domain.accounts.findOrCreateBySlack(claim)).rejects.toMatchObject({
+      code: 'slack_email_unconfirmed',
+      message: expect.stringContaining('a new link can be sent in a few minutes'),
+    });
+    expect(await w.count('accounts')).toBe(accountsBefore);
+    expect(await w.count('slack_identities', `user_id = '${s.userId}'`)).toBe(0);
+    expect(await w.count('notifications', `kind = 'account.slack_link' and recipient_email = '${email}'`)).toBe(1);
+    // The link (as the email carries it) links them to Dina's account, once.
+    const [row] = (await w.db.pool.query(`select * from slack_email_links where user_id = $1`, [s.userId])).rows;
+    const token = w.domain.slackLinks.tokenOf({ teamId: s.teamId, userId: s.userId, email, expiresAt: row.expires_at });
+    expect((await w.domain.slackLinks.confirm(token)).account.id).toBe(dina.id);
+    expect((await w.domain.accounts.bySlack(s.teamId, s.userId))?.id).toBe(dina.id);
+    await expect(w.domain.slackLinks.confirm(token)).rejects.toMatchObject({ code: 'slack_link_invalid' });
+  });
+
+  it('one address gets Slack links for at most five Slack users a day', async () => {
+    const w = world();
+    const email = `flood.${hex()}@d.example`;
+    for (let i = 0; i < 7; i++)
+      await expect(
+        w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email, emailFacts: { ...confirmedEmail, workspaceTrusted: false } }),
+      ).rejects.toMatchObject({
+        code: 'slack_email_unconfirmed',
+      });
+    expect(await w.count('notifications', `kind = 'account.slack_link' and recipient_email = '${email}'`)).toBe(5);
   });
 
   it('a Slack profile with an invalid email is refused and nothing is created', async () => {

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { accountActor, type Actor } from '../../src/domain/context.js';
@@ -9,7 +11,7 @@ import type { AccountRow, OrgRow, Role } from '../../src/db/schema.js';
 import { ids } from '../../src/slack/ids.js';
 import type { TestClock } from './domain.js';
 import { countRows as countRowsIn, joinByInvite, uniq } from './fixtures.js';
-import { useRoster } from './roster.js';
+import { testConfig, useRoster } from './roster.js';
 import { waitFor } from './wait.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -24,7 +26,7 @@ export type SlackCall = { method: string; args: Record<string, any>; at: number;
 export type FakeReply = { status?: number; headers?: Record<string, string>; body?: Record<string, any>; hang?: boolean };
 /** What Slack says about a user beyond name and email (defaults: a confirmed email, a full member of this workspace). */
 /** A Slack-confirmed email of a full member: Slack vouches for it. */
-export const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false };
+export const confirmedEmail = { confirmed: true, deleted: false, guest: false, external: false, workspaceTrusted: true };
 
 export type SlackUserFacts = { emailConfirmed?: boolean; deleted?: boolean; restricted?: boolean; ultraRestricted?: boolean; stranger?: boolean };
 /** `team`: the workspace the user belongs to (default TEAM); `enterprise`: their Enterprise Grid org, if any. */
@@ -516,4 +518,46 @@ export async function homeClick(h: SlackHarness, user: SlackUser, action: Record
   const mark = h.slack.calls.length;
   await h.action(user, action, HOME);
   return (await h.slack.waitForCall('views.publish', mark, (c) => c.args.user_id === user.id)).args.view;
+}
+
+/** The link of the newest Slack-link email Roster sent to `email` (development email: .eml files in the test outbox folder). */
+export async function slackLinkFromEmail(email: string): Promise<string> {
+  return waitFor(async () => {
+    const dir = testConfig().email.outboxDir;
+    const files = await readdir(dir).catch(() => [] as string[]);
+    for (const f of files.sort().reverse()) {
+      const raw = await readFile(path.join(dir, f), 'utf8');
+      // Quoted-printable: soft line breaks and =XX escapes.
+      const text = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+      if (!text.toLowerCase().includes(`to: ${email.toLowerCase()}`)) continue;
+      const m = /https:\/\/roster\.test(\/slack-link\/[A-Za-z0-9_.-]+)/.exec(text);
+      if (m) return m[1];
+    }
+    return undefined;
+  }, `a Slack-link email to ${email}`);
+}
+
+/**
+ * The Slack-link email Roster sent to `email`, opened and confirmed the way a browser does: the page,
+ * then its form with the CSRF value it carries. Returns what the confirmation answered (or, when the page
+ * is not the expected 200, the page).
+ */
+export async function confirmSlackEmail(
+  h: Pick<SlackHarness, 'baseUrl'>,
+  email: string,
+  opts: { expectPage?: number } = {},
+): Promise<{ status: number; text: string }> {
+  const link = await slackLinkFromEmail(email);
+  const page = await fetch(`${h.baseUrl}${link}`);
+  const html = await page.text();
+  expect(page.status, `${link}: ${html.slice(-400)}`).toBe(opts.expectPage ?? 200);
+  if (page.status !== 200) return { status: page.status, text: html };
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  expect(csrf, html).toBeTruthy();
+  const done = await fetch(`${h.baseUrl}${link}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf: csrf! }).toString(),
+  });
+  return { status: done.status, text: await done.text() };
 }

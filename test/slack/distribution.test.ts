@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { SIGNING_SECRET, countRows, openHomeCall, sign, slashCommand, uniq, useSlackRoster, type SlackHarness, type SlackUser } from '../helpers/slack.js';
+import { accountActor } from '../../src/domain/context.js';
+import {
+  SIGNING_SECRET,
+  confirmSlackEmail,
+  countRows,
+  slackLinkFromEmail,
+  openHomeCall,
+  sign,
+  slashCommand,
+  uniq,
+  useSlackRoster,
+  type SlackHarness,
+  type SlackUser,
+} from '../helpers/slack.js';
 
 /**
  * Distribution (issue 13 §1): Roster installed into many workspaces through Slack's OAuth v2 flow, the real
@@ -176,6 +189,7 @@ describe('installing Roster into many workspaces', () => {
     const { token } = await install(h, team, undefined, { expiresIn: 600 });
     const owner = h.slack.addUser('Rita', `rita.${uniq()}@rot.test`, undefined, team);
     await openHomeCall(h, owner, { team: team });
+    await confirmSlackEmail(h, owner.email!);
     const { responseId } = await commandIn(h, team, owner, `create Rot ${uniq()}`);
     await h.slack.waitForResponse(responseId);
     const email = `new.${uniq()}@rot.test`;
@@ -195,6 +209,11 @@ describe('installing Roster into many workspaces', () => {
     expect(r.status, r.text).toBe(200);
     expect(r.text).toContain('Roster is now installed in <strong>Grid Co</strong>');
     const wes = h.slack.addUser('Wes', `wes.${uniq()}@grid.test`, undefined, ta, grid);
+    // First sight: Wes confirms his address (the Grid is not one the operator trusts for emails).
+    const first = slashCommand(h.slack, wes, 'list');
+    await h.post({ ...first.form, team_id: ta, enterprise_id: grid, is_enterprise_install: 'true' });
+    expect((await h.slack.waitForResponse(first.responseId)).text).toMatch(/confirm your email address/);
+    await confirmSlackEmail(h, wes.email!);
     // A command in workspace A of the Grid…
     const { form } = slashCommand(h.slack, wes, `create Grid Org ${uniq()}`);
     const res = await h.post({ ...form, team_id: ta, enterprise_id: grid, is_enterprise_install: 'true' });
@@ -261,6 +280,7 @@ describe('installing Roster into many workspaces', () => {
       ] as const) {
         const owner = h.slack.addUser(who, `${who.toLowerCase()}.${uniq()}@ws.test`, undefined, team);
         await openHomeCall(h, owner, { team: team });
+        await confirmSlackEmail(h, owner.email!);
         await h.slack.waitForResponse((await commandIn(h, team, owner, `create ${who} Org ${uniq()}`)).responseId);
         const email = `to.${uniq()}@ws.test`;
         const invitee = h.slack.addUser('To', email, undefined, team);
@@ -282,6 +302,7 @@ describe('installing Roster into many workspaces', () => {
     const { token } = await install(h, team);
     const owner = h.slack.addUser('Olga', `olga.${uniq()}@two.test`, undefined, team);
     await openHomeCall(h, owner, { team: team });
+    await confirmSlackEmail(h, owner.email!);
     const { responseId } = await commandIn(h, team, owner, `create Dist ${uniq()}`);
     await h.slack.waitForResponse(responseId);
     const email = `ivy.${uniq()}@two.test`;
@@ -291,5 +312,80 @@ describe('installing Roster into many workspaces', () => {
     await h.slack.waitForResponse(inv.responseId);
     const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === ivy.id);
     expect(dm.token).toBe(token);
+  });
+});
+
+describe('linking a Slack user by email in a workspace not trusted for emails', () => {
+  it("a Slack user whose profile names someone's address gets nothing of that account until they open the link sent to it", async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    await install(h, team);
+    // Vera has an account and an org, known by her address (from another workspace, an IdP or an invite).
+    const email = `vera.${uniq()}@victim.test`;
+    const vera = await h.domain.accounts.findOrCreateByEmail(email, 'Vera');
+    const org = await h.domain.orgs.create(accountActor(vera.id, 'cli'), { name: `Vera Co ${uniq()}` });
+    // In this workspace, a user's profile carries Vera's address, confirmed as far as Slack says.
+    const claimer = h.slack.addUser('Claimer', email, undefined, team);
+    const before = await countRows(h, 'accounts', 'true');
+    const asked = await commandIn(h, team, claimer, 'list');
+    const reply = await h.slack.waitForResponse(asked.responseId);
+    expect(reply.text).toMatch(new RegExp(`confirm your email address: Roster just sent a link to ${email.replace('.', '\\.')}`));
+    expect(reply.text).not.toContain(org.name);
+    expect(await countRows(h, 'slack_identities', `user_id = '${claimer.id}'`)).toBe(0);
+    expect(await countRows(h, 'accounts', 'true')).toBe(before);
+    // Opening the link (GET) changes nothing: only its button does.
+    expect((await openHomeCall(h, claimer, { team })).args.view).toMatchObject({
+      blocks: [{ text: { text: 'Confirm your email address' } }, expect.anything()],
+    });
+    const done = await confirmSlackEmail(h, email);
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('Address confirmed');
+    expect((await h.domain.accounts.bySlack(team, claimer.id))?.id).toBe(vera.id);
+    const after = await h.slack.waitForResponse((await commandIn(h, team, claimer, 'list')).responseId);
+    expect(JSON.stringify(after)).toContain(org.name);
+  });
+
+  it('asking again within minutes sends no second email; a used link does not work twice', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    await install(h, team);
+    const user = h.slack.addUser('Twice', `twice.${uniq()}@again.test`, undefined, team);
+    await h.slack.waitForResponse((await commandIn(h, team, user, 'list')).responseId);
+    const second = await h.slack.waitForResponse((await commandIn(h, team, user, 'list')).responseId);
+    expect(second.text).toMatch(/with the link Roster sent to .* a new link can be sent in a few minutes/);
+    expect(await countRows(h, 'notifications', `kind = 'account.slack_link' and recipient_email = '${user.email}'`)).toBe(1);
+    expect((await confirmSlackEmail(h, user.email!)).status).toBe(200);
+    const reused = await confirmSlackEmail(h, user.email!, { expectPage: 410 });
+    expect(reused.status).toBe(410);
+  });
+
+  it('a link stops working after an hour', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    await install(h, team);
+    const user = h.slack.addUser('Late', `late.${uniq()}@late.test`, undefined, team);
+    await h.slack.waitForResponse((await commandIn(h, team, user, 'list')).responseId);
+    await slackLinkFromEmail(user.email!);
+    h.clock.advance(61 * 60_000);
+    try {
+      const r = await confirmSlackEmail(h, user.email!, { expectPage: 410 });
+      expect(r.text).toContain('it expired, a newer one was sent, or it was already used');
+      expect(await countRows(h, 'slack_identities', `user_id = '${user.id}'`)).toBe(0);
+    } finally {
+      h.clock.advance(-61 * 60_000);
+    }
+  });
+});
+
+describe('a workspace the operator trusts for emails (SLACK_TRUSTED_TEAMS)', () => {
+  const trusted = useSlackRoster({ SLACK_CLIENT_ID: '111.222', SLACK_CLIENT_SECRET: 'client-secret-for-tests', SLACK_TRUSTED_TEAMS: 'T0TRUSTED' });
+  it("links a Slack user to their address's account at once, as one-workspace mode does", async () => {
+    const h = trusted();
+    await install(h, 'T0TRUSTED');
+    const email = `tia.${uniq()}@trusted.test`;
+    const tia = await h.domain.accounts.findOrCreateByEmail(email, 'Tia');
+    const user = h.slack.addUser('Tia', email, undefined, 'T0TRUSTED');
+    await h.slack.waitForResponse((await commandIn(h, 'T0TRUSTED', user, 'list')).responseId);
+    expect((await h.domain.accounts.bySlack('T0TRUSTED', user.id))?.id).toBe(tia.id);
   });
 });

@@ -32,3 +32,22 @@ export const slackIdentities = pgTable(
 );
 
 export type AccountRow = typeof accounts.$inferSelect;
+
+/**
+ * A Slack user who must confirm their Slack email before Roster links them to the account it names (a
+ * workspace Roster does not trust for emails: any workspace's admins can set any address). One row per
+ * Slack user while they wait; the emailed link is signed over this row's email.
+ */
+export const slackEmailLinks = pgTable(
+  'slack_email_links',
+  {
+    teamId: text('team_id').notNull(),
+    userId: text('user_id').notNull(),
+    email: text('email').notNull(),
+    displayName: text('display_name'),
+    /** When the last link was emailed: at most one per few minutes. */
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('slack_email_links_email_idx').on(sql`lower(${t.email})`, t.sentAt)],
+);

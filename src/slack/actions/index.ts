@@ -1,5 +1,5 @@
 import type { App, BlockAction } from '@slack/bolt';
-import { identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
+import { emailTrustOf, identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { menuChoice } from './metadata.js';
@@ -55,7 +55,7 @@ function opensForm(action: BlockAction['actions'][number]): boolean {
  */
 export function registerActions(app: App, deps: SlackDeps) {
   for (const [actionId, run] of actions) {
-    app.action<BlockAction>(actionId, async ({ ack, body, action, client, respond }) => {
+    app.action<BlockAction>(actionId, async ({ ack, body, action, client, respond, context }) => {
       await ack();
       const fromHome = body.view?.type === 'home';
       let loadingViewId: string | undefined;
@@ -63,7 +63,14 @@ export function registerActions(app: App, deps: SlackDeps) {
         // A click that shows a form opens it first, as "Loading…", before any lookup (see commands/index.ts).
         if (body.view?.type !== 'modal' && opensForm(action))
           loadingViewId = (await client.views.open({ trigger_id: body.trigger_id, view: loadingModal() as never })).view?.id;
-        const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id, workspaceOf(body));
+        const me = await slackPerson(
+          deps.domain,
+          client,
+          identityKeyOf(body),
+          body.user.id,
+          workspaceOf(body),
+          emailTrustOf(deps, context, identityKeyOf(body)),
+        );
         await run({ deps, body, action, me, client, respond, fromHome, loadingViewId });
       } catch (err) {
         await tell({ deps, body, client, respond, loadingViewId }, errorText(err, deps.log));

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { textProblem } from '../../domain/validation.js';
-import { identityKeyOf, slackPerson } from '../actor.js';
+import { emailTrustOf, identityKeyOf, slackPerson } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { helpText } from '../blocks/messages.js';
@@ -56,7 +56,7 @@ function opensForm(sub: string, args: string[]): boolean {
 
 /** `/org <sub> …`: ack at once, then resolve who is asking and run the subcommand. */
 export function registerCommands(app: App, deps: SlackDeps) {
-  app.command(ids.command, async ({ command, ack, respond, client }) => {
+  app.command(ids.command, async ({ command, ack, respond, client, context }) => {
     await ack();
     let loadingViewId: string | undefined;
     try {
@@ -79,7 +79,14 @@ export function registerCommands(app: App, deps: SlackDeps) {
       // a first-time users.info must not outlast the trigger_id (3 s).
       if (handler && opensForm(parsed.sub, parsed.args))
         loadingViewId = (await client.views.open({ trigger_id: command.trigger_id, view: loadingModal() as never })).view?.id;
-      const me = await slackPerson(deps.domain, client, identityKeyOf(command), command.user_id, command.team_id);
+      const me = await slackPerson(
+        deps.domain,
+        client,
+        identityKeyOf(command),
+        command.user_id,
+        command.team_id,
+        emailTrustOf(deps, context, identityKeyOf(command)),
+      );
       const ctx: CommandCtx = { deps, me, client, respond, triggerId: command.trigger_id, args: parsed.args, rest: parsed.rest, loadingViewId };
       if (!handler) {
         const prefix = parsed.sub ? `I don't know \`/org ${parsed.sub.slice(0, 40)}\`. ` : '';

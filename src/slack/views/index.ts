@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { isDomainError } from '../../domain/errors.js';
-import { identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
+import { emailTrustOf, identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { infoModal } from '../blocks/modals.js';
 import { ids } from '../ids.js';
@@ -42,7 +42,7 @@ const views: [string, string, ViewHandler][] = [
  */
 export function registerViews(app: App, deps: SlackDeps) {
   for (const [callbackId, errorBlock, run] of views) {
-    app.view(callbackId, async ({ ack, body, view, client }) => {
+    app.view(callbackId, async ({ ack, body, view, client, context }) => {
       const respondAck = ack as unknown as ViewAck;
       let acked = false;
       const once: ViewAck = async (r) => {
@@ -50,7 +50,14 @@ export function registerViews(app: App, deps: SlackDeps) {
         await respondAck(r);
       };
       try {
-        const me = await slackPerson(deps.domain, client, identityKeyOf(body), body.user.id, workspaceOf(body));
+        const me = await slackPerson(
+          deps.domain,
+          client,
+          identityKeyOf(body),
+          body.user.id,
+          workspaceOf(body),
+          emailTrustOf(deps, context, identityKeyOf(body)),
+        );
         await run({ deps, values: view.state.values, view, me, ack: once, client });
       } catch (err) {
         const message = errorText(err, deps.log);
