@@ -11,6 +11,7 @@ import type autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../src/db/embedded.js';
 import { runFuzzBench } from './fuzz.js';
+import { ackRow, compareAck } from './slack-distribution.js';
 import { CONNECTIONS, cannon as cannonFor, errorsOf, rps, scimCreateUsers, scimFilterUsers, scimHeaders, scimPatchActive, signedPosts } from './lib/load.js';
 import { benchDomain, migratedDatabase, orgWithScimToken, seedScimUsers, startBenchPostgres } from './lib/postgres.js';
 import { ROOT as root, buildRoster, killChildren, ready, rssMb, spawnNode, spawnRoster, stopChild, stopChildren, waitForHealth } from './lib/roster.js';
@@ -172,6 +173,9 @@ async function main() {
       target: 'p99 < 25 ms',
       ok: slashWarm.latency.p99 < 25 && errorsOf(slashWarm) === 0,
     });
+
+    // --- the same ack with 1,000 installed workspaces (distribution), beside one workspace, fresh processes ---
+    rows.push(ackRow(await compareAck(dbUrl, domain, slack, DURATION, log)));
 
     await stopChild(roster);
     slack.close();

@@ -111,6 +111,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     slack && config.role !== 'web'
       ? createSlackChannel({ domain, clock, log, publicUrl: config.publicUrl, kickOutbox }, slack.app.client, {
           tokenFor: slack.tokenFor,
+          installationRefused: slack.installationRefused,
         })
       : undefined;
   if (config.role !== 'web') {

@@ -55,7 +55,15 @@ export async function migratedDatabase(server: EmbeddedDatabase, name: string, p
 
 /** The domain over the database, with the settings a spawned Roster with APP_SECRET uses. */
 export function benchDomain(database: Database): Domain {
-  return createDomain({ db: database.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: deriveKey(APP_SECRET, 'invite-token') } });
+  return createDomain({
+    db: database.db,
+    clock: systemClock,
+    settings: {
+      membershipMode: 'multi',
+      inviteTokenKey: deriveKey(APP_SECRET, 'invite-token'),
+      installationKey: deriveKey(APP_SECRET, 'slack-installations'),
+    },
+  });
 }
 
 /** An org whose primary owner is owner@<name>.test, and a SCIM token for it. */

@@ -45,13 +45,14 @@ export type SignedRequest = { body: string; headers: Record<string, string> };
  * `/org help` requests, each signed anew with its own trigger_id: Roster acts on a signed request once,
  * so the same signed body sent again would measure the replay refusal instead of the command.
  */
-export function signedSlashCommands(responseUrl: string): () => SignedRequest {
+export function signedSlashCommands(responseUrl: string, teams: string[] = ['TBENCH']): () => SignedRequest {
   let nth = 0;
   return () => {
     const body = new URLSearchParams({
       command: '/org',
       text: 'help',
-      team_id: 'TBENCH',
+      // Spread over the workspaces (distribution: each request finds its own installation).
+      team_id: teams[nth % teams.length]!,
       user_id: 'UBENCH',
       response_url: responseUrl,
       trigger_id: `t${nth++}`,

@@ -77,6 +77,30 @@ export function createSlackInstallationService(deps: Deps) {
     });
   }
 
+  /**
+   * Changes an installation in place (a refreshed token): its row is locked while `change` runs, so
+   * processes wanting the same change wait and are handed the result (`change` answers undefined when the
+   * installation it is shown needs nothing). Not an install: not audited as one. Other processes' caches
+   * are emptied by the row's change notification.
+   */
+  async function update(k: InstallationKey, change: (current: unknown) => Promise<unknown | undefined>): Promise<unknown> {
+    const result = await db.transaction(async (tx) => {
+      const [row] = await tx.select().from(slackInstallations).where(where(k)).for('update');
+      if (!row) return undefined;
+      const current: unknown = JSON.parse(unseal(key(), row.sealed, boundTo(row)));
+      const next = await change(current);
+      if (next === undefined) return current;
+      await tx
+        .update(slackInstallations)
+        .set({ sealed: seal(key(), JSON.stringify(next), boundTo(row)), updatedAt: clock.now() })
+        .where(eq(slackInstallations.id, row.id));
+      return next;
+    });
+    forget();
+    if (result === undefined) throw new Error('That Slack installation is gone.');
+    return result;
+  }
+
   /** The installation serving a workspace: its own, else its Grid org's org-wide one. undefined: not installed. */
   async function find(k: InstallationKey): Promise<unknown | undefined> {
     const live = !!changes?.live();
@@ -134,5 +158,5 @@ export function createSlackInstallationService(deps: Deps) {
     return removed;
   }
 
-  return { save, find, remove };
+  return { save, find, update, remove };
 }

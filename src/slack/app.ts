@@ -31,6 +31,8 @@ export type SlackSurface = {
    * first when the app rotates tokens and this one is about to expire. undefined: not installed there.
    */
   tokenFor: ((teamId: string) => Promise<string | undefined>) | undefined;
+  /** Distribution: removes the installation serving a workspace whose token Slack refuses for good (the outbox found out). */
+  installationRefused: ((teamId: string, code: string) => Promise<void>) | undefined;
   /** HTTP mode: mount on the web server before any body parser. */
   router: Router | undefined;
   app: InstanceType<typeof App>;
@@ -139,6 +141,7 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
           return r.botToken;
         }
       : undefined,
+    installationRefused: distribution ? distribution.removeServing : undefined,
     router,
     app,
     start: async () => {

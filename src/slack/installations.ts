@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { AuthorizeResult } from '@slack/bolt';
+import { webApi, type AuthorizeResult } from '@slack/bolt';
 import { InstallProvider, type Installation, type InstallationQuery, type InstallationStore, type InstallProviderOptions } from '@slack/oauth';
 
 type SlackLogger = NonNullable<InstallProviderOptions['logger']>;
@@ -8,6 +8,7 @@ import type { Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { CONTENT_SECURITY_POLICY, html, page, type SafeHtml } from '../shared/html.js';
 import { botScopes } from './scopes.js';
+import { basePathOf } from '../shared/url.js';
 
 /** Slack's OAuth paths (Bolt's defaults). */
 export const INSTALL_PATH = '/slack/install';
@@ -52,6 +53,8 @@ export type Distribution = {
   authorize: (source: InstallationQuery<boolean>) => Promise<AuthorizeResult & { notInstalled?: true; unavailable?: true }>;
   /** GET /slack/install and GET /slack/oauth_redirect. */
   router: Router;
+  /** Removes the installation serving a workspace or Grid (its token refused for good), audited with the reason. */
+  removeServing: (teamId: string, reason: string) => Promise<void>;
 };
 
 /**
@@ -70,6 +73,8 @@ export function createDistribution(opts: {
   logger?: SlackLogger | undefined;
 }): Distribution {
   const installUrlOptions = { scopes: [...botScopes], redirectUri: `${opts.publicUrl}${REDIRECT_PATH}` };
+  // No retries (the default retries for half an hour) and a timeout: a token refresh runs before a request's ack.
+  const installerClientOptions = { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 0 }, timeout: 5_000 };
   const installer = new InstallProvider({
     clientId: opts.clientId,
     clientSecret: opts.clientSecret,
@@ -77,17 +82,52 @@ export function createDistribution(opts: {
     installationStore: installationStore(opts.domain),
     installUrlOptions,
     renderHtmlForInstallPath: installPage,
-    // No retries (the default retries for half an hour) and a timeout: a token refresh runs before a request's ack.
-    clientOptions: { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 0 }, timeout: 5_000 },
+    clientOptions: installerClientOptions,
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
 
+  const slackClient = new webApi.WebClient(undefined, installerClientOptions);
+
+  /** A bot token (token rotation on) that expires within two hours is refreshed before it is used (Slack's advice). */
+  const expiring = (i: Installation) => !!i.bot?.refreshToken && !!i.bot.expiresAt && i.bot.expiresAt - Date.now() / 1000 < 2 * 3600;
+
+  async function refreshed(i: Installation): Promise<Installation> {
+    const r = await slackClient.oauth.v2.access({
+      client_id: opts.clientId,
+      client_secret: opts.clientSecret,
+      grant_type: 'refresh_token',
+      refresh_token: i.bot!.refreshToken!,
+    });
+    if (!r.access_token || !r.refresh_token || !r.expires_in) throw new Error('Slack answered a token refresh without a token');
+    return { ...i, bot: { ...i.bot!, token: r.access_token, refreshToken: r.refresh_token, expiresAt: Math.floor(Date.now() / 1000) + r.expires_in } };
+  }
+
+  /**
+   * Bolt's authorize, over the store: the installation serving the request and its bot token. An expiring
+   * token is refreshed once across every process (the row is locked while Slack is asked, and whoever
+   * waited finds it refreshed); a refresh is no reinstall, so it is not audited as one.
+   */
   async function authorize(source: InstallationQuery<boolean>) {
     try {
-      return await installer.authorize(source);
+      let installation = (await opts.domain.slackInstallations.find(keyOf(source))) as Installation | undefined;
+      if (!installation) return { notInstalled: true as const };
+      if (expiring(installation)) {
+        installation = (await opts.domain.slackInstallations.update(keyOf(installation), async (current) =>
+          expiring(current as Installation) ? refreshed(current as Installation) : undefined,
+        )) as Installation;
+        opts.log.info({ team: installation.team?.id, enterprise: installation.enterprise?.id }, 'Slack bot token refreshed');
+      }
+      const result: AuthorizeResult = {
+        botToken: installation.bot?.token,
+        botId: installation.bot?.id,
+        botUserId: installation.bot?.userId,
+        teamId: installation.team?.id ?? source.teamId,
+        enterpriseId: installation.enterprise?.id ?? source.enterpriseId,
+      };
+      return result;
     } catch (err) {
-      if ((err as { original?: unknown }).original instanceof NotInstalled) return { notInstalled: true as const };
-      // The database away, or an installation that cannot be opened (APP_SECRET changed): answered, not silent.
+      // The database away, an installation that cannot be opened (APP_SECRET changed), a refresh Slack
+      // refused: answered, not silent.
       opts.log.warn({ err: (err as Error).message, team: source.teamId, enterprise: source.enterpriseId }, 'Slack installation could not be read');
       return { unavailable: true as const };
     }
@@ -112,12 +152,18 @@ export function createDistribution(opts: {
             r,
             400,
             'Roster could not be installed',
-            html`<p>Slack did not complete the installation, so nothing was installed. <a href="${INSTALL_PATH}">Try again</a>.</p>`,
+            html`<p>Slack did not complete the installation, so nothing was installed. <a href="${basePathOf(opts.publicUrl)}${INSTALL_PATH}">Try again</a>.</p>`,
           );
         },
       }),
   );
-  return { installer, authorize, router };
+  async function removeServing(teamId: string, reason: string) {
+    const k = teamId.startsWith('E') ? { enterpriseId: teamId, isEnterpriseInstall: false } : { teamId, isEnterpriseInstall: false };
+    const installation = (await opts.domain.slackInstallations.find(k)) as Installation | undefined;
+    if (installation) await opts.domain.slackInstallations.remove(keyOf(installation), reason);
+  }
+
+  return { installer, authorize, router, removeServing };
 }
 
 function nameOf(i: Installation): string {

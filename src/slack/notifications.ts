@@ -51,6 +51,9 @@ function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_
  * fix, health() reports it, and DeliveryDeferred (email instead where either way will do, otherwise a
  * wait of OPERATOR_PARK_MS that uses up no retries); anything else throws, so the outbox retries.
  */
+/** Slack's answers meaning a bot token will never work again (for a distributed app: that workspace's installation is gone). */
+const DEAD_TOKEN = new Set(['invalid_auth', 'token_revoked', 'account_inactive', 'team_disabled']);
+
 export function createSlackChannel(
   deps: Omit<SlackDeps, 'emailsTrustedIn'>,
   appClient: WebClient,
@@ -58,6 +61,11 @@ export function createSlackChannel(
     requestTimeoutMs?: number;
     /** Distribution: the bot token of a workspace's installation (undefined: Roster is not installed there). */
     tokenFor?: ((teamId: string) => Promise<string | undefined>) | undefined;
+    /**
+     * Distribution: Slack refused a workspace's token for good (invalid_auth, token_revoked, …): the
+     * installation is dead, as if uninstalled (a missed tokens_revoked event). Removes it.
+     */
+    installationRefused?: ((teamId: string, code: string) => Promise<void>) | undefined;
   } = {},
 ) {
   const timeoutMs = opts.requestTimeoutMs ?? SLACK_REQUEST_TIMEOUT_MS;
@@ -69,13 +77,17 @@ export function createSlackChannel(
     if (!c) clients.set(token, (c = deliveryClient(appClient, deps.log, timeoutMs, token)));
     return c;
   };
+  /** Which workspace (or Grid) a workspace token's client serves: named in logs, and removed when Slack refuses it. */
+  const teamOfToken = new Map<string, string>();
   /** The workspaces to reach a person in, with the client for each: the one token, or each installed workspace asked. */
   async function workspaces(teamIds: string[]): Promise<{ teamId: string | undefined; client: WebClient }[]> {
     if (!opts.tokenFor) return [{ teamId: undefined, client }];
     const found: { teamId: string; client: WebClient }[] = [];
     for (const teamId of teamIds) {
       const token = await opts.tokenFor(teamId);
-      if (token) found.push({ teamId, client: clientOf(token) });
+      if (!token) continue;
+      teamOfToken.set(token, teamId);
+      found.push({ teamId, client: clientOf(token) });
     }
     return found;
   }
@@ -99,14 +111,14 @@ export function createSlackChannel(
     try {
       result = await request();
     } catch (err) {
-      throw failureOf(method, classifySlackError(err), err, state);
+      throw failureOf(method, classifySlackError(err), err, state, via);
     }
     const over = state.succeeded(method);
     if (over) deps.log.info({ slackError: over.code, method }, `Slack delivery works again: ${over.code} is over.`);
     return result;
   }
 
-  function failureOf(method: string, f: SlackFailure, err: unknown, state: ReturnType<typeof createSlackDeliveryState>): Error {
+  function failureOf(method: string, f: SlackFailure, err: unknown, state: ReturnType<typeof createSlackDeliveryState>, via: WebClient): Error {
     const now = deps.clock.now().getTime();
     switch (f.kind) {
       case 'unreachable':
@@ -115,7 +127,20 @@ export function createSlackChannel(
         state.rateLimited();
         state.block(method, now + f.retryAfterMs, f);
         return deferral(method, f, now + f.retryAfterMs);
-      case 'operator':
+      case 'operator': {
+        const team = opts.tokenFor && via.token ? teamOfToken.get(via.token) : undefined;
+        if (team && opts.installationRefused && DEAD_TOKEN.has(f.code)) {
+          // One tenant's installation, not the operator's app: it goes (audited), its admins reinstall.
+          deps.log.warn(
+            { slackError: f.code, method, team },
+            `Slack refuses the token of workspace ${team} (${f.code}): its installation is removed; an admin of that workspace must install Roster again.`,
+          );
+          clients.delete(via.token!);
+          states.delete(via.token!);
+          teamOfToken.delete(via.token!);
+          void opts.installationRefused(team, f.code).catch((e: unknown) => deps.log.error({ err: e, team }, 'could not remove a refused Slack installation'));
+          return new RecipientUnreachable(`Slack ${method}: ${f.code} (workspace ${team} uninstalled)`);
+        }
         if (state.operatorError(method, f, OPERATOR_REMIND_MS)) {
           deps.log.error(
             { slackError: f.code, method, fix: f.fix },
@@ -124,6 +149,7 @@ export function createSlackChannel(
         }
         state.block(f.tokenWide ? '*' : method, now + OPERATOR_PROBE_MS, f);
         return deferral(method, f, now);
+      }
       case 'transient':
         return err as Error;
     }
@@ -147,8 +173,12 @@ export function createSlackChannel(
    * of them first.
    */
   async function slackUserOf(c: NotificationContent): Promise<{ user: string; client: WebClient } | undefined> {
+    // Distribution: the workspaces where the org's people are, most of them first. A message about an org
+    // goes through one of them when the person is there too, not through another tenant's workspace.
+    const teams = opts.tokenFor && c.notification.orgId ? await deps.domain.accounts.slackTeamsOfOrg(c.notification.orgId) : [];
     if (c.recipient.accountId) {
-      const known = await deps.domain.accounts.slackUserIds(c.recipient.accountId);
+      const rank = (teamId: string) => (teams.includes(teamId) ? teams.indexOf(teamId) : teams.length);
+      const known = (await deps.domain.accounts.slackUserIds(c.recipient.accountId)).sort((a, b) => rank(a.teamId) - rank(b.teamId));
       for (const k of known) {
         const [w] = await workspaces([k.teamId]);
         if (w) return { user: k.userId, client: w.client };
@@ -156,7 +186,6 @@ export function createSlackChannel(
     }
     if (!c.recipient.email) return undefined;
     const email = c.recipient.email;
-    const teams = opts.tokenFor && c.notification.orgId ? await deps.domain.accounts.slackTeamsOfOrg(c.notification.orgId) : [];
     const places = await workspaces(teams);
     let unreachable: unknown;
     for (const w of places) {
@@ -192,8 +221,17 @@ export function createSlackChannel(
     maxAttemptMs: REQUESTS_PER_DELIVERY * timeoutMs,
     /** For /healthz: the operator problem Slack delivery has now (with its fix), and rate limits (single-token mode; per workspace in distribution). */
     health: state.health,
-    /** For /metrics. */
-    metricLines: state.metricLines,
+    /** For /metrics: this process's delivery, and (distribution) how many workspaces' tokens Slack refuses now. */
+    metricLines: () => [
+      ...state.metricLines(),
+      ...(opts.tokenFor
+        ? [
+            '# HELP roster_slack_workspaces_failing Installed workspaces whose Slack delivery meets a problem only their admins can fix (scopes, policy).',
+            '# TYPE roster_slack_workspaces_failing gauge',
+            `roster_slack_workspaces_failing ${[...states.values()].filter((s) => s.health().status === 'failing').length}`,
+          ]
+        : []),
+    ],
     async deliver(c: NotificationContent): Promise<'sent' | 'skipped'> {
       const user = await slackUserOf(c);
       if (!user) return 'skipped';

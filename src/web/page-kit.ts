@@ -66,14 +66,7 @@ export function field(req: Request, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-/** Behind a proxy PUBLIC_URL may carry a path prefix (https://example.com/roster): links keep it. */
-export function basePathOf(publicUrl: string): string {
-  try {
-    return new URL(publicUrl).pathname.replace(/\/+$/, '');
-  } catch {
-    return '';
-  }
-}
+export { basePathOf } from '../shared/url.js';
 
 /**
  * How each refusal of the domain reads as an HTTP status on these pages (the compiler fails when a code

@@ -121,6 +121,8 @@ export class FakeSlack {
         if (args.grant_type === 'refresh_token') {
           const team = this.refreshTokens.get(String(args.refresh_token));
           if (!team) return { ok: false, error: 'invalid_refresh_token' };
+          // Each refresh token buys one new token: a second process refreshing with it at once is refused.
+          this.refreshTokens.delete(String(args.refresh_token));
           const access = `xoxe.xoxb-${team.toLowerCase()}-${++this.ts}`;
           const refresh = `xoxe-${team.toLowerCase()}-${this.ts}`;
           this.tokens.set(access, { team });

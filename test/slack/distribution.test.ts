@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accountActor } from '../../src/domain/context.js';
+import { joinByInvite } from '../helpers/fixtures.js';
 import {
   SIGNING_SECRET,
   confirmSlackEmail,
@@ -201,6 +202,28 @@ describe('installing Roster into many workspaces', () => {
     expect(dm.token).toMatch(/^xoxe\.xoxb-/);
   });
 
+  it('an expiring token is refreshed once however many processes need it at once, and a refresh is not audited as a reinstall', async () => {
+    const h = harness();
+    const other = await h.another();
+    const team = `T${uniq().toUpperCase()}`;
+    await install(h, team, undefined, { expiresIn: 600 });
+    const people = Array.from({ length: 6 }, (_, i) => h.slack.addUser(`P${i}`, undefined, undefined, team));
+    const mark = h.slack.calls.length;
+    // Six first requests at once, through two processes: every one is answered with a working token.
+    const sent = people.map((p, i) => {
+      const { form, responseId } = slashCommand(h.slack, p, 'help');
+      const body = new URLSearchParams({ ...form, team_id: team }).toString();
+      const base = i % 2 ? other : h.baseUrl;
+      return fetch(`${base}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(body) }, body }).then(
+        () => responseId,
+      );
+    });
+    for (const id of await Promise.all(sent)) expect((await h.slack.waitForResponse(id)).text).not.toMatch(/try again|not installed/i);
+    const refreshes = h.slack.calls.slice(mark).filter((c) => c.method === 'oauth.v2.access' && c.args.grant_type === 'refresh_token');
+    expect(refreshes).toHaveLength(1);
+    expect(await countRows(h, 'audit_events', `action = 'slack.installed' and after->>'teamId' = '${team}'`)).toBe(1);
+  });
+
   it('Enterprise Grid: one org-wide install serves every workspace of the Grid, and a Grid user is one person across them', async () => {
     const h = harness();
     const grid = `E${uniq().toUpperCase()}`;
@@ -265,7 +288,7 @@ describe('installing Roster into many workspaces', () => {
     expect((await h.domain.accounts.bySlack(ta, wes.id))?.id).toBe(before.id);
   });
 
-  it("one workspace's broken token does not hold up another workspace's DMs", async () => {
+  it("one workspace's broken token does not hold up another workspace's DMs, and a token Slack refuses for good removes that installation", async () => {
     const h = harness();
     const [ta, tb] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];
     const a = await install(h, ta);
@@ -291,9 +314,38 @@ describe('installing Roster into many workspaces', () => {
           expect(dm.token).toBe(b.token);
         }
       }
+      // Slack refused workspace A's token for good: its installation is gone (audited), as if uninstalled.
+      await expect.poll(() => countRows(h, 'slack_installations', `team_id = '${ta}'`), { timeout: 5_000 }).toBe(0);
+      expect(await countRows(h, 'audit_events', `action = 'slack.uninstalled' and after->>'reason' = 'invalid_auth' and before->>'teamId' = '${ta}'`)).toBe(1);
+      expect(await countRows(h, 'slack_installations', `team_id = '${tb}'`)).toBe(1);
     } finally {
       h.slack.intercept = undefined;
     }
+  });
+
+  it("a DM about an org goes through that org's workspace when the person is known in several, not through another tenant's", async () => {
+    const h = harness();
+    const [elsewhere, home] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];
+    await install(h, elsewhere);
+    const { token } = await install(h, home);
+    const trusted = { confirmed: true, deleted: false, guest: false, external: false, workspaceTrusted: true };
+    const meet = (team: string, name: string, email: string) => {
+      const u = h.slack.addUser(name, email, undefined, team);
+      return h.domain.accounts.findOrCreateBySlack({ teamId: team, userId: u.id, email, emailFacts: trusted, displayName: name }).then((a) => ({ u, a }));
+    };
+    const email = `pat.${uniq()}@both.test`;
+    // Pat was met first in another tenant's workspace, then in the org's.
+    const first = await meet(elsewhere, 'Pat', email);
+    const second = await meet(home, 'Pat', email);
+    expect(second.a.id).toBe(first.a.id);
+    const owner = await meet(home, 'Oda', `oda.${uniq()}@both.test`);
+    const org = await h.domain.orgs.create(accountActor(owner.a.id, 'slack'), { name: `Home Org ${uniq()}` });
+    await joinByInvite(h.domain, org, accountActor(owner.a.id, 'slack'), { actor: accountActor(first.a.id, 'slack'), email }, 'member');
+    const mark = h.slack.calls.length;
+    await h.slack.waitForResponse((await commandIn(h, home, owner.u, `role ${email} admin`)).responseId);
+    const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === second.u.id || c.args.channel === first.u.id);
+    expect(dm.args.channel).toBe(second.u.id);
+    expect(dm.token).toBe(token);
   });
 
   it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {

@@ -72,6 +72,8 @@ export function registerActions(app: App, deps: SlackDeps) {
           emailTrustOf(deps, context, identityKeyOf(body)),
         );
         await run({ deps, body, action, me, client, respond, fromHome, loadingViewId });
+        // Whatever the change told someone (a role changed, a member removed) goes out now, not at the next poll.
+        deps.kickOutbox();
       } catch (err) {
         await tell({ deps, body, client, respond, loadingViewId }, errorText(err, deps.log));
       }

@@ -4,6 +4,7 @@ import { esc } from '../blocks/kit.js';
 import { changeInviteModal, infoModal } from '../blocks/modals.js';
 import { inviteLink } from '../dm.js';
 import { menuChoice } from './metadata.js';
+import { pendingInvitesReply } from '../invites-list.js';
 import { type ActionCtx, done, openModal } from './types.js';
 
 /** A pending invite's menu, in App Home or in `/org invites`. */
@@ -30,7 +31,11 @@ export async function inviteMenu(a: ActionCtx) {
     }
     case 'revoke': {
       const invite = await domain.invites.revoke(a.me.actor, picked.id);
-      await done(a, `Revoked the invite to *${esc(invite.email)}*. Its link no longer works.`);
+      const note = `Revoked the invite to *${esc(invite.email)}*. Its link no longer works.`;
+      if (a.fromHome) return done(a, note);
+      // The `/org invites` list it was picked from is drawn again, without it.
+      const list = await pendingInvitesReply(a.deps, a.me, invite.orgId, note);
+      await a.respond({ response_type: 'ephemeral', replace_original: true, text: list.text, blocks: list.blocks as never[] });
       return;
     }
     case 'link': {

@@ -94,6 +94,8 @@ export function registerCommands(app: App, deps: SlackDeps) {
         return;
       }
       await handler(ctx);
+      // Whatever the change told someone (a role changed, a member removed) goes out now, not at the next poll.
+      deps.kickOutbox();
     } catch (err) {
       const text = errorText(err, deps.log);
       // Into the loading modal if one is open; if that fails (closed meanwhile), as a reply.

@@ -1,8 +1,8 @@
-import { can, defaultRole, describeRole, exampleRole, grantableRoles, roleList, whoMay } from '../../domain/access.js';
+import { defaultRole, describeRole, exampleRole, grantableRoles, roleList, whoMay } from '../../domain/access.js';
 import type { InviteResult } from '../../domain/invites.js';
 import type { OrgRow } from '../../db/schema.js';
 import { esc } from '../blocks/kit.js';
-import { invitesMessage } from '../blocks/members.js';
+import { pendingInvitesReply } from '../invites-list.js';
 import { inviteModal } from '../blocks/modals.js';
 import { parseInviteArgs } from '../parse.js';
 import { fail } from '../../domain/errors.js';
@@ -41,11 +41,7 @@ function summarize(org: OrgRow, results: InviteResult[]): string {
 }
 
 export async function invites(c: CommandCtx) {
-  const { org, role } = await c.deps.domain.orgs.active(c.me.actor);
-  // The domain's refusal speaks of inviting; here the person asked to see the list, so say that.
-  if (!can(role, 'member:invite'))
-    fail('forbidden', `Only ${whoMay('member:invite')} can see the pending invites of ${org.name}. Your role is ${describeRole(role)}.`);
-  const pending = await c.deps.domain.invites.listPending(c.me.actor, org.id);
-  const viewer = { accountId: c.me.account.id, role, isPrimaryOwner: org.primaryOwnerId === c.me.account.id };
-  await say(c, `${esc(org.name)} has ${pending.length} pending invite${pending.length === 1 ? '' : 's'}.`, invitesMessage(org, viewer, pending));
+  const { org } = await c.deps.domain.orgs.active(c.me.actor);
+  const reply = await pendingInvitesReply(c.deps, c.me, org.id);
+  await say(c, reply.text, reply.blocks);
 }

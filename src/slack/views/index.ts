@@ -59,6 +59,8 @@ export function registerViews(app: App, deps: SlackDeps) {
           emailTrustOf(deps, context, identityKeyOf(body)),
         );
         await run({ deps, values: view.state.values, view, me, ack: once, client });
+        // Whatever the change told someone (a role changed, a member removed) goes out now, not at the next poll.
+        deps.kickOutbox();
       } catch (err) {
         const message = errorText(err, deps.log);
         if (!acked) {
