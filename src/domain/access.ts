@@ -48,21 +48,26 @@ export function oneWhoMay(permission: Permission): string {
   return `${roleDefinition(held[0]!).article} ${held.map((r) => roleDefinition(r).label.toLowerCase()).join(' or ')}`;
 }
 
-export type Standing = { role: Role; status: 'active' | 'suspended' | 'pending' };
+/** How someone stands in an org; `orgName` (a person's membership) lets refusals name the org they are about. */
+export type Standing = { role: Role; status: 'active' | 'suspended' | 'pending'; orgName?: string };
 
 /** The single permission check. Suspended members can do nothing. */
 export function authorize(standing: Standing | undefined, permission: Permission): void {
   if (!standing) fail('not_a_member');
   if (standing.status === 'pending') fail('membership_pending');
   if (standing.status !== 'active') {
-    fail('forbidden', 'Your membership in this organization is suspended by your identity provider. Ask your IT admin to reactivate it.');
+    fail(
+      'forbidden',
+      `Your membership in ${standing.orgName ?? 'this organization'} is suspended by your identity provider. Ask your IT admin to reactivate it.`,
+    );
   }
-  if (!can(standing.role, permission)) fail('forbidden', forbiddenMessage(permission));
+  if (!can(standing.role, permission)) fail('forbidden', forbiddenMessage(permission, standing.orgName));
 }
 
-function forbiddenMessage(permission: Permission): string {
+function forbiddenMessage(permission: Permission, orgName: string | undefined): string {
   const { does, namesHolders } = permissionWords[permission];
-  return `You don't have permission to ${does}${namesHolders ? ` (${whoMay(permission)} only)` : ''}.`;
+  const refusal = `have permission to ${does}${namesHolders ? ` (${whoMay(permission)} only)` : ''}.`;
+  return orgName ? `In ${orgName}, you don't ${refusal}` : `You don't ${refusal}`;
 }
 
 /** Whether a role needs more than the permission to change members' roles (owner: owner:grant). */

@@ -22,6 +22,8 @@ type ScimUserView = { userName: string; externalId: string | null; email: string
 /** A verified-domain claim as its events show it. */
 type DomainView = { domain: string; status: string };
 type Enrollment = { enrollment: string; role: Role };
+/** A Slack installation as its events show it: a workspace's, or a Grid's org-wide one. */
+type InstallationView = { enterpriseId: string | null; teamId: string | null; isEnterpriseInstall: boolean };
 
 /** Every event type, with what it is about and what its before and after hold. */
 export interface EventTypes {
@@ -73,8 +75,9 @@ export interface EventTypes {
   'scim.group_deleted': Shape<'scim_group', { displayName: string; role: Role | null }, undefined>;
   'scim.group_mapped': Shape<'org', undefined, { group: string; role: Role | null; pending: boolean }>;
   'scim.settings_changed': Shape<'org'>;
-  'slack.installed': Shape<'slack_installation', undefined, Record<string, unknown>>;
-  'slack.uninstalled': Shape<'slack_installation', Record<string, unknown>, { reason: string }>;
+  'slack.installed': Shape<'slack_installation', undefined, InstallationView & { installer: string | null; reinstall: boolean }>;
+  /** reason: app_uninstalled, tokens_revoked, or the error Slack answered the installation's token with (invalid_auth, …). */
+  'slack.uninstalled': Shape<'slack_installation', InstallationView, { reason: string }>;
   'domain.added': Shape<'domain', undefined, DomainView & { record: string }>;
   'domain.verified': Shape<'domain', DomainView, DomainView>;
   'domain.verification_failed': Shape<'domain', DomainView, DomainView & { reason: string }>;

@@ -20,8 +20,9 @@ export async function requireMembership(ex: Executor, actor: Actor, orgId: strin
     return { role: credentialRoles.scim, status: 'active' };
   }
   const [row] = await ex
-    .select({ role: memberships.role, status: memberships.status })
+    .select({ role: memberships.role, status: memberships.status, orgName: orgs.name })
     .from(memberships)
+    .innerJoin(orgs, eq(orgs.id, memberships.orgId))
     .where(and(eq(memberships.orgId, orgId), eq(memberships.accountId, actor.accountId)));
   if (row) return row;
   await requireOrg(ex, orgId);

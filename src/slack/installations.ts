@@ -75,7 +75,7 @@ export function createDistribution(opts: {
   const installUrlOptions = { scopes: [...botScopes], redirectUri: `${opts.publicUrl}${REDIRECT_PATH}` };
   // No retries (the default retries for half an hour) and a timeout: a token refresh runs before a request's ack.
   const installerClientOptions = { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 0 }, timeout: 5_000 };
-  const installer = new InstallProvider({
+  const providerOptions = {
     clientId: opts.clientId,
     clientSecret: opts.clientSecret,
     stateSecret: opts.stateSecret,
@@ -84,7 +84,15 @@ export function createDistribution(opts: {
     renderHtmlForInstallPath: installPage,
     clientOptions: installerClientOptions,
     ...(opts.logger ? { logger: opts.logger } : {}),
-  });
+  };
+  const installer = new InstallProvider(providerOptions);
+  /**
+   * Installs that start in Slack (an org-wide install an admin approves from Slack's admin pages, the App
+   * Directory) come back with no state at all. The state guards against a forged callback binding someone
+   * else's session, and Roster keeps no session: a code Slack issued for this app installs the workspace
+   * that approved it, whoever's browser brings it. A state that is present must still verify.
+   */
+  const fromSlack = new InstallProvider({ ...providerOptions, stateVerification: false, logger: quietLogger(opts.logger) });
 
   const slackClient = new webApi.WebClient(undefined, installerClientOptions);
 
@@ -138,7 +146,7 @@ export function createDistribution(opts: {
   router.get(
     REDIRECT_PATH,
     (req, res) =>
-      void installer.handleCallback(req, res, {
+      void (req.query.state === undefined ? fromSlack : installer).handleCallback(req, res, {
         success: (installation, _o, _req, r) =>
           send(
             r,
@@ -164,6 +172,11 @@ export function createDistribution(opts: {
   }
 
   return { installer, authorize, router, removeServing };
+}
+
+/** The InstallProvider warns at construction that state verification is off: here that is the point (see fromSlack). */
+function quietLogger(logger: SlackLogger | undefined): SlackLogger | undefined {
+  return logger ? { ...logger, warn: () => {} } : undefined;
 }
 
 function nameOf(i: Installation): string {

@@ -110,7 +110,7 @@ describe('menus in /org members and /org invites messages', () => {
     const auditBefore = await countRows(h, 'audit_events', `org_id = '${org.id}'`);
     const res = await confirm(h, admin.user, view);
     expect(res.response_action).toBe('update');
-    expect(viewText(res.view)).toMatch(/^:warning: You don't have permission to remove members/);
+    expect(viewText(res.view)).toMatch(/^:warning: In .+, you don't have permission to remove members/);
     expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${member.account.id}'`)).toBe(1);
     expect(await countRows(h, 'audit_events', `org_id = '${org.id}'`)).toBe(auditBefore);
   });
@@ -124,7 +124,7 @@ describe('menus in /org members and /org invites messages', () => {
     const list = await h.command(owner.user, 'members');
 
     const reply = await click(h, member.user, menuIn(list.blocks, 'Adam', 'billing_on')!);
-    expect(reply.text).toMatch(/:warning: You don't have permission to change who receives billing emails/);
+    expect(reply.text).toMatch(/:warning: In .+, you don't have permission to change who receives billing emails/);
     expect((await h.domain.members.find(owner.actor, org.id, { accountId: admin.account.id })).billingEmails).toBe(false);
   });
 
@@ -208,11 +208,11 @@ describe('menus in /org members and /org invites messages', () => {
     // Copy link shows a modal (the loading one, filled with the refusal); resend and revoke answer in the conversation.
     const link = await clickModal(h, admin.user, choose('link'));
     expect(link.callback_id).toBe('org_info_modal');
-    expect(viewText(link)).toMatch(/:warning: You don't have permission to invite people/);
+    expect(viewText(link)).toMatch(/:warning: In .+, you don't have permission to invite people/);
     expect(viewText(link)).not.toContain('/invites/');
     for (const verb of ['resend', 'revoke']) {
       const reply = await click(h, admin.user, choose(verb));
-      expect(reply.text).toMatch(/:warning: You don't have permission to invite people/);
+      expect(reply.text).toMatch(/:warning: In .+, you don't have permission to invite people/);
     }
     expect(formsShown(h, mark)).toEqual([]);
     const still = await h.domain.invites.lookupByToken(r.token);
@@ -399,7 +399,7 @@ describe('Change role in invite menus', () => {
     const { owner, member, email, invite } = await withInvite(h);
     const action = await changeRoleIn(h, owner.user, email);
     const mark = h.slack.calls.length;
-    expect(await clickModalText(h, member.user, action)).toMatch(/^:warning: You don't have permission to invite people/);
+    expect(await clickModalText(h, member.user, action)).toMatch(/^:warning: In .+, you don't have permission to invite people/);
     expect(formsShown(h, mark)).toEqual([]);
     expect(await inviteRow(h, invite.id)).toEqual({ role: 'developer', billing_emails: false, status: 'pending' });
   });

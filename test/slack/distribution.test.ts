@@ -113,6 +113,30 @@ describe('installing Roster into many workspaces', () => {
     expect(await countRows(h, 'slack_installations', `team_id = '${team}'`)).toBe(0);
   });
 
+  it("an org-wide install approved from Slack's admin pages (a callback with no state at all) is installed; a state that does not verify is still refused", async () => {
+    const h = harness();
+    const grid = `E${uniq().toUpperCase()}`;
+    const code = `code-${uniq()}`;
+    const token = `xoxb-${grid.toLowerCase()}`;
+    h.slack.tokens.set(token, { team: '', enterprise: grid });
+    h.slack.oauthCodes.set(code, {
+      ok: true,
+      app_id: 'A0ROSTER',
+      authed_user: { id: 'WADMIN' },
+      scope: 'commands,chat:write,users:read,users:read.email',
+      token_type: 'bot',
+      access_token: token,
+      bot_user_id: 'UBOTG',
+      team: null,
+      enterprise: { id: grid, name: 'Approved Grid' },
+      is_enterprise_install: true,
+    });
+    const res = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=${code}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Roster is now installed in <strong>Approved Grid</strong>');
+    expect(await countRows(h, 'slack_installations', `enterprise_id = '${grid}' and is_enterprise_install`)).toBe(1);
+  });
+
   it("each workspace is served with its own installation's token", async () => {
     const h = harness();
     const [one, two] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];

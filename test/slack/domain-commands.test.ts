@@ -107,7 +107,7 @@ describe('/org domains add', () => {
     const adam = await addMember(h, org, olga, 'admin', 'Adam');
 
     const reply = await ask(h, adam, `domains add ${freshDomain()}`);
-    expect(reply.text).toBe(":warning: You don't have permission to manage the organization's verified domains (owners only).");
+    expect(reply.text).toMatch(/^:warning: In .+, you don't have permission to manage the organization's verified domains \(owners only\)\.$/);
 
     const mark = h.slack.calls.length;
     expect(await modalText(h, adam.user, 'domains add')).toBe(`:warning: Only owners can add domains to *${org.name}*. Your role is Admin.`);
@@ -190,7 +190,7 @@ describe('/org domains add (form)', () => {
     const res = await submitDomain(h, adam, org.id, freshDomain());
     expect(res).toEqual({
       response_action: 'errors',
-      errors: { domain: "You don't have permission to manage the organization's verified domains (owners only)." },
+      errors: { domain: expect.stringMatching(/^In .+, you don't have permission to manage the organization's verified domains \(owners only\)\.$/) },
     });
     expect(await domainRows(h, org.id)).toBe(0);
   });
@@ -288,7 +288,7 @@ describe('/org domains enrollment and remove', () => {
     const domain = freshDomain();
     await ask(h, olga, `domains add ${domain}`);
 
-    expect((await ask(h, adam, `domains remove ${domain}`)).text).toMatch(/^:warning: You don't have permission to manage .* \(owners only\)\.$/);
+    expect((await ask(h, adam, `domains remove ${domain}`)).text).toMatch(/^:warning: In .+, you don't have permission to manage .* \(owners only\)\.$/);
     expect(await domainRows(h, org.id)).toBe(1);
 
     expect((await ask(h, olga, `domains remove ${domain}`)).text).toBe(`Removed *${domain}* from *${org.name}*. Its DNS record can be deleted now.`);

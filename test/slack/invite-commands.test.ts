@@ -93,7 +93,7 @@ describe('/org invite with emails', () => {
     const h = harness();
     const { org, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `invite friend.${uniq()}@example.com`);
-    expect(reply.text).toBe(":warning: You don't have permission to invite people (owners and admins only).");
+    expect(reply.text).toMatch(/^:warning: In .+, you don't have permission to invite people \(owners and admins only\)\.$/);
     expect(await newInvites(h, org)).toEqual([]);
   });
 

@@ -226,7 +226,7 @@ describe('join requests from Slack', () => {
     const { responseId } = await h.action(member.user, { action_id: 'join_approve', value: req.id, type: 'button' }, roleState(req.id, 'admin'));
     const reply = await h.slack.waitForResponse(responseId);
     expect(reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
-    expect(reply.text).toMatch(/:warning: You don't have permission to invite people/);
+    expect(reply.text).toMatch(/:warning: In .+, you don't have permission to invite people/);
 
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('pending');
     expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${zed.account.id}'`)).toBe(0);
@@ -310,7 +310,7 @@ describe('join requests from Slack', () => {
 
     const view = await clickModal(h, member.user, { action_id: 'join_deny', value: req.id, type: 'button' });
     expect(view.callback_id).toBe('org_info_modal');
-    expect(viewText(view)).toMatch(/:warning: You don't have permission/);
+    expect(viewText(view)).toMatch(/:warning: In .+, you don't have permission/);
     expect(formsShown(h, mark)).toEqual([]);
     expect((await h.domain.joinRequests.get(owner.actor, req.id)).status).toBe('pending');
   });

@@ -149,11 +149,11 @@ describe('/org role', () => {
     expect(await countRows(h, 'memberships', `org_id = '${org.id}' and account_id = '${stranger.account.id}'`)).toBe(0);
   });
 
-  it('a plain member cannot change roles', async () => {
+  it('a plain member cannot change roles, and the refusal names the org', async () => {
     const h = harness();
     const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `role ${mention(adam)} member`);
-    expect(reply.text).toBe(":warning: You don't have permission to change members' roles (owners and admins only).");
+    expect(reply.text).toBe(`:warning: In ${org.name}, you don't have permission to change members' roles (owners and admins only).`);
     expect((await memberOf(h, org, adam))?.role).toBe('admin');
   });
 
@@ -213,7 +213,7 @@ describe('/org remove', () => {
     const h = harness();
     const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `remove ${mention(adam)}`);
-    expect(reply.text).toBe(":warning: You don't have permission to remove members (owners and admins only).");
+    expect(reply.text).toMatch(/^:warning: In .+, you don't have permission to remove members \(owners and admins only\)\.$/);
     expect(await memberOf(h, org, adam)).toBeDefined();
   });
 
@@ -272,7 +272,7 @@ describe('/org billing-emails', () => {
     const h = harness();
     const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `billing-emails ${mention(adam)} on`);
-    expect(reply.text).toBe(":warning: You don't have permission to change who receives billing emails (owners and admins only).");
+    expect(reply.text).toMatch(/^:warning: In .+, you don't have permission to change who receives billing emails \(owners and admins only\)\.$/);
     expect((await memberOf(h, org, adam))?.billing_emails).toBe(false);
   });
 
@@ -356,7 +356,7 @@ describe('naming a person (@mention or email) looks only inside the active org',
     const h = harness();
     const { org, adam, mia } = await orgWithTeam(h);
     const reply = await ask(h, mia, `billing-emails ${adam.email} on`);
-    expect(reply.text).toBe(":warning: You don't have permission to change who receives billing emails (owners and admins only).");
+    expect(reply.text).toMatch(/^:warning: In .+, you don't have permission to change who receives billing emails \(owners and admins only\)\.$/);
     expect((await memberOf(h, org, adam))?.billing_emails).toBe(false);
   });
 
