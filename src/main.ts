@@ -83,8 +83,6 @@ export async function start(config: Config, opts: StartOptions = {}) {
         log,
         publicUrl: config.publicUrl,
         kickOutbox,
-        // One workspace's own install trusts its workspace; a distributed app trusts only those the operator lists.
-        emailsTrustedIn: oauth ? (servedBy) => config.slack.trustedTeams.includes(servedBy) : () => true,
       },
     );
     log.info(

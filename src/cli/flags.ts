@@ -23,6 +23,8 @@ export function parseFlags(argv: string[]) {
       limit: { type: 'string' },
       format: { type: 'string', default: 'table' },
       name: { type: 'string' },
+      scope: { type: 'string' },
+      operator: { type: 'boolean', default: false },
       'invite-expiry': { type: 'string' },
       reminders: { type: 'string' },
       'seat-limit': { type: 'string' },

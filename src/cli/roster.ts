@@ -12,6 +12,7 @@ import { invite, invites } from './commands/invites.js';
 import { members } from './commands/members.js';
 import { org } from './commands/org.js';
 import { scim } from './commands/scim.js';
+import { apiKey } from './commands/api-key.js';
 import { type Command, type Out, UsageError } from './context.js';
 import { parseFlags } from './flags.js';
 
@@ -38,13 +39,16 @@ Usage:
   roster domain verify <org> <domain>               checks the record now (exit code 1 while not found)
   roster domain remove <org> <domain>
   roster domain enrollment <org> <domain> off|suggest|auto-join [role]
+  roster api-key create <org> [--name <name>] [--scope read|write]   the key alone on its last line
+  roster api-key create --operator [--name <name>]  a key for the product's backend: every org
+  roster api-key list|rotate|revoke <org>|--operator [<name>]         rotate: the old key works 24 hours
 
 <org> is an organization's URL name (slug) or id. Commands act as the operator, with
 ${aRole(credentialRoles.system)}'s rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
-const commands: Record<string, Command> = { org, members, invite, invites, audit, scim, domain };
+const commands: Record<string, Command> = { org, members, invite, invites, audit, scim, domain, 'api-key': apiKey };
 
 /** The domain's hints as commands here; where the CLI has no such command, the Slack one. */
 const cliHints: Record<Hint, string> = {

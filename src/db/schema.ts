@@ -11,3 +11,4 @@ export * from './schema/delivery.js';
 export * from './schema/scim.js';
 export * from './schema/domains.js';
 export * from './schema/slack.js';
+export * from './schema/api.js';

@@ -87,14 +87,16 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
     case 'account.slack_link': {
       if (!c.slackLink) return undefined;
       const link = slackLinkUrl(publicUrl, c.slackLink.token);
+      const who = `${c.slackLink.displayName ? `the Slack user “${unlinkable(c.slackLink.displayName)}”` : 'a Slack user'} in the workspace ${unlinkable(c.slackLink.workspace ?? 'unknown')}`;
       const lines = [
-        `Someone using Roster in Slack says this address, ${unlinkable(c.slackLink.email)}, is theirs. If that was you, open the link to confirm it: Roster then knows you in Slack by this address (your organizations and invites).`,
+        `Roster was asked to connect ${who} to this address, ${unlinkable(c.slackLink.email)}.`,
+        `Confirm only if that Slack user is you: confirming gives them everything this address has in Roster — its organizations (with their roles, owner included) and its invites.`,
         `The link works until ${c.slackLink.expiresAt.toISOString().slice(11, 16)} UTC. If it wasn't you, ignore this email: nothing happens.`,
       ];
       return {
         subject: 'Confirm your email address for Roster in Slack',
         text: `${lines.join('\n')}\n\nConfirm: ${link}\n`,
-        html: layout('Confirm your email address', lines.map(escapeHtml), { label: 'Confirm my address', url: link }),
+        html: layout('Confirm your email address', lines.map(escapeHtml), { label: 'Confirm: that Slack user is me', url: link }),
       };
     }
     case 'join_request.decided': {

@@ -49,11 +49,18 @@ export function oneWhoMay(permission: Permission): string {
 }
 
 /** How someone stands in an org; `orgName` (a person's membership) lets refusals name the org they are about. */
-export type Standing = { role: Role; status: 'active' | 'suspended' | 'pending'; orgName?: string };
+export type Standing = { role: Role; status: 'active' | 'suspended' | 'pending'; orgName?: string; readOnly?: boolean };
+
+/**
+ * What a check guards: a change (the default), or a read. A read-only standing (an API key with scope
+ * read) passes only reads, so a function that forgets to say it only reads refuses such a key.
+ */
+export type Access = 'read' | 'change';
 
 /** The single permission check. Suspended members can do nothing. */
-export function authorize(standing: Standing | undefined, permission: Permission): void {
+export function authorize(standing: Standing | undefined, permission: Permission, access: Access = 'change'): void {
   if (!standing) fail('not_a_member');
+  if (standing.readOnly && access !== 'read') fail('forbidden', 'This API key may only read (its scope is read). Use a key with scope write.');
   if (standing.status === 'pending') fail('membership_pending');
   if (standing.status !== 'active') {
     fail(

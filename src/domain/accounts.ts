@@ -70,12 +70,14 @@ export function createAccountService(deps: Deps) {
     if (known) return known;
     if (s.email && needsEmailConfirmation(s.emailFacts)) {
       // Nothing is made for them yet: the link they are sent makes (or finds) the account of that address.
-      const { sent } = await links.request({ teamId: s.teamId, userId: s.userId, email: s.email, displayName: s.displayName });
+      const { outcome } = await links.request({ teamId: s.teamId, userId: s.userId, email: s.email, displayName: s.displayName });
       fail(
         'slack_email_unconfirmed',
-        sent
+        outcome === 'sent'
           ? `To use Roster from this workspace, confirm your email address: Roster just sent a link to ${s.email}. Open it, then try again here.`
-          : `To use Roster from this workspace, confirm your email address with the link Roster sent to ${s.email} (check your inbox and spam folder; a new link can be sent in a few minutes), then try again here.`,
+          : outcome === 'recent'
+            ? `To use Roster from this workspace, confirm your email address with the link Roster sent to ${s.email} a few minutes ago (check your inbox and spam folder; a new link can be sent in a few minutes), then try again here.`
+            : `To use Roster from this workspace, confirm your email address ${s.email}. Roster cannot send a confirmation link right now: try again tomorrow.`,
       );
     }
     try {

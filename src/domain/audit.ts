@@ -32,7 +32,7 @@ type AuditFilter = z.input<typeof auditFilterSchema>;
 export function createAuditService(deps: Deps) {
   async function query(actor: Actor, orgId: string, filter: AuditFilter = {}): Promise<AuditEventRow[]> {
     const f = parseInput(auditFilterSchema, filter);
-    await requireMembership(deps.db, actor, orgId).then((s) => authorize(s, 'audit:read'));
+    await requireMembership(deps.db, actor, orgId).then((s) => authorize(s, 'audit:read', 'read'));
     const where: SQL[] = [eq(auditEvents.orgId, orgId)];
     if (f.since) where.push(gte(auditEvents.at, f.since));
     if (f.until) where.push(lte(auditEvents.at, f.until));

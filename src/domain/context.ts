@@ -6,7 +6,11 @@ import type { TokenCache } from './token-cache.js';
 type Via = 'slack' | 'cli' | 'web' | 'scim' | 'job' | 'api';
 
 export type Actor =
-  { type: 'account'; accountId: string; via: Via } | { type: 'scim'; tokenId: string; orgId: string; label: string } | { type: 'system'; job: string };
+  | { type: 'account'; accountId: string; via: Via }
+  | { type: 'scim'; tokenId: string; orgId: string; label: string }
+  /** The host product, through an API key: its org's (orgId), or an operator key (null: every org). */
+  | { type: 'api'; keyId: string; orgId: string | null; readOnly: boolean; label: string }
+  | { type: 'system'; job: string };
 
 export type Clock = { now: () => Date };
 export const systemClock: Clock = { now: () => new Date() };
@@ -17,6 +21,12 @@ export type DomainSettings = {
   inviteTokenKey: Buffer;
   /** Seals Slack installations (their tokens) at rest; derived from APP_SECRET. */
   installationKey?: Buffer | undefined;
+  /**
+   * Which Slack workspaces (T…) and Grids (E…) Roster takes at their word on a person's email: 'all' for a
+   * one-workspace install (its own workspace), else the operator's list (distribution: any workspace can
+   * install Roster, and its admins can set any address). Default: none.
+   */
+  slackEmailsTrusted?: 'all' | readonly string[] | undefined;
 };
 
 /**

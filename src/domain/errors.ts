@@ -53,6 +53,9 @@ export const errorCatalogue = {
   consent_not_found: 'That request to add you to an organization does not exist any more.',
   consent_not_pending: 'You already answered that request.',
   membership_pending: "You haven't accepted this organization's request to add you yet. Accept it first.",
+  api_key_not_found: 'No active API key has that name.',
+  api_key_name_taken: 'An API key with that name already exists. Choose another name, or rotate that key.',
+  api_unauthorized: 'The API key is missing, wrong, expired or revoked.',
   slack_email_unconfirmed: 'Confirm your email address before using Roster from this Slack workspace: open the link Roster emailed you.',
   slack_link_invalid:
     'This link is not valid any more: it expired, was replaced by a newer one, or was already used. Run a Roster command in Slack to get a new one.',

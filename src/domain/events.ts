@@ -65,6 +65,9 @@ export interface EventTypes {
   'join_request.approved': Shape<'join_request', { status: 'pending' }, JoinDecision>;
   'join_request.denied': Shape<'join_request', { status: 'pending' }, JoinDecision>;
   'scim_token.created': Shape<'scim_token', undefined, { name: string }>;
+  'api_key.created': Shape<'api_key', undefined, { name: string; scope: string; operator: boolean }>;
+  'api_key.revoked': Shape<'api_key', { name: string }, undefined>;
+  'api_key.rotated': Shape<'api_key', { id: string; validUntil: Date }, { name: string }>;
   'scim_token.revoked': Shape<'scim_token', { name: string }, undefined>;
   'scim_token.rotated': Shape<'scim_token'>;
   'scim.user_provisioned': Shape<'scim_user', undefined, ScimUserView>;
@@ -87,7 +90,7 @@ export interface EventTypes {
 
 export type EventType = keyof EventTypes;
 export type EventTarget =
-  'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'scim_user' | 'scim_group' | 'domain' | 'slack_installation';
+  'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'api_key' | 'scim_user' | 'scim_group' | 'domain' | 'slack_installation';
 
 /**
  * The notifications an event may bring to the outbox, by event type; the domain function that emits it
@@ -282,7 +285,9 @@ async function writeNotifications(tx: Executor, ...items: Notification[]): Promi
 }
 
 function viaOf(actor: Actor): string {
-  return actor.type === 'account' ? actor.via : actor.type === 'scim' ? 'scim' : actor.job === 'cli' ? 'cli' : 'job';
+  if (actor.type === 'account') return actor.via;
+  if (actor.type === 'scim' || actor.type === 'api') return actor.type;
+  return actor.job === 'cli' ? 'cli' : 'job';
 }
 
 function systemActorLabel(actor: Extract<Actor, { type: 'system' }>): string {
@@ -297,6 +302,8 @@ async function describeActor(tx: Executor, actor: Actor): Promise<{ id: string; 
     }
     case 'scim':
       return { id: actor.tokenId, label: `SCIM token ${actor.label}` };
+    case 'api':
+      return { id: actor.keyId, label: `API key ${actor.label}` };
     case 'system':
       return { id: actor.job, label: systemActorLabel(actor) };
   }

@@ -14,6 +14,8 @@ import { createOrgService } from './orgs.js';
 import { createOutboxService } from './notifications.js';
 import { createScimService } from './scim/index.js';
 import { createScimTokenService } from './scim-tokens.js';
+import { createApiKeyService } from './api-keys.js';
+import { createAuthorization } from './authorization.js';
 import { createReplayGuard } from './replay.js';
 import { createSlackInstallationService } from './slack-installations.js';
 import { createSlackLinkService } from './slack-links.js';
@@ -29,13 +31,15 @@ export function createDomain(given: Deps) {
     orgs: createOrgService(deps),
     members: createMemberService(deps),
     invites,
-    outbox: createOutboxService(deps, invites.tokenOf, consents.tokenOf, slackLinks.tokenOf),
+    outbox: createOutboxService(deps, invites.tokenOf, consents.tokenOf, slackLinks.pending),
     slackLinks,
     consents,
     joinRequests: createJoinRequestService(deps),
     audit: createAuditService(deps),
     messageRefs: createMessageRefService(deps),
     scimTokens: createScimTokenService(deps),
+    apiKeys: createApiKeyService(deps),
+    authorization: createAuthorization(deps),
     scim: createScimService(deps),
     domains: { ...createDomainService(deps), ...createEnrollment(deps) },
     replay: createReplayGuard(deps),

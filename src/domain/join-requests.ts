@@ -138,12 +138,12 @@ export function createJoinRequestService(deps: Deps) {
       .where(eq(joinRequests.id, requestId));
     if (!row) fail('join_request_not_found');
     const mine = actor.type === 'account' && actor.accountId === row.req.accountId;
-    if (!mine) authorize(await requireMembership(db, actor, row.req.orgId).catch(() => fail('join_request_not_found')), 'member:invite');
+    if (!mine) authorize(await requireMembership(db, actor, row.req.orgId).catch(() => fail('join_request_not_found')), 'member:invite', 'read');
     return { ...row.req, requesterName: row.name, requesterEmail: row.email };
   }
 
   async function listPending(actor: Actor, orgId: string): Promise<JoinRequestView[]> {
-    authorize(await requireMembership(db, actor, orgId), 'member:invite');
+    authorize(await requireMembership(db, actor, orgId), 'member:invite', 'read');
     const rows = await db
       .select({ req: joinRequests, name: accounts.displayName, email: accounts.email })
       .from(joinRequests)

@@ -68,7 +68,7 @@ export function createMemberService(deps: Deps) {
   const { db, clock } = deps;
 
   async function list(actor: Actor, orgId: string, page: { limit?: number; offset?: number } = {}): Promise<MemberView[]> {
-    authorize(await requireMembership(db, actor, orgId), 'member:view');
+    authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
     const [org] = await db.select({ primaryOwnerId: orgs.primaryOwnerId }).from(orgs).where(eq(orgs.id, orgId));
     const rows = await db
       .select(memberColumns)
@@ -82,7 +82,7 @@ export function createMemberService(deps: Deps) {
   }
 
   async function count(actor: Actor, orgId: string): Promise<number> {
-    authorize(await requireMembership(db, actor, orgId), 'member:view');
+    authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
     const [r] = await db
       .select({ n: sql<number>`count(*)::int` })
       .from(memberships)
@@ -92,7 +92,7 @@ export function createMemberService(deps: Deps) {
 
   /** One member, by account id or email, as seen by someone in the org. */
   async function find(actor: Actor, orgId: string, who: { accountId?: string; email?: string }): Promise<MemberView> {
-    authorize(await requireMembership(db, actor, orgId), 'member:view');
+    authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
     return findIn(db, orgId, who);
   }
 

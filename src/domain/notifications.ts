@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { accounts, invites, memberships, notifications, orgs, slackEmailLinks, type NotificationRow } from '../db/schema.js';
+import { accounts, invites, memberships, notifications, orgs, type NotificationRow } from '../db/schema.js';
 import type { Role } from './access.js';
 import type { Deps } from './context.js';
 
@@ -62,7 +62,7 @@ export type NotificationContent = {
   /** For a consent request: the pending membership's link token, and the role it would give. */
   consent?: { membershipId: string; token: string; role: Role; email: string };
   /** For a Slack link: its token (signed over the address) and when it stops working. */
-  slackLink?: { token: string; email: string; expiresAt: Date };
+  slackLink?: { token: string; email: string; expiresAt: Date; displayName: string | null; workspace: string | null };
 };
 
 /**
@@ -107,7 +107,7 @@ export function createOutboxService(
   deps: Deps,
   tokenOf: (invite: { id: string; tokenNonce: string }) => string,
   consentTokenOf: (membershipId: string) => string,
-  slackLinkTokenOf: (link: { teamId: string; userId: string; email: string; expiresAt: Date }) => string,
+  slackLinkOf: (teamId: string, userId: string, expiresAt: string) => Promise<NotificationContent['slackLink'] | undefined>,
 ) {
   const { db, clock } = deps;
 
@@ -237,13 +237,9 @@ export function createOutboxService(
       content.consent = { membershipId, token: consentTokenOf(membershipId), role: m.role, email: n.recipientEmail ?? account?.email ?? '' };
     }
     if (n.kind === 'account.slack_link') {
-      const [row] = await db
-        .select()
-        .from(slackEmailLinks)
-        .where(and(eq(slackEmailLinks.teamId, String(payload.teamId ?? '')), eq(slackEmailLinks.userId, String(payload.userId ?? ''))));
-      // Linked meanwhile, or a newer link replaced this one: this one would not work.
-      if (!row || row.expiresAt.toISOString() !== payload.expiresAt || row.expiresAt <= clock.now()) return undefined;
-      content.slackLink = { token: slackLinkTokenOf(row), email: row.email, expiresAt: row.expiresAt };
+      // Confirmed meanwhile, or a newer link replaced this one: this one would not work.
+      content.slackLink = await slackLinkOf(String(payload.teamId ?? ''), String(payload.userId ?? ''), String(payload.expiresAt ?? ''));
+      if (!content.slackLink) return undefined;
     }
     return content;
   }

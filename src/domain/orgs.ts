@@ -122,7 +122,7 @@ export function createOrgService(deps: Deps) {
 
   /** Org by slug or id, for people who are allowed to see it. */
   async function get(actor: Actor, orgId: string): Promise<OrgRow> {
-    authorize(await requireMembership(db, actor, orgId), 'org:view');
+    authorize(await requireMembership(db, actor, orgId), 'org:view', 'read');
     return requireOrg(db, orgId);
   }
 

@@ -57,7 +57,7 @@ export function createScimTokenService(deps: Deps) {
 
   /** Tokens that still work: active ones, and rotated ones inside their overlap window. */
   async function list(actor: Actor, orgId: string): Promise<ScimTokenView[]> {
-    authorize(await requireMembership(db, actor, orgId), 'scim:manage');
+    authorize(await requireMembership(db, actor, orgId), 'scim:manage', 'read');
     const rows = await db
       .select()
       .from(scimTokens)

@@ -83,22 +83,62 @@ export function createSlackInstallationService(deps: Deps) {
    * installation it is shown needs nothing). Not an install: not audited as one. Other processes' caches
    * are emptied by the row's change notification.
    */
-  async function update(k: InstallationKey, change: (current: unknown) => Promise<unknown | undefined>): Promise<unknown> {
-    const result = await db.transaction(async (tx) => {
-      const [row] = await tx.select().from(slackInstallations).where(where(k)).for('update');
-      if (!row) return undefined;
-      const current: unknown = JSON.parse(unseal(key(), row.sealed, boundTo(row)));
-      const next = await change(current);
-      if (next === undefined) return current;
-      await tx
-        .update(slackInstallations)
-        .set({ sealed: seal(key(), JSON.stringify(next), boundTo(row)), updatedAt: clock.now() })
-        .where(eq(slackInstallations.id, row.id));
-      return next;
-    });
+  async function update(
+    k: InstallationKey,
+    change: (current: unknown) => Promise<unknown | undefined>,
+    opts: { nowait?: boolean } = {},
+  ): Promise<unknown | undefined> {
+    let result: unknown;
+    try {
+      result = await db.transaction(async (tx) => {
+        const q = tx.select().from(slackInstallations).where(where(k));
+        const [row] = opts.nowait ? await q.for('update', { noWait: true }) : await q.for('update');
+        if (!row) return undefined;
+        const current: unknown = JSON.parse(unseal(key(), row.sealed, boundTo(row)));
+        const next = await change(current);
+        if (next === undefined) return current;
+        await tx
+          .update(slackInstallations)
+          .set({ sealed: seal(key(), JSON.stringify(next), boundTo(row)), updatedAt: clock.now() })
+          .where(eq(slackInstallations.id, row.id));
+        return next;
+      });
+    } catch (err) {
+      // nowait: another process holds the row (it is making this very change): the caller goes on without it.
+      if (opts.nowait && (err as { cause?: { code?: string } }).cause?.code === '55P03') return undefined;
+      throw err;
+    }
     forget();
     if (result === undefined) throw new Error('That Slack installation is gone.');
     return result;
+  }
+
+  /**
+   * Removes an installation only if `still(installation)` holds under its row lock (its token is the one
+   * Slack refused, not a newer one from a reinstall meanwhile), audited with the reason.
+   */
+  async function removeIf(k: InstallationKey, still: (installation: unknown) => boolean, reason: string): Promise<boolean> {
+    const removed = await db.transaction(async (tx) => {
+      const [row] = await tx.select().from(slackInstallations).where(where(k)).for('update');
+      if (!row || !still(JSON.parse(unseal(key(), row.sealed, boundTo(row))))) return false;
+      await tx.delete(slackInstallations).where(eq(slackInstallations.id, row.id));
+      await emit(
+        tx,
+        systemActor('slack-install'),
+        {
+          orgId: null,
+          action: 'slack.uninstalled',
+          targetType: 'slack_installation',
+          targetId: row.id,
+          before: { enterpriseId: row.enterpriseId, teamId: row.teamId, isEnterpriseInstall: row.isEnterpriseInstall },
+          after: { reason },
+        },
+        clock.now(),
+      );
+      return true;
+    });
+    forget();
+    return removed;
   }
 
   /** The installation serving a workspace: its own, else its Grid org's org-wide one. undefined: not installed. */
@@ -158,5 +198,5 @@ export function createSlackInstallationService(deps: Deps) {
     return removed;
   }
 
-  return { save, find, update, remove };
+  return { save, find, update, remove, removeIf };
 }

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { and, eq, gt, sql } from 'drizzle-orm';
-import { slackEmailLinks, slackIdentities, type AccountRow } from '../db/schema.js';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import { slackEmailLinks, slackIdentities, slackLinkSends, type AccountRow } from '../db/schema.js';
+import { createSlackInstallationService } from './slack-installations.js';
 import { findOrCreateAccountByEmail } from './account-by-email.js';
 import { type Deps, type Executor, systemActor } from './context.js';
 import { emit } from './events.js';
@@ -19,8 +20,10 @@ import { sameSecret } from './tokens.js';
 export const SLACK_LINK_TTL_MS = 60 * 60_000;
 /** A Slack user gets at most one link per this long (asking again within it says "check your inbox"). */
 export const SLACK_LINK_RESEND_MS = 5 * 60_000;
-/** One address gets links for at most this many Slack users a day: no workspace can flood someone's inbox. */
+/** One address gets at most this many links a day, whoever asks: no workspace can flood someone's inbox. */
 export const SLACK_LINK_DAILY_PER_ADDRESS = 5;
+/** One workspace (or Grid) sends at most this many links an hour. */
+export const SLACK_LINK_HOURLY_PER_WORKSPACE = 100;
 
 export type SlackLinkRequest = { teamId: string; userId: string; email: string; displayName?: string | undefined };
 
@@ -42,40 +45,56 @@ export function slackLinkUrl(publicUrl: string, token: string): string {
 }
 
 /** What a link asks: the Slack user and the address they confirm. */
-export type SlackLinkView = { teamId: string; userId: string; email: string; linked: boolean };
+export type SlackLinkView = { teamId: string; userId: string; email: string; linked: boolean; displayName: string | null; workspace: string | null };
 
 export function createSlackLinkService(deps: Deps) {
   const { db, clock, settings } = deps;
   const key = settings.inviteTokenKey;
+  const installations = createSlackInstallationService(deps);
+
+  /** How the request went: a link went out now, one went out a moment ago, or a limit holds it back. */
+  type RequestOutcome = 'sent' | 'recent' | 'limited';
+
+  /** The installation's name for a workspace or Grid, so the person can tell who is asking (else its id). */
+  async function workspaceLabel(teamId: string): Promise<string> {
+    const found = (await installations.find(teamId.startsWith('E') ? { enterpriseId: teamId } : { teamId }).catch(() => undefined)) as
+      { team?: { name?: string }; enterprise?: { name?: string } } | undefined;
+    const name = found?.team?.name ?? found?.enterprise?.name;
+    return name ? `${name} (${teamId})` : teamId;
+  }
 
   /**
-   * Records that this Slack user waits to confirm their address, and emails them a link unless one went
-   * out a moment ago (or the address had its day's share). Says whether a link went out now.
+   * Records that this Slack user waits to confirm their address, and emails them a link — unless this
+   * Slack user had one a moment ago, the address had its day's share, or the workspace its hour's. Every
+   * email sent is logged and counted (slack_link_sends); one address is counted under its own lock.
    */
-  async function request(r: SlackLinkRequest): Promise<{ sent: boolean }> {
+  async function request(r: SlackLinkRequest): Promise<{ outcome: RequestOutcome }> {
+    const workspace = await workspaceLabel(r.teamId);
     return db.transaction(async (tx) => {
       const now = clock.now();
-      const [existing] = await tx
-        .select()
-        .from(slackEmailLinks)
-        .where(and(eq(slackEmailLinks.teamId, r.teamId), eq(slackEmailLinks.userId, r.userId)))
-        .for('update');
-      const sameAddress = existing && existing.email.toLowerCase() === r.email.toLowerCase();
-      if (sameAddress && existing.sentAt.getTime() > now.getTime() - SLACK_LINK_RESEND_MS && existing.expiresAt > now) return { sent: false };
-      const [{ n } = { n: 0 }] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(slackEmailLinks)
-        .where(and(sql`lower(${slackEmailLinks.email}) = lower(${r.email})`, gt(slackEmailLinks.sentAt, new Date(now.getTime() - 86_400_000))));
-      if (n >= SLACK_LINK_DAILY_PER_ADDRESS && !sameAddress) return { sent: false };
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`slack-link:${r.email.toLowerCase()}`}))`);
+      const since = (ms: number) => new Date(now.getTime() - ms);
+      const [{ mine, address, team } = { mine: 0, address: 0, team: 0 }] = (
+        await tx.execute<{ mine: number; address: number; team: number }>(sql`
+          select
+            (select count(*)::int from ${slackLinkSends} where team_id = ${r.teamId} and user_id = ${r.userId} and sent_at > ${since(SLACK_LINK_RESEND_MS)}) as mine,
+            (select count(*)::int from ${slackLinkSends} where lower(email) = lower(${r.email}) and sent_at > ${since(86_400_000)}) as address,
+            (select count(*)::int from ${slackLinkSends} where team_id = ${r.teamId} and sent_at > ${since(3_600_000)}) as team`)
+      ).rows;
+      if (mine > 0) return { outcome: 'recent' as const };
+      if (address >= SLACK_LINK_DAILY_PER_ADDRESS || team >= SLACK_LINK_HOURLY_PER_WORKSPACE) return { outcome: 'limited' as const };
       const expiresAt = new Date(now.getTime() + SLACK_LINK_TTL_MS);
-      const row = { teamId: r.teamId, userId: r.userId, email: r.email, displayName: r.displayName ?? null, sentAt: now, expiresAt };
+      const row = { teamId: r.teamId, userId: r.userId, email: r.email, displayName: r.displayName ?? null, workspace, sentAt: now, expiresAt };
       await tx
         .insert(slackEmailLinks)
         .values(row)
         .onConflictDoUpdate({
           target: [slackEmailLinks.teamId, slackEmailLinks.userId],
-          set: { email: r.email, displayName: row.displayName, sentAt: now, expiresAt },
+          set: { email: r.email, displayName: row.displayName, workspace, sentAt: now, expiresAt },
         });
+      await tx.insert(slackLinkSends).values({ email: r.email, teamId: r.teamId, userId: r.userId, sentAt: now });
+      // What no limit looks at any more.
+      await tx.delete(slackLinkSends).where(and(sql`lower(${slackLinkSends.email}) = lower(${r.email})`, lt(slackLinkSends.sentAt, since(2 * 86_400_000))));
       await emit(
         tx,
         systemActor('slack-identity'),
@@ -96,8 +115,22 @@ export function createSlackLinkService(deps: Deps) {
         },
         now,
       );
-      return { sent: true };
+      return { outcome: 'sent' as const };
     });
+  }
+
+  /** The link waiting for this Slack user, as the outbox words it (undefined: confirmed, replaced or expired). */
+  async function pending(
+    teamId: string,
+    userId: string,
+    expiresAt: string,
+  ): Promise<{ token: string; email: string; expiresAt: Date; displayName: string | null; workspace: string | null } | undefined> {
+    const [row] = await db
+      .select()
+      .from(slackEmailLinks)
+      .where(and(eq(slackEmailLinks.teamId, teamId), eq(slackEmailLinks.userId, userId)));
+    if (!row || row.expiresAt.toISOString() !== expiresAt || row.expiresAt <= clock.now()) return undefined;
+    return { token: slackLinkToken(key, row), email: row.email, expiresAt: row.expiresAt, displayName: row.displayName, workspace: row.workspace };
   }
 
   /** The waiting row a token names, when the token is one Roster signed for that row's address and has not expired. */
@@ -130,7 +163,14 @@ export function createSlackLinkService(deps: Deps) {
   async function lookup(token: string): Promise<SlackLinkView> {
     const row = await rowOf(db, token, false);
     if (!row) fail('slack_link_invalid');
-    return { teamId: row.teamId, userId: row.userId, email: row.email, linked: !!(await linkedAccount(db, row.teamId, row.userId)) };
+    return {
+      teamId: row.teamId,
+      userId: row.userId,
+      email: row.email,
+      linked: !!(await linkedAccount(db, row.teamId, row.userId)),
+      displayName: row.displayName,
+      workspace: row.workspace,
+    };
   }
 
   /** The person opened the link and confirmed: their Slack user is linked to the account of that address (made if new). */
@@ -160,9 +200,18 @@ export function createSlackLinkService(deps: Deps) {
           },
           now,
         );
-      return { account, view: { teamId: row.teamId, userId: row.userId, email: row.email, linked: true } };
+      return {
+        account,
+        view: { teamId: row.teamId, userId: row.userId, email: row.email, linked: true, displayName: row.displayName, workspace: row.workspace },
+      };
     });
   }
 
-  return { request, lookup, confirm, tokenOf: (r: { teamId: string; userId: string; email: string; expiresAt: Date }) => slackLinkToken(key, r) };
+  /** Whether a request served by this workspace or Grid may link people by their Slack email at once. */
+  function trusts(servedBy: string): boolean {
+    const t = settings.slackEmailsTrusted;
+    return t === 'all' || (!!t && t.includes(servedBy));
+  }
+
+  return { request, pending, lookup, confirm, trusts };
 }

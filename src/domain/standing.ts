@@ -19,6 +19,12 @@ export async function requireMembership(ex: Executor, actor: Actor, orgId: strin
     if (actor.orgId !== orgId) fail('org_not_found');
     return { role: credentialRoles.scim, status: 'active' };
   }
+  if (actor.type === 'api') {
+    // A key of another org learns nothing of this one: the same answer as an org that does not exist.
+    if (actor.orgId !== null && actor.orgId !== orgId) fail('org_not_found');
+    await requireOrg(ex, orgId);
+    return { role: credentialRoles.api, status: 'active', readOnly: actor.readOnly };
+  }
   const [row] = await ex
     .select({ role: memberships.role, status: memberships.status, orgName: orgs.name })
     .from(memberships)

@@ -1,6 +1,8 @@
 import type { Invalidation } from '../db/notify.js';
 
 type CachedToken = { tokenId: string; orgId: string; name: string; expiresAt: Date | null; lastUsedAt: Date | null };
+/** What any cached credential holds: when it stops working, and when its last use was written. */
+type Cached = { expiresAt: Date | null; lastUsedAt: Date | null };
 
 /** How long a cached token is trusted at most, even with no notification (a backstop, not the mechanism). */
 const TTL_MS = 60_000;
@@ -13,8 +15,8 @@ const MAX_ENTRIES = 10_000;
  * also empties it itself right after its own such changes. Without `changes`, nothing is cached.
  * Only tokens that authenticated are cached; expiry is checked on every use.
  */
-export function createTokenCache(changes?: Invalidation) {
-  const entries = new Map<string, CachedToken & { at: number }>();
+export function createTokenCache<T extends Cached = CachedToken>(changes?: Invalidation) {
+  const entries = new Map<string, T & { at: number }>();
   let generation = 0;
   const forget = () => {
     generation++;
@@ -23,7 +25,7 @@ export function createTokenCache(changes?: Invalidation) {
   changes?.onChange(forget);
 
   return {
-    get(hash: string): CachedToken | undefined {
+    get(hash: string): T | undefined {
       if (!changes?.live()) return undefined;
       const e = entries.get(hash);
       if (e && Date.now() - e.at > TTL_MS) return void entries.delete(hash);
@@ -32,7 +34,7 @@ export function createTokenCache(changes?: Invalidation) {
     /** The generation before a lookup: what it found is stored only if nothing changed meanwhile. */
     mark: () => generation,
     /** Stores what a lookup found; returns the entry to use from now on (the stored one, if stored). */
-    set(hash: string, token: CachedToken, mark: number): CachedToken {
+    set(hash: string, token: T, mark: number): T {
       if (!changes?.live() || mark !== generation) return token;
       if (entries.size >= MAX_ENTRIES) entries.clear();
       const entry = { ...token, at: Date.now() };
@@ -43,4 +45,4 @@ export function createTokenCache(changes?: Invalidation) {
   };
 }
 
-export type TokenCache = ReturnType<typeof createTokenCache>;
+export type TokenCache = ReturnType<typeof createTokenCache<CachedToken>>;

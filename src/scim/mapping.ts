@@ -294,6 +294,9 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   consent_not_found: [404],
   consent_not_pending: [400, 'invalidValue'],
   membership_pending: [403],
+  api_key_not_found: [404],
+  api_key_name_taken: [409, 'uniqueness'],
+  api_unauthorized: [403],
   slack_email_unconfirmed: [403],
   slack_link_invalid: [400, 'invalidValue'],
 };

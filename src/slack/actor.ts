@@ -40,12 +40,12 @@ export function servedByOf(context: { teamId?: string | undefined; enterpriseId?
   return context.enterpriseId || context.teamId || fallback;
 }
 
-/** Who serves a request, and whether that workspace's word on emails is taken (SlackDeps.emailsTrustedIn). */
+/** Who serves a request, and whether that workspace's word on emails is taken (the domain's slackLinks.trusts). */
 export type EmailTrust = { servedBy: string; trusted: boolean; kickOutbox?: () => void };
 
 export function emailTrustOf(deps: SlackDeps, context: { teamId?: string | undefined; enterpriseId?: string | undefined }, fallback: string): EmailTrust {
   const servedBy = servedByOf(context, fallback);
-  return { servedBy, trusted: deps.emailsTrustedIn(servedBy), kickOutbox: deps.kickOutbox };
+  return { servedBy, trusted: deps.domain.slackLinks.trusts(servedBy), kickOutbox: deps.kickOutbox };
 }
 
 /**

@@ -15,6 +15,9 @@ export type SlackFailure =
   | { kind: 'rate_limited'; code: string; retryAfterMs: number }
   | { kind: 'transient'; code: string };
 
+/** Slack's answers meaning a bot token will never work again (for a distributed app: that workspace's installation is gone). */
+export const DEAD_TOKEN_ERRORS: ReadonlySet<string> = new Set(['invalid_auth', 'token_revoked', 'account_inactive', 'team_disabled']);
+
 /** Slack's answers about the recipient or the message: this DM can never be delivered. */
 const unreachable = new Set([
   'channel_not_found',

@@ -6,7 +6,7 @@ import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
 import type { SlackDeps } from './context.js';
 import { slackFetch } from './http.js';
-import { createDistribution } from './installations.js';
+import { createDistribution, teamKeyOf } from './installations.js';
 import { registerUninstall } from './events/uninstall.js';
 import { registerEvents } from './events/app-home.js';
 import { registerViews } from './views/index.js';
@@ -32,7 +32,7 @@ export type SlackSurface = {
    */
   tokenFor: ((teamId: string) => Promise<string | undefined>) | undefined;
   /** Distribution: removes the installation serving a workspace whose token Slack refuses for good (the outbox found out). */
-  installationRefused: ((teamId: string, code: string) => Promise<void>) | undefined;
+  installationRefused: ((teamId: string, token: string, code: string) => Promise<void>) | undefined;
   /** HTTP mode: mount on the web server before any body parser. */
   router: Router | undefined;
   app: InstanceType<typeof App>;
@@ -134,14 +134,11 @@ export function createSlack(settings: SlackSettings, deps: SlackDeps): SlackSurf
     tokenFor: distribution
       ? async (teamId) => {
           // A Grid identity (E…) is reached through the Grid's installation (org-wide, or one of its workspaces').
-          const grid = teamId.startsWith('E');
-          const r = await distribution.authorize(
-            grid ? { teamId: undefined, enterpriseId: teamId, isEnterpriseInstall: false } : { teamId, enterpriseId: undefined, isEnterpriseInstall: false },
-          );
+          const r = await distribution.authorize(teamKeyOf(teamId));
           return r.botToken;
         }
       : undefined,
-    installationRefused: distribution ? distribution.removeServing : undefined,
+    installationRefused: distribution ? distribution.removeRefused : undefined,
     router,
     app,
     start: async () => {

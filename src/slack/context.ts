@@ -11,11 +11,6 @@ export type SlackDeps = {
   publicUrl: string;
   /** Asks the notification worker to deliver what was just queued (DMs, emails) right away. */
   kickOutbox: () => void;
-  /**
-   * Whether Slack's word on a person's email is enough to link them to the account of that address, for
-   * a request served by this workspace or Grid (see SlackEmailFacts.workspaceTrusted).
-   */
-  emailsTrustedIn: (servedBy: string) => boolean;
 };
 
 export type WebClient = App['client'];

@@ -8,6 +8,7 @@ import type { Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { CONTENT_SECURITY_POLICY, html, page, type SafeHtml } from '../shared/html.js';
 import { botScopes } from './scopes.js';
+import { DEAD_TOKEN_ERRORS } from './api-errors.js';
 import { basePathOf } from '../shared/url.js';
 
 /** Slack's OAuth paths (Bolt's defaults). */
@@ -53,8 +54,8 @@ export type Distribution = {
   authorize: (source: InstallationQuery<boolean>) => Promise<AuthorizeResult & { notInstalled?: true; unavailable?: true }>;
   /** GET /slack/install and GET /slack/oauth_redirect. */
   router: Router;
-  /** Removes the installation serving a workspace or Grid (its token refused for good), audited with the reason. */
-  removeServing: (teamId: string, reason: string) => Promise<void>;
+  /** Removes the installation serving a workspace or Grid whose token Slack refuses for good (checked again first), audited. */
+  removeRefused: (teamId: string, token: string, code: string) => Promise<void>;
 };
 
 /**
@@ -110,6 +111,41 @@ export function createDistribution(opts: {
     return { ...i, bot: { ...i.bot!, token: r.access_token, refreshToken: r.refresh_token, expiresAt: Math.floor(Date.now() / 1000) + r.expires_in } };
   }
 
+  /** Per process: when a refresh last failed, by installation (a failing Slack is not asked on every request). */
+  const refreshFailedAt = new Map<string, number>();
+
+  /**
+   * The installation with a refreshed token — or, while its current token still works, the current one:
+   * when another process is refreshing it right now (its row is locked: no waiting), when Slack refused or
+   * did not answer the refresh (asked again a minute later), the request goes on with the current token.
+   */
+  async function refreshedOrCurrent(installation: Installation): Promise<Installation> {
+    const k = keyOf(installation);
+    const id = JSON.stringify(k);
+    const stillWorks = (installation.bot?.expiresAt ?? 0) * 1000 > Date.now() + 10_000;
+    if (stillWorks && Date.now() - (refreshFailedAt.get(id) ?? 0) < 60_000) return installation;
+    try {
+      const next = await opts.domain.slackInstallations.update(
+        k,
+        async (current) => (expiring(current as Installation) ? refreshed(current as Installation) : undefined),
+        { nowait: stillWorks },
+      );
+      refreshFailedAt.delete(id);
+      if (!next) return installation;
+      opts.log.info({ team: installation.team?.id, enterprise: installation.enterprise?.id }, 'Slack bot token refreshed');
+      return next as Installation;
+    } catch (err) {
+      if (!stillWorks) throw err;
+      refreshFailedAt.set(id, Date.now());
+      if (refreshFailedAt.size > 10_000) refreshFailedAt.clear();
+      opts.log.warn(
+        { err: (err as Error).message, team: installation.team?.id, enterprise: installation.enterprise?.id },
+        'Slack bot token refresh failed; the current token is used until it expires',
+      );
+      return installation;
+    }
+  }
+
   /**
    * Bolt's authorize, over the store: the installation serving the request and its bot token. An expiring
    * token is refreshed once across every process (the row is locked while Slack is asked, and whoever
@@ -119,12 +155,7 @@ export function createDistribution(opts: {
     try {
       let installation = (await opts.domain.slackInstallations.find(keyOf(source))) as Installation | undefined;
       if (!installation) return { notInstalled: true as const };
-      if (expiring(installation)) {
-        installation = (await opts.domain.slackInstallations.update(keyOf(installation), async (current) =>
-          expiring(current as Installation) ? refreshed(current as Installation) : undefined,
-        )) as Installation;
-        opts.log.info({ team: installation.team?.id, enterprise: installation.enterprise?.id }, 'Slack bot token refreshed');
-      }
+      if (expiring(installation)) installation = await refreshedOrCurrent(installation);
       const result: AuthorizeResult = {
         botToken: installation.bot?.token,
         botId: installation.bot?.id,
@@ -165,18 +196,40 @@ export function createDistribution(opts: {
         },
       }),
   );
-  async function removeServing(teamId: string, reason: string) {
-    const k = teamId.startsWith('E') ? { enterpriseId: teamId, isEnterpriseInstall: false } : { teamId, isEnterpriseInstall: false };
-    const installation = (await opts.domain.slackInstallations.find(k)) as Installation | undefined;
-    if (installation) await opts.domain.slackInstallations.remove(keyOf(installation), reason);
+  /**
+   * Slack refused a workspace's token for good while delivering: asked once more (auth.test, so one odd
+   * answer removes nothing), the installation goes — only if it still holds that token (a reinstall
+   * meanwhile brought a new one).
+   */
+  async function removeRefused(teamId: string, token: string, code: string) {
+    const answer = await slackClient.auth.test({ token }).then(
+      () => 'ok',
+      (e: { data?: { error?: string } }) => e.data?.error ?? 'unreachable',
+    );
+    if (!DEAD_TOKEN_ERRORS.has(answer)) return;
+    const installation = (await opts.domain.slackInstallations.find(teamKeyOf(teamId))) as Installation | undefined;
+    if (!installation) return;
+    const removed = await opts.domain.slackInstallations.removeIf(keyOf(installation), (i) => (i as Installation).bot?.token === token, answer);
+    if (removed)
+      opts.log.warn(
+        { team: teamId, slackError: code },
+        `Slack refuses the token of workspace ${teamId} (${answer}): its installation was removed; its admins must install Roster again.`,
+      );
   }
 
-  return { installer, authorize, router, removeServing };
+  return { installer, authorize, router, removeRefused };
 }
 
 /** The InstallProvider warns at construction that state verification is off: here that is the point (see fromSlack). */
 function quietLogger(logger: SlackLogger | undefined): SlackLogger | undefined {
   return logger ? { ...logger, warn: () => {} } : undefined;
+}
+
+/** The installation query for an identity key: a Grid's (E…) or a workspace's (T…). */
+export function teamKeyOf(teamId: string): { enterpriseId: string | undefined; teamId: string | undefined; isEnterpriseInstall: false } {
+  return teamId.startsWith('E')
+    ? { teamId: undefined, enterpriseId: teamId, isEnterpriseInstall: false }
+    : { teamId, enterpriseId: undefined, isEnterpriseInstall: false };
 }
 
 function nameOf(i: Installation): string {

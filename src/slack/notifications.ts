@@ -4,7 +4,7 @@ import { mayLinkByEmail } from '../domain/accounts.js';
 import { consentUrl } from '../domain/consents.js';
 import { DeliveryDeferred, RecipientUnreachable, type NotificationContent } from '../domain/notifications.js';
 import type { Logger } from '../logger.js';
-import { classifySlackError, createSlackDeliveryState, type SlackFailure } from './api-errors.js';
+import { classifySlackError, createSlackDeliveryState, DEAD_TOKEN_ERRORS, type SlackFailure } from './api-errors.js';
 import { emailFactsOf, type SlackUserInfo } from './actor.js';
 import type { SlackDeps, WebClient } from './context.js';
 import { esc } from './blocks/kit.js';
@@ -51,11 +51,8 @@ function deliveryClient(from: WebClient, log: Logger, timeoutMs = SLACK_REQUEST_
  * fix, health() reports it, and DeliveryDeferred (email instead where either way will do, otherwise a
  * wait of OPERATOR_PARK_MS that uses up no retries); anything else throws, so the outbox retries.
  */
-/** Slack's answers meaning a bot token will never work again (for a distributed app: that workspace's installation is gone). */
-const DEAD_TOKEN = new Set(['invalid_auth', 'token_revoked', 'account_inactive', 'team_disabled']);
-
 export function createSlackChannel(
-  deps: Omit<SlackDeps, 'emailsTrustedIn'>,
+  deps: SlackDeps,
   appClient: WebClient,
   opts: {
     requestTimeoutMs?: number;
@@ -65,7 +62,7 @@ export function createSlackChannel(
      * Distribution: Slack refused a workspace's token for good (invalid_auth, token_revoked, …): the
      * installation is dead, as if uninstalled (a missed tokens_revoked event). Removes it.
      */
-    installationRefused?: ((teamId: string, code: string) => Promise<void>) | undefined;
+    installationRefused?: ((teamId: string, token: string, code: string) => Promise<void>) | undefined;
   } = {},
 ) {
   const timeoutMs = opts.requestTimeoutMs ?? SLACK_REQUEST_TIMEOUT_MS;
@@ -129,16 +126,16 @@ export function createSlackChannel(
         return deferral(method, f, now + f.retryAfterMs);
       case 'operator': {
         const team = opts.tokenFor && via.token ? teamOfToken.get(via.token) : undefined;
-        if (team && opts.installationRefused && DEAD_TOKEN.has(f.code)) {
+        if (team && opts.installationRefused && DEAD_TOKEN_ERRORS.has(f.code)) {
           // One tenant's installation, not the operator's app: it goes (audited), its admins reinstall.
-          deps.log.warn(
-            { slackError: f.code, method, team },
-            `Slack refuses the token of workspace ${team} (${f.code}): its installation is removed; an admin of that workspace must install Roster again.`,
-          );
+          deps.log.warn({ slackError: f.code, method, team }, `Slack refuses the token of workspace ${team} (${f.code}); checking it once more.`);
+          const token = via.token!;
           clients.delete(via.token!);
           states.delete(via.token!);
           teamOfToken.delete(via.token!);
-          void opts.installationRefused(team, f.code).catch((e: unknown) => deps.log.error({ err: e, team }, 'could not remove a refused Slack installation'));
+          void opts
+            .installationRefused(team, token, f.code)
+            .catch((e: unknown) => deps.log.error({ err: e, team }, 'could not remove a refused Slack installation'));
           return new RecipientUnreachable(`Slack ${method}: ${f.code} (workspace ${team} uninstalled)`);
         }
         if (state.operatorError(method, f, OPERATOR_REMIND_MS)) {
@@ -176,9 +173,12 @@ export function createSlackChannel(
     // Distribution: the workspaces where the org's people are, most of them first. A message about an org
     // goes through one of them when the person is there too, not through another tenant's workspace.
     const teams = opts.tokenFor && c.notification.orgId ? await deps.domain.accounts.slackTeamsOfOrg(c.notification.orgId) : [];
-    if (c.recipient.accountId) {
+    // An invite names an address: its account's Slack identities, when it has one (every identity was
+    // linked by an email Slack vouched for in a trusted workspace, or confirmed by a link to it).
+    const accountId = c.recipient.accountId ?? (c.recipient.email ? (await deps.domain.accounts.findByEmail(c.recipient.email))?.id : undefined);
+    if (accountId) {
       const rank = (teamId: string) => (teams.includes(teamId) ? teams.indexOf(teamId) : teams.length);
-      const known = (await deps.domain.accounts.slackUserIds(c.recipient.accountId)).sort((a, b) => rank(a.teamId) - rank(b.teamId));
+      const known = (await deps.domain.accounts.slackUserIds(accountId)).sort((a, b) => rank(a.teamId) - rank(b.teamId));
       for (const k of known) {
         const [w] = await workspaces([k.teamId]);
         if (w) return { user: k.userId, client: w.client };
@@ -186,7 +186,9 @@ export function createSlackChannel(
     }
     if (!c.recipient.email) return undefined;
     const email = c.recipient.email;
-    const places = await workspaces(teams);
+    // Found by email only where Slack's word on emails is taken: elsewhere (distribution) a workspace's
+    // admins could give anyone's address to a user of theirs, who would get messages meant for its owner.
+    const places = (await workspaces(teams)).filter((w) => w.teamId === undefined || deps.domain.slackLinks.trusts(w.teamId));
     let unreachable: unknown;
     for (const w of places) {
       try {

@@ -121,6 +121,9 @@ export const refusalStatus: Record<ErrorCode, number> = {
   consent_not_found: 404,
   consent_not_pending: 409,
   membership_pending: 403,
+  api_key_not_found: 404,
+  api_key_name_taken: 409,
+  api_unauthorized: 401,
   slack_email_unconfirmed: 403,
   slack_link_invalid: 410,
 };

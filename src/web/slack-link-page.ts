@@ -67,11 +67,16 @@ export function createSlackLinkPages(deps: SlackLinkPageDeps): Router {
       title: 'Confirm your email address',
       body: html`
 <h1>Confirm your email address</h1>
-<p>Someone using Roster in Slack says <strong>${v.email}</strong> is their address. If that was you, confirm it: Roster then knows you in Slack by this address, with its organizations and invites.</p>
+<p>Roster was asked to connect a Slack user to <strong>${v.email}</strong>:</p>
+<dl>
+<dt>Slack user</dt><dd>${v.displayName ?? 'unnamed'}</dd>
+<dt>Workspace</dt><dd>${v.workspace ?? v.teamId}</dd>
+</dl>
+<p>Confirm only if that Slack user is you: confirming gives them everything this address has in Roster — its organizations (with their roles, owner included) and its invites.</p>
 <p class="note">If it wasn't you, close this page: nothing happens.</p>
 <form method="post" action="${base}/slack-link/${token}">
 <input type="hidden" name="csrf" value="${csrfOf(token)}">
-<div class="actions"><button type="submit" class="primary">Yes, this is my address</button></div>
+<div class="actions"><button type="submit" class="primary">Confirm: that Slack user is me</button></div>
 </form>`,
     };
   }

@@ -45,6 +45,7 @@ const matrix: { row: string; permission: Permission; allowed: [boolean, boolean,
   { row: 'read audit log', permission: 'audit:read', allowed: [Y, Y, N, N, N] },
   // SPEC §10: owners verify email domains for their org.
   { row: 'verify email domains (SPEC §10)', permission: 'domain:manage', allowed: [Y, N, N, N, N] },
+  { row: 'manage API keys and webhooks (issue 14)', permission: 'api:manage', allowed: [Y, N, N, N, N] },
 ];
 
 const specRoles: Role[] = ['owner', 'admin', 'billing', 'developer', 'member'];

@@ -183,13 +183,13 @@ describe('accounts from Slack', () => {
     expect(await w.count('notifications', `kind = 'account.slack_link' and recipient_email = '${email}'`)).toBe(1);
     // The link (as the email carries it) links them to Dina's account, once.
     const [row] = (await w.db.pool.query(`select * from slack_email_links where user_id = $1`, [s.userId])).rows;
-    const token = w.domain.slackLinks.tokenOf({ teamId: s.teamId, userId: s.userId, email, expiresAt: row.expires_at });
+    const token = (await w.domain.slackLinks.pending(s.teamId, s.userId, row.expires_at.toISOString()))!.token;
     expect((await w.domain.slackLinks.confirm(token)).account.id).toBe(dina.id);
     expect((await w.domain.accounts.bySlack(s.teamId, s.userId))?.id).toBe(dina.id);
     await expect(w.domain.slackLinks.confirm(token)).rejects.toMatchObject({ code: 'slack_link_invalid' });
   });
 
-  it('one address gets Slack links for at most five Slack users a day', async () => {
+  it('one address gets at most five Slack links a day, however many Slack users ask, and the sixth asker is told to try tomorrow', async () => {
     const w = world();
     const email = `flood.${hex()}@d.example`;
     for (let i = 0; i < 7; i++)
@@ -198,6 +198,18 @@ describe('accounts from Slack', () => {
       ).rejects.toMatchObject({
         code: 'slack_email_unconfirmed',
       });
+    expect(await w.count('notifications', `kind = 'account.slack_link' and recipient_email = '${email}'`)).toBe(5);
+    await expect(
+      w.domain.accounts.findOrCreateBySlack({ ...slackUser(), email, emailFacts: { ...confirmedEmail, workspaceTrusted: false } }),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining('try again tomorrow'),
+    });
+    // One Slack user asking again after the 5 minutes does not get past the address's share either.
+    const again = slackUser();
+    w.clock.advance(10 * 60_000);
+    await expect(w.domain.accounts.findOrCreateBySlack({ ...again, email, emailFacts: { ...confirmedEmail, workspaceTrusted: false } })).rejects.toMatchObject({
+      message: expect.stringContaining('try again tomorrow'),
+    });
     expect(await w.count('notifications', `kind = 'account.slack_link' and recipient_email = '${email}'`)).toBe(5);
   });
 

@@ -97,7 +97,7 @@ describe('the catalogue', () => {
   it('names the roles the domain rules rely on: the owner, the default, and what credentials act as', () => {
     expect(ownerRole).toBe('owner');
     expect(defaultRole).toBe('member');
-    expect(credentialRoles).toEqual({ system: 'owner', scim: 'admin' });
+    expect(credentialRoles).toEqual({ system: 'owner', scim: 'admin', api: 'owner' });
   });
 });
 

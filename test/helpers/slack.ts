@@ -524,16 +524,22 @@ export async function homeClick(h: SlackHarness, user: SlackUser, action: Record
 
 /** The link of the newest Slack-link email Roster sent to `email` (development email: .eml files in the test outbox folder). */
 export async function slackLinkFromEmail(email: string): Promise<string> {
+  return (await slackLinkEmail(email)).link;
+}
+
+/** The newest Slack-link email to `email`: its link path, and its text (quoted-printable decoded). */
+export async function slackLinkEmail(email: string): Promise<{ link: string; text: string }> {
   return waitFor(async () => {
     const dir = testConfig().email.outboxDir;
     const files = await readdir(dir).catch(() => [] as string[]);
     for (const f of files.sort().reverse()) {
       const raw = await readFile(path.join(dir, f), 'utf8');
       // Quoted-printable: soft line breaks and =XX escapes.
-      const text = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+      const bytes = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+      const text = Buffer.from(bytes, 'latin1').toString('utf8');
       if (!text.toLowerCase().includes(`to: ${email.toLowerCase()}`)) continue;
       const m = /https:\/\/roster\.test(\/slack-link\/[A-Za-z0-9_.-]+)/.exec(text);
-      if (m) return m[1];
+      if (m) return { link: m[1]!, text };
     }
     return undefined;
   }, `a Slack-link email to ${email}`);

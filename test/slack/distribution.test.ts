@@ -5,6 +5,7 @@ import {
   SIGNING_SECRET,
   confirmSlackEmail,
   countRows,
+  slackLinkEmail,
   slackLinkFromEmail,
   openHomeCall,
   sign,
@@ -219,6 +220,9 @@ describe('installing Roster into many workspaces', () => {
     await h.slack.waitForResponse(responseId);
     const email = `new.${uniq()}@rot.test`;
     const invitee = h.slack.addUser('Nev', email, undefined, team);
+    // Known to Roster (confirmed): only such a person is DMed in a workspace not trusted for emails.
+    await openHomeCall(h, invitee, { team });
+    await confirmSlackEmail(h, email);
     const mark = h.slack.calls.length;
     await h.slack.waitForResponse((await commandIn(h, team, owner, `invite ${email}`)).responseId);
     const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === invitee.id);
@@ -317,9 +321,9 @@ describe('installing Roster into many workspaces', () => {
     const [ta, tb] = [`T${uniq().toUpperCase()}`, `T${uniq().toUpperCase()}`];
     const a = await install(h, ta);
     const b = await install(h, tb);
-    // Workspace A's token stops working for posting.
+    // Workspace A's token stops working (Slack says so again when asked: auth.test).
     h.slack.intercept = (method, _args, token) =>
-      method === 'chat.postMessage' && token === a.token ? { body: { ok: false, error: 'invalid_auth' } } : undefined;
+      (method === 'chat.postMessage' || method === 'auth.test') && token === a.token ? { body: { ok: false, error: 'invalid_auth' } } : undefined;
     try {
       for (const [team, who] of [
         [ta, 'Ann'],
@@ -331,6 +335,8 @@ describe('installing Roster into many workspaces', () => {
         await h.slack.waitForResponse((await commandIn(h, team, owner, `create ${who} Org ${uniq()}`)).responseId);
         const email = `to.${uniq()}@ws.test`;
         const invitee = h.slack.addUser('To', email, undefined, team);
+        await openHomeCall(h, invitee, { team });
+        await confirmSlackEmail(h, email);
         const mark = h.slack.calls.length;
         await h.slack.waitForResponse((await commandIn(h, team, owner, `invite ${email}`)).responseId);
         if (team === tb) {
@@ -372,22 +378,73 @@ describe('installing Roster into many workspaces', () => {
     expect(dm.token).toBe(token);
   });
 
-  it("an invite DM goes through the workspace where the org's people are, with that workspace's token", async () => {
+  it('one odd refusal of a token removes nothing: Slack is asked again (auth.test) first', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const a = await install(h, team);
+    const owner = h.slack.addUser('Odd', `odd.${uniq()}@odd.test`, undefined, team);
+    await openHomeCall(h, owner, { team });
+    await confirmSlackEmail(h, owner.email!);
+    await h.slack.waitForResponse((await commandIn(h, team, owner, `create Odd ${uniq()}`)).responseId);
+    const email = `once.${uniq()}@odd.test`;
+    const invitee = h.slack.addUser('Once', email, undefined, team);
+    await openHomeCall(h, invitee, { team });
+    await confirmSlackEmail(h, email);
+    h.slack.intercept = (method, _args, token) =>
+      method === 'chat.postMessage' && token === a.token ? { body: { ok: false, error: 'invalid_auth' } } : undefined;
+    try {
+      const mark = h.slack.calls.length;
+      await h.slack.waitForResponse((await commandIn(h, team, owner, `invite ${email}`)).responseId);
+      await h.slack.waitForCall('auth.test', mark, (c) => c.token === a.token);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await countRows(h, 'slack_installations', `team_id = '${team}'`)).toBe(1);
+    } finally {
+      h.slack.intercept = undefined;
+    }
+  });
+
+  it('a token refresh Slack does not answer leaves the current token in use while it still works', async () => {
+    const h = harness();
+    const team = `T${uniq().toUpperCase()}`;
+    const { token } = await install(h, team, undefined, { expiresIn: 600 });
+    h.slack.intercept = (method, args) =>
+      method === 'oauth.v2.access' && args.grant_type === 'refresh_token' ? { status: 500, body: { ok: false, error: 'fatal_error' } } : undefined;
+    try {
+      const user = h.slack.addUser('Ria', undefined, undefined, team);
+      const mark = h.slack.calls.length;
+      const reply = await h.slack.waitForResponse((await commandIn(h, team, user, 'help')).responseId);
+      expect(reply.text).not.toMatch(/try again|not installed|unavailable/i);
+      const used = h.slack.calls.slice(mark).filter((c) => c.method === 'users.info');
+      expect(used.at(-1)?.token).toBe(token);
+    } finally {
+      h.slack.intercept = undefined;
+    }
+  });
+
+  it("an invite DM goes to an invitee Roster knows, with their workspace's token; one known only by email is not looked up in a workspace not trusted for emails", async () => {
     const h = harness();
     const team = `T${uniq().toUpperCase()}`;
     const { token } = await install(h, team);
     const owner = h.slack.addUser('Olga', `olga.${uniq()}@two.test`, undefined, team);
     await openHomeCall(h, owner, { team: team });
     await confirmSlackEmail(h, owner.email!);
-    const { responseId } = await commandIn(h, team, owner, `create Dist ${uniq()}`);
-    await h.slack.waitForResponse(responseId);
+    await h.slack.waitForResponse((await commandIn(h, team, owner, `create Dist ${uniq()}`)).responseId);
     const email = `ivy.${uniq()}@two.test`;
     const ivy = h.slack.addUser('Ivy', email, undefined, team);
+    await openHomeCall(h, ivy, { team });
+    await confirmSlackEmail(h, email);
+    // Someone the workspace says has this address, never confirmed: a workspace's admins can set any address.
+    const stranger = `sam.${uniq()}@two.test`;
+    const sam = h.slack.addUser('Sam', stranger, undefined, team);
     const mark = h.slack.calls.length;
-    const inv = await commandIn(h, team, owner, `invite ${email}`);
-    await h.slack.waitForResponse(inv.responseId);
+    await h.slack.waitForResponse((await commandIn(h, team, owner, `invite ${email} ${stranger}`)).responseId);
     const dm = await h.slack.waitForCall('chat.postMessage', mark, (c) => c.args.channel === ivy.id);
     expect(dm.token).toBe(token);
+    await expect
+      .poll(() => countRows(h, 'notifications', `kind = 'invite.sent' and channel = 'slack' and recipient_email = '${stranger}' and status <> 'pending'`))
+      .toBe(1);
+    expect(h.slack.calls.slice(mark).filter((c) => c.method === 'users.lookupByEmail' && c.args.email === stranger)).toEqual([]);
+    expect(h.slack.calls.slice(mark).filter((c) => c.method === 'chat.postMessage' && c.args.channel === sam.id)).toEqual([]);
   });
 });
 
@@ -409,6 +466,10 @@ describe('linking a Slack user by email in a workspace not trusted for emails', 
     expect(reply.text).not.toContain(org.name);
     expect(await countRows(h, 'slack_identities', `user_id = '${claimer.id}'`)).toBe(0);
     expect(await countRows(h, 'accounts', 'true')).toBe(before);
+    // The email says who asks: the Slack user and the workspace, and what confirming gives them.
+    const sent = await slackLinkEmail(email);
+    expect(sent.text).toContain(`the Slack user “Claimer” in the workspace Team ${team} (${team})`);
+    expect(sent.text).toContain('owner included');
     // Opening the link (GET) changes nothing: only its button does.
     expect((await openHomeCall(h, claimer, { team })).args.view).toMatchObject({
       blocks: [{ text: { text: 'Confirm your email address' } }, expect.anything()],

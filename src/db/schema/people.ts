@@ -45,9 +45,24 @@ export const slackEmailLinks = pgTable(
     userId: text('user_id').notNull(),
     email: text('email').notNull(),
     displayName: text('display_name'),
+    /** The workspace (or Grid) as the email and page name it, so the person can tell who is asking. */
+    workspace: text('workspace'),
     /** When the last link was emailed: at most one per few minutes. */
     sentAt: timestamp('sent_at', { withTimezone: true }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('slack_email_links_email_idx').on(sql`lower(${t.email})`, t.sentAt)],
+);
+
+/** Every Slack-link email sent: the limits count these (per address a day, per Slack user, per workspace). */
+export const slackLinkSends = pgTable(
+  'slack_link_sends',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    teamId: text('team_id').notNull(),
+    userId: text('user_id').notNull(),
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('slack_link_sends_email_idx').on(sql`lower(${t.email})`, t.sentAt), index('slack_link_sends_user_idx').on(t.teamId, t.userId, t.sentAt)],
 );

@@ -120,7 +120,7 @@ export function createDomainService(deps: Deps) {
   }
 
   async function list(actor: Actor, orgId: string): Promise<DomainView[]> {
-    authorize(await requireMembership(db, actor, orgId), 'org:view');
+    authorize(await requireMembership(db, actor, orgId), 'org:view', 'read');
     const rows = await db.select().from(orgDomains).where(eq(orgDomains.orgId, orgId)).orderBy(asc(orgDomains.domain));
     return rows.map(viewOf);
   }

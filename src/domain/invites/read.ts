@@ -13,7 +13,7 @@ export function createInviteReads(deps: Deps) {
 
   /** Pending invites of an org (expired ones that no job has swept yet are marked expired). */
   async function listPending(actor: Actor, orgId: string): Promise<InviteView[]> {
-    authorize(await requireMembership(db, actor, orgId), 'member:invite');
+    authorize(await requireMembership(db, actor, orgId), 'member:invite', 'read');
     const rows = await db
       .select({ invite: invites, invitedByName: accounts.displayName })
       .from(invites)
@@ -49,7 +49,7 @@ export function createInviteReads(deps: Deps) {
       .leftJoin(accounts, eq(accounts.id, invites.invitedById))
       .where(eq(invites.id, inviteId));
     if (!row) fail('invite_not_found');
-    authorize(await requireMembership(db, actor, row.invite.orgId).catch(() => fail('invite_not_found')), 'member:invite');
+    authorize(await requireMembership(db, actor, row.invite.orgId).catch(() => fail('invite_not_found')), 'member:invite', 'read');
     return { ...row.invite, state: inviteState(row.invite, clock.now()), invitedByName: row.invitedByName };
   }
 

@@ -35,6 +35,7 @@ const builtInRoles = [
       'billing:toggle_emails',
       'scim:manage',
       'domain:manage',
+      'api:manage',
       'audit:read',
     ],
   },
@@ -131,8 +132,11 @@ export const defaultRole: Role = 'member';
 /** The role help texts use in examples ("/org role @ana admin"). */
 export const exampleRole: Role = 'admin';
 
-/** The standing a credential that is not a person acts with: the operator and jobs, and an org's IdP. */
-export const credentialRoles: { system: Role; scim: Role } = { system: 'owner', scim: 'admin' };
+/**
+ * The standing a credential that is not a person acts with: the operator and jobs, an org's IdP, and an
+ * API key (an owner's rights within its org; a read key only reads, see Standing.readOnly).
+ */
+export const credentialRoles: { system: Role; scim: Role; api: Role } = { system: 'owner', scim: 'admin', api: 'owner' };
 
 export function isRole(value: string): value is Role {
   return byKey.has(value);

@@ -10,6 +10,7 @@ export const statements = {
   billing: ['view', 'toggle_emails'],
   scim: ['manage'],
   domain: ['manage'],
+  api: ['manage'],
   audit: ['read'],
 } as const;
 
@@ -36,5 +37,6 @@ export const permissionWords: Record<Permission, { does: string; namesHolders?: 
   'billing:toggle_emails': { does: 'change who receives billing emails', namesHolders: true },
   'scim:manage': { does: 'manage SCIM tokens', namesHolders: true },
   'domain:manage': { does: "manage the organization's verified domains", namesHolders: true },
+  'api:manage': { does: 'manage API keys and webhooks', namesHolders: true },
   'audit:read': { does: 'read the audit log', namesHolders: true },
 };

@@ -58,7 +58,7 @@ export function createScimMappings(deps: Deps) {
   }
 
   async function mappings(actor: Actor, orgId: string): Promise<{ group: string; role: Role; pending: boolean; members: number }[]> {
-    authorize(await requireMembership(db, actor, orgId), 'scim:manage');
+    authorize(await requireMembership(db, actor, orgId), 'scim:manage', 'read');
     const live = await db
       .select({
         group: scimGroups.displayName,

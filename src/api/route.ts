@@ -1,0 +1,113 @@
+import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Actor } from '../domain/context.js';
+import type { Domain } from '../domain/index.js';
+import { problem, sendProblem } from './problem.js';
+
+/**
+ * One API route, declared once: the zod schemas that validate its path, query and body are the ones its
+ * OpenAPI description is generated from (openapi.ts), so the document cannot drift from what is checked.
+ */
+export type RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> = {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** Express form (`/orgs/:org`); the document shows it as `/orgs/{org}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** The success answer: its status and schema (undefined schema: no body, e.g. 204). */
+  ok: { status: 200 | 201 | 204; schema?: R; description: string };
+  /** The problem statuses this route can answer besides 401/429/5xx. */
+  problems: number[];
+  /** Operator keys only. */
+  operator?: true;
+  handle: (ctx: {
+    actor: Actor;
+    domain: Domain;
+    params: z.infer<P>;
+    query: z.infer<Q>;
+    body: z.infer<B>;
+    req: Request;
+    res: Response;
+  }) => Promise<z.input<R> | undefined>;
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteSpec<any, any, any, any>;
+
+export function defineRoute<
+  P extends z.ZodType = z.ZodObject,
+  Q extends z.ZodType = z.ZodObject,
+  B extends z.ZodType = z.ZodUnknown,
+  R extends z.ZodType = z.ZodUnknown,
+>(spec: RouteSpec<P, Q, B, R>): RouteSpec<P, Q, B, R> {
+  return spec;
+}
+
+/** A zod failure in a request, said as one sentence that names the field. */
+function inputProblem(where: string, err: z.ZodError) {
+  const issue = err.issues[0];
+  const field = issue?.path.length ? issue.path.join('.') : undefined;
+  return problem(
+    400,
+    'invalid_input',
+    `${field ? `${where} field "${field}"` : `The ${where}`}: ${issue?.message ?? 'is not valid'}.`.replace(/\.\.$/, '.'),
+    field,
+  );
+}
+
+/** Mounts the route on the router: validation first, then the handler with the key's actor. */
+export function mount(router: Router, route: AnyRoute, deps: { domain: Domain }) {
+  router[route.method](route.path, async (req, res, next) => {
+    try {
+      const actor = res.locals.actor as Actor;
+      if (route.operator && !(actor.type === 'api' && actor.orgId === null))
+        return sendProblem(res, problem(403, 'forbidden', 'This endpoint needs an operator API key (roster api-key create --operator).'));
+      const params = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
+      if (!params.success) return sendProblem(res, inputProblem('path', params.error));
+      const query = route.query ? route.query.safeParse(req.query) : { success: true as const, data: {} };
+      if (!query.success) return sendProblem(res, inputProblem('query', query.error));
+      const body = route.body ? route.body.safeParse(req.body ?? {}) : { success: true as const, data: undefined };
+      if (!body.success) return sendProblem(res, inputProblem('body', body.error));
+      const out = await route.handle({ actor, domain: deps.domain, params: params.data, query: query.data, body: body.data, req, res });
+      if (route.ok.status === 204 || out === undefined) return void res.status(route.ok.status).end();
+      const shaped = route.ok.schema ? route.ok.schema.parse(out) : out;
+      res.status(route.ok.status).json(shaped);
+    } catch (err) {
+      next(err);
+    }
+  });
+}
+
+/** The document's form of an express path: `/orgs/:org` → `/orgs/{org}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_]+)/g, '{$1}');
+}
+
+export function register(registry: OpenAPIRegistry, base: string, route: AnyRoute, problemSchema: z.ZodType) {
+  const problems = [...new Set([...route.problems, 401, 429])].sort();
+  registry.registerPath({
+    method: route.method,
+    path: `${base}${openApiPath(route.path)}`,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: route.tags,
+    security: [{ bearer: [] }],
+    request: {
+      ...(route.params ? { params: route.params } : {}),
+      ...(route.query ? { query: route.query } : {}),
+      ...(route.body ? { body: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
+    },
+    responses: {
+      [route.ok.status]: {
+        description: route.ok.description,
+        ...(route.ok.schema ? { content: { 'application/json': { schema: route.ok.schema } } } : {}),
+      },
+      ...Object.fromEntries(problems.map((s) => [s, { description: `Problem (${s})`, content: { 'application/problem+json': { schema: problemSchema } } }])),
+    },
+  });
+}

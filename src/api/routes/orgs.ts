@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { permissionSchema, subjectSchema } from '../../domain/authorization.js';
+import type { Actor } from '../../domain/context.js';
+import type { Domain } from '../../domain/index.js';
+import { defineRoute } from '../route.js';
+import { accessAnswerSchema, orgOut, orgSchema } from '../schemas.js';
+
+export const orgParams = z.object({ org: z.string().min(1).max(100).describe('The org id or URL name (slug).') });
+
+/** The org a path names, by id or slug. A key of another org gets the same 404 as an org that does not exist. */
+export async function orgIdOf(domain: Domain, actor: Actor, ref: string): Promise<string> {
+  const org = await domain.orgs.resolve(ref);
+  return (await domain.orgs.get(actor, org.id)).id;
+}
+
+export const getOrg = defineRoute({
+  method: 'get',
+  path: '/orgs/:org',
+  summary: 'An organization',
+  tags: ['Organizations'],
+  params: orgParams,
+  ok: { status: 200, schema: orgSchema, description: 'The organization.' },
+  problems: [404],
+  handle: async ({ actor, domain, params }) => orgOut(await domain.orgs.get(actor, (await domain.orgs.resolve(params.org)).id)),
+});
+
+export const authorizeBody = z.object({ user: subjectSchema, permission: permissionSchema }).strict();
+
+export const authorizeInOrg = defineRoute({
+  method: 'post',
+  path: '/orgs/:org/authorize',
+  summary: 'May this person do this in this organization?',
+  description:
+    'The call a product makes on every request: the person (by email, account id, or Slack team and user) and a permission. `allowed` is true only for an active member whose role holds the permission; `reason` says why not.',
+  tags: ['Authorization'],
+  params: orgParams,
+  body: authorizeBody,
+  ok: { status: 200, schema: accessAnswerSchema, description: 'The answer (a person who is not a member is allowed: false, not an error).' },
+  problems: [400, 404],
+  handle: async ({ actor, domain, params, body }) => {
+    const orgId = await orgIdOf(domain, actor, params.org);
+    return domain.authorization.check(actor, orgId, { subject: body.user, permission: body.permission });
+  },
+});

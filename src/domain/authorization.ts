@@ -1,0 +1,74 @@
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { accounts, memberships, orgs, slackIdentities, type MembershipRow } from '../db/schema.js';
+import { fail } from './errors.js';
+import { authorize, can, type Role } from './access.js';
+import type { Actor, Deps } from './context.js';
+import { permissionWords, type Permission } from './roles/permissions.js';
+import { requireMembership } from './standing.js';
+import { emailSchema, parseInput } from './validation.js';
+
+/**
+ * "May this person do this in this org?" — the one question a host product asks on every request. The
+ * answer comes from the same roles and permissions every other surface uses (access.ts), for a person
+ * named by email, account id, or Slack user.
+ */
+
+const permissions = Object.keys(permissionWords) as [Permission, ...Permission[]];
+export const permissionSchema = z.enum(permissions, { error: `The permission is one of: ${permissions.join(', ')}.` });
+
+const slackUserSchema = z.object({ team: z.string().trim().min(1).max(40), user: z.string().trim().min(1).max(40) }).strict();
+export const subjectSchema = z.union(
+  [
+    z.object({ email: emailSchema }).strict(),
+    z.object({ id: z.uuid({ error: 'The account id is a UUID.' }) }).strict(),
+    z.object({ slack: slackUserSchema }).strict(),
+  ],
+  { error: 'Name the person by {"email": …}, {"id": …} or {"slack": {"team": …, "user": …}}.' },
+);
+export type Subject = z.infer<typeof subjectSchema>;
+
+export type AccessReason = 'allowed' | 'not_a_member' | 'pending' | 'suspended' | 'missing_permission';
+export type AccessAnswer = { allowed: boolean; role: Role | null; status: MembershipRow['status'] | null; reason: AccessReason };
+
+export function createAuthorization(deps: Deps) {
+  const { db } = deps;
+
+  function accountOf(subject: Subject): SQL {
+    if ('email' in subject) return sql`lower(${accounts.email}) = lower(${subject.email})`;
+    if ('id' in subject) return eq(accounts.id, subject.id);
+    return sql`${accounts.id} in (select ${slackIdentities.accountId} from ${slackIdentities} where ${slackIdentities.teamId} = ${subject.slack.team} and ${slackIdentities.userId} = ${subject.slack.user})`;
+  }
+
+  async function check(actor: Actor, orgId: string, input: { subject: unknown; permission: unknown }): Promise<AccessAnswer> {
+    const subject = parseInput(subjectSchema, input.subject);
+    const permission = parseInput(permissionSchema, input.permission);
+    authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
+    const [m] = await db
+      .select({ role: memberships.role, status: memberships.status })
+      .from(memberships)
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+      .where(and(eq(memberships.orgId, orgId), accountOf(subject)))
+      .limit(1);
+    if (!m) return { allowed: false, role: null, status: null, reason: 'not_a_member' };
+    if (m.status !== 'active') return { allowed: false, role: m.role, status: m.status, reason: m.status };
+    const allowed = can(m.role, permission);
+    return { allowed, role: m.role, status: m.status, reason: allowed ? 'allowed' : 'missing_permission' };
+  }
+
+  /** Every org a person belongs to, with role and status: the operator's question (an operator API key, the CLI). */
+  async function orgsOf(actor: Actor, input: { subject: unknown }) {
+    const subject = parseInput(subjectSchema, input.subject);
+    if (!(actor.type === 'system' || (actor.type === 'api' && actor.orgId === null)))
+      fail('forbidden', "Only an operator API key can list a person's organizations across orgs.");
+    return db
+      .select({ orgId: orgs.id, name: orgs.name, slug: orgs.slug, role: memberships.role, status: memberships.status, joinedAt: memberships.joinedAt })
+      .from(memberships)
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+      .innerJoin(orgs, eq(orgs.id, memberships.orgId))
+      .where(accountOf(subject))
+      .orderBy(asc(orgs.name));
+  }
+
+  return { check, orgsOf };
+}
