@@ -14,6 +14,7 @@ import { runFuzzBench } from './fuzz.js';
 import { ackRow, compareAck } from './slack-distribution.js';
 import { CONNECTIONS, cannon as cannonFor, errorsOf, rps, scimCreateUsers, scimFilterUsers, scimHeaders, scimPatchActive, signedPosts } from './lib/load.js';
 import { benchDomain, migratedDatabase, orgWithScimToken, seedScimUsers, startBenchPostgres } from './lib/postgres.js';
+import { systemActor } from '../src/domain/context.js';
 import { ROOT as root, buildRoster, killChildren, ready, rssMb, spawnNode, spawnRoster, stopChild, stopChildren, waitForHealth } from './lib/roster.js';
 import { POST_CEILING_SOURCE, fakeSlack, signedSlashCommands, slackEnv } from './lib/slack.js';
 
@@ -137,6 +138,26 @@ async function main() {
     log('SCIM PATCH active');
     const patch = await cannon({ url: base, headers: auth, requests: scimPatchActive(pick) });
     httpRow('SCIM PATCH active', patch, ceiling, '—', errorsOf(patch) === 0);
+
+    // --- the host product's API: authorize, the call made on every request of the product ---
+    {
+      const { key } = await domain.apiKeys.create(systemActor('cli'), org.id, { name: 'bench', scope: 'read' });
+      const body = JSON.stringify({ user: { email: 'owner@bench.test' }, permission: 'resources:use' });
+      log('API POST /orgs/{org}/authorize');
+      const authz = await cannon({
+        url: `${base}/api/v1/orgs/${org.id}/authorize`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
+      httpRow(
+        'API POST /orgs/{org}/authorize',
+        authz,
+        ceiling,
+        '≥ half the ceiling, p99 < 10 ms',
+        errorsOf(authz) === 0 && rps(authz) >= rps(ceiling) / 2 && authz.latency.p99 < 10,
+      );
+    }
 
     log('SCIM list page');
     const page = await cannon({ url: `${base}/scim/v2/Users?startIndex=50000&count=100`, headers: auth });

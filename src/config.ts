@@ -57,6 +57,7 @@ const schema = z.object({
   }),
   SCIM_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(600),
   SCIM_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(30),
+  API_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(6000),
   INVITE_PAGE_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(120),
   DNS_SERVERS: optionalString,
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'METRICS_TOKEN must be at least 16 characters.' }),
@@ -98,7 +99,7 @@ export type Config = {
   /** express `trust proxy` (README): undefined = the socket's address is the client's. */
   trustProxy: boolean | number | string | undefined;
   /** Per-process limits; 0 turns one off. */
-  rateLimits: { scimPerTokenPerMinute: number; authFailuresPerMinute: number; invitePagePerMinute: number };
+  rateLimits: { scimPerTokenPerMinute: number; authFailuresPerMinute: number; invitePagePerMinute: number; apiPerKeyPerMinute: number };
   /** DNS servers for domain verification (e.g. 127.0.0.1:5353); undefined = the system's resolvers. */
   dnsServers: string[] | undefined;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
@@ -162,7 +163,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
-    rateLimits: { scimPerTokenPerMinute: e.SCIM_RATE_LIMIT, authFailuresPerMinute: e.SCIM_AUTH_FAILURE_LIMIT, invitePagePerMinute: e.INVITE_PAGE_RATE_LIMIT },
+    rateLimits: {
+      scimPerTokenPerMinute: e.SCIM_RATE_LIMIT,
+      authFailuresPerMinute: e.SCIM_AUTH_FAILURE_LIMIT,
+      invitePagePerMinute: e.INVITE_PAGE_RATE_LIMIT,
+      apiPerKeyPerMinute: e.API_RATE_LIMIT,
+    },
     dnsServers: parseDnsServers(e.DNS_SERVERS),
     metricsToken: e.METRICS_TOKEN,
     slack: {

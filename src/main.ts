@@ -17,6 +17,7 @@ import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createConsentPages } from './web/consent-page.js';
 import { createSlackLinkPages } from './web/slack-link-page.js';
+import { createApiRouter } from './api/router.js';
 import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
 import { createRosterDomain } from './wiring.js';
@@ -145,6 +146,14 @@ export async function start(config: Config, opts: StartOptions = {}) {
           inviteRouter: createInvitePages({ domain, log, clock, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
           consentRouter: createConsentPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
           slackLinkRouter: createSlackLinkPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
+          apiRouter: createApiRouter({
+            domain,
+            log,
+            publicUrl: config.publicUrl,
+            version,
+            kickOutbox: kickOutboxSoon,
+            limits: { perKeyPerMinute: config.rateLimits.apiPerKeyPerMinute, authFailuresPerMinute: config.rateLimits.authFailuresPerMinute },
+          }),
         }
       : {}),
   });

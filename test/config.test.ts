@@ -25,7 +25,7 @@ describe('configuration', () => {
   it('limits and HTTP timeouts have safe defaults, and 0 turns a rate limit off', () => {
     const c = loadConfig({});
     expect(c.http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 2_000 });
-    expect(c.rateLimits).toEqual({ scimPerTokenPerMinute: 600, authFailuresPerMinute: 30, invitePagePerMinute: 120 });
+    expect(c.rateLimits).toEqual({ scimPerTokenPerMinute: 600, authFailuresPerMinute: 30, invitePagePerMinute: 120, apiPerKeyPerMinute: 6000 });
     expect(loadConfig({ SCIM_RATE_LIMIT: '0' }).rateLimits.scimPerTokenPerMinute).toBe(0);
   });
 });

@@ -50,6 +50,7 @@ export function rosterEnv(port: number, databaseUrl: string | undefined, opts: R
     APP_SECRET,
     ROSTER_ROLE: opts.role ?? 'web',
     SCIM_RATE_LIMIT: '0',
+    API_RATE_LIMIT: '0',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     ...opts.env,
   };

@@ -33,6 +33,9 @@ export type RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
     body: z.infer<B>;
     req: Request;
     res: Response;
+    publicUrl: string;
+    /** Deliver what the change queued (invite emails) now, not at the next poll. */
+    kickOutbox: () => void;
   }) => Promise<z.input<R> | undefined>;
 };
 
@@ -61,7 +64,7 @@ function inputProblem(where: string, err: z.ZodError) {
 }
 
 /** Mounts the route on the router: validation first, then the handler with the key's actor. */
-export function mount(router: Router, route: AnyRoute, deps: { domain: Domain }) {
+export function mount(router: Router, route: AnyRoute, deps: { domain: Domain; publicUrl: string; kickOutbox?: (() => void) | undefined }) {
   router[route.method](route.path, async (req, res, next) => {
     try {
       const actor = res.locals.actor as Actor;
@@ -73,7 +76,17 @@ export function mount(router: Router, route: AnyRoute, deps: { domain: Domain })
       if (!query.success) return sendProblem(res, inputProblem('query', query.error));
       const body = route.body ? route.body.safeParse(req.body ?? {}) : { success: true as const, data: undefined };
       if (!body.success) return sendProblem(res, inputProblem('body', body.error));
-      const out = await route.handle({ actor, domain: deps.domain, params: params.data, query: query.data, body: body.data, req, res });
+      const out = await route.handle({
+        actor,
+        domain: deps.domain,
+        params: params.data,
+        query: query.data,
+        body: body.data,
+        req,
+        res,
+        publicUrl: deps.publicUrl,
+        kickOutbox: deps.kickOutbox ?? (() => {}),
+      });
       if (route.ok.status === 204 || out === undefined) return void res.status(route.ok.status).end();
       const shaped = route.ok.schema ? route.ok.schema.parse(out) : out;
       res.status(route.ok.status).json(shaped);

@@ -11,18 +11,32 @@ import { mount, type AnyRoute } from './route.js';
 import { getMember, listMembers } from './routes/members.js';
 import { authorizeInOrg, getOrg } from './routes/orgs.js';
 import { userOrgs } from './routes/users.js';
+import { deleteMember, patchMember } from './routes/member-changes.js';
+import { createInvites, listInvites, revokeInvite } from './routes/invites.js';
 
 export type ApiDeps = {
   domain: Domain;
   log: Logger;
   publicUrl: string;
   version: string;
+  kickOutbox?: (() => void) | undefined;
   /** Requests per minute per key (0: no limit); failed key checks per minute per address. */
   limits: { perKeyPerMinute: number; authFailuresPerMinute: number };
 };
 
 /** Every route of /api/v1: what is mounted is what the document describes. */
-export const apiRoutes: AnyRoute[] = [getOrg, authorizeInOrg, listMembers, getMember, userOrgs];
+export const apiRoutes: AnyRoute[] = [
+  getOrg,
+  authorizeInOrg,
+  listMembers,
+  getMember,
+  patchMember,
+  deleteMember,
+  listInvites,
+  createInvites,
+  revokeInvite,
+  userOrgs,
+];
 
 /** `Authorization: Bearer <key>`: the key's actor on res.locals, or 401 (429 for an address guessing keys). */
 function authenticate(deps: ApiDeps) {

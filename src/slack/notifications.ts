@@ -83,6 +83,8 @@ export function createSlackChannel(
     for (const teamId of teamIds) {
       const token = await opts.tokenFor(teamId);
       if (!token) continue;
+      // Rotated tokens leave old entries behind: a bound, not a leak.
+      if (teamOfToken.size > 10_000) teamOfToken.clear();
       teamOfToken.set(token, teamId);
       found.push({ teamId, client: clientOf(token) });
     }

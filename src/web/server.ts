@@ -25,6 +25,8 @@ type WebDeps = {
   consentRouter?: Router | undefined;
   /** /slack-link/<token>: where a Slack user confirms their email (workspaces not trusted for emails). */
   slackLinkRouter?: Router | undefined;
+  /** /api/v1 (the host product's API), its OpenAPI document and /api/docs. */
+  apiRouter?: Router | undefined;
   /** Where the last error handler logs failures no router handled. */
   log?: Logger | undefined;
   /** Slack delivery's state in this process (an operator problem and its fix, rate limits), when it runs here. */
@@ -54,6 +56,7 @@ export function createWebApp(deps: WebDeps): Express {
     if (deps.rateLimits) app.use('/consent', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
     app.use('/consent', deps.consentRouter);
   }
+  if (deps.apiRouter) app.use(deps.apiRouter);
   if (deps.slackLinkRouter) {
     if (deps.rateLimits) app.use('/slack-link', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
     app.use('/slack-link', deps.slackLinkRouter);

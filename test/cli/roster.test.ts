@@ -387,3 +387,26 @@ describe('bin/roster.js on the embedded PostgreSQL (real processes)', () => {
     expect(livePostmaster(dataDir), server.output()).toBeUndefined();
   }, 150_000);
 });
+
+describe('roster api-key', () => {
+  it('create prints the key alone on its last line; list shows it without the key; a read key and an operator key; revoke ends it', async () => {
+    const t = tag();
+    const made = await roster('org', 'create', 'Keys', t, '--owner', `kay.${t}@example.com`);
+    const slug = made.lines.at(-1)!;
+    const r = await roster('api-key', 'create', slug, '--name', 'backend', '--scope', 'read');
+    expect(r.code, fmt(r)).toBe(0);
+    expect(r.lines.at(-1)).toMatch(/^rk_[A-Za-z0-9_-]{43}$/);
+    expect(r.stdout).toContain('https://roster.test/api/v1');
+    const list = await roster('api-key', 'list', slug);
+    expect(list.stdout).toMatch(/backend\s+read/);
+    expect(list.stdout).not.toContain(r.lines.at(-1)!);
+    const bad = await roster('api-key', 'create', slug, '--name', 'x', '--scope', 'admin');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/scope is read or write/);
+    const ops = await roster('api-key', 'create', '--operator', '--name', `ops-${t}`);
+    expect(ops.code, fmt(ops)).toBe(0);
+    expect(ops.stdout).toContain('every org');
+    expect((await roster('api-key', 'revoke', slug, 'backend')).code).toBe(0);
+    expect(await count('api_keys o join orgs g on g.id = o.org_id', `g.slug = $1 and o.revoked_at is not null`, [slug])).toBe(1);
+  });
+});
