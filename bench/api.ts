@@ -25,7 +25,7 @@ async function main() {
     const ceiling = await cannon(SECONDS, { url: `http://127.0.0.1:${cport}/ping` });
     await stopChild(ceilingProc);
     const port = await freePort();
-    const roster = spawnRoster(port, database.url);
+    const roster = spawnRoster(port, database.url, { nodeArgs: (process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean) });
     await waitForHealth(port);
     const request = {
       url: `http://127.0.0.1:${port}/api/v1/orgs/${org.id}/authorize`,

@@ -33,6 +33,15 @@ export type AccessAnswer = { allowed: boolean; role: Role | null; status: Member
 
 export function createAuthorization(deps: Deps) {
   const { db } = deps;
+  const membershipWhere = (who: SQL) =>
+    db
+      .select({ role: memberships.role, status: memberships.status })
+      .from(memberships)
+      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+      .where(and(eq(memberships.orgId, sql.placeholder('orgId')), who))
+      .limit(1);
+  const byEmail = membershipWhere(sql`lower(${accounts.email}) = lower(${sql.placeholder('email')})`).prepare('roster_authorize_by_email');
+  const byId = membershipWhere(eq(accounts.id, sql.placeholder('id'))).prepare('roster_authorize_by_id');
 
   function accountOf(subject: Subject): SQL {
     if ('email' in subject) return sql`lower(${accounts.email}) = lower(${subject.email})`;
@@ -44,12 +53,18 @@ export function createAuthorization(deps: Deps) {
     const subject = parseInput(subjectSchema, input.subject);
     const permission = parseInput(permissionSchema, input.permission);
     authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
-    const [m] = await db
-      .select({ role: memberships.role, status: memberships.status })
-      .from(memberships)
-      .innerJoin(accounts, eq(accounts.id, memberships.accountId))
-      .where(and(eq(memberships.orgId, orgId), accountOf(subject)))
-      .limit(1);
+    // The common forms as prepared statements: planned once per connection, built once per process.
+    const [m] =
+      'email' in subject
+        ? await byEmail.execute({ orgId, email: subject.email })
+        : 'id' in subject
+          ? await byId.execute({ orgId, id: subject.id })
+          : await db
+              .select({ role: memberships.role, status: memberships.status })
+              .from(memberships)
+              .innerJoin(accounts, eq(accounts.id, memberships.accountId))
+              .where(and(eq(memberships.orgId, orgId), accountOf(subject)))
+              .limit(1);
     if (!m) return { allowed: false, role: null, status: null, reason: 'not_a_member' };
     if (m.status !== 'active') return { allowed: false, role: m.role, status: m.status, reason: m.status };
     const allowed = can(m.role, permission);

@@ -22,7 +22,9 @@ export async function requireMembership(ex: Executor, actor: Actor, orgId: strin
   if (actor.type === 'api') {
     // A key of another org learns nothing of this one: the same answer as an org that does not exist.
     if (actor.orgId !== null && actor.orgId !== orgId) fail('org_not_found');
-    await requireOrg(ex, orgId);
+    // An org key's org exists while the key does (deleting the org deletes its keys, and every process
+    // forgets them at once): no query. An operator key may name any org.
+    if (actor.orgId === null) await requireOrg(ex, orgId);
     return { role: credentialRoles.api, status: 'active', readOnly: actor.readOnly };
   }
   const [row] = await ex

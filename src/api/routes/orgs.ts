@@ -7,10 +7,13 @@ import { accessAnswerSchema, orgOut, orgSchema } from '../schemas.js';
 
 export const orgParams = z.object({ org: z.string().min(1).max(100).describe('The org id or URL name (slug).') });
 
-/** The org a path names, by id or slug. A key of another org gets the same 404 as an org that does not exist. */
-export async function orgIdOf(domain: Domain, actor: Actor, ref: string): Promise<string> {
-  const org = await domain.orgs.resolve(ref);
-  return (await domain.orgs.get(actor, org.id)).id;
+/**
+ * The org a path names, by id or slug. An id goes to the domain as it is (which refuses an org the key
+ * cannot see with the same 404 as one that does not exist); a slug is looked up first.
+ */
+export async function orgIdOf(domain: Domain, _actor: Actor, ref: string): Promise<string> {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) return ref.toLowerCase();
+  return (await domain.orgs.findBySlug(ref)).id;
 }
 
 export const getOrg = defineRoute({
@@ -21,7 +24,7 @@ export const getOrg = defineRoute({
   params: orgParams,
   ok: { status: 200, schema: orgSchema, description: 'The organization.' },
   problems: [404],
-  handle: async ({ actor, domain, params }) => orgOut(await domain.orgs.get(actor, (await domain.orgs.resolve(params.org)).id)),
+  handle: async ({ actor, domain, params }) => orgOut(await domain.orgs.get(actor, await orgIdOf(domain, actor, params.org))),
 });
 
 export const authorizeBody = z.object({ user: subjectSchema, permission: permissionSchema }).strict();
