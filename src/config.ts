@@ -58,6 +58,10 @@ const schema = z.object({
   SCIM_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(600),
   SCIM_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(30),
   API_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(6000),
+  EVENT_RETENTION_DAYS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(30, { error: 'keep events at least 30 days (the API promises a month of events to poll)' }).max(36_500).optional(),
+  ),
   INVITE_PAGE_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(120),
   DNS_SERVERS: optionalString,
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'METRICS_TOKEN must be at least 16 characters.' }),
@@ -100,6 +104,8 @@ export type Config = {
   trustProxy: boolean | number | string | undefined;
   /** Per-process limits; 0 turns one off. */
   rateLimits: { scimPerTokenPerMinute: number; authFailuresPerMinute: number; invitePagePerMinute: number; apiPerKeyPerMinute: number };
+  /** How long events (the audit log, the API's feed) are kept, at least 30 days; undefined: for ever. */
+  eventRetentionDays: number | undefined;
   /** DNS servers for domain verification (e.g. 127.0.0.1:5353); undefined = the system's resolvers. */
   dnsServers: string[] | undefined;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
@@ -170,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiPerKeyPerMinute: e.API_RATE_LIMIT,
     },
     dnsServers: parseDnsServers(e.DNS_SERVERS),
+    eventRetentionDays: e.EVENT_RETENTION_DAYS,
     metricsToken: e.METRICS_TOKEN,
     slack: {
       signingSecret: e.SLACK_SIGNING_SECRET,

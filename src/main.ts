@@ -123,6 +123,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
         slack: slackDelivery,
       },
       intervals: opts.jobIntervals,
+      eventRetentionDays: config.eventRetentionDays,
     });
     if (opts.startJobs !== false) await worker.start();
   }

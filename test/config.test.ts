@@ -18,6 +18,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ SLACK_TRUSTED_TEAMS: 'acme.slack.com' })).toThrow(/SLACK_TRUSTED_TEAMS: list Slack workspace ids/);
   });
 
+  it('EVENT_RETENTION_DAYS: unset or empty keeps events for ever; fewer than 30 days is refused', () => {
+    expect(loadConfig({}).eventRetentionDays).toBeUndefined();
+    expect(loadConfig({ EVENT_RETENTION_DAYS: '' }).eventRetentionDays).toBeUndefined();
+    expect(loadConfig({ EVENT_RETENTION_DAYS: '90' }).eventRetentionDays).toBe(90);
+    expect(() => loadConfig({ EVENT_RETENTION_DAYS: '7' })).toThrow(/at least 30 days/);
+  });
+
   it('a METRICS_TOKEN shorter than 16 characters is refused', () => {
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);
   });

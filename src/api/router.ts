@@ -11,6 +11,7 @@ import { mount, type AnyRoute } from './route.js';
 import { getMember, listMembers } from './routes/members.js';
 import { authorizeInOrg, getOrg } from './routes/orgs.js';
 import { userOrgs } from './routes/users.js';
+import { listEvents } from './routes/events.js';
 import { deleteMember, patchMember } from './routes/member-changes.js';
 import { createInvites, listInvites, revokeInvite } from './routes/invites.js';
 
@@ -35,6 +36,7 @@ export const apiRoutes: AnyRoute[] = [
   listInvites,
   createInvites,
   revokeInvite,
+  listEvents,
   userOrgs,
 ];
 

@@ -16,6 +16,7 @@ import { createScimService } from './scim/index.js';
 import { createScimTokenService } from './scim-tokens.js';
 import { createApiKeyService } from './api-keys.js';
 import { createAuthorization } from './authorization.js';
+import { createFeed } from './feed.js';
 import { createReplayGuard } from './replay.js';
 import { createSlackInstallationService } from './slack-installations.js';
 import { createSlackLinkService } from './slack-links.js';
@@ -40,6 +41,7 @@ export function createDomain(given: Deps) {
     scimTokens: createScimTokenService(deps),
     apiKeys: createApiKeyService(deps),
     authorization: createAuthorization(deps),
+    feed: createFeed(deps),
     scim: createScimService(deps),
     domains: { ...createDomainService(deps), ...createEnrollment(deps) },
     replay: createReplayGuard(deps),

@@ -11,6 +11,7 @@ const jobNames = {
   remindInvitees: 'remind-invitees',
   deliverNotifications: 'deliver-notifications',
   verifyDomains: 'verify-domains',
+  pruneEvents: 'prune-events',
 } as const;
 
 /** Invites expired per statement (and transaction) by the expire-invites job, and callers at once. */
@@ -42,6 +43,8 @@ type WorkerOptions = {
   log: Logger;
   channels: Channels;
   intervals?: Partial<Record<keyof typeof jobNames, string>>;
+  /** How long events are kept (the API's feed and the audit log), at least 30 days; none: for ever. */
+  eventRetentionDays?: number | undefined;
 };
 
 /**
@@ -57,6 +60,7 @@ export function createWorker(opts: WorkerOptions) {
     remindInvitees: '5 minutes',
     deliverNotifications: '15 seconds',
     verifyDomains: '5 minutes',
+    pruneEvents: '1 hour',
     ...opts.intervals,
   };
 
@@ -96,6 +100,12 @@ export function createWorker(opts: WorkerOptions) {
       const stats = await domain.domains.recheckPending();
       if (stats.verified || stats.failed) log.info(stats, 'rechecked pending domains');
       return stats;
+    },
+    pruneEvents: async () => {
+      if (opts.eventRetentionDays === undefined) return 0;
+      const pruned = await domain.feed.prune(opts.eventRetentionDays);
+      if (pruned) log.info({ pruned }, 'pruned events past their retention');
+      return pruned;
     },
   };
 
@@ -150,11 +160,13 @@ export function createWorker(opts: WorkerOptions) {
     agenda.define(jobNames.remindInvitees, keptAlive(run.remindInvitees, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.verifyDomains, keptAlive(run.verifyDomains, outage.recovered), { concurrency: 1 });
+    agenda.define(jobNames.pruneEvents, keptAlive(run.pruneEvents, outage.recovered), { concurrency: 1 });
     await agenda.start();
     await agenda.every(intervals.expireInvites, jobNames.expireInvites);
     await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);
     await agenda.every(intervals.deliverNotifications, jobNames.deliverNotifications);
     await agenda.every(intervals.verifyDomains, jobNames.verifyDomains);
+    await agenda.every(intervals.pruneEvents, jobNames.pruneEvents);
     log.info('job worker started');
   }
 

@@ -184,7 +184,7 @@ describe('agenda runs the jobs on its own', () => {
         { timeoutMs: 30_000, intervalMs: 100 },
       );
       const jobs = await database.db.execute<{ name: string }>(sql`select name from agenda_jobs order by name`);
-      expect(jobs.rows.map((j) => j.name)).toEqual(['deliver-notifications', 'expire-invites', 'remind-invitees', 'verify-domains']);
+      expect(jobs.rows.map((j) => j.name)).toEqual(['deliver-notifications', 'expire-invites', 'prune-events', 'remind-invitees', 'verify-domains']);
     } finally {
       await worker.stop();
       await database.close();

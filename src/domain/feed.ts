@@ -1,0 +1,91 @@
+import { and, asc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { auditEvents, type AuditEventRow } from '../db/schema.js';
+import { authorize } from './access.js';
+import type { Actor, Deps } from './context.js';
+import { requireMembership } from './standing.js';
+import { parseInput } from './validation.js';
+
+/**
+ * An org's events in order, for the product to poll: the audit rows, by their number in the org's
+ * sequence. Numbers are given out in commit order (events.ts holds the org's number row until commit),
+ * so a reader that has seen number n has seen every number before it: polling from a cursor never skips
+ * or repeats an event, however many processes write.
+ */
+
+export const FEED_MAX_PAGE = 500;
+export const FEED_MIN_RETENTION_DAYS = 30;
+
+const feedSchema = z.object({
+  after: z.number().int().min(0).default(0),
+  types: z.array(z.string().trim().min(1).max(80)).max(50).optional(),
+  limit: z.number().int().min(1).max(FEED_MAX_PAGE).default(100),
+});
+
+export type FeedEvent = {
+  id: string;
+  type: string;
+  org: string;
+  sequence: number;
+  occurredAt: Date;
+  actor: { type: string; id: string | null; label: string | null; via: string | null };
+  subject: { type: string; id: string | null };
+  data: { before: unknown; after: unknown };
+};
+
+function eventOf(r: AuditEventRow): FeedEvent {
+  return {
+    // Stable and unique across orgs: the org and the number.
+    id: `evt_${r.orgId}_${r.seq}`,
+    type: r.action,
+    org: r.orgId!,
+    sequence: r.seq!,
+    occurredAt: r.at,
+    actor: { type: r.actorType, id: r.actorId, label: r.actorLabel, via: r.via },
+    subject: { type: r.targetType, id: r.targetId },
+    data: { before: r.before ?? null, after: r.after ?? null },
+  };
+}
+
+export function createFeed(deps: Deps) {
+  const { db } = deps;
+
+  /** Events after the sequence number `after`, oldest first; `next` is where the following poll starts. */
+  async function events(actor: Actor, orgId: string, input: z.input<typeof feedSchema>): Promise<{ events: FeedEvent[]; next: number }> {
+    const f = parseInput(feedSchema, input);
+    authorize(await requireMembership(db, actor, orgId), 'audit:read', 'read');
+    const rows = await db
+      .select()
+      .from(auditEvents)
+      .where(
+        and(
+          eq(auditEvents.orgId, orgId),
+          isNotNull(auditEvents.seq),
+          gt(auditEvents.seq, f.after),
+          ...(f.types?.length ? [inArray(auditEvents.action, f.types)] : []),
+        ),
+      )
+      .orderBy(asc(auditEvents.seq))
+      .limit(f.limit);
+    return { events: rows.map(eventOf), next: rows.at(-1)?.seq ?? f.after };
+  }
+
+  /**
+   * Deletes an org-owned event older than `keepDays` (never fewer than 30: the feed promises a month),
+   * a batch at a time; returns how many went. Account-level events (no org) are not the feed's and stay.
+   */
+  async function prune(keepDays: number, batch = 10_000): Promise<number> {
+    const days = Math.max(FEED_MIN_RETENTION_DAYS, Math.trunc(keepDays));
+    const cutoff = new Date(deps.clock.now().getTime() - days * 86_400_000);
+    let total = 0;
+    for (;;) {
+      const r = await db.execute(
+        sql`delete from ${auditEvents} where id in (select id from ${auditEvents} where ${auditEvents.at} < ${cutoff} and ${auditEvents.orgId} is not null limit ${batch})`,
+      );
+      total += r.rowCount ?? 0;
+      if ((r.rowCount ?? 0) < batch) return total;
+    }
+  }
+
+  return { events, prune };
+}
