@@ -26,6 +26,7 @@ export function openApiDocument(routes: AnyRoute[], opts: { publicUrl: string; v
       description:
         "Who belongs to which organization with which role, for the product Roster serves. Errors are RFC 9457 problem details with the domain's error code in `code`. An org key sees its own org only (any other org is 404).",
     },
-    servers: [{ url: `${opts.publicUrl}${API_BASE}` }],
+    // Paths carry /api/v1 themselves.
+    servers: [{ url: opts.publicUrl }],
   });
 }

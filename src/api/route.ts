@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
 import { problem, sendProblem } from './problem.js';
+import type { Logger } from '../logger.js';
 
 /**
  * One API route, declared once: the zod schemas that validate its path, query and body are the ones its
@@ -64,7 +65,11 @@ function inputProblem(where: string, err: z.ZodError) {
 }
 
 /** Mounts the route on the router: validation first, then the handler with the key's actor. */
-export function mount(router: Router, route: AnyRoute, deps: { domain: Domain; publicUrl: string; kickOutbox?: (() => void) | undefined }) {
+export function mount(
+  router: Router,
+  route: AnyRoute,
+  deps: { domain: Domain; publicUrl: string; kickOutbox?: (() => void) | undefined; log?: Logger | undefined },
+) {
   router[route.method](route.path, async (req, res, next) => {
     try {
       const actor = res.locals.actor as Actor;
@@ -88,8 +93,11 @@ export function mount(router: Router, route: AnyRoute, deps: { domain: Domain; p
         kickOutbox: deps.kickOutbox ?? (() => {}),
       });
       if (route.ok.status === 204 || out === undefined) return void res.status(route.ok.status).end();
-      const shaped = route.ok.schema ? route.ok.schema.parse(out) : out;
-      res.status(route.ok.status).json(shaped);
+      // The change (if any) is committed: an answer that strays from its declared shape is logged, not refused.
+      const shaped = route.ok.schema?.safeParse(out);
+      if (shaped && !shaped.success)
+        deps.log?.warn({ route: `${route.method} ${route.path}`, issue: shaped.error.issues[0]?.message }, 'API answer does not match its schema');
+      res.status(route.ok.status).json(shaped?.success ? shaped.data : out);
     } catch (err) {
       next(err);
     }

@@ -89,8 +89,9 @@ export function createApiRouter(deps: ApiDeps): Router {
   mountDocs(router);
 
   const api = express.Router();
-  api.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
+  // The key first: a caller without one is told so (401), whatever its body.
   api.use(authenticate(deps));
+  api.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   for (const route of apiRoutes) mount(api, route, deps);
   api.use((req, res) => sendProblem(res, problem(404, 'not_found', `No API route is ${req.method} ${req.path.slice(0, 100)}.`)));
   api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

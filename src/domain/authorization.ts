@@ -6,7 +6,7 @@ import { authorize, can, type Role } from './access.js';
 import type { Actor, Deps } from './context.js';
 import { permissionWords, type Permission } from './roles/permissions.js';
 import { requireMembership } from './standing.js';
-import { emailSchema, parseInput } from './validation.js';
+import { emailSchema, parseInput, safeString } from './validation.js';
 
 /**
  * "May this person do this in this org?" — the one question a host product asks on every request. The
@@ -17,7 +17,7 @@ import { emailSchema, parseInput } from './validation.js';
 const permissions = Object.keys(permissionWords) as [Permission, ...Permission[]];
 export const permissionSchema = z.enum(permissions, { error: `The permission is one of: ${permissions.join(', ')}.` });
 
-const slackUserSchema = z.object({ team: z.string().trim().min(1).max(40), user: z.string().trim().min(1).max(40) }).strict();
+const slackUserSchema = z.object({ team: safeString().trim().min(1).max(40), user: safeString().trim().min(1).max(40) }).strict();
 export const subjectSchema = z.union(
   [
     z.object({ email: emailSchema }).strict(),

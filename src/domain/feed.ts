@@ -4,7 +4,7 @@ import { auditEvents, type AuditEventRow } from '../db/schema.js';
 import { authorize } from './access.js';
 import type { Actor, Deps } from './context.js';
 import { requireMembership } from './standing.js';
-import { parseInput } from './validation.js';
+import { parseInput, safeString } from './validation.js';
 
 /**
  * An org's events in order, for the product to poll: the audit rows, by their number in the org's
@@ -18,7 +18,7 @@ export const FEED_MIN_RETENTION_DAYS = 30;
 
 const feedSchema = z.object({
   after: z.number().int().min(0).default(0),
-  types: z.array(z.string().trim().min(1).max(80)).max(50).optional(),
+  types: z.array(safeString().trim().min(1).max(80)).max(50).optional(),
   limit: z.number().int().min(1).max(FEED_MAX_PAGE).default(100),
 });
 

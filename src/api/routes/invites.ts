@@ -32,7 +32,7 @@ export const listInvites = defineRoute({
   summary: "An organization's pending invites",
   tags: ['Invites'],
   params: orgParams,
-  ok: { status: 200, schema: z.object({ invites: z.array(inviteSchema) }), description: 'Pending invites, newest first.' },
+  ok: { status: 200, schema: z.object({ invites: z.array(inviteSchema) }), description: 'Pending invites, oldest first.' },
   problems: [403, 404],
   handle: async ({ actor, domain, params }) => {
     const orgId = await orgIdOf(domain, actor, params.org);

@@ -19,12 +19,13 @@ export const patchMemberBody = z
     billingEmails: z.boolean().optional().describe('Whether they receive billing emails.'),
   })
   .strict()
-  .refine((b) => b.role !== undefined || b.billingEmails !== undefined, { error: 'Send role, billingEmails, or both.' });
+  // One change per request, each in its own transaction: a refused one leaves nothing half done.
+  .refine((b) => (b.role === undefined) !== (b.billingEmails === undefined), { error: 'Send either role or billingEmails (one change per request).' });
 
 export const patchMember = defineRoute({
   method: 'patch',
   path: '/orgs/:org/members/:member',
-  summary: "Change a member's role or billing emails",
+  summary: "Change a member's role, or whether they receive billing emails",
   tags: ['Members'],
   params: memberParams,
   query: forceQuery,
@@ -34,9 +35,10 @@ export const patchMember = defineRoute({
   handle: async ({ actor, domain, params, query, body }) => {
     const orgId = await orgIdOf(domain, actor, params.org);
     const target = await domain.members.find(actor, orgId, whoOf(params.member));
-    let now = target;
-    if (body.role !== undefined) now = await domain.members.changeRole(actor, orgId, target.accountId, body.role, { force: query.force === 'true' });
-    if (body.billingEmails !== undefined) now = await domain.members.setBillingEmails(actor, orgId, target.accountId, body.billingEmails);
+    const now =
+      body.role !== undefined
+        ? await domain.members.changeRole(actor, orgId, target.accountId, body.role, { force: query.force === 'true' })
+        : await domain.members.setBillingEmails(actor, orgId, target.accountId, body.billingEmails!);
     return memberOut(now);
   },
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from '../../domain/validation.js';
 import { defineRoute } from '../route.js';
 import { memberOut, memberPageSchema, memberSchema } from '../schemas.js';
 import { orgIdOf, orgParams } from './orgs.js';
@@ -11,7 +12,7 @@ function offsetOf(cursor: string | undefined): number | undefined {
   if (!cursor) return 0;
   try {
     const o = (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { o?: unknown }).o;
-    return typeof o === 'number' && Number.isInteger(o) && o >= 0 ? o : undefined;
+    return typeof o === 'number' && Number.isInteger(o) && o >= 0 && o <= 1_000_000_000 ? o : undefined;
   } catch {
     return undefined;
   }
@@ -53,7 +54,7 @@ export const memberParams = orgParams.extend({
 
 /** A member by account id or email (the path says which: an id is a UUID). */
 export function whoOf(member: string): { accountId: string } | { email: string } {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(member) ? { accountId: member } : { email: member };
+  return isUuid(member) ? { accountId: member } : { email: member };
 }
 
 export const getMember = defineRoute({

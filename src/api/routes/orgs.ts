@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { permissionSchema, subjectSchema } from '../../domain/authorization.js';
 import type { Actor } from '../../domain/context.js';
 import type { Domain } from '../../domain/index.js';
+import { fail, isDomainError } from '../../domain/errors.js';
+import { isUuid } from '../../domain/validation.js';
 import { defineRoute } from '../route.js';
 import { accessAnswerSchema, orgOut, orgSchema } from '../schemas.js';
 
@@ -12,8 +14,15 @@ export const orgParams = z.object({ org: z.string().min(1).max(100).describe('Th
  * cannot see with the same 404 as one that does not exist); a slug is looked up first.
  */
 export async function orgIdOf(domain: Domain, _actor: Actor, ref: string): Promise<string> {
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) return ref.toLowerCase();
-  return (await domain.orgs.findBySlug(ref)).id;
+  if (isUuid(ref)) return ref.toLowerCase();
+  try {
+    return (await domain.orgs.findBySlug(ref)).id;
+  } catch (err) {
+    // The same words as for an org the key may not see (the domain's bare org_not_found): a key cannot
+    // learn which URL names exist.
+    if (isDomainError(err, 'org_not_found')) fail('org_not_found');
+    throw err;
+  }
 }
 
 export const getOrg = defineRoute({
