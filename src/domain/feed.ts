@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { auditEvents, type AuditEventRow } from '../db/schema.js';
+import { auditEvents, orgEventSeqs, type AuditEventRow } from '../db/schema.js';
+import { rowOf } from '../db/rows.js';
 import { authorize } from './access.js';
 import type { Actor, Deps } from './context.js';
 import { requireMembership } from './standing.js';
@@ -54,20 +55,31 @@ export function createFeed(deps: Deps) {
   async function events(actor: Actor, orgId: string, input: z.input<typeof feedSchema>): Promise<{ events: FeedEvent[]; next: number }> {
     const f = parseInput(feedSchema, input);
     authorize(await requireMembership(db, actor, orgId), 'audit:read', 'read');
-    const rows = await db
-      .select()
-      .from(auditEvents)
-      .where(
-        and(
-          eq(auditEvents.orgId, orgId),
-          isNotNull(auditEvents.seq),
-          gt(auditEvents.seq, f.after),
-          ...(f.types?.length ? [inArray(auditEvents.action, f.types)] : []),
-        ),
-      )
-      .orderBy(asc(auditEvents.seq))
-      .limit(f.limit);
-    return { events: rows.map(eventOf), next: rows.at(-1)?.seq ?? f.after };
+    // One statement, one snapshot: the events, and the org's last number committed as of that snapshot
+    // (every number up to it is committed, since numbers are given in commit order).
+    const r = await db.execute<Record<string, unknown> & { hwm: string | number | null }>(sql`
+      with h as (select last_seq from ${orgEventSeqs} where org_id = ${orgId})
+      select e.*, h.last_seq as hwm from h left join lateral (
+        select * from ${auditEvents} a
+        where a.org_id = ${orgId} and a.seq is not null and a.seq > ${f.after}
+          ${
+            f.types?.length
+              ? sql`and a.action in (${sql.join(
+                  f.types.map((t) => sql`${t}`),
+                  sql`, `,
+                )})`
+              : sql``
+          }
+        order by a.seq asc
+        limit ${f.limit}) e on true
+      order by e.seq asc`);
+    const rows = r.rows.filter((row) => row.id !== null).map((row) => rowOf(auditEvents, row));
+    const last = rows.at(-1)?.seq ?? f.after;
+    // A short page (a types filter that matches rarely, or the end of the feed): nothing matching is left up
+    // to the org's committed last number, so the next poll may start there instead of rescanning.
+    const hwm = Number(r.rows[0]?.hwm ?? 0);
+    const next = rows.length < f.limit ? Math.max(last, hwm) : last;
+    return { events: rows.map(eventOf), next };
   }
 
   /**
