@@ -20,6 +20,7 @@ export const helpText = [
   '`/org audit [action] [@user] [since]` the audit log, e.g. `/org audit invite.created 7d`',
   `\`/org domains\` verified email domains: add, verify with a DNS record, and how people on them may join (${whoMay('domain:manage')})`,
   `\`/org scim\` connect Okta or Entra ID: tokens and group → role mappings (${whoMay('scim:manage')})`,
+  `\`/org api-keys\` keys for your product to call Roster's API (${whoMay('api:manage')})`,
   `Members your identity provider manages are changed there; ${oneWhoMay('scim:manage')} can add \`force\` to \`role\`/\`remove\`.`,
   `Roles: ${roleList()}.`,
 ].join('\n');

@@ -13,6 +13,7 @@ import { invite, invites } from './invites.js';
 import { join } from './join.js';
 import { profile } from './profile.js';
 import { scim } from './scim.js';
+import { apiKeys } from './api-keys.js';
 import * as members from './members.js';
 import * as orgs from './orgs.js';
 import { type CommandCtx, type SubcommandHandler, say } from './types.js';
@@ -42,6 +43,7 @@ const subcommands: Record<string, SubcommandHandler> = {
   audit,
   scim,
   domains,
+  'api-keys': apiKeys,
 };
 
 /**
