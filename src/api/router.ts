@@ -6,6 +6,7 @@ import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { API_BASE, openApiDocument } from './openapi.js';
+import { basePathOf } from '../shared/url.js';
 import { problem, problemStatus, sendProblem } from './problem.js';
 import { mount, type AnyRoute } from './route.js';
 import { getMember, listMembers } from './routes/members.js';
@@ -52,6 +53,9 @@ function authenticate(deps: ApiDeps) {
     sendProblem(res, problem(429, 'rate_limited', 'Too many requests. Wait as long as Retry-After says, then try again.'));
   };
   return async (req: Request, res: Response, next: NextFunction) => {
+    // An address blocked for guessing is answered before any key is looked up.
+    const blocked = failures ? await failures.get(req.ip ?? 'unknown') : null;
+    if (blocked && blocked.consumedPoints > deps.limits.authFailuresPerMinute) return tooMany(res, blocked.msBeforeNext);
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     const actor = m ? await deps.domain.apiKeys.authenticate(m[1]!) : undefined;
     if (!actor) {
@@ -86,7 +90,7 @@ export function createApiRouter(deps: ApiDeps): Router {
   const router = express.Router();
   const document = openApiDocument(apiRoutes, { publicUrl: deps.publicUrl, version: deps.version });
   router.get(`${API_BASE}/openapi.json`, (_req, res) => void res.json(document));
-  mountDocs(router);
+  mountDocs(router, deps.publicUrl);
 
   const api = express.Router();
   // The key first: a caller without one is told so (401), whatever its body.
@@ -111,18 +115,20 @@ export function createApiRouter(deps: ApiDeps): Router {
 }
 
 /** /api/docs: the OpenAPI reference rendered by Swagger UI (served from its npm package, no CDN). */
-function mountDocs(router: Router) {
+function mountDocs(router: Router, publicUrl: string) {
   const dist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  // Behind a proxy PUBLIC_URL may carry a path prefix: the page's links keep it.
+  const base = basePathOf(publicUrl);
   router.get('/api/docs', (_req, res) => {
     res
       .type('html')
       .set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
       .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Roster API</title><link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head><body><div id="ui"></div><script src="/api/docs/assets/swagger-ui-bundle.js"></script><script src="/api/docs/init.js"></script></body></html>`,
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Roster API</title><link rel="stylesheet" href="${base}/api/docs/assets/swagger-ui.css"></head><body><div id="ui"></div><script src="${base}/api/docs/assets/swagger-ui-bundle.js"></script><script src="${base}/api/docs/init.js"></script></body></html>`,
       );
   });
   router.get('/api/docs/init.js', (_req, res) => {
-    res.type('application/javascript').send(`window.ui = SwaggerUIBundle({ url: '${API_BASE}/openapi.json', dom_id: '#ui' });`);
+    res.type('application/javascript').send(`window.ui = SwaggerUIBundle({ url: ${JSON.stringify(`${base}${API_BASE}/openapi.json`)}, dom_id: '#ui' });`);
   });
   router.use('/api/docs/assets', express.static(dist, { index: false, maxAge: '1h' }));
 }

@@ -51,6 +51,19 @@ describe('API keys', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('an address guessing keys is refused with 429 and Retry-After once past the limit', async () => {
+    // Its own process (limits are per process), so the other tests' address is not blocked.
+    const base = await harness().another({ SCIM_AUTH_FAILURE_LIMIT: '5' });
+    const guess = () => fetch(`${base}/api/v1/orgs/x`, { headers: { authorization: `Bearer rk_${'B'.repeat(43)}` } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await guess()).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    const last = await guess();
+    expect(last.status).toBe(429);
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await guess()).status).toBe(429);
+  });
+
   it('a revoked key stops at once; a rotated one keeps working for 24 hours, the new one from now', async () => {
     const { domain, clock } = harness();
     const { org, key } = await orgWithKey();
