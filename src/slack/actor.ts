@@ -12,7 +12,14 @@ import type { SlackDeps, WebClient } from './context.js';
  * `teamId`: the key a Slack user is known by — their Enterprise Grid org's id when the request comes from
  * one (a Grid user is one identity across its workspaces), else the workspace's team id.
  */
-export type SlackPerson = { actor: Actor; account: AccountRow; teamId: string; userId: string };
+export type SlackPerson = {
+  actor: Actor;
+  account: AccountRow;
+  teamId: string;
+  userId: string;
+  /** The workspace or Grid whose installation serves the request: whom an email lookup's "external" is judged against. */
+  servedBy: string;
+};
 
 type SlackBody = {
   team_id?: string;
@@ -86,7 +93,7 @@ export async function slackPerson(
           throw err;
         });
     })());
-  return { actor: accountActor(account.id, 'slack'), account, teamId, userId };
+  return { actor: accountActor(account.id, 'slack'), account, teamId, userId, servedBy: trust.servedBy };
 }
 
 /**
@@ -98,7 +105,7 @@ export async function slackPerson(
 export async function targetMember(
   domain: Domain,
   client: WebClient,
-  me: Pick<SlackPerson, 'actor' | 'teamId'>,
+  me: Pick<SlackPerson, 'actor' | 'teamId' | 'servedBy'>,
   orgId: string,
   target: Target | undefined,
 ): Promise<MemberView> {
@@ -107,7 +114,7 @@ export async function targetMember(
   const known = await domain.accounts.bySlack(me.teamId, target.slackUserId);
   if (known) return domain.members.find(me.actor, orgId, { accountId: known.id });
   // Not seen yet from Slack: the member (if any) is known by the email Slack verified for that user.
-  const email = await slackEmail(client, target.slackUserId, me.teamId);
+  const email = await slackEmail(client, target.slackUserId, me.servedBy);
   if (email) return domain.members.find(me.actor, orgId, { email });
   // Nobody to look for: the same checks, in the same order, and the same answer as a lookup that finds no one.
   await domain.orgs.get(me.actor, orgId);
@@ -119,10 +126,15 @@ export async function targetMember(
  * error, so the reply depends only on what the filtered query returns to someone allowed to run it.
  * Former members are found too: their events stay in the log.
  */
-export async function mentionedAccountId(domain: Domain, client: WebClient, teamId: string, slackUserId: string): Promise<string | undefined> {
-  const known = await domain.accounts.bySlack(teamId, slackUserId);
+export async function mentionedAccountId(
+  domain: Domain,
+  client: WebClient,
+  me: Pick<SlackPerson, 'teamId' | 'servedBy'>,
+  slackUserId: string,
+): Promise<string | undefined> {
+  const known = await domain.accounts.bySlack(me.teamId, slackUserId);
   if (known) return known.id;
-  const email = await slackEmail(client, slackUserId, teamId);
+  const email = await slackEmail(client, slackUserId, me.servedBy);
   return email ? (await domain.accounts.findByEmail(email))?.id : undefined;
 }
 
@@ -144,11 +156,14 @@ function homeOf(user: SlackUserInfo | undefined): string | undefined {
 /** A user as Slack's users.info describes it. */
 export type SlackUserInfo = NonNullable<Awaited<ReturnType<WebClient['users']['info']>>['user']>;
 
-/** The email a Slack user stands for, only when Slack vouches for it (the same rule as linking accounts). */
-export async function slackEmail(client: WebClient, userId: string, teamId: string): Promise<string | undefined> {
+/**
+ * The email a Slack user stands for, only when Slack vouches for it (the same rule as linking accounts),
+ * "external" judged against `servedBy`, the workspace or Grid whose installation serves the request.
+ */
+export async function slackEmail(client: WebClient, userId: string, servedBy: string): Promise<string | undefined> {
   try {
     const info = await client.users.info({ user: userId });
-    return mayLinkByEmail(emailFactsOf(info.user, teamId)) ? info.user?.profile?.email || undefined : undefined;
+    return mayLinkByEmail(emailFactsOf(info.user, servedBy)) ? info.user?.profile?.email || undefined : undefined;
   } catch (err) {
     if ((err as { data?: { error?: string } }).data?.error === 'user_not_found') return undefined;
     throw err;

@@ -19,8 +19,7 @@ export async function audit(c: CommandCtx) {
   }
   // Someone with no account matches no event: the reply is then the same "no events" as for a person
   // who did nothing here, so the filter tells nothing about who has an account in this deployment.
-  const actorId =
-    f.actor && 'slackUserId' in f.actor ? ((await mentionedAccountId(c.deps.domain, c.client, c.me.teamId, f.actor.slackUserId)) ?? NOBODY) : undefined;
+  const actorId = f.actor && 'slackUserId' in f.actor ? ((await mentionedAccountId(c.deps.domain, c.client, c.me, f.actor.slackUserId)) ?? NOBODY) : undefined;
   const events = await c.deps.domain.audit.query(c.me.actor, org.id, { action: f.action, since: f.since, actorId, limit: 40 });
   const msg = auditMessage(org.name, events);
   await say(c, msg.text, msg.blocks);

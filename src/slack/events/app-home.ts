@@ -12,7 +12,7 @@ export function registerEvents(app: App, deps: SlackDeps) {
     try {
       const me = await slackPerson(deps.domain, client, teamId, event.user, (body as { team_id?: string }).team_id, emailTrustOf(deps, context, teamId));
       // Asked afresh: an email Slack stopped vouching for (changed, unconfirmed, now a guest) enrolls nobody.
-      const vouched = me.account.email ? await slackEmail(client, event.user, teamId) : undefined;
+      const vouched = me.account.email ? await slackEmail(client, event.user, me.servedBy) : undefined;
       await publishHome(deps, client, me, { vouchedEmail: vouched, hash: (event as { view?: { hash?: string } }).view?.hash });
     } catch (err) {
       // Someone who must confirm their email first sees why App Home is empty, and what to do.
