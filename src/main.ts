@@ -135,6 +135,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
     outboxStats: domain.outbox.stats,
     version,
     slackMode: slack?.mode ?? 'off',
+    slackInstall: !!oauth && !!slack,
+    publicUrl: config.publicUrl,
     log,
     slackDelivery,
     metricsToken: config.metricsToken,

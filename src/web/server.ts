@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { CONTENT_SECURITY_POLICY, html, page } from '../shared/html.js';
 import { invitePageRateLimit, type RateLimitSettings } from './rate-limits.js';
+import { basePathOf } from '../shared/url.js';
 
 type WebDeps = {
   /** This process's pool, for its connection counts in /metrics. */
@@ -17,6 +18,10 @@ type WebDeps = {
   /** Slack's HTTP receiver (/slack/events); it reads the raw body itself to check signatures. */
   slackRouter?: Router | undefined;
   slackMode: 'http' | 'socket' | 'off';
+  /** Distribution: the Slack install page is served (linked from the home page). */
+  slackInstall?: boolean | undefined;
+  /** PUBLIC_URL: the home page's links keep its path prefix. */
+  publicUrl?: string | undefined;
   /** /scim/v2 for identity providers. */
   scimRouter?: Router | undefined;
   /** /invites/<token>: the invite page. */
@@ -61,6 +66,25 @@ export function createWebApp(deps: WebDeps): Express {
     if (deps.rateLimits) app.use('/slack-link', invitePageRateLimit(deps.rateLimits, tooManyInvitePageRequests));
     app.use('/slack-link', deps.slackLinkRouter);
   }
+  // What runs here, for whoever opens the address in a browser (instead of "Cannot GET /").
+  app.get('/', (_req, res) => {
+    const base = basePathOf(deps.publicUrl ?? '');
+    const slack =
+      deps.slackMode === 'off'
+        ? html`<li>Slack: off (see the README to turn it on)</li>`
+        : deps.slackInstall
+          ? html`<li>Slack: on — <a href="${base}/slack/install">add Roster to a Slack workspace</a></li>`
+          : html`<li>Slack: on (${deps.slackMode === 'socket' ? 'Socket Mode' : 'HTTP events at /slack/events'})</li>`;
+    res
+      .set('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+      .type('html')
+      .send(
+        page(
+          'Roster',
+          html`<h1>Roster ${deps.version}</h1><p>Organizations, members, roles and invites for your product.</p><ul>${slack}<li>SCIM 2.0 for identity providers: <code>${base}/scim/v2</code></li><li>API: <a href="${base}/api/docs">reference</a> · <a href="${base}/api/v1/openapi.json">OpenAPI document</a></li><li><a href="${base}/healthz">Health</a></li></ul>`,
+        ),
+      );
+  });
   app.get('/healthz', async (_req, res) => {
     const dbUp = await deps.databaseUp();
     res.status(dbUp ? 200 : 503).json({

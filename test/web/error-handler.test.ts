@@ -28,6 +28,17 @@ describe('the real app', () => {
     }
   });
 
+  it('GET / is a small page saying what runs here and linking to health, the API reference and SCIM, not "Cannot GET /"', async () => {
+    const h = roster();
+    const r = await h.get('/');
+    expect(r.status).toBe(200);
+    expect(r.text).toMatch(/<h1>Roster \d+\.\d+\.\d+<\/h1>/);
+    expect(r.text).toContain('href="/healthz"');
+    expect(r.text).toContain('href="/api/docs"');
+    expect(r.text).toContain('/scim/v2');
+    expect(r.text).not.toMatch(STACK);
+  });
+
   it('a path under /slack that nothing serves is answered as JSON', async () => {
     const h = roster();
     const r = await h.get('/slack/nothing');
