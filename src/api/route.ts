@@ -24,8 +24,6 @@ export type RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   ok: { status: 200 | 201 | 204; schema?: R; description: string };
   /** The problem statuses this route can answer besides 401/429/5xx. */
   problems: number[];
-  /** Operator keys only. */
-  operator?: true;
   handle: (ctx: {
     actor: Actor;
     domain: Domain;
@@ -73,8 +71,6 @@ export function mount(
   router[route.method](route.path, async (req, res, next) => {
     try {
       const actor = res.locals.actor as Actor;
-      if (route.operator && !(actor.type === 'api' && actor.orgId === null))
-        return sendProblem(res, problem(403, 'forbidden', 'This endpoint needs an operator API key (roster api-key create --operator).'));
       const params = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
       if (!params.success) return sendProblem(res, inputProblem('path', params.error));
       const query = route.query ? route.query.safeParse(req.query) : { success: true as const, data: {} };

@@ -6,7 +6,7 @@ import { type Actor, type Deps, isUniqueViolation, systemActor } from './context
 import { fail } from './errors.js';
 import { emailSchema, parseId, parseInput } from './validation.js';
 import { cleanDisplayName, displayNameSchema, findAccountByEmail, findOrCreateAccountByEmail } from './account-by-email.js';
-import { createSlackLinkService } from './slack-links.js';
+import type { SlackLinkService } from './slack-links.js';
 
 const slackIdentitySchema = z.object({
   teamId: z.string().trim().min(1).max(40),
@@ -49,9 +49,9 @@ type SlackIdentityInput = z.input<typeof slackIdentitySchema>;
 
 export { findOrCreateAccountByEmail, findAccountByEmail, displayNameSchema };
 
-export function createAccountService(deps: Deps) {
+/** `links`: where a Slack user of a workspace not trusted for emails is sent to confirm their address. */
+export function createAccountService(deps: Deps, links: SlackLinkService) {
   const { db, clock } = deps;
-  const links = createSlackLinkService(deps);
 
   async function get(accountId: string): Promise<AccountRow> {
     parseId(accountId, 'account id');

@@ -75,7 +75,7 @@ export function createAuthorization(deps: Deps) {
   async function orgsOf(actor: Actor, input: { subject: unknown }) {
     const subject = parseInput(subjectSchema, input.subject);
     if (!(actor.type === 'system' || (actor.type === 'api' && actor.orgId === null)))
-      fail('forbidden', "Only an operator API key can list a person's organizations across orgs.");
+      fail('forbidden', "Only an operator API key (roster api-key create --operator) can list a person's organizations across orgs.");
     return db
       .select({ orgId: orgs.id, name: orgs.name, slug: orgs.slug, role: memberships.role, status: memberships.status, joinedAt: memberships.joinedAt })
       .from(memberships)

@@ -26,9 +26,10 @@ export function createDomain(given: Deps) {
   const deps: Deps = { ...given, db: withEvents(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
   const invites = createInviteService(deps);
   const consents = createConsentService(deps);
-  const slackLinks = createSlackLinkService(deps);
+  const slackInstallations = createSlackInstallationService(deps);
+  const slackLinks = createSlackLinkService(deps, slackInstallations);
   return {
-    accounts: createAccountService(deps),
+    accounts: createAccountService(deps, slackLinks),
     orgs: createOrgService(deps),
     members: createMemberService(deps),
     invites,
@@ -45,7 +46,7 @@ export function createDomain(given: Deps) {
     scim: createScimService(deps),
     domains: { ...createDomainService(deps), ...createEnrollment(deps) },
     replay: createReplayGuard(deps),
-    slackInstallations: createSlackInstallationService(deps),
+    slackInstallations,
   };
 }
 

@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { slackInstallations } from '../db/schema.js';
-import { type Actor, type Deps, systemActor } from './context.js';
+import { slackInstallations, type SlackInstallationRow } from '../db/schema.js';
+import { type Actor, type Deps, type Executor, systemActor } from './context.js';
 import { emit } from './events.js';
 import { seal, unseal } from './sealed.js';
 
@@ -43,6 +43,23 @@ export function createSlackInstallationService(deps: Deps) {
     k.isEnterpriseInstall
       ? and(eq(slackInstallations.isEnterpriseInstall, true), eq(slackInstallations.enterpriseId, k.enterpriseId ?? ''))
       : and(eq(slackInstallations.isEnterpriseInstall, false), eq(slackInstallations.teamId, k.teamId ?? ''));
+
+  /** The audit event of an installation that went (uninstalled, revoked, refused by Slack). */
+  async function uninstalled(tx: Executor, row: SlackInstallationRow, reason: string) {
+    await emit(
+      tx,
+      systemActor('slack-install'),
+      {
+        orgId: null,
+        action: 'slack.uninstalled',
+        targetType: 'slack_installation',
+        targetId: row.id,
+        before: { enterpriseId: row.enterpriseId, teamId: row.teamId, isEnterpriseInstall: row.isEnterpriseInstall },
+        after: { reason },
+      },
+      clock.now(),
+    );
+  }
 
   /** Saves an installation (a reinstall replaces it, with its new token and scopes), audited. */
   async function save(k: InstallationKey, installation: unknown, installer?: string): Promise<void> {
@@ -122,19 +139,7 @@ export function createSlackInstallationService(deps: Deps) {
       const [row] = await tx.select().from(slackInstallations).where(where(k)).for('update');
       if (!row || !still(JSON.parse(unseal(key(), row.sealed, boundTo(row))))) return false;
       await tx.delete(slackInstallations).where(eq(slackInstallations.id, row.id));
-      await emit(
-        tx,
-        systemActor('slack-install'),
-        {
-          orgId: null,
-          action: 'slack.uninstalled',
-          targetType: 'slack_installation',
-          targetId: row.id,
-          before: { enterpriseId: row.enterpriseId, teamId: row.teamId, isEnterpriseInstall: row.isEnterpriseInstall },
-          after: { reason },
-        },
-        clock.now(),
-      );
+      await uninstalled(tx, row, reason);
       return true;
     });
     forget();
@@ -178,19 +183,7 @@ export function createSlackInstallationService(deps: Deps) {
     const removed = await db.transaction(async (tx) => {
       const gone = await tx.delete(slackInstallations).where(where(k)).returning();
       for (const row of gone) {
-        await emit(
-          tx,
-          systemActor('slack-install'),
-          {
-            orgId: null,
-            action: 'slack.uninstalled',
-            targetType: 'slack_installation',
-            targetId: row.id,
-            before: { enterpriseId: row.enterpriseId, teamId: row.teamId, isEnterpriseInstall: row.isEnterpriseInstall },
-            after: { reason },
-          },
-          clock.now(),
-        );
+        await uninstalled(tx, row, reason);
       }
       return gone.length > 0;
     });
@@ -200,3 +193,5 @@ export function createSlackInstallationService(deps: Deps) {
 
   return { save, find, update, remove, removeIf };
 }
+
+export type SlackInstallationService = ReturnType<typeof createSlackInstallationService>;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { slackEmailLinks, slackIdentities, slackLinkSends, type AccountRow } from '../db/schema.js';
-import { createSlackInstallationService } from './slack-installations.js';
+import type { SlackInstallationService } from './slack-installations.js';
 import { findOrCreateAccountByEmail } from './account-by-email.js';
 import { type Deps, type Executor, systemActor } from './context.js';
 import { emit } from './events.js';
@@ -47,10 +47,10 @@ export function slackLinkUrl(publicUrl: string, token: string): string {
 /** What a link asks: the Slack user and the address they confirm. */
 export type SlackLinkView = { teamId: string; userId: string; email: string; linked: boolean; displayName: string | null; workspace: string | null };
 
-export function createSlackLinkService(deps: Deps) {
+/** `installations`: to name the workspace asking in the email. */
+export function createSlackLinkService(deps: Deps, installations: SlackInstallationService) {
   const { db, clock, settings } = deps;
   const key = settings.inviteTokenKey;
-  const installations = createSlackInstallationService(deps);
 
   /** How the request went: a link went out now, one went out a moment ago, or a limit holds it back. */
   type RequestOutcome = 'sent' | 'recent' | 'limited';
@@ -215,3 +215,5 @@ export function createSlackLinkService(deps: Deps) {
 
   return { request, pending, lookup, confirm, trusts };
 }
+
+export type SlackLinkService = ReturnType<typeof createSlackLinkService>;

@@ -96,6 +96,17 @@ export async function slackPerson(
   return { actor: accountActor(account.id, 'slack'), account, teamId, userId, servedBy: trust.servedBy };
 }
 
+/** The person behind a click or a form submission (their body names the user, the team and any Grid alike). */
+export function personOfInteraction(
+  deps: SlackDeps,
+  client: WebClient,
+  body: SlackBody & { user: { id: string } },
+  context: { teamId?: string | undefined; enterpriseId?: string | undefined },
+): Promise<SlackPerson> {
+  const key = identityKeyOf(body);
+  return slackPerson(deps.domain, client, key, body.user.id, workspaceOf(body), emailTrustOf(deps, context, key));
+}
+
 /**
  * The member an `@mention` or email names, for commands like `/org role @ana admin`, looked up inside
  * the acting org only. members.find checks the actor's own membership first and answers

@@ -316,7 +316,7 @@ describe('changes through the API', () => {
 
 describe('GET /orgs/{org}/events', () => {
   it('the org’s events in order, each once, from a cursor; types filter; another org’s key gets 404', async () => {
-    const { org, key, people } = await orgWithKey('read');
+    const { org, key } = await orgWithKey('read');
     const all = await api(`/orgs/${org.slug}/events?limit=500`, key);
     expect(all.status).toBe(200);
     const seqs = all.json.events.map((e: { sequence: number }) => e.sequence);
@@ -349,12 +349,11 @@ describe('GET /orgs/{org}/events', () => {
     expect((await api(`/orgs/${org.slug}/events?types=%00`, key)).status).toBe(400);
     const other = await orgWithKey();
     expect((await api(`/orgs/${org.slug}/events`, other.key)).status).toBe(404);
-    void people;
   });
 
   it('polling while changes are written by two Roster processes at once never skips or repeats an event', async () => {
-    const { domain, another } = harness();
-    const { org, key, people } = await orgWithKey();
+    const { another } = harness();
+    const { org, key } = await orgWithKey();
     const second = await another();
     const start = await api(`/orgs/${org.slug}/events?limit=500`, key);
     let cursor: string = start.json.next;
@@ -386,8 +385,6 @@ describe('GET /orgs/{org}/events', () => {
     }
     const first = start.json.events.at(-1).sequence;
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => first + 1 + i));
-    void domain;
-    void people;
   });
 
   it('events older than the retention are pruned, never fewer than 30 days; account-level events stay', async () => {

@@ -47,7 +47,7 @@ export const listEvents = defineRoute({
   },
   problems: [400, 403, 404],
   handle: async ({ actor, domain, params, query }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     const types = query.types
       ?.split(',')
       .map((t: string) => t.trim())

@@ -35,7 +35,7 @@ export const listInvites = defineRoute({
   ok: { status: 200, schema: z.object({ invites: z.array(inviteSchema) }), description: 'Pending invites, oldest first.' },
   problems: [403, 404],
   handle: async ({ actor, domain, params }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     return { invites: (await domain.invites.listPending(actor, orgId)).map(inviteOut) };
   },
 });
@@ -71,7 +71,7 @@ export const createInvites = defineRoute({
   },
   problems: [400, 403, 404, 409],
   handle: async ({ actor, domain, params, body, publicUrl, kickOutbox }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     const results = await domain.invites.create(actor, orgId, {
       emails: body.emails,
       ...(body.role ? { role: body.role } : {}),
@@ -98,7 +98,7 @@ export const revokeInvite = defineRoute({
   ok: { status: 204, description: 'Revoked.' },
   problems: [400, 403, 404, 409],
   handle: async ({ actor, domain, params }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     await domain.invites.revoke(actor, params.invite, { orgId });
     return undefined;
   },

@@ -33,7 +33,7 @@ export const patchMember = defineRoute({
   ok: { status: 200, schema: memberSchema, description: 'The member as they are now.' },
   problems: [400, 403, 404, 409],
   handle: async ({ actor, domain, params, query, body }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     const target = await domain.members.find(actor, orgId, whoOf(params.member));
     const now =
       body.role !== undefined
@@ -54,7 +54,7 @@ export const deleteMember = defineRoute({
   ok: { status: 204, description: 'Removed.' },
   problems: [403, 404, 409],
   handle: async ({ actor, domain, params, query }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     const target = await domain.members.find(actor, orgId, whoOf(params.member));
     await domain.members.remove(actor, orgId, target.accountId, { force: query.force === 'true' });
     return undefined;

@@ -39,7 +39,7 @@ export const listMembers = defineRoute({
   ok: { status: 200, schema: memberPageSchema, description: 'A page of members.' },
   problems: [400, 404],
   handle: async ({ actor, domain, params, query }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     const offset = offsetOf(query.after) ?? 0;
     // One more than asked: whether there is a next page.
     const rows = await domain.members.list(actor, orgId, { limit: query.limit + 1, offset });
@@ -66,7 +66,7 @@ export const getMember = defineRoute({
   ok: { status: 200, schema: memberSchema, description: 'The member.' },
   problems: [400, 404],
   handle: async ({ actor, domain, params }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     return memberOut(await domain.members.find(actor, orgId, whoOf(params.member)));
   },
 });

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { permissionSchema, subjectSchema } from '../../domain/authorization.js';
-import type { Actor } from '../../domain/context.js';
 import type { Domain } from '../../domain/index.js';
 import { fail, isDomainError } from '../../domain/errors.js';
 import { isUuid } from '../../domain/validation.js';
@@ -13,7 +12,7 @@ export const orgParams = z.object({ org: z.string().min(1).max(100).describe('Th
  * The org a path names, by id or slug. An id goes to the domain as it is (which refuses an org the key
  * cannot see with the same 404 as one that does not exist); a slug is looked up first.
  */
-export async function orgIdOf(domain: Domain, _actor: Actor, ref: string): Promise<string> {
+export async function orgIdOf(domain: Domain, ref: string): Promise<string> {
   if (isUuid(ref)) return ref.toLowerCase();
   try {
     return (await domain.orgs.findBySlug(ref)).id;
@@ -33,7 +32,7 @@ export const getOrg = defineRoute({
   params: orgParams,
   ok: { status: 200, schema: orgSchema, description: 'The organization.' },
   problems: [404],
-  handle: async ({ actor, domain, params }) => orgOut(await domain.orgs.get(actor, await orgIdOf(domain, actor, params.org))),
+  handle: async ({ actor, domain, params }) => orgOut(await domain.orgs.get(actor, await orgIdOf(domain, params.org))),
 });
 
 export const authorizeBody = z.object({ user: subjectSchema, permission: permissionSchema }).strict();
@@ -50,7 +49,7 @@ export const authorizeInOrg = defineRoute({
   ok: { status: 200, schema: accessAnswerSchema, description: 'The answer (a person who is not a member is allowed: false, not an error).' },
   problems: [400, 404],
   handle: async ({ actor, domain, params, body }) => {
-    const orgId = await orgIdOf(domain, actor, params.org);
+    const orgId = await orgIdOf(domain, params.org);
     return domain.authorization.check(actor, orgId, { subject: body.user, permission: body.permission });
   },
 });

@@ -12,7 +12,6 @@ export const userOrgs = defineRoute({
   params: z.object({ email: emailSchema.describe('Their email address.') }),
   ok: { status: 200, schema: userOrgsSchema, description: 'Their organizations (none: an empty list).' },
   problems: [400, 403],
-  operator: true,
   handle: async ({ actor, domain, params }) => {
     const rows = await domain.authorization.orgsOf(actor, { subject: { email: params.email } });
     return { orgs: rows.map((r) => ({ id: r.orgId, name: r.name, slug: r.slug, role: r.role, status: r.status, joinedAt: r.joinedAt.toISOString() })) };

@@ -1,5 +1,5 @@
 import type { App, BlockAction } from '@slack/bolt';
-import { emailTrustOf, identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
+import { personOfInteraction } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { ids } from '../ids.js';
 import { menuChoice } from './metadata.js';
@@ -63,14 +63,7 @@ export function registerActions(app: App, deps: SlackDeps) {
         // A click that shows a form opens it first, as "Loading…", before any lookup (see commands/index.ts).
         if (body.view?.type !== 'modal' && opensForm(action))
           loadingViewId = (await client.views.open({ trigger_id: body.trigger_id, view: loadingModal() as never })).view?.id;
-        const me = await slackPerson(
-          deps.domain,
-          client,
-          identityKeyOf(body),
-          body.user.id,
-          workspaceOf(body),
-          emailTrustOf(deps, context, identityKeyOf(body)),
-        );
+        const me = await personOfInteraction(deps, client, body, context);
         await run({ deps, body, action, me, client, respond, fromHome, loadingViewId });
         // Whatever the change told someone (a role changed, a member removed) goes out now, not at the next poll.
         deps.kickOutbox();

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { isDomainError } from '../../domain/errors.js';
-import { emailTrustOf, identityKeyOf, slackPerson, workspaceOf } from '../actor.js';
+import { personOfInteraction } from '../actor.js';
 import type { SlackDeps } from '../context.js';
 import { infoModal } from '../blocks/modals.js';
 import { ids } from '../ids.js';
@@ -50,14 +50,7 @@ export function registerViews(app: App, deps: SlackDeps) {
         await respondAck(r);
       };
       try {
-        const me = await slackPerson(
-          deps.domain,
-          client,
-          identityKeyOf(body),
-          body.user.id,
-          workspaceOf(body),
-          emailTrustOf(deps, context, identityKeyOf(body)),
-        );
+        const me = await personOfInteraction(deps, client, body, context);
         await run({ deps, values: view.state.values, view, me, ack: once, client });
         // Whatever the change told someone (a role changed, a member removed) goes out now, not at the next poll.
         deps.kickOutbox();
