@@ -64,6 +64,10 @@ const schema = z.object({
   ),
   INVITE_PAGE_RATE_LIMIT: z.coerce.number().int().min(0).max(10_000_000).default(120),
   DNS_SERVERS: optionalString,
+  WEBHOOKS_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'WEBHOOKS_ALLOW_PRIVATE is true or false' })
+    .optional()
+    .transform((v) => v === 'true'),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'METRICS_TOKEN must be at least 16 characters.' }),
 });
 
@@ -108,6 +112,8 @@ export type Config = {
   eventRetentionDays: number | undefined;
   /** DNS servers for domain verification (e.g. 127.0.0.1:5353); undefined = the system's resolvers. */
   dnsServers: string[] | undefined;
+  /** Webhooks may reach private, loopback and link-local addresses (tests, intranet receivers): off by default. */
+  webhooksAllowPrivate: boolean;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   slack: {
@@ -176,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiPerKeyPerMinute: e.API_RATE_LIMIT,
     },
     dnsServers: parseDnsServers(e.DNS_SERVERS),
+    webhooksAllowPrivate: e.WEBHOOKS_ALLOW_PRIVATE,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
     metricsToken: e.METRICS_TOKEN,
     slack: {

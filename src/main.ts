@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger.js';
 import { appSecret, deriveKey } from './secrets.js';
 import { createEmailChannel } from './delivery/email-channel.js';
 import { createMailer, type Mailer } from './delivery/email.js';
+import { createWebhookSender } from './delivery/webhook-http.js';
 import { createWorker, type Worker } from './jobs/agenda.js';
 import { createScimRouter } from './scim/router.js';
 import { createSlackChannel } from './slack/notifications.js';
@@ -31,7 +32,7 @@ export type StartOptions = {
   mailer?: Mailer;
   /** false: the worker exists (its jobs can be run by hand) but agenda does not schedule them. */
   startJobs?: boolean;
-  jobIntervals?: Partial<Record<'expireInvites' | 'remindInvitees' | 'deliverNotifications' | 'verifyDomains', string>>;
+  jobIntervals?: Partial<Record<'expireInvites' | 'remindInvitees' | 'deliverNotifications' | 'verifyDomains' | 'deliverWebhooks', string>>;
 };
 
 /** Wiring: the only module that knows every part. Returns a handle to stop it all. */
@@ -113,8 +114,14 @@ export async function start(config: Config, opts: StartOptions = {}) {
           installationRefused: slack.installationRefused,
         })
       : undefined;
+  const webhookSender =
+    config.role !== 'web'
+      ? createWebhookSender({ allowPrivate: config.webhooksAllowPrivate, dnsServers: config.dnsServers, userAgent: `Roster/${version}` })
+      : undefined;
+  let webhooksQueued: ReturnType<typeof listenTo> | undefined;
   if (config.role !== 'web') {
     worker = createWorker({
+      webhooks: webhookSender,
       pool: database.pool,
       domain,
       log,
@@ -125,7 +132,13 @@ export async function start(config: Config, opts: StartOptions = {}) {
       intervals: opts.jobIntervals,
       eventRetentionDays: config.eventRetentionDays,
     });
-    if (opts.startJobs !== false) await worker.start();
+    if (opts.startJobs !== false) {
+      await worker.start();
+      // Deliveries queued by any process (at its commit) are sent at once by whichever worker leases them.
+      webhooksQueued = listenTo(database.pool, 'roster_webhooks');
+      const w = worker;
+      webhooksQueued.onChange(() => w.kickWebhooks());
+    }
   }
   if (slack && web) await slack.start();
 
@@ -189,7 +202,9 @@ export async function start(config: Config, opts: StartOptions = {}) {
     (stopping ??= (async () => {
       clearTimeout(soon);
       await slack?.stop();
+      await webhooksQueued?.close();
       await worker?.stop();
+      webhookSender?.close();
       await scimTokenChanges?.close();
       await slackInstallationChanges?.close();
       mailer.close();

@@ -23,6 +23,6 @@ export function appSecret(config: Config): string {
 }
 
 /** Separate keys per purpose, derived from the one secret. */
-export function deriveKey(secret: string, purpose: 'invite-token' | 'csrf' | 'slack-installations' | 'slack-oauth-state'): Buffer {
+export function deriveKey(secret: string, purpose: 'invite-token' | 'csrf' | 'slack-installations' | 'slack-oauth-state' | 'webhook-secrets'): Buffer {
   return createHmac('sha256', secret).update(`roster:${purpose}`).digest();
 }

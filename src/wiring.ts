@@ -21,6 +21,7 @@ export function createRosterDomain(
       membershipMode: config.membershipMode,
       inviteTokenKey: deriveKey(appSecret(config), 'invite-token'),
       installationKey: deriveKey(appSecret(config), 'slack-installations'),
+      webhookSecretKey: deriveKey(appSecret(config), 'webhook-secrets'),
       // One workspace's own install trusts its workspace; a distributed app only those the operator lists.
       slackEmailsTrusted: config.slack.clientId ? config.slack.trustedTeams : 'all',
     },

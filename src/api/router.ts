@@ -15,6 +15,16 @@ import { userOrgs } from './routes/users.js';
 import { listEvents } from './routes/events.js';
 import { deleteMember, patchMember } from './routes/member-changes.js';
 import { createInvites, listInvites, revokeInvite } from './routes/invites.js';
+import {
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  patchWebhook,
+  replayWebhook,
+  rotateWebhookSecret,
+} from './routes/webhooks.js';
 
 export type ApiDeps = {
   domain: Domain;
@@ -38,6 +48,14 @@ export const apiRoutes: AnyRoute[] = [
   createInvites,
   revokeInvite,
   listEvents,
+  listWebhooks,
+  createWebhook,
+  getWebhook,
+  patchWebhook,
+  deleteWebhook,
+  rotateWebhookSecret,
+  replayWebhook,
+  listWebhookDeliveries,
   userOrgs,
 ];
 

@@ -12,3 +12,4 @@ export * from './schema/scim.js';
 export * from './schema/domains.js';
 export * from './schema/slack.js';
 export * from './schema/api.js';
+export * from './schema/webhooks.js';

@@ -31,7 +31,7 @@ export function can(role: Role, permission: Permission): boolean {
 }
 
 /** The roles that hold a permission, in listing order. */
-function holdersOf(permission: Permission): Role[] {
+export function holdersOf(permission: Permission): Role[] {
   return roles.filter((r) => can(r, permission));
 }
 

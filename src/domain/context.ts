@@ -21,6 +21,8 @@ export type DomainSettings = {
   inviteTokenKey: Buffer;
   /** Seals Slack installations (their tokens) at rest; derived from APP_SECRET. */
   installationKey?: Buffer | undefined;
+  /** Seals webhook signing secrets at rest; derived from APP_SECRET. */
+  webhookSecretKey?: Buffer | undefined;
   /**
    * Which Slack workspaces (T…) and Grids (E…) Roster takes at their word on a person's email: 'all' for a
    * one-workspace install (its own workspace), else the operator's list (distribution: any workspace can

@@ -60,6 +60,8 @@ export const errorCatalogue = {
   slack_link_invalid:
     'This link is not valid any more: it expired, was replaced by a newer one, or was already used. Run a Roster command in Slack to get a new one.',
   domain_not_verified: 'That domain is not verified yet. Publish its DNS record and verify it first.',
+  webhook_not_found: 'No webhook endpoint with that id in this organization.',
+  webhook_limit_reached: 'This organization has as many webhook endpoints as it may have. Remove one first.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -24,6 +24,8 @@ type DomainView = { domain: string; status: string };
 type Enrollment = { enrollment: string; role: Role };
 /** A Slack installation as its events show it: a workspace's, or a Grid's org-wide one. */
 type InstallationView = { enterpriseId: string | null; teamId: string | null; isEnterpriseInstall: boolean };
+/** A webhook endpoint as its events show it. */
+type WebhookView = { url: string; events: string[]; enabled: boolean };
 
 /** Every event type, with what it is about and what its before and after hold. */
 export interface EventTypes {
@@ -86,11 +88,31 @@ export interface EventTypes {
   'domain.verification_failed': Shape<'domain', DomainView, DomainView & { reason: string }>;
   'domain.removed': Shape<'domain', DomainView, undefined>;
   'domain.enrollment_changed': Shape<'domain', Enrollment & { domain: string }, Enrollment & { domain: string }>;
+  'webhook.created': Shape<'webhook', undefined, WebhookView>;
+  'webhook.updated': Shape<'webhook', WebhookView, WebhookView>;
+  'webhook.deleted': Shape<'webhook', WebhookView, undefined>;
+  'webhook.secret_rotated': Shape<'webhook', { previousValidUntil: Date }, undefined>;
+  /** reason: why deliveries stopped (its retries ran out, or it answered 410 Gone). */
+  'webhook.disabled': Shape<'webhook', undefined, { url: string; reason: string }>;
+  'webhook.enabled': Shape<'webhook'>;
+  'webhook.replayed': Shape<'webhook', undefined, { since: Date; queued: number }>;
 }
 
 export type EventType = keyof EventTypes;
+
 export type EventTarget =
-  'account' | 'org' | 'membership' | 'invite' | 'join_request' | 'scim_token' | 'api_key' | 'scim_user' | 'scim_group' | 'domain' | 'slack_installation';
+  | 'account'
+  | 'org'
+  | 'membership'
+  | 'invite'
+  | 'join_request'
+  | 'scim_token'
+  | 'api_key'
+  | 'scim_user'
+  | 'scim_group'
+  | 'domain'
+  | 'slack_installation'
+  | 'webhook';
 
 /**
  * The notifications an event may bring to the outbox, by event type; the domain function that emits it
@@ -108,6 +130,7 @@ export interface EventNotifications {
   'join_request.created': 'join_request.created';
   'join_request.approved': 'join_request.decided';
   'join_request.denied': 'join_request.decided';
+  'webhook.disabled': 'webhook.disabled';
 }
 
 /** A notification an event brings: when and for which org come from the event. */
@@ -214,12 +237,28 @@ async function write(tx: Executor, rows: EventRow[]): Promise<void> {
       select org_id, n from counts order by org_id
       on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
       returning org_id, last_seq
+    ), recorded as (
+      insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, after, seq)
+      select ev.at, ev.org_id, ev.actor_type, ev.actor_id, ev.actor_label, ev.via, ev.action, ev.target_type, ev.target_id, ev.before, ev.after,
+             taken.last_seq - counts.n + row_number() over (partition by ev.org_id order by ev.ordinality)
+      from ev left join counts on counts.org_id = ev.org_id left join taken on taken.org_id = ev.org_id
+      order by ev.ordinality
+      returning id, at, org_id, action, seq
     )
-    insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, after, seq)
-    select ev.at, ev.org_id, ev.actor_type, ev.actor_id, ev.actor_label, ev.via, ev.action, ev.target_type, ev.target_id, ev.before, ev.after,
-           taken.last_seq - counts.n + row_number() over (partition by ev.org_id order by ev.ordinality)
-    from ev left join counts on counts.org_id = ev.org_id left join taken on taken.org_id = ev.org_id
-    order by ev.ordinality`);
+    ${queueWebhooks('recorded')}`);
+}
+
+/**
+ * The webhook outbox: one delivery per event for each of its org's endpoints that takes the event's type
+ * (disabled ones too: they get them in order when enabled again), in the event's transaction, so none is
+ * lost. `from` names a CTE of the recorded events (id, at, org_id, action, seq).
+ */
+function queueWebhooks(from: string): SQL {
+  return sql`
+    insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
+    select w.id, r.id, r.seq, r.at, r.at
+    from ${sql.identifier(from)} r join webhook_endpoints w on w.org_id = r.org_id
+    where r.seq is not null and (cardinality(w.event_types) = 0 or r.action = any(w.event_types))`;
 }
 
 /**
@@ -243,7 +282,8 @@ export function emitFromRows(from: string, actor: Extract<Actor, { type: 'system
       select ${at}, e.org_id, 'system', ${actor.job}, ${who}, ${viaOf(actor)}, ${action}, ${targetType}, e.target_id, e.before,
              s.last_seq - c.n + row_number() over (partition by e.org_id order by e.target_id)
       from ${src} e left join event_counts c on c.org_id = e.org_id left join event_numbers s on s.org_id = e.org_id
-    )`;
+      returning id, at, org_id, action, seq
+    ), webhooks_queued as (${queueWebhooks('events_recorded')})`;
 }
 
 /**

@@ -34,7 +34,7 @@ export type FeedEvent = {
   data: { before: unknown; after: unknown };
 };
 
-function eventOf(r: AuditEventRow): FeedEvent {
+export function eventOf(r: AuditEventRow): FeedEvent {
   return {
     // Stable and unique across orgs: the org and the number.
     id: `evt_${r.orgId}_${r.seq}`,

@@ -20,6 +20,7 @@ import { createFeed } from './feed.js';
 import { createReplayGuard } from './replay.js';
 import { createSlackInstallationService } from './slack-installations.js';
 import { createSlackLinkService } from './slack-links.js';
+import { createWebhookService } from './webhooks/index.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
@@ -47,6 +48,7 @@ export function createDomain(given: Deps) {
     domains: { ...createDomainService(deps), ...createEnrollment(deps) },
     replay: createReplayGuard(deps),
     slackInstallations,
+    webhooks: createWebhookService(deps),
   };
 }
 

@@ -17,7 +17,8 @@ export type NotificationKind =
   | 'member.consent_requested'
   | 'join_request.created'
   | 'join_request.decided'
-  | 'account.slack_link';
+  | 'account.slack_link'
+  | 'webhook.disabled';
 
 type Channel = 'email' | 'slack' | 'slack_or_email';
 
@@ -38,6 +39,8 @@ export const channelsFor: Record<NotificationKind, Channel[]> = {
   'join_request.decided': ['slack_or_email'],
   // The link proves the address: only the address can carry it.
   'account.slack_link': ['email'],
+  // The org's owners, told in Slack (by email when they don't use it).
+  'webhook.disabled': ['slack_or_email'],
 };
 
 export type Notification = {

@@ -4,7 +4,9 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import type pg from 'pg';
 import { isDatabaseUnavailable, type Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
+import type { WebhookTransport } from '../domain/webhooks/index.js';
 import { type Channels, deliverDueNotifications } from './deliver-notifications.js';
+import { deliverDueWebhooks } from './deliver-webhooks.js';
 
 const jobNames = {
   expireInvites: 'expire-invites',
@@ -12,6 +14,7 @@ const jobNames = {
   deliverNotifications: 'deliver-notifications',
   verifyDomains: 'verify-domains',
   pruneEvents: 'prune-events',
+  deliverWebhooks: 'deliver-webhooks',
 } as const;
 
 /** Invites expired per statement (and transaction) by the expire-invites job, and callers at once. */
@@ -42,6 +45,8 @@ type WorkerOptions = {
   domain: Domain;
   log: Logger;
   channels: Channels;
+  /** Sends webhooks; none: deliveries wait in their queue. */
+  webhooks?: WebhookTransport | undefined;
   intervals?: Partial<Record<keyof typeof jobNames, string>>;
   /** How long events are kept (the API's feed and the audit log), at least 30 days; none: for ever. */
   eventRetentionDays?: number | undefined;
@@ -61,6 +66,7 @@ export function createWorker(opts: WorkerOptions) {
     deliverNotifications: '15 seconds',
     verifyDomains: '5 minutes',
     pruneEvents: '1 hour',
+    deliverWebhooks: '5 seconds',
     ...opts.intervals,
   };
 
@@ -101,6 +107,12 @@ export function createWorker(opts: WorkerOptions) {
       if (stats.verified || stats.failed) log.info(stats, 'rechecked pending domains');
       return stats;
     },
+    deliverWebhooks: async () => {
+      if (!opts.webhooks) return { sent: 0, failed: 0, endpoints: 0 };
+      const stats = await deliverDueWebhooks(domain, opts.webhooks, log);
+      if (stats.sent || stats.failed) log.info(stats, 'delivered webhooks');
+      return stats;
+    },
     pruneEvents: async () => {
       if (opts.eventRetentionDays === undefined) return 0;
       const pruned = await domain.feed.prune(opts.eventRetentionDays);
@@ -111,25 +123,34 @@ export function createWorker(opts: WorkerOptions) {
 
   let agenda: Agenda | undefined;
 
-  // In-process nudge after a change queued notifications: deliver now instead of at the next tick.
-  let running: Promise<unknown> | undefined;
-  let again = false;
-  function kick(): void {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = run
-      .deliverNotifications()
-      .catch((err) => log.error({ err }, 'notification delivery failed'))
-      .finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          kick();
-        }
-      });
-  }
+  // In-process nudges: deliver now instead of at the next tick (notifications after a change queued
+  // some; webhooks when any process queued deliveries). A nudge during a run starts one more after it.
+  const nudger = (name: string, work: () => Promise<unknown>) => {
+    let running: Promise<unknown> | undefined;
+    let again = false;
+    const kick = (): void => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = work()
+        .catch((err) => log.error({ err }, `${name} failed`))
+        .finally(() => {
+          running = undefined;
+          if (again) {
+            again = false;
+            kick();
+          }
+        });
+    };
+    const idle = async () => {
+      while (running) await running;
+    };
+    return { kick, idle };
+  };
+  const notificationsNudge = nudger('notification delivery', run.deliverNotifications);
+  const webhooksNudge = nudger('webhook delivery', run.deliverWebhooks);
+  const kick = notificationsNudge.kick;
 
   // While PostgreSQL is away (a restart, a failover) every poll fails: say so once, not every 5 seconds.
   const outage = databaseOutageLog(log);
@@ -161,22 +182,25 @@ export function createWorker(opts: WorkerOptions) {
     agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.verifyDomains, keptAlive(run.verifyDomains, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.pruneEvents, keptAlive(run.pruneEvents, outage.recovered), { concurrency: 1 });
+    agenda.define(jobNames.deliverWebhooks, keptAlive(run.deliverWebhooks, outage.recovered), { concurrency: 1 });
     await agenda.start();
     await agenda.every(intervals.expireInvites, jobNames.expireInvites);
     await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);
     await agenda.every(intervals.deliverNotifications, jobNames.deliverNotifications);
     await agenda.every(intervals.verifyDomains, jobNames.verifyDomains);
     await agenda.every(intervals.pruneEvents, jobNames.pruneEvents);
+    if (opts.webhooks) await agenda.every(intervals.deliverWebhooks, jobNames.deliverWebhooks);
     log.info('job worker started');
   }
 
   async function stop(): Promise<void> {
     await agenda?.stop();
     // A nudge that arrived during a run starts another when it ends: wait for that one too.
-    while (running) await running;
+    await notificationsNudge.idle();
+    await webhooksNudge.idle();
   }
 
-  return { start, stop, kick, run };
+  return { start, stop, kick, kickWebhooks: webhooksNudge.kick, run };
 }
 
 export type Worker = ReturnType<typeof createWorker>;

@@ -291,6 +291,8 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   domain_not_found: [404],
   domain_taken: [409, 'uniqueness'],
   domain_not_verified: [400, 'invalidValue'],
+  webhook_not_found: [404],
+  webhook_limit_reached: [400, 'invalidValue'],
   consent_not_found: [404],
   consent_not_pending: [400, 'invalidValue'],
   membership_pending: [403],
