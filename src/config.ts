@@ -68,6 +68,7 @@ const schema = z.object({
     .enum(['true', 'false'], { error: 'WEBHOOKS_ALLOW_PRIVATE is true or false' })
     .optional()
     .transform((v) => v === 'true'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(15_000).default(15_000),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'METRICS_TOKEN must be at least 16 characters.' }),
 });
 
@@ -114,6 +115,8 @@ export type Config = {
   dnsServers: string[] | undefined;
   /** Webhooks may reach private, loopback and link-local addresses (tests, intranet receivers): off by default. */
   webhooksAllowPrivate: boolean;
+  /** The bound on one webhook attempt (at most 15 s, the default). */
+  webhookTimeoutMs: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   slack: {
@@ -183,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     dnsServers: parseDnsServers(e.DNS_SERVERS),
     webhooksAllowPrivate: e.WEBHOOKS_ALLOW_PRIVATE,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     eventRetentionDays: e.EVENT_RETENTION_DAYS,
     metricsToken: e.METRICS_TOKEN,
     slack: {

@@ -116,7 +116,12 @@ export async function start(config: Config, opts: StartOptions = {}) {
       : undefined;
   const webhookSender =
     config.role !== 'web'
-      ? createWebhookSender({ allowPrivate: config.webhooksAllowPrivate, dnsServers: config.dnsServers, userAgent: `Roster/${version}` })
+      ? createWebhookSender({
+          allowPrivate: config.webhooksAllowPrivate,
+          dnsServers: config.dnsServers,
+          attemptMs: config.webhookTimeoutMs,
+          userAgent: `Roster/${version}`,
+        })
       : undefined;
   let webhooksQueued: ReturnType<typeof listenTo> | undefined;
   if (config.role !== 'web') {

@@ -152,7 +152,7 @@ export function createWebhookSender(opts: WebhookSenderOptions) {
     agents.https.destroy();
   }
 
-  return { send, close };
+  return { send, close, maxAttemptMs: attemptMs };
 }
 
 export type WebhookSender = ReturnType<typeof createWebhookSender>;

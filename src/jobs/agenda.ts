@@ -17,6 +17,13 @@ const jobNames = {
   deliverWebhooks: 'deliver-webhooks',
 } as const;
 
+/** '5 seconds', '1 minute' → ms (the webhook poll's own timer takes agenda's interval words). */
+function intervalMs(every: string): number {
+  const m = /^(\d+)\s*(second|minute)s?$/.exec(every.trim());
+  if (!m) throw new Error(`not an interval: ${every}`);
+  return Number(m[1]) * (m[2] === 'minute' ? 60_000 : 1_000);
+}
+
 /** Invites expired per statement (and transaction) by the expire-invites job, and callers at once. */
 const EXPIRE_BATCH = 50_000;
 const EXPIRE_PARALLEL = 2;
@@ -134,7 +141,7 @@ export function createWorker(opts: WorkerOptions) {
         return;
       }
       running = work()
-        .catch((err) => log.error({ err }, `${name} failed`))
+        .catch((err) => outage.report(err, `${name} failed`))
         .finally(() => {
           running = undefined;
           if (again) {
@@ -182,18 +189,22 @@ export function createWorker(opts: WorkerOptions) {
     agenda.define(jobNames.deliverNotifications, keptAlive(run.deliverNotifications, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.verifyDomains, keptAlive(run.verifyDomains, outage.recovered), { concurrency: 1 });
     agenda.define(jobNames.pruneEvents, keptAlive(run.pruneEvents, outage.recovered), { concurrency: 1 });
-    agenda.define(jobNames.deliverWebhooks, keptAlive(run.deliverWebhooks, outage.recovered), { concurrency: 1 });
     await agenda.start();
     await agenda.every(intervals.expireInvites, jobNames.expireInvites);
     await agenda.every(intervals.remindInvitees, jobNames.remindInvitees);
     await agenda.every(intervals.deliverNotifications, jobNames.deliverNotifications);
     await agenda.every(intervals.verifyDomains, jobNames.verifyDomains);
     await agenda.every(intervals.pruneEvents, jobNames.pruneEvents);
-    if (opts.webhooks) await agenda.every(intervals.deliverWebhooks, jobNames.deliverWebhooks);
+    // Webhooks: every worker process polls on its own timer (not an agenda job, whose lock a killed
+    // process would hold for a minute): leases keep each endpoint to one sender at a time.
+    if (opts.webhooks) webhookPoll = setInterval(webhooksNudge.kick, intervalMs(intervals.deliverWebhooks)).unref();
     log.info('job worker started');
   }
 
+  let webhookPoll: NodeJS.Timeout | undefined;
+
   async function stop(): Promise<void> {
+    clearInterval(webhookPoll);
     await agenda?.stop();
     // A nudge that arrived during a run starts another when it ends: wait for that one too.
     await notificationsNudge.idle();

@@ -6,9 +6,11 @@ import type { Logger } from '../logger.js';
 const PARALLEL_ENDPOINTS = 8;
 /** Deliveries read per round trip for one endpoint. */
 const BATCH = 100;
-/** The lease outlasts one attempt with room for the database work around it; renewed as it runs low. */
-const LEASE_MS = WEBHOOK_ATTEMPT_MS + 30_000;
-const RENEW_BELOW_MS = 25_000;
+/**
+ * The lease outlasts one attempt with room for the database work around it, and is renewed as it runs
+ * low. Short on purpose: a worker killed mid-run holds its endpoints only this long.
+ */
+const leaseMsFor = (sender: WebhookSender) => 2 * (sender.maxAttemptMs || WEBHOOK_ATTEMPT_MS) + 5_000;
 
 export type WebhookStats = { sent: number; failed: number; endpoints: number };
 
@@ -21,7 +23,7 @@ export async function deliverDueWebhooks(domain: Domain, sender: WebhookSender, 
   const stats: WebhookStats = { sent: 0, failed: 0, endpoints: 0 };
   const d = domain.webhooks.delivery;
   for (;;) {
-    const claims = await d.claim(PARALLEL_ENDPOINTS, LEASE_MS);
+    const claims = await d.claim(PARALLEL_ENDPOINTS, leaseMsFor(sender));
     if (!claims.length) return stats;
     stats.endpoints += claims.length;
     await Promise.all(claims.map((c) => drain(domain, sender, log, c, stats)));
@@ -30,15 +32,16 @@ export async function deliverDueWebhooks(domain: Domain, sender: WebhookSender, 
 
 async function drain(domain: Domain, sender: WebhookSender, log: Logger, c: WebhookClaim, stats: WebhookStats): Promise<void> {
   const d = domain.webhooks.delivery;
-  let leaseEnds = Date.now() + LEASE_MS;
+  const leaseMs = leaseMsFor(sender);
+  let leaseEnds = Date.now() + leaseMs;
   try {
     for (;;) {
       const batch = await d.next(c, BATCH);
       if (!batch?.messages.length) return;
       for (const m of batch.messages) {
-        if (leaseEnds - Date.now() < RENEW_BELOW_MS) {
-          if (!(await d.renew(c, LEASE_MS))) return;
-          leaseEnds = Date.now() + LEASE_MS;
+        if (leaseEnds - Date.now() < leaseMs / 2) {
+          if (!(await d.renew(c, leaseMs))) return;
+          leaseEnds = Date.now() + leaseMs;
         }
         const body = JSON.stringify(m.payload);
         const result = await sender.send({ url: batch.endpoint.url, id: m.id, secrets: batch.secrets, body, timestamp: Math.floor(Date.now() / 1000) });

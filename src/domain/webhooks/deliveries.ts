@@ -50,7 +50,11 @@ export type WebhookBatch = {
 export type WebhookRequest = { url: string; id: string; secrets: string[]; body: string; timestamp: number };
 
 /** The way webhooks are sent (delivery/webhook-http.ts): never throws, the result says how it went. */
-export type WebhookTransport = { send: (req: WebhookRequest) => Promise<AttemptResult> };
+export type WebhookTransport = {
+  send: (req: WebhookRequest) => Promise<AttemptResult>;
+  /** The longest one send() takes (WEBHOOK_ATTEMPT_MS unless configured shorter). */
+  maxAttemptMs: number;
+};
 
 export type AttemptResult =
   { ok: true; status: number } | { ok: false; status: number | null; error: string; retryAfterMs?: number | undefined; gone?: boolean };
