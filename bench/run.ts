@@ -12,6 +12,7 @@ import pg from 'pg';
 import { freePort } from '../src/db/embedded.js';
 import { runFuzzBench } from './fuzz.js';
 import { ackRow, compareAck } from './slack-distribution.js';
+import { webhookDeliveryRate, webhookRow } from './webhooks.js';
 import { CONNECTIONS, cannon as cannonFor, errorsOf, rps, scimCreateUsers, scimFilterUsers, scimHeaders, scimPatchActive, signedPosts } from './lib/load.js';
 import { benchDomain, migratedDatabase, orgWithScimToken, seedScimUsers, startBenchPostgres } from './lib/postgres.js';
 import { systemActor } from '../src/domain/context.js';
@@ -158,6 +159,10 @@ async function main() {
         errorsOf(authz) === 0 && rps(authz) >= rps(ceiling) / 2 && authz.latency.p99 < 10,
       );
     }
+
+    // --- webhooks: a backlog for one endpoint (in order), sent by a worker process to a loopback receiver ---
+    log('webhook delivery rate');
+    rows.push(webhookRow(await webhookDeliveryRate(dbUrl, domain)));
 
     log('SCIM list page');
     const page = await cannon({ url: `${base}/scim/v2/Users?startIndex=50000&count=100`, headers: auth });

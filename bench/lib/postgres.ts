@@ -62,6 +62,7 @@ export function benchDomain(database: Database): Domain {
       membershipMode: 'multi',
       inviteTokenKey: deriveKey(APP_SECRET, 'invite-token'),
       installationKey: deriveKey(APP_SECRET, 'slack-installations'),
+      webhookSecretKey: deriveKey(APP_SECRET, 'webhook-secrets'),
     },
   });
 }
