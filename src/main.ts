@@ -151,6 +151,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     pool: database.pool,
     databaseUp: () => ping(database.pool),
     outboxStats: domain.outbox.stats,
+    webhookStats: domain.webhooks.delivery.stats,
     version,
     slackMode: slack?.mode ?? 'off',
     slackInstall: !!oauth && !!slack,

@@ -14,6 +14,7 @@ type WebDeps = {
   databaseUp: () => Promise<boolean>;
   /** Outbox counts by status, for /metrics. */
   outboxStats?: () => Promise<Record<string, number>>;
+  webhookStats?: () => Promise<{ pending: number; disabledEndpoints: number }>;
   version: string;
   /** Slack's HTTP receiver (/slack/events); it reads the raw body itself to check signatures. */
   slackRouter?: Router | undefined;
@@ -109,6 +110,7 @@ export function createWebApp(deps: WebDeps): Express {
     }
     const dbUp = await deps.databaseUp();
     const outbox = dbUp && deps.outboxStats ? await deps.outboxStats().catch(() => ({}) as Record<string, number>) : {};
+    const hooks = dbUp && deps.webhookStats ? await deps.webhookStats().catch(() => undefined) : undefined;
     const mem = process.memoryUsage();
     const lines = [
       '# HELP roster_database_up 1 when PostgreSQL answers.',
@@ -122,6 +124,12 @@ export function createWebApp(deps: WebDeps): Express {
       '# HELP roster_notifications Outbox notifications by status (all processes).',
       '# TYPE roster_notifications gauge',
       ...['pending', 'sending', 'sent', 'skipped', 'failed'].map((st) => `roster_notifications{status="${st}"} ${outbox[st] ?? 0}`),
+      '# HELP roster_webhook_deliveries_pending Webhook deliveries waiting to be sent (all processes).',
+      '# TYPE roster_webhook_deliveries_pending gauge',
+      `roster_webhook_deliveries_pending ${hooks?.pending ?? 0}`,
+      '# HELP roster_webhook_endpoints_disabled Webhook endpoints disabled (by Roster after failures, or by hand).',
+      '# TYPE roster_webhook_endpoints_disabled gauge',
+      `roster_webhook_endpoints_disabled ${hooks?.disabledEndpoints ?? 0}`,
       '# HELP process_resident_memory_bytes Resident memory.',
       '# TYPE process_resident_memory_bytes gauge',
       `process_resident_memory_bytes ${mem.rss}`,

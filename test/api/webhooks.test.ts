@@ -7,6 +7,7 @@ import { accountActor, systemActor } from '../../src/domain/context.js';
 import { RETRY_DELAYS_MS } from '../../src/domain/webhooks/index.js';
 import { createWebhookSender, type WebhookSender } from '../../src/delivery/webhook-http.js';
 import { deliverDueWebhooks } from '../../src/jobs/deliver-webhooks.js';
+import { useDnsServer } from '../helpers/dns.js';
 import { newMember, uniq } from '../helpers/fixtures.js';
 import { useRoster } from '../helpers/roster.js';
 
@@ -56,6 +57,7 @@ function useReceiver() {
 }
 
 const receiver = useReceiver();
+const dns = useDnsServer();
 let sender: WebhookSender;
 beforeAll(() => {
   sender = createWebhookSender({ allowPrivate: true });
@@ -183,6 +185,9 @@ describe('webhook deliveries', () => {
     expect(view).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410'), pending: 1 });
     const told = await db.pool.query(`select recipient_account_id, payload from notifications where kind = 'webhook.disabled' and org_id = $1`, [org.id]);
     expect(told.rows).toEqual([expect.objectContaining({ recipient_account_id: owner.id, payload: expect.objectContaining({ url: endpoint.url }) })]);
+    const metrics = await (await fetch(`${harness().baseUrl}/metrics`)).text();
+    expect(Number(/^roster_webhook_endpoints_disabled (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^roster_webhook_deliveries_pending (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     await domain.webhooks.update(ownerActor, org.id, endpoint.id, { enabled: true });
     await deliver();
     expect(payloads(path).map((p) => (p.data.data as { after: { name: string } }).after.name)[1]).toMatch(/^After/);
@@ -290,6 +295,31 @@ describe('webhook SSRF guard', () => {
     const [d] = await domain.webhooks.deliveries(ownerActor, org.id, endpoint.id);
     expect(d).toMatchObject({ status: 'pending', lastStatus: 302, lastError: expect.stringContaining('redirects are not followed') });
     expect(receiver.at('/ssrf/target')).toHaveLength(0);
+  });
+});
+
+describe('webhook SSRF guard after DNS', () => {
+  it('a name that resolves (on a real DNS server) to a loopback or private address is refused; a public one is tried', async () => {
+    const { domain } = harness();
+    const guarded = createWebhookSender({ allowPrivate: false, dnsServers: [dns.address], attemptMs: 500 });
+    try {
+      dns.setA('rebind.hooks.test', '127.0.0.1');
+      dns.setA('intranet.hooks.test', '192.168.1.20');
+      dns.setA('public.hooks.test', '8.8.8.8');
+      const outcome = async (host: string) => {
+        const { org, ownerActor, endpoint } = await orgWithEndpoint({ events: ['org.renamed'], url: `http://${host}:${receiver.port()}/dns` });
+        await domain.orgs.rename(ownerActor, org.id, `Dns ${uniq()}`);
+        await deliver(guarded);
+        return (await domain.webhooks.deliveries(ownerActor, org.id, endpoint.id))[0]!.lastError;
+      };
+      expect(await outcome('rebind.hooks.test')).toMatch(/^refused: rebind\.hooks\.test resolves to 127\.0\.0\.1/);
+      expect(await outcome('intranet.hooks.test')).toMatch(/^refused: intranet\.hooks\.test resolves to 192\.168\.1\.20/);
+      // Not refused by the guard (nothing answers there offline: a timeout or a network error instead).
+      expect(await outcome('public.hooks.test')).not.toMatch(/^refused/);
+      expect(receiver.at('/dns')).toHaveLength(0);
+    } finally {
+      guarded.close();
+    }
   });
 });
 

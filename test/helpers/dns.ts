@@ -1,13 +1,15 @@
 import dns2 from 'dns2';
 import { afterAll, beforeAll } from 'vitest';
 
-type Behaviour = { txt: (string | string[])[] } | { fail: 'servfail' | 'timeout' };
+type Behaviour = { txt: (string | string[])[]; a?: string[] } | { fail: 'servfail' | 'timeout' };
 
 export type TestDns = {
   /** host:port of the server, for DNS_SERVERS or createTxtLookup. */
   readonly address: string;
   /** The TXT records a name answers with (an array is one record in several strings; none = the name exists with no TXT record). */
   setTxt: (name: string, ...values: (string | string[])[]) => void;
+  /** The IPv4 addresses (A records) a name answers with. */
+  setA: (name: string, ...addresses: string[]) => void;
   /** The name's lookups fail: SERVFAIL, or no answer at all. */
   fail: (name: string, how: 'servfail' | 'timeout') => void;
   /** Forget a name: NXDOMAIN. */
@@ -41,6 +43,8 @@ export function useDnsServer(): TestDns {
         response.header.rcode = 3;
       } else if (q.type === Packet.TYPE.TXT) {
         for (const value of b.txt) response.answers.push({ name: q.name, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 1, data: value });
+      } else if (q.type === Packet.TYPE.A) {
+        for (const address of b.a ?? []) response.answers.push({ name: q.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 1, address });
       }
       send(response);
     },
@@ -57,6 +61,7 @@ export function useDnsServer(): TestDns {
       return address;
     },
     setTxt: (name, ...values) => void names.set(name.toLowerCase(), { txt: values }),
+    setA: (name, ...addresses) => void names.set(name.toLowerCase(), { txt: [], a: addresses }),
     fail: (name, how) => void names.set(name.toLowerCase(), { fail: how }),
     remove: (name) => void names.delete(name.toLowerCase()),
     asked: (name) => questions.get(name.toLowerCase()) ?? 0,
