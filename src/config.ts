@@ -1,5 +1,12 @@
 import { Resolver } from 'node:dns/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
+
+/** The project's folder (this file is in src/ or dist/): `.env` and a relative DATA_DIR are found from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Every setting Roster reads, parsed once. This is the only module that touches process.env;
@@ -138,7 +145,30 @@ export type Config = {
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The environment with the project's `.env` under it: a variable set in the real environment wins over
+ * the file's. No file: the environment as it is.
+ */
+export function withDotEnv(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): NodeJS.ProcessEnv {
+  const file = path.join(root, '.env');
+  if (!existsSync(file)) return env;
+  let fromFile: NodeJS.Dict<string>;
+  try {
+    fromFile = parseEnv(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${file}: cannot be read (${(err as Error).message}).`);
+  }
+  return { ...fromFile, ...env };
+}
+
+/**
+ * Roster's settings from `env`. With `dotenv` (the server and the CLI), the project's `.env` is read
+ * under it. Relative folders (DATA_DIR, OUTBOX_DIR) are taken from the project's folder, not the
+ * current one, so `cd src && npx roster …` finds the same database as `npm start`.
+ */
+export function loadConfig(given: NodeJS.ProcessEnv = process.env, opts: { dotenv?: boolean; root?: string } = {}): Config {
+  const root = opts.root ?? PROJECT_ROOT;
+  const env = opts.dotenv ? withDotEnv(given, root) : given;
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -165,11 +195,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
-    dataDir: e.DATA_DIR,
+    dataDir: path.resolve(root, e.DATA_DIR),
     databasePoolSize: e.DATABASE_POOL_SIZE,
     membershipMode: e.MEMBERSHIP_MODE,
     appSecret: e.APP_SECRET,
-    email: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, outboxDir: e.OUTBOX_DIR ?? `${e.DATA_DIR}/outbox`, allowFileOutbox: e.EMAIL_FILE_OUTBOX === 'true' },
+    email: {
+      smtpUrl: e.SMTP_URL,
+      from: e.SMTP_FROM,
+      outboxDir: path.resolve(root, e.OUTBOX_DIR ?? path.join(e.DATA_DIR, 'outbox')),
+      allowFileOutbox: e.EMAIL_FILE_OUTBOX === 'true',
+    },
     role: e.ROSTER_ROLE,
     http: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,

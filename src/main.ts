@@ -228,7 +228,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
 async function main() {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, { dotenv: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
