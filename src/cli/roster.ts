@@ -111,7 +111,7 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
     return 0;
   }
 
-  const config = loadConfig(env);
+  const config = loadConfig(env, { dotenv: true });
   const log = createLogger(env.LOG_LEVEL ?? 'warn', { fd: 2 });
   const database = await openDatabase(config, log, { poolSize: 2 });
   const domain = createRosterDomain(config, { db: database.db });
