@@ -84,6 +84,13 @@ export function renderEmail(c: NotificationContent, publicUrl: string): Rendered
       const line = `You were removed from ${org} and no longer have access to it.`;
       return { subject: `You were removed from ${org}`, text: `${line}\n`, html: layout(`Removed from ${org}`, [escapeHtml(line)]) };
     }
+    case 'webhook.disabled': {
+      const lines = [
+        `Roster stopped sending webhooks for ${org} to ${unlinkable(String(payload.url))}: ${unlinkable(String(payload.reason))}.`,
+        `Events are still queued for it. Fix the receiver, then enable the endpoint again (API: PATCH /api/v1/orgs/{org}/webhooks/${unlinkable(String(payload.endpointId))} with {"enabled": true}) and replay what failed (POST …/replay?since=…).`,
+      ];
+      return { subject: `Webhooks for ${org} stopped`, text: `${lines.join('\n')}\n`, html: layout('Webhooks stopped', lines.map(escapeHtml)) };
+    }
     case 'account.slack_link': {
       if (!c.slackLink) return undefined;
       const link = slackLinkUrl(publicUrl, c.slackLink.token);

@@ -301,6 +301,11 @@ export function createSlackChannel(
         case 'member.removed':
           await post(user, { text: `You were removed from *${esc(org)}* and no longer have access to it.` });
           return 'sent';
+        case 'webhook.disabled':
+          await post(user, {
+            text: `:warning: Roster stopped sending webhooks for *${esc(org)}* to ${esc(String(p.url))}: ${esc(String(p.reason))}. Events are still queued for it: fix the receiver, then enable the endpoint again (API: PATCH \`/api/v1/orgs/{org}/webhooks/${esc(String(p.endpointId))}\` with \`{"enabled": true}\`) and replay what failed (\`POST …/replay?since=…\`).`,
+          });
+          return 'sent';
         case 'member.consent_requested': {
           if (!c.consent || !c.notification.orgId) return 'skipped';
           await post(

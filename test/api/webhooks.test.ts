@@ -7,6 +7,7 @@ import { accountActor, systemActor } from '../../src/domain/context.js';
 import { RETRY_DELAYS_MS } from '../../src/domain/webhooks/index.js';
 import { createWebhookSender, type WebhookSender } from '../../src/delivery/webhook-http.js';
 import { deliverDueWebhooks } from '../../src/jobs/deliver-webhooks.js';
+import { renderEmail } from '../../src/delivery/email-templates.js';
 import { useDnsServer } from '../helpers/dns.js';
 import { newMember, uniq } from '../helpers/fixtures.js';
 import { useRoster } from '../helpers/roster.js';
@@ -185,6 +186,14 @@ describe('webhook deliveries', () => {
     expect(view).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410'), pending: 1 });
     const told = await db.pool.query(`select recipient_account_id, payload from notifications where kind = 'webhook.disabled' and org_id = $1`, [org.id]);
     expect(told.rows).toEqual([expect.objectContaining({ recipient_account_id: owner.id, payload: expect.objectContaining({ url: endpoint.url }) })]);
+    // What the owner reads (by email when not in Slack): which endpoint, why, and how to turn it on again.
+    const [notice] = (await domain.outbox.find({ kind: 'webhook.disabled' })).filter((n) => n.orgId === org.id);
+    const mail = renderEmail((await domain.outbox.describe(notice!))!, 'https://roster.test')!;
+    expect(mail.subject).toMatch(/^Webhooks for After \w+ stopped$/);
+    // The URL was typed by a person: shown defanged, as every typed text in Roster's emails.
+    expect(mail.text).toContain(`http[:]//127.0.0.1[:]${receiver.port()}${path}`);
+    expect(mail.text).toContain('410 Gone');
+    expect(mail.text).toContain(`webhooks/${endpoint.id}`);
     const metrics = await (await fetch(`${harness().baseUrl}/metrics`)).text();
     expect(Number(/^roster_webhook_endpoints_disabled (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     expect(Number(/^roster_webhook_deliveries_pending (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
