@@ -13,6 +13,7 @@ import { members } from './commands/members.js';
 import { org } from './commands/org.js';
 import { scim } from './commands/scim.js';
 import { apiKey } from './commands/api-key.js';
+import { webhooks } from './commands/webhooks.js';
 import { type Command, type Out, UsageError } from './context.js';
 import { parseFlags } from './flags.js';
 
@@ -42,13 +43,20 @@ Usage:
   roster api-key create <org> [--name <name>] [--scope read|write]   the key alone on its last line
   roster api-key create --operator [--name <name>]  a key for the product's backend: every org
   roster api-key list|rotate|revoke <org>|--operator [<name>]         rotate: the old key works 24 hours
+  roster webhooks list <org>                        its endpoints, with the short ids commands take
+  roster webhooks create <org> <url> [--events a,b] [--description <text>]   the secret alone on its last line
+  roster webhooks update <org> <id|url> [--url <url>] [--events a,b|all] [--description <text>]
+  roster webhooks enable|disable|delete <org> <id|url>
+  roster webhooks rotate <org> <id|url>             new secret on its last line; the old one signs 24 hours more
+  roster webhooks replay <org> <id|url> --since 24h|7d|<date>   failed and missed events, sent again
+  roster webhooks deliveries <org> <id|url> [--limit <n>]
 
 <org> is an organization's URL name (slug) or id. Commands act as the operator, with
 ${aRole(credentialRoles.system)}'s rights, and are audited as "Operator (roster CLI)"; --as <email> acts as that member instead. Roles: ${roleList()}.
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
-const commands: Record<string, Command> = { org, members, invite, invites, audit, scim, domain, 'api-key': apiKey };
+const commands: Record<string, Command> = { org, members, invite, invites, audit, scim, domain, 'api-key': apiKey, webhooks };
 
 /** The domain's hints as commands here; where the CLI has no such command, the Slack one. */
 const cliHints: Record<Hint, string> = {

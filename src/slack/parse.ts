@@ -1,4 +1,5 @@
 import { isRole, type Role } from '../domain/access.js';
+import { pointInTime } from '../shared/when.js';
 
 /**
  * Turning `/org …` text into arguments. Slack escapes mentions and emails when the command has
@@ -56,12 +57,9 @@ export function parseInviteArgs(args: string[]): { emails: string[]; role: Role 
 export function parseAuditArgs(args: string[], now: Date): { action?: string; actor?: Target; since?: Date; unknown: string[] } {
   const out: { action?: string; actor?: Target; since?: Date; unknown: string[] } = { unknown: [] };
   for (const a of args) {
-    const age = /^(\d{1,4})([hdw])$/i.exec(a);
-    if (age) {
-      const hours = Number(age[1]) * ({ h: 1, d: 24, w: 168 } as const)[age[2]!.toLowerCase() as 'h' | 'd' | 'w'];
-      out.since = new Date(now.getTime() - hours * 3_600_000);
-    } else if (/^\d{4}-\d{2}-\d{2}/.test(a) && !Number.isNaN(Date.parse(a))) {
-      out.since = new Date(a);
+    const when = pointInTime(a, now);
+    if (when) {
+      out.since = when;
     } else if (mention.test(a)) {
       out.actor = parseTarget(a);
     } else if (/^[a-z_]+\.[a-z_]+$/.test(a)) {

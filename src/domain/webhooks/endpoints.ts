@@ -162,6 +162,22 @@ export function createWebhookEndpoints(deps: Deps) {
     return found;
   }
 
+  /**
+   * The endpoint a person names on a command line or in Slack: its id, the first characters of its id
+   * (as lists show them, at least 4), or its URL exactly.
+   */
+  async function find(actor: Actor, orgId: string, ref: string): Promise<WebhookEndpointView> {
+    const all = await list(actor, orgId);
+    const text = ref.trim().toLowerCase();
+    const byId = all.find((e) => e.id === text);
+    if (byId) return byId;
+    const matches = /^[0-9a-f-]{4,36}$/.test(text) ? all.filter((e) => e.id.startsWith(text)) : all.filter((e) => e.url.toLowerCase() === text);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1)
+      fail('invalid_input', `${matches.length} webhook endpoints match "${ref.slice(0, 80)}". Give more of the id.`, { field: 'webhook' });
+    return fail('webhook_not_found');
+  }
+
   /** Changes its URL, event types, description, or enables or disables it (enabling clears its failure). */
   async function update(
     actor: Actor,
@@ -286,7 +302,12 @@ export function createWebhookEndpoints(deps: Deps) {
     }));
   }
 
-  return { create, list, get, update, remove, rotateSecret, replay, deliveries };
+  return { create, list, get, find, update, remove, rotateSecret, replay, deliveries };
+}
+
+/** How lists show an endpoint's id: enough of it to name it in a command. */
+export function shortIdOf(endpointId: string): string {
+  return endpointId.slice(0, 8);
 }
 
 /** The webhook-id of a delivery: the same on every attempt, and on a replay. */

@@ -9,4 +9,4 @@ export function createWebhookService(deps: Deps) {
 export type { AttemptResult, WebhookBatch, WebhookClaim, WebhookMessage, WebhookRequest, WebhookTransport } from './deliveries.js';
 export { RETRY_DELAYS_MS, WEBHOOK_ATTEMPT_MS } from './deliveries.js';
 export type { WebhookDeliveryView, WebhookEndpointView } from './endpoints.js';
-export { MAX_ENDPOINTS_PER_ORG, SECRET_OVERLAP_HOURS, messageIdOf } from './endpoints.js';
+export { MAX_ENDPOINTS_PER_ORG, SECRET_OVERLAP_HOURS, messageIdOf, shortIdOf } from './endpoints.js';
