@@ -21,6 +21,7 @@ export const helpText = [
   `\`/org domains\` verified email domains: add, verify with a DNS record, and how people on them may join (${whoMay('domain:manage')})`,
   `\`/org scim\` connect Okta or Entra ID: tokens and group → role mappings (${whoMay('scim:manage')})`,
   `\`/org api-keys\` keys for your product to call Roster's API (${whoMay('api:manage')})`,
+  `\`/org webhooks\` send your organization's events to your product, signed (${whoMay('api:manage')})`,
   `Members your identity provider manages are changed there; ${oneWhoMay('scim:manage')} can add \`force\` to \`role\`/\`remove\`.`,
   `Roles: ${roleList()}.`,
 ].join('\n');

@@ -14,6 +14,7 @@ import { join } from './join.js';
 import { profile } from './profile.js';
 import { scim } from './scim.js';
 import { apiKeys } from './api-keys.js';
+import { webhooks } from './webhooks.js';
 import * as members from './members.js';
 import * as orgs from './orgs.js';
 import { type CommandCtx, type SubcommandHandler, say } from './types.js';
@@ -44,6 +45,7 @@ const subcommands: Record<string, SubcommandHandler> = {
   scim,
   domains,
   'api-keys': apiKeys,
+  webhooks,
 };
 
 /**
