@@ -56,7 +56,9 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const scimTokenChanges = config.role !== 'worker' ? listenTo(database.pool, 'roster_scim_tokens') : undefined;
   // Distribution: every process caches Slack installations and hears when any process changes one.
   const slackInstallationChanges = config.slack.clientId ? listenTo(database.pool, 'roster_slack_installations') : undefined;
-  const domain = createRosterDomain(config, { db: database.db, clock, scimTokenChanges, slackInstallationChanges });
+  // A process serving the API keeps the memberships authorize found while it hears every change to them.
+  const accessChanges = config.role !== 'worker' ? listenTo(database.pool, 'roster_access') : undefined;
+  const domain = createRosterDomain(config, { db: database.db, clock, scimTokenChanges, slackInstallationChanges, accessChanges });
 
   // Notifications queued by a change go out at once from this process when it runs the worker.
   let worker: Worker | undefined;
@@ -212,6 +214,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       await worker?.stop();
       webhookSender?.close();
       await scimTokenChanges?.close();
+      await accessChanges?.close();
       await slackInstallationChanges?.close();
       mailer.close();
       await new Promise<void>((resolve) => {

@@ -9,13 +9,14 @@ import { appSecret, deriveKey } from './secrets.js';
  */
 export function createRosterDomain(
   config: Config,
-  given: Pick<Deps, 'db' | 'scimTokenChanges' | 'slackInstallationChanges'> & { clock?: Deps['clock'] },
+  given: Pick<Deps, 'db' | 'scimTokenChanges' | 'slackInstallationChanges' | 'accessChanges'> & { clock?: Deps['clock'] },
 ): Domain {
   return createDomain({
     db: given.db,
     clock: given.clock ?? systemClock,
     scimTokenChanges: given.scimTokenChanges,
     slackInstallationChanges: given.slackInstallationChanges,
+    accessChanges: given.accessChanges,
     dns: createTxtLookup(config.dnsServers),
     settings: {
       membershipMode: config.membershipMode,

@@ -90,3 +90,56 @@ export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+export type PacedResult = { sent: number; errors: number; p50: number; p99: number; max: number };
+
+/**
+ * An open-loop load at an even rate (one request every 1/rate s, each timed from when it was due, so a
+ * stall counts against every request it delays): latency as a product sending steady traffic sees it.
+ * autocannon's `overallRate` sends each second's quota in a burst, which measures its own bursts.
+ */
+export async function paced(
+  seconds: number,
+  rate: number,
+  req: { url: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<PacedResult> {
+  const { request, Agent } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const url = new URL(req.url);
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = Math.round(seconds * rate);
+  const start = performance.now();
+  const one = (due: number) =>
+    new Promise<void>((resolve) => {
+      const r = request(
+        { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method ?? 'GET', headers: req.headers },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            if ((res.statusCode ?? 0) >= 300) errors++;
+            latencies.push(performance.now() - due);
+            resolve();
+          });
+        },
+      );
+      r.once('error', () => {
+        errors++;
+        resolve();
+      });
+      r.end(req.body);
+    });
+  const inflight: Promise<void>[] = [];
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    const dueCount = Math.min(total, Math.floor(((now - start) / 1000) * rate) + 1);
+    for (; sent < dueCount; sent++) inflight.push(one(start + (sent / rate) * 1000));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const ms = (v: number) => Math.round(v * 10) / 10;
+  return { sent, errors, p50: ms(percentile(latencies, 50)), p99: ms(percentile(latencies, 99)), max: ms(latencies.at(-1) ?? 0) };
+}

@@ -1,6 +1,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { accounts, memberships, orgs, slackIdentities, type MembershipRow } from '../db/schema.js';
+import type { FoundMembership } from './access-cache.js';
 import { fail } from './errors.js';
 import { authorize, can, type Role } from './access.js';
 import type { Actor, Deps } from './context.js';
@@ -31,6 +32,13 @@ export type Subject = z.infer<typeof subjectSchema>;
 export type AccessReason = 'allowed' | 'not_a_member' | 'pending' | 'suspended' | 'missing_permission';
 export type AccessAnswer = { allowed: boolean; role: Role | null; status: MembershipRow['status'] | null; reason: AccessReason };
 
+/** One entry per org and person as named (emails compared as the database compares them: lowercased). */
+function cacheKey(orgId: string, subject: Subject): string {
+  if ('email' in subject) return `${orgId} e ${subject.email.toLowerCase()}`;
+  if ('id' in subject) return `${orgId} i ${subject.id.toLowerCase()}`;
+  return `${orgId} s ${subject.slack.team} ${subject.slack.user}`;
+}
+
 export function createAuthorization(deps: Deps) {
   const { db } = deps;
   const membershipWhere = (who: SQL) =>
@@ -49,10 +57,9 @@ export function createAuthorization(deps: Deps) {
     return sql`${accounts.id} in (select ${slackIdentities.accountId} from ${slackIdentities} where ${slackIdentities.teamId} = ${subject.slack.team} and ${slackIdentities.userId} = ${subject.slack.user})`;
   }
 
-  async function check(actor: Actor, orgId: string, input: { subject: unknown; permission: unknown }): Promise<AccessAnswer> {
-    const subject = parseInput(subjectSchema, input.subject);
-    const permission = parseInput(permissionSchema, input.permission);
-    authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
+  /** The person's membership in the org, from the database; a found one is kept (access-cache.ts). */
+  async function lookUp(orgId: string, subject: Subject, key: string): Promise<FoundMembership | undefined> {
+    const mark = deps.accessCache?.mark() ?? 0;
     // The common forms as prepared statements: planned once per connection, built once per process.
     const [m] =
       'email' in subject
@@ -65,6 +72,15 @@ export function createAuthorization(deps: Deps) {
               .innerJoin(accounts, eq(accounts.id, memberships.accountId))
               .where(and(eq(memberships.orgId, orgId), accountOf(subject)))
               .limit(1);
+    return m && deps.accessCache ? deps.accessCache.set(key, m, mark) : m;
+  }
+
+  async function check(actor: Actor, orgId: string, input: { subject: unknown; permission: unknown }): Promise<AccessAnswer> {
+    const subject = parseInput(subjectSchema, input.subject);
+    const permission = parseInput(permissionSchema, input.permission);
+    authorize(await requireMembership(db, actor, orgId), 'member:view', 'read');
+    const key = cacheKey(orgId, subject);
+    const m = deps.accessCache?.get(key) ?? (await lookUp(orgId, subject, key));
     if (!m) return { allowed: false, role: null, status: null, reason: 'not_a_member' };
     if (m.status !== 'active') return { allowed: false, role: m.role, status: m.status, reason: m.status };
     const allowed = can(m.role, permission);

@@ -1,5 +1,6 @@
 import type { Db, Executor, Tx } from '../db/client.js';
 import type { Invalidation } from '../db/notify.js';
+import type { AccessCache } from './access-cache.js';
 import type { TokenCache } from './token-cache.js';
 
 /** Which surface a person acted through; kept on audit events. */
@@ -43,12 +44,19 @@ export type Deps = {
   settings: DomainSettings;
   /** Notifications of SCIM token changes; with them, token lookups are cached (domain/token-cache.ts). */
   scimTokenChanges?: Invalidation | undefined;
+  /**
+   * Notifications of changes to who holds which role (migration 0019); with them, authorize keeps the
+   * memberships it found in memory.
+   */
+  accessChanges?: Invalidation | undefined;
   /** Notifications of Slack installation changes; with them, installation lookups are cached. */
   slackInstallationChanges?: Invalidation | undefined;
   /** How verified domains are checked; without it, DNS checks say DNS is not configured. */
   dns?: TxtLookup | undefined;
   /** Set by createDomain: the one token cache its services share. */
   tokenCache?: TokenCache;
+  /** Set by createDomain: the memberships authorize found (domain/access-cache.ts). */
+  accessCache?: AccessCache;
 };
 
 export type { Db, Executor, Tx };

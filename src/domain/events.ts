@@ -161,21 +161,28 @@ const pendingEvents = new WeakMap<object, EventRow[]>();
 
 /**
  * The database handle the domain uses: its transactions write their events in one batch at the end
- * (a SCIM create emits three). Everything else passes straight through.
+ * (a SCIM create emits three), and `committed` hears the actions of each that committed. Everything
+ * else passes straight through.
  */
-export function withEvents(db: Db): Db {
-  const transaction: Db['transaction'] = (run, config) =>
-    db.transaction(async (tx) => {
+export function withEvents(db: Db, committed?: (actions: readonly string[]) => void): Db {
+  const transaction: Db['transaction'] = async (run, config) => {
+    let actions: string[] = [];
+    const result = await db.transaction(async (tx) => {
       const events: EventRow[] = [];
       pendingEvents.set(tx, events);
       try {
-        const result = await run(tx);
+        const out = await run(tx);
         if (events.length) await write(tx, events);
-        return result;
+        actions = events.map((e) => e.action);
+        return out;
       } finally {
         pendingEvents.delete(tx);
       }
     }, config);
+    // After commit: this process's caches learn of its own changes at once (others hear a NOTIFY).
+    if (actions.length) committed?.(actions);
+    return result;
+  };
   return new Proxy(db, { get: (target, prop, receiver) => (prop === 'transaction' ? transaction : Reflect.get(target, prop, receiver)) });
 }
 

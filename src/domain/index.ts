@@ -6,6 +6,7 @@ import { createDomainService } from './domains/service.js';
 import { withEvents } from './events.js';
 import type { Deps } from './context.js';
 import { createTokenCache } from './token-cache.js';
+import { changesAccess, createAccessCache } from './access-cache.js';
 import { createInviteService } from './invites.js';
 import { createJoinRequestService } from './join-requests.js';
 import { createMemberService } from './members.js';
@@ -24,7 +25,15 @@ import { createWebhookService } from './webhooks/index.js';
 
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
-  const deps: Deps = { ...given, db: withEvents(given.db), tokenCache: createTokenCache(given.scimTokenChanges) };
+  const accessCache = createAccessCache(given.accessChanges);
+  const deps: Deps = {
+    ...given,
+    db: withEvents(given.db, (actions) => {
+      if (actions.some(changesAccess)) accessCache.forget();
+    }),
+    tokenCache: createTokenCache(given.scimTokenChanges),
+    accessCache,
+  };
   const invites = createInviteService(deps);
   const consents = createConsentService(deps);
   const slackInstallations = createSlackInstallationService(deps);

@@ -3,7 +3,7 @@
  * `7d`, `2w`) or a date (`2026-01-31`, `2026-01-31T12:00Z`). Pure: any layer may use it.
  */
 export function pointInTime(text: string, now: Date): Date | undefined {
-  const age = /^(\d{1,5})(m|h|d|w)$/i.exec(text.trim());
+  const age = /^(\d{1,4})(m|h|d|w)$/i.exec(text.trim());
   if (age) {
     const minutes = Number(age[1]) * ({ m: 1, h: 60, d: 1440, w: 10080 } as const)[age[2]!.toLowerCase() as 'm' | 'h' | 'd' | 'w'];
     return new Date(now.getTime() - minutes * 60_000);
