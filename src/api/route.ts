@@ -75,6 +75,9 @@ export function mount(
       if (!params.success) return sendProblem(res, inputProblem('path', params.error));
       const query = route.query ? route.query.safeParse(req.query) : { success: true as const, data: {} };
       if (!query.success) return sendProblem(res, inputProblem('query', query.error));
+      const sent = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+      if (route.body && sent && !req.is(['application/json', 'application/*+json']))
+        return sendProblem(res, problem(415, 'unsupported_media_type', 'Send the body as JSON, with Content-Type: application/json.'));
       const body = route.body ? route.body.safeParse(req.body ?? {}) : { success: true as const, data: undefined };
       if (!body.success) return sendProblem(res, inputProblem('body', body.error));
       const out = await route.handle({
@@ -106,7 +109,8 @@ export function openApiPath(path: string): string {
 }
 
 export function register(registry: OpenAPIRegistry, base: string, route: AnyRoute, problemSchema: z.ZodType) {
-  const problems = [...new Set([...route.problems, 401, 429])].sort();
+  // Every route may answer 401 and 429; a route with a body also 413 (over 100 kB) and 415 (not JSON).
+  const problems = [...new Set([...route.problems, 401, 429, ...(route.body ? [413, 415] : [])])].sort();
   registry.registerPath({
     method: route.method,
     path: `${base}${openApiPath(route.path)}`,

@@ -119,6 +119,7 @@ export function createApiRouter(deps: ApiDeps): Router {
   api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (isDomainError(err)) return sendProblem(res, problem(problemStatus[err.code], err.code, err.message, err.field));
     const status = Number((err as { status?: number })?.status);
+    if (status === 413) return sendProblem(res, problem(413, 'payload_too_large', 'The body is over 100 kB. Send less at a time (e.g. invites in batches).'));
     if (status >= 400 && status < 500)
       return sendProblem(res, problem(status, 'invalid_request', 'The request could not be read: send JSON (Content-Type: application/json), at most 100 kB.'));
     if (isDatabaseUnavailable(err)) {

@@ -62,6 +62,8 @@ export const errorCatalogue = {
   domain_not_verified: 'That domain is not verified yet. Publish its DNS record and verify it first.',
   webhook_not_found: 'No webhook endpoint with that id in this organization.',
   webhook_limit_reached: 'This organization has as many webhook endpoints as it may have. Remove one first.',
+  feed_cursor_expired:
+    'Events after that cursor were deleted (events are kept at least 30 days), so polling from it would skip them. Start again without `after` (the oldest events kept) and reconcile what you missed from the members list.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -4,6 +4,7 @@ import { auditEvents, orgEventSeqs, type AuditEventRow } from '../db/schema.js';
 import { rowOf } from '../db/rows.js';
 import { authorize } from './access.js';
 import type { Actor, Deps } from './context.js';
+import { fail } from './errors.js';
 import { requireMembership } from './standing.js';
 import { parseInput, safeString } from './validation.js';
 
@@ -57,9 +58,11 @@ export function createFeed(deps: Deps) {
     authorize(await requireMembership(db, actor, orgId), 'audit:read', 'read');
     // One statement, one snapshot: the events, and the org's last number committed as of that snapshot
     // (every number up to it is committed, since numbers are given in commit order).
-    const r = await db.execute<Record<string, unknown> & { hwm: string | number | null }>(sql`
-      with h as (select last_seq from ${orgEventSeqs} where org_id = ${orgId})
-      select e.*, h.last_seq as hwm from h left join lateral (
+    const r = await db.execute<Record<string, unknown> & { hwm: string | number | null; oldest: string | number | null }>(sql`
+      with h as (
+        select last_seq, (select min(seq) from ${auditEvents} o where o.org_id = ${orgId} and o.seq is not null) as oldest
+        from ${orgEventSeqs} where org_id = ${orgId})
+      select e.*, h.last_seq as hwm, h.oldest from h left join lateral (
         select * from ${auditEvents} a
         where a.org_id = ${orgId} and a.seq is not null and a.seq > ${f.after}
           ${
@@ -73,11 +76,14 @@ export function createFeed(deps: Deps) {
         order by a.seq asc
         limit ${f.limit}) e on true
       order by e.seq asc`);
+    // Numbers after the cursor that are gone (pruned): the reader would skip them, so it is told instead.
+    const hwm = Number(r.rows[0]?.hwm ?? 0);
+    const oldest = r.rows[0]?.oldest === null || r.rows[0]?.oldest === undefined ? undefined : Number(r.rows[0].oldest);
+    if (f.after > 0 && (oldest === undefined ? hwm > f.after : oldest > f.after + 1)) fail('feed_cursor_expired');
     const rows = r.rows.filter((row) => row.id !== null).map((row) => rowOf(auditEvents, row));
     const last = rows.at(-1)?.seq ?? f.after;
     // A short page (a types filter that matches rarely, or the end of the feed): nothing matching is left up
     // to the org's committed last number, so the next poll may start there instead of rescanning.
-    const hwm = Number(r.rows[0]?.hwm ?? 0);
     const next = rows.length < f.limit ? Math.max(last, hwm) : last;
     return { events: rows.map(eventOf), next };
   }

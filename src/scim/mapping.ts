@@ -293,6 +293,7 @@ const scimStatusOf: Record<ErrorCode, ScimStatus> = {
   domain_not_verified: [400, 'invalidValue'],
   webhook_not_found: [404],
   webhook_limit_reached: [400, 'invalidValue'],
+  feed_cursor_expired: [400, 'invalidValue'],
   consent_not_found: [404],
   consent_not_pending: [400, 'invalidValue'],
   membership_pending: [403],

@@ -120,6 +120,7 @@ export const refusalStatus: Record<ErrorCode, number> = {
   domain_not_verified: 409,
   webhook_not_found: 404,
   webhook_limit_reached: 409,
+  feed_cursor_expired: 410,
   consent_not_found: 404,
   consent_not_pending: 409,
   membership_pending: 403,

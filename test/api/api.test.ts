@@ -190,6 +190,29 @@ describe('POST /orgs/{org}/authorize', () => {
       if (c.field) expect(r.json.field, JSON.stringify(c)).toBe(c.field);
     }
   });
+
+  it('a body that is not JSON is 415 and one over 100 kB is 413, each a problem saying what to send, as the document says', async () => {
+    const { org, key } = await orgWithKey();
+    const url = `${harness().baseUrl}/api/v1/orgs/${org.slug}/authorize`;
+    const form = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'user=a@b.test&permission=org:view',
+    });
+    expect(form.status).toBe(415);
+    expect(form.headers.get('content-type')).toContain('application/problem+json');
+    expect(await form.json()).toMatchObject({ code: 'unsupported_media_type', detail: expect.stringMatching(/Content-Type: application\/json/) });
+    const huge = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { email: 'a@b.test' }, permission: 'org:view', pad: 'x'.repeat(150_000) }),
+    });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ code: 'payload_too_large', detail: expect.stringMatching(/over 100 kB/) });
+    const doc = (await (await fetch(`${harness().baseUrl}/api/v1/openapi.json`)).json()) as any;
+    expect(Object.keys(doc.paths['/api/v1/orgs/{org}/authorize'].post.responses)).toEqual(expect.arrayContaining(['413', '415']));
+    expect(Object.keys(doc.paths['/api/v1/orgs/{org}'].get.responses)).not.toContain('415');
+  });
 });
 
 describe('operator keys', () => {
@@ -385,6 +408,30 @@ describe('GET /orgs/{org}/events', () => {
     }
     const first = start.json.events.at(-1).sequence;
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => first + 1 + i));
+  });
+
+  it('a cursor older than what was kept is refused with 410 feed_cursor_expired (polling on would skip pruned events); a fresh poll works', async () => {
+    const { domain, clock } = harness();
+    const { org, key } = await orgWithKey();
+    const first = await api(`/orgs/${org.slug}/events?limit=1`, key);
+    const stale: string = first.json.next;
+    clock.advance(40 * 86_400_000);
+    try {
+      await domain.feed.prune(30);
+      await domain.orgs.rename(operator, org.id, `Renamed ${uniq()}`);
+      const refused = await api(`/orgs/${org.slug}/events?after=${stale}`, key);
+      expect(refused.status).toBe(410);
+      expect(refused.type).toContain('application/problem+json');
+      expect(refused.json).toMatchObject({ status: 410, code: 'feed_cursor_expired' });
+      expect(refused.json.detail).toMatch(/kept at least 30 days/);
+      const fresh = await api(`/orgs/${org.slug}/events`, key);
+      expect(fresh.status).toBe(200);
+      expect(fresh.json.events.map((e: { type: string }) => e.type)).toEqual(['org.renamed']);
+      const caughtUp = await api(`/orgs/${org.slug}/events?after=${fresh.json.next}`, key);
+      expect(caughtUp).toMatchObject({ status: 200, json: { events: [] } });
+    } finally {
+      clock.advance(-40 * 86_400_000);
+    }
   });
 
   it('events older than the retention are pruned, never fewer than 30 days; account-level events stay', async () => {

@@ -45,7 +45,7 @@ export const listEvents = defineRoute({
     schema: z.object({ events: z.array(eventSchema), next: z.string() }),
     description: 'Events after the cursor, and the cursor to poll from next.',
   },
-  problems: [400, 403, 404],
+  problems: [400, 403, 404, 410],
   handle: async ({ actor, domain, params, query }) => {
     const orgId = await orgIdOf(domain, params.org);
     const types = query.types
