@@ -337,6 +337,47 @@ describe('changes through the API', () => {
   });
 });
 
+describe('tenant isolation', () => {
+  it("every org route answers another org's key 404, exactly as for an org that does not exist, and changes nothing", async () => {
+    const { db } = harness();
+    const a = await orgWithKey();
+    const b = await orgWithKey();
+    const invite = await api(`/orgs/${b.org.slug}/invites`, b.key, { body: { emails: [`z.${uniq()}@api.test`] } });
+    const hook = await api(`/orgs/${b.org.slug}/webhooks`, b.key, { body: { url: 'https://example.com/hook' } });
+    expect(hook.status).toBe(201);
+    const fill: Record<string, string> = {
+      ':org': b.org.slug,
+      ':member': b.people.member!.id,
+      ':invite': invite.json.results[0].invite.id,
+      ':webhook': hook.json.id,
+    };
+    // A valid body for each route that takes one, so only the key decides the answer.
+    const bodies: Record<string, unknown> = {
+      'post /orgs/:org/authorize': { user: { email: b.people.member!.email }, permission: 'resources:use' },
+      'patch /orgs/:org/members/:member': { role: 'admin' },
+      'post /orgs/:org/invites': { emails: [`w.${uniq()}@api.test`] },
+      'post /orgs/:org/webhooks': { url: 'https://example.com/other' },
+      'patch /orgs/:org/webhooks/:webhook': { enabled: false },
+    };
+    const events = async () => (await db.pool.query(`select count(*)::int as n from audit_events where org_id = $1`, [b.org.id])).rows[0].n;
+    const before = await events();
+    const routes = apiRoutes.filter((r) => r.path.startsWith('/orgs/:org'));
+    expect(routes.length).toBeGreaterThan(15);
+    for (const route of routes) {
+      const path = route.path.replace(/:[a-z]+/g, (k) => fill[k]!) + (route.path.endsWith('/replay') ? '?since=2020-01-01T00:00:00Z' : '');
+      const body = bodies[`${route.method} ${route.path}`] ?? (route.body ? {} : undefined);
+      const r = await api(path, a.key, { method: route.method.toUpperCase(), ...(body ? { raw: JSON.stringify(body) } : {}) });
+      expect(r.status, `${route.method} ${route.path}`).toBe(404);
+      expect(r.json.code, `${route.method} ${route.path}`).toBe('org_not_found');
+    }
+    const ghost = await api(`/orgs/no-such-org-${uniq()}`, a.key);
+    expect([ghost.status, ghost.json.code]).toEqual([404, 'org_not_found']);
+    expect(await events()).toBe(before);
+    expect((await api(`/orgs/${b.org.slug}/members/${b.people.member!.id}`, b.key)).json.role).toBe('member');
+    expect((await api(`/orgs/${b.org.slug}/webhooks/${hook.json.id}`, b.key)).json.enabled).toBe(true);
+  });
+});
+
 describe('GET /orgs/{org}/events', () => {
   it('the org’s events in order, each once, from a cursor; types filter; another org’s key gets 404', async () => {
     const { org, key } = await orgWithKey('read');
