@@ -129,7 +129,7 @@ async function main() {
       result: `${pgWrites}/s`,
       note: `${CONNECTIONS} concurrent transactions`,
     });
-    httpRow('SCIM POST /Users', post, ceiling, '≥ 2500/s, p99 < 20 ms', rps(post) >= 2500 && post.latency.p99 < 20);
+    httpRow('SCIM POST /Users', post, ceiling, `≥ 50% of the pg ceiling (${Math.round(pgWrites / 2)}/s)`, rps(post) >= pgWrites / 2);
 
     // --- filtered GET at 10k and 100k users ---
     for (const size of [10_000, 100_000]) {
@@ -155,7 +155,13 @@ async function main() {
 
     log('SCIM PATCH active');
     const patch = await cannon({ url: base, headers: auth, requests: scimPatchActive(pick) });
-    httpRow('SCIM PATCH active', patch, ceiling, '—', errorsOf(patch) === 0);
+    httpRow('SCIM PATCH active', patch, ceiling, `≥ 50% of the pg ceiling (${Math.round(pgWrites / 2)}/s)`, errorsOf(patch) === 0 && rps(patch) >= pgWrites / 2);
+
+    // An IdP retrying: 10 connections PATCH the same user (each waits on the one before for its row).
+    log('SCIM PATCH one user from 10 connections');
+    const one = ids[0];
+    const patchOne = await cannon({ url: base, headers: auth, requests: scimPatchActive(() => one) });
+    httpRow('SCIM PATCH of one user by 10 connections at once', patchOne, ceiling, 'p99 < 50 ms', errorsOf(patchOne) === 0 && patchOne.latency.p99 < 50);
 
     // --- the host product's API: authorize, the call made on every request of the product ---
     {

@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/scim.ts [post|get|both]`: the SCIM rows of `npm run bench` alone, for profiling
+ * `npx tsx bench/scim.ts [post|get|both|page|patch]`: the SCIM rows of `npm run bench` alone, for profiling
+ * (page and patch run a POST row first unless SKIP_POST=1)
  * (set PROFILE=1 to run Roster under `node --cpu-prof`; the profile lands in bench/profiles/).
  * Uses the compiled build, which it builds first.
  */
@@ -47,7 +48,7 @@ const sampler = process.env.WAITS
     }, 50)
   : undefined;
 try {
-  if (what !== 'get') {
+  if (what !== 'get' && !process.env.SKIP_POST) {
     cpuMark = cpuOf(child.pid!);
     show('POST /Users', await cannon({ url: base, headers, requests: scimCreateUsers() }));
   }
@@ -58,6 +59,7 @@ try {
         (r) => r.id as string,
       );
       show('PATCH active', await cannon({ url: base, headers, requests: scimPatchActive(() => ids[Math.floor(Math.random() * ids.length)]) }));
+      show('PATCH one user from 10 connections', await cannon({ url: base, headers, requests: scimPatchActive(() => ids[0]) }));
     }
   } else if (what !== 'post') {
     cpuMark = cpuOf(child.pid!);

@@ -221,6 +221,8 @@ export async function start(config: Config, opts: StartOptions = {}) {
         server.close(() => resolve());
         server.closeAllConnections?.();
       });
+      // Events committed by the last requests get their numbers before the pool closes.
+      await domain.feed.idle().catch(() => {});
       await database.shutdown();
       log.info('stopped');
     })());

@@ -128,6 +128,8 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
     if (!handler) throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
     return await handler({ domain, flags, out, publicUrl: config.publicUrl }, args);
   } finally {
+    // The events this run committed get their numbers (and webhook deliveries) before it exits.
+    await domain.feed.idle();
     await database.shutdown();
   }
 }

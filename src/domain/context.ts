@@ -1,6 +1,7 @@
 import type { Db, Executor, Tx } from '../db/client.js';
 import type { Invalidation } from '../db/notify.js';
 import type { AccessCache } from './access-cache.js';
+import type { EventNumberer } from './event-numbers.js';
 import type { TokenCache } from './token-cache.js';
 
 /** Which surface a person acted through; kept on audit events. */
@@ -55,6 +56,8 @@ export type Deps = {
   dns?: TxtLookup | undefined;
   /** Set by createDomain: the one token cache its services share. */
   tokenCache?: TokenCache;
+  /** Set by createDomain: gives committed events their org's numbers (domain/event-numbers.ts). */
+  numberer?: EventNumberer;
   /** Set by createDomain: the memberships authorize found (domain/access-cache.ts). */
   accessCache?: AccessCache;
 };

@@ -152,10 +152,8 @@ export type DomainEvent = {
 type EventRow = typeof auditEvents.$inferInsert;
 
 /**
- * Events emitted inside a transaction opened through withEvents wait here and are numbered and written
- * in one statement just before that transaction commits. Never earlier: numbering locks the org's
- * number row until commit, and a transaction holding it while it goes on locking memberships could
- * deadlock with another change in that org.
+ * Events emitted inside a transaction opened through withEvents wait here and are written in one
+ * statement just before that transaction commits (a SCIM create emits three: one round trip).
  */
 const pendingEvents = new WeakMap<object, EventRow[]>();
 
@@ -187,7 +185,7 @@ export function withEvents(db: Db, committed?: (actions: readonly string[]) => v
 }
 
 /**
- * Emits one event: its audit row (numbered at commit) and the notifications it brings, in the
+ * Emits one event: its audit row (numbered after commit) and the notifications it brings, in the
  * transaction that makes the change. The only writer of audit rows and outbox notifications.
  */
 export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: Date): Promise<void> {
@@ -212,15 +210,11 @@ export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: D
 }
 
 /**
- * Numbers the events in their orgs' sequences and inserts them, all in one statement. Taking an org's
- * number row locks it until this transaction commits, so another transaction's events of that org get
- * the next numbers only after these are visible: an org's sequence follows commit order, and a
- * transaction that fails rolls its numbers back with it, so there are no holes. Orgs are locked in id
- * order, and only here, last, so two transactions never wait on each other in a circle over them.
+ * Inserts the events, all in one statement (one round trip: the events travel as one JSON parameter
+ * and keep their order). They are numbered in their orgs' sequences after commit (event-numbers.ts), so
+ * writing them locks nothing org-wide.
  */
 async function write(tx: Executor, rows: EventRow[]): Promise<void> {
-  // One statement (one round trip): the events travel as one JSON parameter, keep their order
-  // (ordinality), take their org's numbers and are inserted together.
   const events = rows.map((r) => ({
     at: r.at,
     org_id: r.orgId,
@@ -235,62 +229,25 @@ async function write(tx: Executor, rows: EventRow[]): Promise<void> {
     after: r.after,
   }));
   await tx.execute(sql`
-    with ev as (
-      select * from jsonb_populate_recordset(null::audit_events, ${JSON.stringify(events)}::jsonb) with ordinality as t
-    ), counts as (
-      select org_id, count(*)::bigint as n from ev where org_id is not null group by org_id
-    ), taken as (
-      insert into org_event_seqs (org_id, last_seq)
-      select org_id, n from counts order by org_id
-      on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
-      returning org_id, last_seq
-    ), recorded as (
-      insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, after, seq)
-      select ev.at, ev.org_id, ev.actor_type, ev.actor_id, ev.actor_label, ev.via, ev.action, ev.target_type, ev.target_id, ev.before, ev.after,
-             taken.last_seq - counts.n + row_number() over (partition by ev.org_id order by ev.ordinality)
-      from ev left join counts on counts.org_id = ev.org_id left join taken on taken.org_id = ev.org_id
-      order by ev.ordinality
-      returning id, at, org_id, action, seq
-    )
-    ${queueWebhooks('recorded')}`);
+    insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, after)
+    select ev.at, ev.org_id, ev.actor_type, ev.actor_id, ev.actor_label, ev.via, ev.action, ev.target_type, ev.target_id, ev.before, ev.after
+    from jsonb_populate_recordset(null::audit_events, ${JSON.stringify(events)}::jsonb) with ordinality as ev
+    order by ev.ordinality`);
 }
 
 /**
- * The webhook outbox: one delivery per event for each of its org's endpoints that takes the event's type
- * (disabled ones too: they get them in order when enabled again), in the event's transaction, so none is
- * lost. `from` names a CTE of the recorded events (id, at, org_id, action, seq).
- */
-function queueWebhooks(from: string): SQL {
-  return sql`
-    insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
-    select w.id, r.id, r.seq, r.at, r.at
-    from ${sql.identifier(from)} r join webhook_endpoints w on w.org_id = r.org_id
-    where r.seq is not null and (cardinality(w.event_types) = 0 or r.action = any(w.event_types))`;
-}
-
-/**
- * The set-based form of emit, for a sweep that changes many rows in one statement: common table
- * expressions to append after the sweep's own, numbering and recording one event per row of the CTE
- * named `from` (columns org_id, target_id text, before jsonb). The org number rows are taken in id order.
+ * The set-based form of emit, for a sweep that changes many rows in one statement: a common table
+ * expression to append after the sweep's own, recording one event per row of the CTE named `from`
+ * (columns org_id, target_id text, before jsonb). Numbered after commit, like every event.
  */
 export function emitFromRows(from: string, actor: Extract<Actor, { type: 'system' }>, action: EventType, targetType: EventTarget, at: Date): SQL {
   const who = systemActorLabel(actor);
-  const src = sql.identifier(from);
   return sql`
-    event_counts as (
-      select org_id, count(*)::bigint as n from ${src} where org_id is not null group by org_id
-    ), event_numbers as (
-      insert into org_event_seqs (org_id, last_seq)
-      select org_id, n from event_counts order by org_id
-      on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
-      returning org_id, last_seq
-    ), events_recorded as (
-      insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, seq)
-      select ${at}, e.org_id, 'system', ${actor.job}, ${who}, ${viaOf(actor)}, ${action}, ${targetType}, e.target_id, e.before,
-             s.last_seq - c.n + row_number() over (partition by e.org_id order by e.target_id)
-      from ${src} e left join event_counts c on c.org_id = e.org_id left join event_numbers s on s.org_id = e.org_id
-      returning id, at, org_id, action, seq
-    ), webhooks_queued as (${queueWebhooks('events_recorded')})`;
+    events_recorded as (
+      insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before)
+      select ${at}, e.org_id, 'system', ${actor.job}, ${who}, ${viaOf(actor)}, ${action}, ${targetType}, e.target_id, e.before
+      from ${sql.identifier(from)} e order by e.target_id
+    )`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { auditEvents, orgEventSeqs, type AuditEventRow } from '../db/schema.js';
 import { rowOf } from '../db/rows.js';
 import { authorize } from './access.js';
+import { numberCommitted } from './event-numbers.js';
 import type { Actor, Deps } from './context.js';
 import { fail } from './errors.js';
 import { requireMembership } from './standing.js';
@@ -10,9 +11,9 @@ import { parseInput, safeString } from './validation.js';
 
 /**
  * An org's events in order, for the product to poll: the audit rows, by their number in the org's
- * sequence. Numbers are given out in commit order (events.ts holds the org's number row until commit),
- * so a reader that has seen number n has seen every number before it: polling from a cursor never skips
- * or repeats an event, however many processes write.
+ * sequence. Numbers are given only to committed events, one step at a time (event-numbers.ts), so a
+ * reader that has seen number n has seen every number before it: polling from a cursor never skips or
+ * repeats an event, however many processes write.
  */
 
 export const FEED_MAX_PAGE = 500;
@@ -51,11 +52,15 @@ export function eventOf(r: AuditEventRow): FeedEvent {
 
 export function createFeed(deps: Deps) {
   const { db } = deps;
+  /** Numbers every committed event now (the feed and webhooks do it before they read). */
+  const number = (): Promise<number> => numberCommitted(deps);
 
   /** Events after the sequence number `after`, oldest first; `next` is where the following poll starts. */
   async function events(actor: Actor, orgId: string, input: z.input<typeof feedSchema>): Promise<{ events: FeedEvent[]; next: number }> {
     const f = parseInput(feedSchema, input);
     authorize(await requireMembership(db, actor, orgId), 'audit:read', 'read');
+    // What committed before this call gets its numbers first, so the reader sees its own changes.
+    await number();
     // One statement, one snapshot: the events, and the org's last number committed as of that snapshot
     // (every number up to it is committed, since numbers are given in commit order).
     const r = await db.execute<Record<string, unknown> & { hwm: string | number | null; oldest: string | number | null }>(sql`
@@ -105,5 +110,7 @@ export function createFeed(deps: Deps) {
     }
   }
 
-  return { events, prune };
+  /** Waits for this process's background numbering (a CLI run or a stopping server, before it closes the pool). */
+  const idle = (): Promise<void> => deps.numberer?.idle() ?? Promise.resolve();
+  return { events, prune, number, idle };
 }

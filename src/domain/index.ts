@@ -6,6 +6,7 @@ import { createDomainService } from './domains/service.js';
 import { withEvents } from './events.js';
 import type { Deps } from './context.js';
 import { createTokenCache } from './token-cache.js';
+import { createEventNumberer } from './event-numbers.js';
 import { changesAccess, createAccessCache } from './access-cache.js';
 import { createInviteService } from './invites.js';
 import { createJoinRequestService } from './join-requests.js';
@@ -26,11 +27,15 @@ import { createWebhookService } from './webhooks/index.js';
 /** Roster's rules, as one object the adapters (Slack, SCIM, web, jobs, CLI) call. */
 export function createDomain(given: Deps) {
   const accessCache = createAccessCache(given.accessChanges);
+  // A step that fails here (the database went away) is retried by the next feed read or webhook run.
+  const numberer = createEventNumberer(given.db);
   const deps: Deps = {
     ...given,
     db: withEvents(given.db, (actions) => {
       if (actions.some(changesAccess)) accessCache.forget();
+      numberer.soon();
     }),
+    numberer,
     tokenCache: createTokenCache(given.scimTokenChanges),
     accessCache,
   };

@@ -22,6 +22,9 @@ export type WebhookStats = { sent: number; failed: number; endpoints: number };
 export async function deliverDueWebhooks(domain: Domain, sender: WebhookSender, log: Logger): Promise<WebhookStats> {
   const stats: WebhookStats = { sent: 0, failed: 0, endpoints: 0 };
   const d = domain.webhooks.delivery;
+  // Events committed but not yet numbered (their process died before numbering them) get numbered and
+  // queued now.
+  await domain.feed.number();
   for (;;) {
     const claims = await d.claim(PARALLEL_ENDPOINTS, leaseMsFor(sender));
     if (!claims.length) return stats;

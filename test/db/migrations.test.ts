@@ -106,7 +106,8 @@ describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, even
     const devMember = list.find((m) => m.displayName === 'Dev')!;
     const after = await domain.members.changeRole(ownerActor, org, devMember.accountId, 'admin');
     expect(after.role).toBe('admin');
-    expect((await q(`select action, seq from audit_events where org_id = $1 order by seq desc limit 1`, [org])).rows[0]).toEqual({
+    await domain.feed.number();
+    expect((await q(`select action, seq from audit_events where org_id = $1 order by seq desc nulls last limit 1`, [org])).rows[0]).toEqual({
       action: 'member.role_changed',
       seq: '3',
     });

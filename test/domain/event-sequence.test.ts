@@ -6,6 +6,7 @@ const world = useWorld({ poolSize: 12 });
 
 /** An org's events as a feed would read them: by sequence number. */
 async function orgEvents(w: World, orgId: string) {
+  await w.domain.feed.number();
   const r = await w.db.pool.query<{ id: string; seq: string; action: string; target_id: string }>(
     'select id, seq, action, target_id from audit_events where org_id = $1 order by seq',
     [orgId],

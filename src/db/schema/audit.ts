@@ -21,7 +21,10 @@ export const auditEvents = pgTable(
     targetId: text('target_id'),
     before: jsonb('before'),
     after: jsonb('after'),
-    /** The event's place in its org's sequence: increasing in commit order, 1, 2, 3 … (null: no org). */
+    /**
+     * The event's place in its org's sequence, 1, 2, 3 …, given after commit (domain/event-numbers.ts;
+     * null until then, and for events with no org). Migration 0020 indexes the unnumbered ones.
+     */
     seq: bigint('seq', { mode: 'number' }),
   },
   (t) => [
@@ -35,9 +38,9 @@ export const auditEvents = pgTable(
 );
 
 /**
- * The last event number given out per org. A transaction numbers its events in the statement that
- * writes them, just before it commits, and holds the row locked until then, so an org's numbers follow
- * commit order. No foreign key: like the audit trail, the numbering outlives the org.
+ * The last event number given out per org, by the numbering step (domain/event-numbers.ts), which
+ * numbers committed events one step at a time. No foreign key: like the audit trail, the numbering
+ * outlives the org.
  */
 export const orgEventSeqs = pgTable('org_event_seqs', {
   orgId: uuid('org_id').primaryKey(),

@@ -12,7 +12,7 @@ export function createInviteSweeps(deps: Deps) {
    * Marks up to `limit` pending invites past their expiry as expired, with their audit events, in one
    * statement. Set-based and SKIP LOCKED, so several workers (or several callers in one worker) can run it
    * at once: each locks a different set of due invites, and the update re-checks `status = 'pending'`,
-   * so an invite is expired, and its event emitted (numbered in its org's sequence), once. Returns how many it expired.
+   * so an invite is expired, and its event emitted, once (numbered in its org's sequence after commit). Returns how many it expired.
    *
    * Any due invites will do (no `order by expires_at`: all of them are expired in the end, and the order
    * made every batch walk the dead entries earlier batches left in the expiry index). The locked rows are
@@ -35,7 +35,9 @@ export function createInviteSweeps(deps: Deps) {
         select org_id, id::text as target_id, jsonb_build_object('status', 'pending', 'expiresAt', expires_at) as before from expired
       ), ${emitFromRows('expired_events', expireJob, 'invite.expired', 'invite', now)}
       select count(*)::int as n from expired`);
-    return r.rows[0]?.n ?? 0;
+    const n = r.rows[0]?.n ?? 0;
+    if (n) deps.numberer?.soon();
+    return n;
   }
 
   /**

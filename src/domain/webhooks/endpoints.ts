@@ -6,6 +6,7 @@ import { authorize } from '../access.js';
 import type { Actor, Deps, Executor } from '../context.js';
 import { fail } from '../errors.js';
 import { isEventType } from '../event-types.js';
+import { numberCommitted } from '../event-numbers.js';
 import { emit } from '../events.js';
 import { seal } from '../sealed.js';
 import { lockOrgFor, requireMembership } from '../standing.js';
@@ -277,6 +278,8 @@ export function createWebhookEndpoints(deps: Deps) {
   async function deliveries(actor: Actor, orgId: string, id: string, limit = 50): Promise<WebhookDeliveryView[]> {
     authorize(await requireMembership(db, actor, orgId), 'api:manage', 'read');
     if (!isUuid(id)) fail('webhook_not_found');
+    // What committed is numbered (and so queued) first: the list shows every event sent or waiting.
+    await numberCommitted(deps);
     const [endpoint] = await db
       .select({ id: webhookEndpoints.id })
       .from(webhookEndpoints)

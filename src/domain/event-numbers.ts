@@ -1,0 +1,112 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import type { Deps } from './context.js';
+
+/**
+ * Events get their org's numbers after they commit, not while they are written: a change records its
+ * events unnumbered (no org-wide lock on the write path, so one org's changes do not commit one after
+ * another), and a numbering step, one at a time across every process (an advisory lock), gives the
+ * committed unnumbered events the next numbers of their orgs in the order they were written (id) and
+ * queues their webhook deliveries in the same statement.
+ *
+ * Why readers never skip or repeat: a number is only ever given to an event already committed and
+ * visible, by a step that commits all its numbers at once, and each step starts from the numbers the
+ * previous one committed (it takes the lock before its snapshot). So once a reader has seen number n,
+ * every number given later is above n. Causal order holds too: a change that waited on another's row
+ * lock writes its events after that one committed, so they have higher ids.
+ *
+ * Who numbers: the process that committed, right after its commit (coalesced: one step at a time per
+ * process, another after it if more commits came meanwhile); every feed read and webhook run first
+ * (so a reader sees what committed before it asked); and so a process that died between its commit and
+ * its step leaves nothing unnumbered for longer than the next reader or worker run.
+ */
+
+/** Any constant of Roster's own: the lock that makes numbering one step at a time. */
+const NUMBERING_LOCK = 0x52_6f_73_74; // "Rost"
+/** Events numbered per statement (a backlog, such as an expiry sweep's, takes several). */
+const BATCH = 10_000;
+
+/** Numbers every committed unnumbered event; returns how many it numbered. */
+export async function numberEvents(db: Db): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await db.transaction(async (tx) => {
+      // Cheap when there is nothing to do (a partial index holds only unnumbered org events).
+      const waiting = await tx.execute(sql`select 1 from audit_events where seq is null and org_id is not null limit 1`);
+      if (!waiting.rows.length) return 0;
+      await tx.execute(sql`select pg_advisory_xact_lock(${NUMBERING_LOCK})`);
+      // A statement of its own after the lock: its snapshot sees what the previous step committed.
+      const r = await tx.execute(sql`
+        with ready as (
+          select id, org_id from audit_events where seq is null and org_id is not null order by id limit ${BATCH}
+        ), counts as (
+          select org_id, count(*)::bigint as n from ready group by org_id
+        ), taken as (
+          insert into org_event_seqs (org_id, last_seq)
+          select org_id, n from counts order by org_id
+          on conflict (org_id) do update set last_seq = org_event_seqs.last_seq + excluded.last_seq
+          returning org_id, last_seq
+        ), numbered as (
+          update audit_events a set seq = t.last_seq - c.n + r.rn
+          from (select id, org_id, row_number() over (partition by org_id order by id) as rn from ready) r
+          join counts c on c.org_id = r.org_id join taken t on t.org_id = r.org_id
+          where a.id = r.id
+          returning a.id, a.at, a.org_id, a.action, a.seq
+        ), queued as (${queueWebhooks('numbered')})
+        select count(*)::int as n from numbered`);
+      return Number((r.rows[0] as { n: number } | undefined)?.n ?? 0);
+    });
+    total += n;
+    if (n < BATCH) return total;
+  }
+}
+
+/**
+ * The webhook outbox: one delivery per event for each of its org's endpoints that takes the event's type
+ * (disabled ones too: they get them in order when enabled again), in the statement that numbers the
+ * event, so none is lost. `from` names a CTE of numbered events (id, at, org_id, action, seq).
+ */
+function queueWebhooks(from: string): SQL {
+  return sql`
+    insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
+    select w.id, r.id, r.seq, r.at, r.at
+    from ${sql.identifier(from)} r join webhook_endpoints w on w.org_id = r.org_id
+    where cardinality(w.event_types) = 0 or r.action = any(w.event_types)`;
+}
+
+export type EventNumberer = {
+  /** Numbers what has committed, and waits for it: before reading the feed or sending webhooks. */
+  now: () => Promise<number>;
+  /** Numbers soon, in the background (after a commit): at most one step at a time in this process. */
+  soon: () => void;
+  /** Resolves when this process's background step is done (before closing the database). */
+  idle: () => Promise<void>;
+};
+
+export function createEventNumberer(db: Db, onError: (err: unknown) => void = () => {}): EventNumberer {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const loop = async () => {
+    do {
+      again = false;
+      await numberEvents(db);
+    } while (again);
+  };
+  const soon = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = loop()
+      .catch(onError)
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  return { now: () => numberEvents(db), soon, idle: async () => void (await running) };
+}
+
+/** Numbers what has committed, through the domain's numberer (or directly, for a bare Deps). */
+export function numberCommitted(deps: Pick<Deps, 'db' | 'numberer'>): Promise<number> {
+  return deps.numberer ? deps.numberer.now() : numberEvents(deps.db);
+}
