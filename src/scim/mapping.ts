@@ -347,6 +347,17 @@ export function patchProblem(body: unknown): { detail: string; scimType: 'invali
       return { detail: `Operation ${n}: without a "path", "value" must be an object of attributes.`, scimType: 'invalidValue' };
     }
     if (value === undefined || value === null) return { detail: `Operation ${n}: "value" is required for ${verb}.`, scimType: 'invalidValue' };
+    // Some clients send group members as bare ids; RFC 7643 §4.2 makes each one an object.
+    const members =
+      typeof path === 'string' && /^members$/i.test(path.trim()) ? value : path === undefined ? (value as { members?: unknown }).members : undefined;
+    const bare = (Array.isArray(members) ? members : members === undefined ? [] : [members]).find(
+      (m) => typeof m !== 'object' || m === null || Array.isArray(m),
+    );
+    if (bare !== undefined)
+      return {
+        detail: `Operation ${n}: each member must be an object such as {"value": "<SCIM user id>"}, not ${JSON.stringify(bare).slice(0, 60)}.`,
+        scimType: 'invalidValue',
+      };
   }
   return undefined;
 }

@@ -111,6 +111,24 @@ function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: st
   if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) throw Object.assign(new Error('JSON nested too deeply'), { status: 400, type: 'entity.too.deep' });
 }
 
+/**
+ * Looks at the JSON SCIMMY is about to send (it sends strings or objects) before it goes: `look` may set
+ * headers, and returns a replacement body, or undefined to send it as it is.
+ */
+function beforeSend(res: Response, look: (body: unknown) => unknown) {
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => {
+    let parsed: unknown;
+    try {
+      parsed = typeof body === 'string' ? JSON.parse(body) : Buffer.isBuffer(body) ? JSON.parse(body.toString('utf8')) : body;
+    } catch {
+      return send(body);
+    }
+    const replaced = look(parsed);
+    return send(replaced === undefined ? body : typeof body === 'object' && !Buffer.isBuffer(body) ? replaced : JSON.stringify(replaced));
+  };
+}
+
 /** A 4xx that express or a body parser attached to an error (a path that does not decode is 400). */
 function clientErrorStatus(err: unknown): number | undefined {
   const e = err as { status?: unknown; statusCode?: unknown } | undefined;
@@ -124,6 +142,10 @@ let declared = false;
 function declareResources() {
   if (declared) return;
   declared = true;
+  // RFC 7643 §7: canonical values are suggestions. SCIMMY lists none for roles[].type and
+  // x509Certificates[].type (an empty list) and so refuses every value, Entra's
+  // "WindowsAzureActiveDirectoryRole" included: take any.
+  for (const path of ['roles.type', 'x509Certificates.type']) SCIMMY.Schemas.User.definition.attribute(path).config.canonicalValues = false;
   SCIMMY.Resources.declare(SCIMMY.Resources.User)
     .extend(SCIMMY.Schemas.EnterpriseUser, false)
     .ingress((resource, instance, ctx: ScimContext) =>
@@ -172,7 +194,11 @@ function declareResources() {
  */
 export function createScimRouter(deps: ScimDeps): Router {
   declareResources();
-  const router = express.Router();
+  // An app of its own, mounted under the server's: express would otherwise send weak ETags and answer
+  // If-None-Match with 304, while /ServiceProviderConfig says (truly) that ETags are not supported.
+  const router = express();
+  router.set('etag', false);
+  router.disable('x-powered-by');
 
   // express 5 re-parses req.query on every read, which loses SCIMMY's numeric startIndex/count: pin it once.
   router.use((req, _res, next) => {
@@ -320,6 +346,24 @@ export function createScimRouter(deps: ScimDeps): Router {
   // SCIMMY would look the token's actor type up as a user id (a 404 "no such user"): a token is no user.
   router.all('/Me', (_req, res) => sendError(res, 501, 'The SCIM token belongs to the organization, not to a user: /Me is not supported.'));
 
+  // RFC 7644 §3.3: a 201 SHALL carry Location, the resource's URI, the same as its meta.location.
+  router.post(['/Users', '/Groups'], (_req, res, next) => {
+    beforeSend(res, (body) => {
+      const location = res.statusCode === 201 ? (body as { meta?: { location?: unknown } } | undefined)?.meta?.location : undefined;
+      if (typeof location === 'string' && !res.get('Location')) res.set('Location', location);
+      return undefined;
+    });
+    next();
+  });
+  // SCIMMY answers its discovery lists with itemsPerPage 20 whatever they hold: it is what this page holds.
+  router.get(['/ResourceTypes', '/Schemas'], (_req, res, next) => {
+    beforeSend(res, (body) => {
+      const list = body as { Resources?: unknown; itemsPerPage?: unknown } | undefined;
+      return res.statusCode === 200 && Array.isArray(list?.Resources) ? { ...list, itemsPerPage: list.Resources.length } : undefined;
+    });
+    next();
+  });
+
   const scimmy = new SCIMMYRouters({
     type: 'bearer',
     docUri: `${deps.publicUrl}/docs/scim`,
@@ -352,5 +396,5 @@ export function createScimRouter(deps: ScimDeps): Router {
       );
     sendFailure(res, deps.log, err, 'request');
   });
-  return router;
+  return router as unknown as Router;
 }
