@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { defaultRole } from '../domain/access.js';
 
 /** Every flag any command takes; parseArgs refuses the rest (exit code 2). */
 export function parseFlags(argv: string[]) {
@@ -11,8 +10,10 @@ export function parseFlags(argv: string[]) {
       owner: { type: 'string' },
       'owner-name': { type: 'string' },
       slug: { type: 'string' },
-      role: { type: 'string', default: defaultRole },
+      role: { type: 'string' },
       'billing-emails': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      confirm: { type: 'string' },
       as: { type: 'string' },
       action: { type: 'string' },
       since: { type: 'string' },

@@ -24,9 +24,17 @@ Usage:
   roster org list
   roster org settings <org> [--invite-expiry 72h|7d|14d|30d|never] [--reminders 72,24|none]
                             [--seat-limit <n>|none]    shows the settings; flags change them (${whoMay('org:update')})
+  roster org rename <org> <new name>                the URL name stays
+  roster org delete <org> --confirm "<name>"        ends every member's access; the audit trail stays
   roster members <org>
+  roster members role <org> <email> <role> [--force]    --force overrides what the IdP manages
+  roster members remove <org> <email> [--force]
+  roster members billing <org> <email> on|off
+  roster members transfer <org> <email> --as <primary owner's email>
   roster invite <org> <email…> [--role <role>] [--billing-emails] [--as <email>]
   roster invites <org>
+  roster invites revoke|resend <org> <email>
+  roster invites update <org> <email> [--role <role>] [--billing-emails on|off]
   roster audit <org> [--action <action>] [--since <date>] [--until <date>] [--actor <id>]
                      [--target-type <type>] [--target-id <id>] [--limit <n>] [--format table|jsonl|csv]
   roster scim token create <org> [--name <name>]    prints the new token alone on its last line
@@ -35,6 +43,8 @@ Usage:
   roster scim token revoke <org> <name>
   roster scim map <org> "<group>" <role>            members of that IdP group get the role
   roster scim unmap <org> "<group>"
+  roster scim default-role <org> <role>             the role of people the IdP adds in no mapped group
+  roster scim allow-owner <org> on|off              whether a group mapped to owner makes owners
   roster domain add <org> <domain>                  prints the DNS TXT record that proves it
   roster domain list <org>
   roster domain verify <org> <domain>               checks the record now (exit code 1 while not found)

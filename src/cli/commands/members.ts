@@ -1,10 +1,66 @@
 import { describeRole } from '../../domain/access.js';
-import { type Command, orgAndActor } from '../context.js';
+import type { OrgRow } from '../../db/schema.js';
+import type { Actor } from '../../domain/context.js';
+import type { MemberView } from '../../domain/members.js';
+import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
-/** roster members <org> */
-export const members: Command = async (c, [ref]) => {
+const verbs = ['list', 'role', 'remove', 'billing', 'transfer'] as const;
+
+/**
+ * roster members <org> · members list <org> · members role <org> <email> <role> [--force] ·
+ * members remove <org> <email> [--force] · members billing <org> <email> on|off · members transfer <org> <email>
+ */
+export const members: Command = async (c, args) => {
+  const [first, ...rest] = args;
+  if (!verbs.includes(first as (typeof verbs)[number])) return list(c, first);
+  const [ref, email, value] = rest;
+  if (first === 'list') return list(c, ref);
   const { org, actor } = await orgAndActor(c, ref);
+  if (!email) throw new UsageError(`Name the member by email: roster members ${first} ${org.slug} <email>${first === 'role' ? ' <role>' : ''}`);
+  const member = await c.domain.members.find(actor, org.id, { email });
+  const force = c.flags.force === true;
+  switch (first) {
+    case 'role': {
+      if (!value) throw new UsageError(`Give the new role: roster members role ${org.slug} ${email} <role>`);
+      const after = await c.domain.members.changeRole(actor, org.id, member.accountId, value, { force });
+      c.out.print(`${nameOf(after)} is now ${describeRole(after.role)} in ${org.name}.`);
+      return 0;
+    }
+    case 'remove':
+      await c.domain.members.remove(actor, org.id, member.accountId, { force });
+      c.out.print(`${nameOf(member)} was removed from ${org.name}; their access ended now.`);
+      return 0;
+    case 'billing': {
+      const on = onOff(value, `roster members billing ${org.slug} ${email} on|off`);
+      const after = await c.domain.members.setBillingEmails(actor, org.id, member.accountId, on);
+      c.out.print(`${nameOf(after)} ${after.billingEmails ? 'now gets' : 'no longer gets'} billing emails for ${org.name}.`);
+      return 0;
+    }
+    case 'transfer':
+      await c.domain.members.transferPrimaryOwnership(actor, org.id, member.accountId);
+      c.out.print(`${nameOf(member)} is now the primary owner of ${org.name}.`);
+      return 0;
+  }
+  return 0;
+};
+
+/** "on" or "off" (also yes/no, true/false); anything else is a usage error naming the command. */
+export function onOff(value: string | undefined, usage: string): boolean {
+  const v = value?.toLowerCase();
+  if (v === 'on' || v === 'yes' || v === 'true') return true;
+  if (v === 'off' || v === 'no' || v === 'false') return false;
+  throw new UsageError(`Say on or off: ${usage}`);
+}
+
+const nameOf = (m: Pick<MemberView, 'displayName' | 'email'>) => (m.email ? `${m.displayName} <${m.email}>` : m.displayName);
+
+async function list(c: CliCtx, ref: string | undefined): Promise<number> {
+  const { org, actor } = await orgAndActor(c, ref);
+  return printMembers(c, org, actor);
+}
+
+async function printMembers(c: CliCtx, org: OrgRow, actor: Actor): Promise<number> {
   const all = await c.domain.members.list(actor, org.id);
   c.out.print(`${org.name} (${org.slug}): ${all.length} member${all.length === 1 ? '' : 's'}`);
   c.out.print(
@@ -22,4 +78,4 @@ export const members: Command = async (c, [ref]) => {
     ),
   );
   return 0;
-};
+}

@@ -8,8 +8,32 @@ export const org: Command = async (c, [sub, ...args]) => {
   if (sub === 'create') return create(c, args);
   if (sub === 'settings') return settings(c, args);
   if (sub === 'list') return list(c);
-  throw new UsageError(`Unknown command "org ${sub ?? ''}". Try: roster org create | roster org list`);
+  if (sub === 'rename') return rename(c, args);
+  if (sub === 'delete') return remove(c, args);
+  throw new UsageError(`Unknown command "org ${sub ?? ''}". Try: roster org create | list | settings | rename | delete`);
 };
+
+/** roster org rename <org> <new name…> */
+async function rename(c: CliCtx, [ref, ...nameParts]: string[]): Promise<number> {
+  const { org, actor } = await orgAndActor(c, ref);
+  const name = nameParts.join(' ').trim();
+  if (!name) throw new UsageError(`Give the new name: roster org rename ${org.slug} "New Name"`);
+  const after = await c.domain.orgs.rename(actor, org.id, name);
+  c.out.print(`${org.name} is now called ${after.name} (URL name ${after.slug}, unchanged).`);
+  return 0;
+}
+
+/** roster org delete <org> --confirm "<exact name>": everyone's access ends; the audit trail stays. */
+async function remove(c: CliCtx, [ref]: string[]): Promise<number> {
+  const { org, actor } = await orgAndActor(c, ref);
+  if (c.flags.confirm === undefined)
+    throw new UsageError(
+      `Deleting ${org.name} ends every member's access and cannot be undone. To go on: roster org delete ${org.slug} --confirm "${org.name}"`,
+    );
+  await c.domain.orgs.delete(actor, org.id, c.flags.confirm);
+  c.out.print(`${org.name} was deleted; its members no longer have access. Its audit trail is kept.`);
+  return 0;
+}
 
 async function create(c: CliCtx, args: string[]): Promise<number> {
   const name = args.join(' ');

@@ -1,3 +1,5 @@
+import { describeRole } from '../../domain/access.js';
+import { onOff } from './members.js';
 import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
@@ -5,8 +7,24 @@ import { table, when } from '../table.js';
 export const scim: Command = async (c, [area, ...args]) => {
   if (area === 'token') return token(c, args);
   if (area === 'map' || area === 'unmap') return mapGroup(c, area, args);
-  throw new UsageError('Use: roster scim token … | roster scim map … | roster scim unmap …');
+  if (area === 'default-role' || area === 'allow-owner') return settings(c, area, args);
+  throw new UsageError('Use: roster scim token … | map … | unmap … | default-role <org> <role> | allow-owner <org> on|off');
 };
+
+/** roster scim default-role <org> <role> · roster scim allow-owner <org> on|off */
+async function settings(c: CliCtx, area: 'default-role' | 'allow-owner', [ref, value]: string[]): Promise<number> {
+  const { org, actor } = await orgAndActor(c, ref);
+  if (area === 'default-role') {
+    if (!value) throw new UsageError(`Give the role people SCIM adds get: roster scim default-role ${org.slug} <role>`);
+    const after = await c.domain.scim.updateSettings(actor, org.id, { defaultRole: value });
+    c.out.print(`People the IdP adds to ${org.name} in no mapped group now get ${describeRole(after.scimDefaultRole)}.`);
+    return 0;
+  }
+  const allowOwner = onOff(value, `roster scim allow-owner ${org.slug} on|off`);
+  await c.domain.scim.updateSettings(actor, org.id, { allowOwner });
+  c.out.print(allowOwner ? `A group mapped to owner now makes its members owners of ${org.name}.` : `SCIM no longer makes anyone an owner of ${org.name}.`);
+  return 0;
+}
 
 async function token(c: CliCtx, [verb, ref, ...nameParts]: string[]): Promise<number> {
   const { org, actor } = await orgAndActor(c, ref);
