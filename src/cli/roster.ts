@@ -35,7 +35,7 @@ Usage:
   roster invites <org>
   roster invites revoke|resend <org> <email>
   roster invites update <org> <email> [--role <role>] [--billing-emails on|off]
-  roster audit <org> [--action <action>] [--since <date>] [--until <date>] [--actor <id>]
+  roster audit <org> [--action <action>] [--since 7d|<date>] [--until 24h|<date>] [--actor <email|id>]
                      [--target-type <type>] [--target-id <id>] [--limit <n>] [--format table|jsonl|csv]
   roster scim token create <org> [--name <name>]    prints the new token alone on its last line
   roster scim token list <org>

@@ -1,10 +1,10 @@
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { Actor, Deps } from './context.js';
 import { requireMembership } from './standing.js';
 import { authorize } from './access.js';
-import { parseInput, safeString } from './validation.js';
+import { isUuid, parseInput, safeString } from './validation.js';
 
 export type { EventType as AuditAction, EventTarget as AuditTarget } from './events.js';
 
@@ -29,6 +29,14 @@ const auditFilterSchema = z.object({
 });
 type AuditFilter = z.input<typeof auditFilterSchema>;
 
+/** A person-readable name an event's payload gives its target, if it gives one. */
+function labelFrom(payload: unknown): string | undefined {
+  if (!payload || typeof payload !== 'object') return undefined;
+  const p = payload as Record<string, unknown>;
+  for (const k of ['email', 'userName', 'url', 'domain', 'displayName', 'name'] as const) if (typeof p[k] === 'string' && p[k]) return p[k] as string;
+  return undefined;
+}
+
 export function createAuditService(deps: Deps) {
   async function query(actor: Actor, orgId: string, filter: AuditFilter = {}): Promise<AuditEventRow[]> {
     const f = parseInput(auditFilterSchema, filter);
@@ -49,20 +57,61 @@ export function createAuditService(deps: Deps) {
       .limit(f.limit);
   }
 
-  /** Every matching event, newest first, as JSON lines or CSV. */
-  async function exportEvents(actor: Actor, orgId: string, format: 'jsonl' | 'csv', filter: Omit<AuditFilter, 'limit' | 'beforeId'> = {}): Promise<string> {
+  /** Every matching event (at most `max`, if given), newest first, as JSON lines or CSV. */
+  async function exportEvents(
+    actor: Actor,
+    orgId: string,
+    format: 'jsonl' | 'csv',
+    filter: Omit<AuditFilter, 'limit' | 'beforeId'> & { max?: number | undefined } = {},
+  ): Promise<string> {
+    const { max, ...rest } = filter;
     const rows: AuditEventRow[] = [];
     let beforeId: number | undefined;
     for (;;) {
-      const page = await query(actor, orgId, { ...filter, beforeId, limit: MAX_PAGE });
+      const want = max === undefined ? MAX_PAGE : Math.min(MAX_PAGE, max - rows.length);
+      if (want <= 0) break;
+      const page = await query(actor, orgId, { ...rest, beforeId, limit: want });
       rows.push(...page);
-      if (page.length < MAX_PAGE) break;
+      if (page.length < want) break;
       beforeId = page[page.length - 1]!.id;
     }
     return format === 'jsonl' ? toJsonLines(rows) : toCsv(rows);
   }
 
-  return { query, export: exportEvents };
+  /**
+   * What each event is about, in words a person reads (an email, a userName, a URL, a domain) rather
+   * than an id: from the event's own before/after when it says, else looked up (one query per kind).
+   * Events read by `query`, so already scoped to an org the caller may read.
+   */
+  async function targetLabels(rows: AuditEventRow[]): Promise<Map<number, string>> {
+    const labels = new Map<number, string>();
+    const wanted = { membership: new Set<string>(), account: new Set<string>(), invite: new Set<string>(), scim_user: new Set<string>() };
+    for (const r of rows) {
+      const said = labelFrom(r.after) ?? labelFrom(r.before);
+      if (said) labels.set(r.id, said);
+      else if (r.targetId && r.targetType in wanted) wanted[r.targetType as keyof typeof wanted].add(r.targetId);
+    }
+    const found = new Map<string, string>();
+    const look = async (ids: Set<string>, text: SQL) => {
+      const list = [...ids].filter(isUuid);
+      if (!list.length) return;
+      const r = await deps.db.execute<{ id: string; label: string | null }>(
+        sql`${text} (${sql.join(
+          list.map((id) => sql`${id}::uuid`),
+          sql`, `,
+        )})`,
+      );
+      for (const x of r.rows) if (x.label) found.set(x.id, x.label);
+    };
+    await look(wanted.membership, sql`select m.id::text as id, a.email as label from memberships m join accounts a on a.id = m.account_id where m.id in`);
+    await look(wanted.account, sql`select id::text as id, coalesce(email, display_name) as label from accounts where id in`);
+    await look(wanted.invite, sql`select id::text as id, email as label from invites where id in`);
+    await look(wanted.scim_user, sql`select id::text as id, user_name as label from scim_users where id in`);
+    for (const r of rows) if (!labels.has(r.id) && r.targetId && found.has(r.targetId)) labels.set(r.id, found.get(r.targetId)!);
+    return labels;
+  }
+
+  return { query, export: exportEvents, targetLabels };
 }
 
 const csvColumns = ['id', 'at', 'orgId', 'actorType', 'actorId', 'actorLabel', 'via', 'action', 'targetType', 'targetId', 'before', 'after', 'seq'] as const;

@@ -246,7 +246,35 @@ describe('roster audit', () => {
     const r = await roster('audit', o.slug, '--action', 'invite.created');
     expect(r.code, fmt(r)).toBe(0);
     expect(r.lines).toHaveLength(3);
-    expect(r.lines[2]).toMatch(/\sinvite\.created\s+invite [0-9a-f-]{36}$/);
+    // The target is named by what a person reads: the invited email, not the invite's id.
+    expect(r.lines[2]).toMatch(new RegExp(`\\sinvite\\.created\\s+invite ${o.email.replace(/\./g, '\\.')}$`));
+  });
+
+  it('--actor takes an email, --since takes 7d or 24h as Slack does, and an email nobody has matches nothing', async () => {
+    const o = await orgWithHistory();
+    const mine = await roster('audit', o.slug, '--actor', o.owner, '--since', '7d');
+    expect(mine.code, fmt(mine)).toBe(0);
+    expect(mine.lines.slice(2).map((l) => l.match(/\s(\w+\.\w+)\s+\w+ /)?.[1])).toEqual(['member.added', 'org.created']);
+    // The member.added line names the owner by email.
+    expect(mine.lines[2]).toMatch(new RegExp(`membership ${o.owner.replace(/\./g, '\\.')}$`));
+    expect((await roster('audit', o.slug, '--until', '24h')).stdout).toBe('No audit events match.');
+    expect((await roster('audit', o.slug, '--actor', 'nobody@example.com')).stdout).toBe('No audit events match.');
+  });
+
+  it('--limit applies to every format, and a cut table says there is more', async () => {
+    const o = await orgWithHistory();
+    const cut = await roster('audit', o.slug, '--limit', '2');
+    expect(cut.code, fmt(cut)).toBe(0);
+    expect(cut.lines).toHaveLength(5);
+    expect(cut.lines.at(-1)).toMatch(/^Showing the newest 2 events; there are more/);
+    const whole = await roster('audit', o.slug, '--limit', '3');
+    expect(whole.lines).toHaveLength(5);
+    expect(whole.stdout).not.toContain('there are more');
+    const jsonl = await roster('audit', o.slug, '--format', 'jsonl', '--limit', '1');
+    expect(jsonl.lines.map((l) => (JSON.parse(l) as { action: string }).action)).toEqual(['invite.created']);
+    const csv = await roster('audit', o.slug, '--format', 'csv', '--limit', '2');
+    expect(csv.stdout.split(/\r?\n/)).toHaveLength(3);
+    expect((await roster('audit', o.slug, '--limit', '0')).code).toBe(2);
   });
 
   it('--format jsonl prints one parseable JSON event per line', async () => {
@@ -282,7 +310,7 @@ describe('roster audit', () => {
     expect(xml.stderr).toMatch(/--format is table, jsonl or csv/);
     const since = await roster('audit', o.slug, '--since', 'yesterday-ish');
     expect(since.code, fmt(since)).toBe(2);
-    expect(since.stderr).toMatch(/--since must be a date/);
+    expect(since.stderr).toMatch(/--since takes an age such as 24h or 7d, or a date/);
   });
 });
 

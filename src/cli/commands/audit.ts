@@ -1,44 +1,73 @@
-import { type Command, UsageError, orgAndActor } from '../context.js';
+import { pointInTime, pointInTimeHelp } from '../../shared/when.js';
+import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
-/** roster audit <org> [filters] [--format table|jsonl|csv] */
+/** An actor id no event has: an email nobody has matches no event (as in Slack). */
+const NOBODY = 'nobody:unknown-email';
+const TABLE_DEFAULT = 50;
+const MAX_LIMIT = 100_000;
+
+/**
+ * roster audit <org> [--action] [--actor <email|id>] [--since 7d|<date>] [--until …] [--target-type]
+ * [--target-id] [--limit n] [--format table|jsonl|csv]. The table says when it was cut at the limit.
+ */
 export const audit: Command = async (c, [ref]) => {
   const { org, actor } = await orgAndActor(c, ref);
   const { flags } = c;
+  const now = new Date();
   const filter = {
     action: flags.action,
-    since: flags.since ? parseDate(flags.since, '--since') : undefined,
-    until: flags.until ? parseDate(flags.until, '--until') : undefined,
-    actorId: flags.actor,
+    since: flags.since ? when_(flags.since, '--since', now) : undefined,
+    until: flags.until ? when_(flags.until, '--until', now) : undefined,
+    actorId: flags.actor ? await actorIdOf(c, flags.actor) : undefined,
     targetType: flags['target-type'],
     targetId: flags['target-id'],
   };
   const format = flags.format ?? 'table';
-  if (format === 'jsonl' || format === 'csv') {
+  if (format !== 'table' && format !== 'jsonl' && format !== 'csv') throw new UsageError('--format is table, jsonl or csv.');
+  const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT))
+    throw new UsageError(`--limit is a whole number from 1 to ${MAX_LIMIT.toLocaleString('en')}.`);
+  if (format !== 'table') {
     // Through `out` like every other output, so callers (tests) capture it.
-    const text = await c.domain.audit.export(actor, org.id, format, filter);
+    const text = await c.domain.audit.export(actor, org.id, format, { ...filter, max: limit });
     if (text) c.out.print(text.replace(/\n$/, ''));
     return 0;
   }
-  if (format !== 'table') throw new UsageError('--format is table, jsonl or csv.');
-  const limit = flags.limit ? Number(flags.limit) : 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit is a number from 1 to 1000.');
-  const events = await c.domain.audit.query(actor, org.id, { ...filter, limit });
+  const shown = Math.min(limit ?? TABLE_DEFAULT, 1000);
+  // One more than shown: whether there are more to say so.
+  const events = await c.domain.audit.query(actor, org.id, { ...filter, limit: Math.min(shown + 1, 1000) });
   if (!events.length) {
     c.out.print('No audit events match.');
     return 0;
   }
+  const page = events.slice(0, shown);
+  const labels = await c.domain.audit.targetLabels(page);
   c.out.print(
     table(
       ['WHEN', 'ACTOR', 'VIA', 'ACTION', 'TARGET'],
-      events.map((e) => [when(e.at), e.actorLabel, e.via, e.action, `${e.targetType} ${e.targetId ?? ''}`]),
+      page.map((e) => [when(e.at), e.actorLabel, e.via, e.action, targetOf(e, labels.get(e.id))]),
     ),
   );
+  if (events.length > shown)
+    c.out.print(
+      `Showing the newest ${shown} events; there are more. Narrow with --since/--until/--action, raise --limit (up to 1000 in a table), or export all with --format csv.`,
+    );
   return 0;
 };
 
-function parseDate(value: string, flag: string): Date {
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} must be a date, e.g. 2026-01-31 or 2026-01-31T12:00Z.`);
+function targetOf(e: { targetType: string; targetId: string | null }, label: string | undefined): string {
+  return label ? `${e.targetType} ${label}` : `${e.targetType} ${e.targetId ?? ''}`.trim();
+}
+
+function when_(value: string, flag: string, now: Date): Date {
+  const d = pointInTime(value, now);
+  if (!d) throw new UsageError(`${flag} takes ${pointInTimeHelp}.`);
   return d;
+}
+
+/** --actor: an email (the person's events) or an id as the log shows it (a SCIM token, a job). */
+async function actorIdOf(c: CliCtx, value: string): Promise<string> {
+  if (!value.includes('@')) return value;
+  return (await c.domain.accounts.findByEmail(value))?.id ?? NOBODY;
 }
