@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 /** Every flag any command takes; parseArgs refuses the rest (exit code 2). */
 export function parseFlags(argv: string[]) {
   return parseArgs({
-    args: argv,
+    args: negativeValues(argv),
     allowPositionals: true,
     strict: true,
     options: {
@@ -38,3 +38,21 @@ export function parseFlags(argv: string[]) {
 }
 
 export type Flags = ReturnType<typeof parseFlags>['values'];
+
+/**
+ * `--seat-limit -3`: parseArgs takes "-3" for an option and refuses it as "ambiguous". A value after a
+ * flag that takes one, that looks like a negative number, is joined to it (`--seat-limit=-3`), so the
+ * command can say what is wrong with it.
+ */
+function negativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[a-z-]+$/.test(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}

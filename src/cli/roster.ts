@@ -73,11 +73,37 @@ const cliHints: Record<Hint, string> = {
   list_orgs: '`roster org list` shows them all.',
   switch_org: 'Name the organization in the command (its URL name or id).',
   create_or_join_org: 'Create one with `roster org create <name> --owner <email>`.',
-  transfer_primary: 'Transfer it in Slack with `/org transfer`.',
-  scim_allow_owner: `${capitalized(oneWhoMay('scim:manage'))} can allow it in Slack with \`/org scim allow-owner on\`.`,
-  scim_default_role: `${capitalized(oneWhoMay('scim:manage'))} can change it in Slack with \`/org scim default-role ${defaultRole}\`.`,
+  transfer_primary: 'Transfer it first: `roster members transfer <org> <email> --as <primary owner>`.',
+  scim_allow_owner: `${capitalized(oneWhoMay('scim:manage'))} can allow it: \`roster scim allow-owner <org> on\`.`,
+  scim_default_role: `${capitalized(oneWhoMay('scim:manage'))} can change it: \`roster scim default-role <org> ${defaultRole}\`.`,
   list_scim_tokens: '`roster scim token list <org>` lists them.',
 };
+
+/** The domain's input fields as the flags that set them here. */
+const flagOf: Record<string, string> = {
+  reminderHours: '--reminders',
+  inviteExpiry: '--invite-expiry',
+  seatLimit: '--seat-limit',
+  role: '--role',
+  billingEmails: '--billing-emails',
+  slug: '--slug',
+  name: 'the name',
+  events: '--events',
+  url: 'the URL',
+  description: '--description',
+  since: '--since',
+  until: '--until',
+  scope: '--scope',
+};
+
+/** "reminderHours.1: …" (a field path, for surfaces that cannot point at a field) → "--reminders (value 2): …". */
+function inFlagWords(message: string, field: string | undefined): string {
+  if (!field) return message;
+  const [head, index] = field.split('.');
+  const flag = flagOf[head!];
+  if (!flag || !message.startsWith(`${field}: `)) return message;
+  return `${flag}${index !== undefined && /^\d+$/.test(index) ? ` (value ${Number(index) + 1})` : ''}: ${message.slice(field.length + 2)}`;
+}
 
 /**
  * Runs one command and returns its exit code: 0 done, 1 refused or failed (the message says why),
@@ -88,7 +114,8 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
     return await execute(argv, out, env);
   } catch (err) {
     if (isDomainError(err)) {
-      out.error(err.hint ? `${err.message} ${cliHints[err.hint]}` : err.message);
+      const message = inFlagWords(err.message, err.field);
+      out.error(err.hint ? `${message} ${cliHints[err.hint]}` : message);
       return 1;
     }
     if (err instanceof UsageError || err instanceof ConfigError) {

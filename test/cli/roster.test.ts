@@ -314,6 +314,27 @@ describe('roster audit', () => {
   });
 });
 
+describe('roster org settings: refusals in words', () => {
+  it('a bad value names the flag and what it takes, never a field path, and changes nothing', async () => {
+    const { slug } = await newOrg('Words');
+    const cases: [string[], number, RegExp][] = [
+      [['--reminders', 'abc'], 2, /^--reminders takes whole hours before expiry, e\.g\. 72,24, or none: "abc" is not a whole number of at least 1\.$/],
+      [['--reminders', '24,-5'], 2, /"-5" is not a whole number/],
+      [['--seat-limit', '-3'], 2, /^--seat-limit takes a number of seats, or none: "-3" is not a whole number of at least 1\.$/],
+      [['--seat-limit', 'lots'], 2, /"lots" is not a whole number/],
+      [['--invite-expiry', '5d'], 1, /^--invite-expiry: Invite expiry must be one of 72h, 7d, 14d, 30d or never\.$/],
+    ];
+    for (const [flags, code, message] of cases) {
+      const r = await roster('org', 'settings', slug, ...flags);
+      expect(r.code, fmt(r)).toBe(code);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/reminderHours|seatLimit|inviteExpiry|Invalid input/);
+    }
+    const shown = await roster('org', 'settings', slug);
+    expect(shown.stdout).toMatch(/seat limit\s+none/);
+  });
+});
+
 describe('roster refusals', () => {
   it("a refusal's hint names the roster command, never a Slack one the CLI has (revoking an unknown SCIM token)", async () => {
     const { slug } = await newOrg('Hints');

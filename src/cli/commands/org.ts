@@ -53,9 +53,11 @@ async function settings(c: CliCtx, args: string[]): Promise<number> {
   const changes: Parameters<CliCtx['domain']['orgs']['updateSettings']>[2] = {};
   if (flags['invite-expiry'] !== undefined) changes.inviteExpiry = flags['invite-expiry'] as never;
   if (flags.reminders !== undefined) {
-    changes.reminderHours = flags.reminders === 'none' ? [] : flags.reminders.split(',').map((h) => Number(h.trim()));
+    changes.reminderHours =
+      flags.reminders === 'none' ? [] : flags.reminders.split(',').map((h) => wholeNumber(h, '--reminders', 'whole hours before expiry, e.g. 72,24, or none'));
   }
-  if (flags['seat-limit'] !== undefined) changes.seatLimit = flags['seat-limit'] === 'none' ? null : Number(flags['seat-limit']);
+  if (flags['seat-limit'] !== undefined)
+    changes.seatLimit = flags['seat-limit'] === 'none' ? null : wholeNumber(flags['seat-limit'], '--seat-limit', 'a number of seats, or none');
   const after = Object.keys(changes).length ? await c.domain.orgs.updateSettings(actor, org.id, changes) : org;
   const s = settingsView(after);
   c.out.print(
@@ -84,4 +86,11 @@ async function list(c: CliCtx): Promise<number> {
     ),
   );
   return 0;
+}
+
+/** A whole number of at least 1 as typed, or a usage error naming the flag and what it takes. */
+function wholeNumber(text: string, flag: string, takes: string): number {
+  const t = text.trim();
+  if (!/^\d{1,9}$/.test(t) || Number(t) < 1) throw new UsageError(`${flag} takes ${takes}: "${t.slice(0, 20)}" is not a whole number of at least 1.`);
+  return Number(t);
 }
