@@ -155,7 +155,13 @@ async function main() {
 
     log('SCIM PATCH active');
     const patch = await cannon({ url: base, headers: auth, requests: scimPatchActive(pick) });
-    httpRow('SCIM PATCH active', patch, ceiling, `≥ 50% of the pg ceiling (${Math.round(pgWrites / 2)}/s)`, errorsOf(patch) === 0 && rps(patch) >= pgWrites / 2);
+    httpRow(
+      'SCIM PATCH active',
+      patch,
+      ceiling,
+      `≥ 50% of the pg ceiling (${Math.round(pgWrites / 2)}/s)`,
+      errorsOf(patch) === 0 && rps(patch) >= pgWrites / 2,
+    );
 
     // An IdP retrying: 10 connections PATCH the same user (each waits on the one before for its row).
     log('SCIM PATCH one user from 10 connections');

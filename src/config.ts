@@ -28,6 +28,8 @@ const schema = z.object({
   DATA_DIR: z.string().default('.data'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   MEMBERSHIP_MODE: z.enum(['multi', 'single']).default('multi'),
+  /** Who an invite made from the CLI (or by an API key) says invited you. */
+  OPERATOR_NAME: z.string().trim().min(1).max(80).optional(),
   APP_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
     message: 'APP_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`).',
   }),
@@ -89,6 +91,8 @@ export type Config = {
   dataDir: string;
   databasePoolSize: number;
   membershipMode: 'multi' | 'single';
+  /** Named as the inviter of invites the CLI or an API key makes (default: the org's name). */
+  operatorName: string | undefined;
   /** Signs invite links. Without it, a secret is generated once and kept in DATA_DIR. */
   appSecret: string | undefined;
   email: {
@@ -198,6 +202,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env, opts: { doten
     dataDir: path.resolve(root, e.DATA_DIR),
     databasePoolSize: e.DATABASE_POOL_SIZE,
     membershipMode: e.MEMBERSHIP_MODE,
+    operatorName: e.OPERATOR_NAME,
     appSecret: e.APP_SECRET,
     email: {
       smtpUrl: e.SMTP_URL,

@@ -20,6 +20,7 @@ export function createRosterDomain(
     dns: createTxtLookup(config.dnsServers),
     settings: {
       membershipMode: config.membershipMode,
+      operatorName: config.operatorName,
       inviteTokenKey: deriveKey(appSecret(config), 'invite-token'),
       installationKey: deriveKey(appSecret(config), 'slack-installations'),
       webhookSecretKey: deriveKey(appSecret(config), 'webhook-secrets'),

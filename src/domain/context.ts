@@ -19,6 +19,8 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export type DomainSettings = {
   membershipMode: 'multi' | 'single';
+  /** Named as the inviter when the CLI or an API key invites (OPERATOR_NAME); default: the org's name. */
+  operatorName?: string | undefined;
   /** Key for deriving invite link tokens (HMAC); never stored in the database. */
   inviteTokenKey: Buffer;
   /** Seals Slack installations (their tokens) at rest; derived from APP_SECRET. */

@@ -1,3 +1,4 @@
+import { inviterName } from './invites/read.js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { accounts, invites, memberships, notifications, orgs, type NotificationRow } from '../db/schema.js';
 import type { Role } from './access.js';
@@ -215,7 +216,7 @@ export function createOutboxService(
     if (n.kind === 'invite.sent' || n.kind === 'invite.reminder') {
       const inviteId = String(payload.inviteId ?? '');
       const [row] = await db
-        .select({ invite: invites, inviter: accounts.displayName })
+        .select({ invite: invites, inviter: inviterName })
         .from(invites)
         .leftJoin(accounts, eq(accounts.id, invites.invitedById))
         .where(eq(invites.id, inviteId));

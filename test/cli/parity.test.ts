@@ -6,6 +6,7 @@ import { accountActor, systemClock } from '../../src/domain/context.js';
 import { freshDatabase } from '../helpers/db.js';
 import { newMember } from '../helpers/fixtures.js';
 import { runCliProcess, show } from '../helpers/process.js';
+import { renderEmail } from '../../src/delivery/email-templates.js';
 
 /**
  * The CLI can do what Slack can (issue 16 §3): invites revoke/resend/update, members role/remove/billing/
@@ -171,5 +172,32 @@ describe('roster org rename|delete and roster scim default-role|allow-owner (rea
     const deleted = await binary('org', 'delete', org.slug, '--confirm', 'Parity Renamed');
     expect(deleted.code, fmt(deleted)).toBe(0);
     expect(await q(`select count(*)::int as n from orgs where id = $1`, [org.id])).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('invites made from the CLI name their inviter', () => {
+  async function inviteAndRead(org: { id: string; slug: string }, extraEnv: Record<string, string>, ...flags: string[]) {
+    const email = `named.${tag()}@example.com`;
+    const r = await runCliProcess(['invite', org.slug, email, ...flags], { ...env, ...extraEnv });
+    expect(r.code, show(r)).toBe(0);
+    const token = /\/invites\/([A-Za-z0-9_-]+)/.exec(r.stdout)![1]!;
+    const page = await domain.invites.lookupByToken(token);
+    const [notice] = (await domain.outbox.find({ kind: 'invite.sent' })).filter((n) => n.orgId === org.id && n.recipientEmail === email);
+    const mail = renderEmail((await domain.outbox.describe(notice!))!, 'https://roster.test')!;
+    return { page: page.invitedByName, mail: mail.text };
+  }
+
+  it("as the operator: OPERATOR_NAME, else the org's name, on the invite page and in the email; with --as, that person", async () => {
+    const { org, owner } = await newOrg();
+    const named = await inviteAndRead(org, { OPERATOR_NAME: 'Globex IT' });
+    expect(named.page).toBe('Globex IT');
+    expect(named.mail).toContain('Globex IT invited you');
+    const plain = await inviteAndRead(org, {});
+    expect(plain.page).toBe(org.name);
+    expect(plain.mail).toContain(`${org.name} invited you`);
+    const ownerName = (await domain.accounts.findByEmail(owner))!.displayName;
+    const as = await inviteAndRead(org, {}, '--as', owner);
+    expect(as.page).toBe(ownerName);
+    expect(as.mail).toContain(`${ownerName} invited you`);
   });
 });

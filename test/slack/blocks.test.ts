@@ -286,6 +286,7 @@ function inviteView(i: number, over: Partial<InviteView> = {}): InviteView {
     tokenHash: 'h',
     tokenNonce: 'n',
     invitedById: randomUUID(),
+    invitedByLabel: null,
     expiresAt: new Date(now.getTime() + 14 * 24 * 3_600_000),
     lastSentAt: now,
     remindersSent: [],

@@ -22,6 +22,8 @@ export const invites = pgTable(
     /** Random per-token salt; the link token is HMAC(INVITE key, id:nonce), so it can be re-derived for reminders. */
     tokenNonce: text('token_nonce').notNull(),
     invitedById: uuid('invited_by_id').references(() => accounts.id, { onDelete: 'set null' }),
+    /** Who invited, in words, when no account did (the CLI's operator, an API key): shown as the inviter. */
+    invitedByLabel: text('invited_by_label'),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull().defaultNow(),
     /** Reminder steps (hours before expiry) already sent for the current token. */

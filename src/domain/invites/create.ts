@@ -109,6 +109,8 @@ export function createInviteCreation(deps: Deps) {
         tokenHash: hashToken(token),
         tokenNonce: nonce,
         invitedById: actorAccountId(actor),
+        // The CLI's operator or the product (an API key) invites in the org's name unless OPERATOR_NAME says.
+        invitedByLabel: actorAccountId(actor) ? null : (settings.operatorName ?? org.name),
         expiresAt: expiryFrom(org, now),
         lastSentAt: now,
         createdAt: now,

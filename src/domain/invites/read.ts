@@ -7,6 +7,9 @@ import { requireMembership } from '../standing.js';
 import { parseId } from '../validation.js';
 import { inviteState, type InviteView } from './state.js';
 
+/** Who invited: their display name, or the label of an inviter with no account (the CLI, an API key). */
+export const inviterName = sql<string | null>`coalesce(${accounts.displayName}, ${invites.invitedByLabel})`;
+
 /** Who sees which invites: an org's pending ones (inviters), mine (invitees), one by id. */
 export function createInviteReads(deps: Deps) {
   const { db, clock } = deps;
@@ -15,7 +18,7 @@ export function createInviteReads(deps: Deps) {
   async function listPending(actor: Actor, orgId: string): Promise<InviteView[]> {
     authorize(await requireMembership(db, actor, orgId), 'member:invite', 'read');
     const rows = await db
-      .select({ invite: invites, invitedByName: accounts.displayName })
+      .select({ invite: invites, invitedByName: inviterName })
       .from(invites)
       .leftJoin(accounts, eq(accounts.id, invites.invitedById))
       .where(and(eq(invites.orgId, orgId), eq(invites.status, 'pending')))
@@ -32,7 +35,7 @@ export function createInviteReads(deps: Deps) {
       .select({
         invite: invites,
         orgName: orgs.name,
-        invitedByName: sql<string | null>`(select display_name from accounts a where a.id = ${invites.invitedById})`,
+        invitedByName: sql<string | null>`coalesce((select display_name from accounts a where a.id = ${invites.invitedById}), ${invites.invitedByLabel})`,
       })
       .from(invites)
       .innerJoin(orgs, eq(orgs.id, invites.orgId))
@@ -44,7 +47,7 @@ export function createInviteReads(deps: Deps) {
   async function get(actor: Actor, inviteId: string): Promise<InviteView> {
     parseId(inviteId, 'invite id');
     const [row] = await db
-      .select({ invite: invites, invitedByName: accounts.displayName })
+      .select({ invite: invites, invitedByName: inviterName })
       .from(invites)
       .leftJoin(accounts, eq(accounts.id, invites.invitedById))
       .where(eq(invites.id, inviteId));

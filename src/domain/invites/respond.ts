@@ -19,7 +19,7 @@ export function createInviteResponses(deps: Deps) {
     const invite = await findByToken(db, token);
     if (!invite) fail('invite_not_found', 'This invite link is not valid. It may have been replaced by a newer invite: check your latest email.');
     const [row] = await db
-      .select({ id: orgs.id, name: orgs.name, slug: orgs.slug, inviter: accounts.displayName })
+      .select({ id: orgs.id, name: orgs.name, slug: orgs.slug, inviter: sql<string | null>`coalesce(${accounts.displayName}, ${invite.invitedByLabel})` })
       .from(orgs)
       .leftJoin(accounts, sql`${accounts.id} = ${invite.invitedById}`)
       .where(eq(orgs.id, invite.orgId));
