@@ -1,4 +1,6 @@
+import { isatty } from 'node:tty';
 import { pino, stdSerializers, type Logger } from 'pino';
+import prettyStream from 'pino-pretty';
 
 export type { Logger };
 
@@ -39,7 +41,15 @@ export function scrubMessage(message: string): string {
 
 const serializers = { err: scrubError, error: scrubError };
 
-/** JSON logs on stdout; the CLI passes fd 2 so its own output stays clean. */
-export function createLogger(level: string, opts: { name?: string; fd?: 1 | 2 } = {}): Logger {
-  return pino({ name: opts.name ?? 'roster', level, redact, serializers }, pino.destination(opts.fd ?? 1));
+/**
+ * Logs on stdout (the CLI passes fd 2 so its own output stays clean): JSON lines, for a process manager
+ * or a log shipper, unless the stream is a terminal, where a person reads them (pino-pretty: one
+ * coloured line each). `pretty` forces either; redaction and error scrubbing apply to both.
+ */
+export function createLogger(level: string, opts: { name?: string; fd?: 1 | 2; pretty?: boolean } = {}): Logger {
+  const fd = opts.fd ?? 1;
+  const options = { name: opts.name ?? 'roster', level, redact, serializers };
+  const pretty = opts.pretty ?? isatty(fd);
+  if (!pretty) return pino(options, pino.destination(fd));
+  return pino(options, prettyStream({ destination: fd, sync: true, colorize: isatty(fd), ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' }));
 }

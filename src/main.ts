@@ -204,6 +204,15 @@ export async function start(config: Config, opts: StartOptions = {}) {
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port, url: config.publicUrl }, `Roster ${version} listening on port ${port}`);
+  // One line per surface, so whoever starts Roster sees what runs where.
+  if (web) {
+    log.info(`SCIM 2.0 for identity providers at ${config.publicUrl}/scim/v2 (tokens: roster scim token create <org>)`);
+    log.info(`API at ${config.publicUrl}/api/v1, reference at ${config.publicUrl}/api/docs (keys: roster api-key create <org>)`);
+    log.info(`Invite pages at ${config.publicUrl}/invites/…`);
+  }
+  if (mailer.mode === 'smtp') log.info({ from: config.email.from }, 'Email goes out through SMTP_URL.');
+  if (config.role === 'web') log.info('Jobs: off in this process (ROSTER_ROLE=web: run a worker too)');
+  else if (opts.startJobs !== false) log.info('Jobs: on (invite expiry and reminders, notification and webhook delivery)');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,5 +54,30 @@ describe('error log lines', () => {
     log.warn({ err: err.message, notification: 7 }, 'notification delivery failed; will retry');
     expect(lines.join('\n')).not.toContain('ana.smith@example.com');
     expect(lines.join('\n')).toContain('550 5.1.1 <[email]>');
+  });
+});
+
+describe('log format', () => {
+  const logWith = (pretty: boolean) =>
+    spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/logger.ts').then(({ createLogger }) => createLogger('info', { pretty: ${pretty} }).info({ token: 'sekrit', port: 3000 }, 'Roster listening'))`,
+      ],
+      { cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'), encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } },
+    );
+
+  it('a terminal gets one readable line per entry (pino-pretty), anything else JSON; both redact secrets', () => {
+    const pretty = logWith(true);
+    expect(pretty.status, pretty.stderr).toBe(0);
+    expect(pretty.stdout).toMatch(/INFO.*Roster listening/);
+    expect(() => JSON.parse(pretty.stdout.split('\n')[0]!)).toThrow();
+    expect(pretty.stdout).not.toContain('sekrit');
+    const json = logWith(false);
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ level: 30, msg: 'Roster listening', port: 3000, token: '[redacted]' });
   });
 });

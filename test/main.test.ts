@@ -65,6 +65,18 @@ describe('npm start on the embedded PostgreSQL', () => {
         server.output(),
       ).toBe(true);
       expect(server.logs().find((l) => l.msg === 'database ready')?.database, server.output()).toMatch(/embedded PostgreSQL.*started here/);
+      // One start line per surface: SCIM, the API, email (the outbox without SMTP_URL), jobs.
+      const said = server.logs().map((l) => l.msg ?? '');
+      for (const line of [
+        /^SCIM 2\.0 for identity providers at http:\/\/\S+\/scim\/v2/,
+        /^API at \S+\/api\/v1, reference at \S+\/api\/docs/,
+        /^Email goes to the outbox folder/,
+        /^Jobs: on/,
+      ])
+        expect(
+          said.some((m) => line.test(m)),
+          `${line}\n${server.output()}`,
+        ).toBe(true);
 
       const postmaster = livePostmaster(dataDir);
       expect(postmaster, `no live postmaster in ${dataDir}/pg\n${server.output()}`).toBeDefined();
