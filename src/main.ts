@@ -13,6 +13,7 @@ import { createMailer, type Mailer } from './delivery/email.js';
 import { createWebhookSender } from './delivery/webhook-http.js';
 import { createWorker, type Worker } from './jobs/agenda.js';
 import { createScimRouter } from './scim/router.js';
+import { createMetrics } from './metrics.js';
 import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
@@ -105,6 +106,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     );
   }
 
+  const metrics = createMetrics();
   const mailer = opts.mailer ?? createMailer({ ...config.email, log, production: config.env === 'production' });
   if (mailer.mode === 'outbox') log.info({ outbox: config.email.outboxDir }, 'Email goes to the outbox folder as .eml files (set SMTP_URL to send it).');
 
@@ -138,6 +140,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       },
       intervals: opts.jobIntervals,
       eventRetentionDays: config.eventRetentionDays,
+      metrics,
     });
     if (opts.startJobs !== false) {
       await worker.start();
@@ -161,6 +164,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
     log,
     slackDelivery,
     metricsToken: config.metricsToken,
+    metrics,
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
     ...(web

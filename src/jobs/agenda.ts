@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics.js';
 import os from 'node:os';
 import { Agenda } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
@@ -57,6 +58,8 @@ type WorkerOptions = {
   intervals?: Partial<Record<keyof typeof jobNames, string>>;
   /** How long events are kept (the API's feed and the audit log), at least 30 days; none: for ever. */
   eventRetentionDays?: number | undefined;
+  /** Counts and times each job run (/metrics). */
+  metrics?: Pick<Metrics, 'jobStarted'> | undefined;
 };
 
 /**
@@ -127,6 +130,22 @@ export function createWorker(opts: WorkerOptions) {
       return pruned;
     },
   };
+
+  // Every run, by agenda, a nudge or a poll, is counted and timed under its job's name.
+  for (const name of Object.keys(run) as (keyof typeof run)[]) {
+    const work = run[name] as () => Promise<unknown>;
+    (run as Record<string, () => Promise<unknown>>)[name] = async () => {
+      const end = opts.metrics?.jobStarted(jobNames[name]);
+      try {
+        const out = await work();
+        end?.('ok');
+        return out;
+      } catch (err) {
+        end?.('failed');
+        throw err;
+      }
+    };
+  }
 
   let agenda: Agenda | undefined;
 

@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import type pg from 'pg';
@@ -39,6 +40,8 @@ type WebDeps = {
   slackDelivery?: { health: () => { status: string }; metricLines: () => string[] } | undefined;
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string | undefined;
+  /** Request and job counters and timings of this process (prom-client), printed by /metrics. */
+  metrics?: Metrics | undefined;
   /** Per-process request limits (README, Security); none when absent. */
   rateLimits?: RateLimitSettings | undefined;
   /** express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client address. */
@@ -48,6 +51,7 @@ type WebDeps = {
 /** One express app for every HTTP surface. */
 export function createWebApp(deps: WebDeps): Express {
   const app = express();
+  if (deps.metrics) app.use(deps.metrics.http);
   app.disable('x-powered-by');
   // Mounted before any body parser: a parsed body would break Slack's signature check.
   if (deps.slackRouter) app.use(deps.slackRouter);
@@ -139,7 +143,8 @@ export function createWebApp(deps: WebDeps): Express {
       ...(deps.slackDelivery?.metricLines() ?? []),
       `roster_info{version="${deps.version}",slack="${deps.slackMode}"} 1`,
     ];
-    res.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
+    const counted = deps.metrics ? await deps.metrics.text() : '';
+    res.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n' + counted);
   });
   // After every router: what nobody answered gets the surface's own answer, never express's default page.
   app.use(notFoundHandler());
