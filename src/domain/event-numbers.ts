@@ -52,7 +52,7 @@ export async function numberEvents(db: Db): Promise<number> {
           join counts c on c.org_id = r.org_id join taken t on t.org_id = r.org_id
           where a.id = r.id
           returning a.id, a.at, a.org_id, a.action, a.seq
-        ), queued as (${queueWebhooks('numbered')})
+        ), ${queueWebhooks('numbered')}
         select count(*)::int as n from numbered`);
       return Number((r.rows[0] as { n: number } | undefined)?.n ?? 0);
     });
@@ -64,14 +64,25 @@ export async function numberEvents(db: Db): Promise<number> {
 /**
  * The webhook outbox: one delivery per event for each of its org's endpoints that takes the event's type
  * (disabled ones too: they get them in order when enabled again), in the statement that numbers the
- * event, so none is lost. `from` names a CTE of numbered events (id, at, org_id, action, seq).
+ * event, so none is lost. `from` names a CTE of numbered events (id, at, org_id, action, seq). The
+ * endpoints and their types are those of numbering time (a moment after the event's commit).
  */
 function queueWebhooks(from: string): SQL {
+  // The endpoints are key-share locked, in id order (org deletion locks them in the same order): an
+  // endpoint being deleted is waited for and then left out (READ COMMITTED re-checks a locked row), so
+  // the insert never meets a vanished endpoint; changes to one (FOR NO KEY UPDATE) do not block this.
   return sql`
-    insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
-    select w.id, r.id, r.seq, r.at, r.at
-    from ${sql.identifier(from)} r join webhook_endpoints w on w.org_id = r.org_id
-    where cardinality(w.event_types) = 0 or r.action = any(w.event_types)`;
+    endpoints as (
+      select w.id, w.org_id, w.event_types from webhook_endpoints w
+      where w.org_id in (select distinct org_id from ${sql.identifier(from)})
+      order by w.id
+      for key share of w
+    ), queued as (
+      insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
+      select w.id, r.id, r.seq, r.at, r.at
+      from ${sql.identifier(from)} r join endpoints w on w.org_id = r.org_id
+      where cardinality(w.event_types) = 0 or r.action = any(w.event_types)
+    )`;
 }
 
 export type EventNumberer = {

@@ -193,6 +193,9 @@ export function createOrgService(deps: Deps) {
         .select({ members: sql<number>`count(*)::int` })
         .from(memberships)
         .where(eq(memberships.orgId, orgId));
+      // Its webhook endpoints go with it: locked first, in id order, the order the numbering step takes
+      // them in (event-numbers.ts), so the two never wait on each other in a circle.
+      await tx.execute(sql`select id from webhook_endpoints where org_id = ${orgId} order by id for update`);
       await tx.delete(orgs).where(eq(orgs.id, orgId));
       // Undelivered messages about a deleted org (invite links, join requests) would point at nothing.
       await tx.delete(notifications).where(and(eq(notifications.orgId, orgId), eq(notifications.status, 'pending')));

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { World } from '../helpers/domain.js';
 import { useWorld } from '../helpers/domain.js';
+import { createDomain } from '../../src/domain/index.js';
+import { systemActor } from '../../src/domain/context.js';
+import { emit, withEvents } from '../../src/domain/events.js';
+import { numberEvents } from '../../src/domain/event-numbers.js';
 
 const world = useWorld({ poolSize: 12 });
 
@@ -81,5 +85,46 @@ describe("every event is numbered in its org's sequence", () => {
     const events = await orgEvents(w, org.id);
     expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
     expect(events.at(-1)!.action).toBe('org.deleted');
+  });
+});
+
+describe('numbering and webhook endpoints changing at the same time', () => {
+  it('an endpoint deleted while its events are being numbered is waited for and left out: the numbering step does not fail', async () => {
+    const w = world();
+    const domain = createDomain({
+      db: w.db.db,
+      clock: w.clock,
+      settings: { membershipMode: 'multi', inviteTokenKey: Buffer.alloc(32, 1), webhookSecretKey: Buffer.alloc(32, 2) },
+    });
+    const { org, owner } = await w.org('Seq Hooks');
+    const made = await domain.webhooks.create(owner.actor, org.id, { url: 'https://example.com/hook' });
+    await numberEvents(w.db.db);
+    // An event written straight through withEvents (no background numbering), then the endpoint's
+    // deletion held open in another connection while the numbering step runs.
+    await withEvents(w.db.db).transaction((tx) =>
+      emit(
+        tx,
+        systemActor('test'),
+        { orgId: org.id, action: 'org.renamed', targetType: 'org', targetId: org.id, before: { name: 'a' }, after: { name: 'b' } },
+        new Date(),
+      ),
+    );
+    const other = await w.db.pool.connect();
+    try {
+      await other.query('begin');
+      await other.query('delete from webhook_endpoints where id = $1', [made.endpoint.id]);
+      let settled = false;
+      const numbering = numberEvents(w.db.db).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).toBe(false); // it waits for the deletion (key share on the endpoint)
+      await other.query('commit');
+      expect(await numbering).toBeGreaterThanOrEqual(1);
+    } finally {
+      other.release();
+    }
+    const events = await orgEvents(w, org.id);
+    expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    expect(events.at(-1)!.action).toBe('org.renamed');
+    expect((await w.db.pool.query('select count(*)::int as n from webhook_deliveries where endpoint_id = $1', [made.endpoint.id])).rows[0].n).toBe(0);
   });
 });

@@ -78,7 +78,7 @@ export function createWebhookDeliveries(deps: Deps) {
           and (select d.next_attempt_at from webhook_deliveries d
                where d.endpoint_id = e.id and d.status = 'pending' order by d.seq limit 1) <= ${now}
         limit ${limit}
-        for update skip locked)
+        for no key update skip locked)
       returning id, claims`);
     return r.rows.map((x) => ({ endpointId: x.id, claim: Number(x.claims) }));
   }
@@ -212,7 +212,7 @@ export function createWebhookDeliveries(deps: Deps) {
       .select({ id: webhookEndpoints.id })
       .from(webhookEndpoints)
       .where(and(eq(webhookEndpoints.id, c.endpointId), eq(webhookEndpoints.claims, c.claim)))
-      .for('update');
+      .for('no key update');
     return e !== undefined;
   }
 

@@ -107,7 +107,9 @@ export function createWebhookEndpoints(deps: Deps) {
       .select()
       .from(webhookEndpoints)
       .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.orgId, orgId)))
-      .for('update');
+      // Not FOR UPDATE: changing an endpoint must not block the numbering step's key-share lock on it
+      // (event-numbers.ts), which every org's feed waits for. Deleting it still does, briefly.
+      .for('no key update');
     if (!row) fail('webhook_not_found');
     return row;
   }
