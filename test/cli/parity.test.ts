@@ -49,7 +49,9 @@ async function newOrg() {
   const t = tag();
   const owner = `owner.${t}@example.com`;
   const name = `Parity ${t}`;
-  const r = await roster('org', 'create', name, '--owner', owner);
+  // A display name of words: one derived from the address (owner.ab12cd) may look like a domain, and
+  // emails defang those.
+  const r = await roster('org', 'create', name, '--owner', owner, '--owner-name', 'Olga Parity');
   expect(r.code, fmt(r)).toBe(0);
   const org = await domain.orgs.resolve(r.stdout.trim().split('\n').at(-1)!);
   return { org, owner, name };
