@@ -29,3 +29,11 @@ export async function orgAndActor(c: CliCtx, ref: string | undefined): Promise<{
   if (!account) throw new UsageError(`Nobody with the email ${as} is known to Roster.`);
   return { org, actor: accountActor(account.id, 'cli') };
 }
+
+/** "on" or "off" (also yes/no, true/false); anything else is a usage error naming the command. */
+export function onOff(value: string | undefined, usage: string): boolean {
+  const v = value?.toLowerCase();
+  if (v === 'on' || v === 'yes' || v === 'true') return true;
+  if (v === 'off' || v === 'no' || v === 'false') return false;
+  throw new UsageError(`Say on or off: ${usage}`);
+}

@@ -62,7 +62,7 @@ export function createFeed(deps: Deps) {
     // What committed before this call gets its numbers first, so the reader sees its own changes.
     await number();
     // One statement, one snapshot: the events, and the org's last number committed as of that snapshot
-    // (every number up to it is committed, since numbers are given in commit order).
+    // (every number up to it is committed: a numbering step commits its numbers and last_seq together).
     const r = await db.execute<Record<string, unknown> & { hwm: string | number | null; oldest: string | number | null }>(sql`
       with h as (
         select last_seq, (select min(seq) from ${auditEvents} o where o.org_id = ${orgId} and o.seq is not null) as oldest

@@ -118,6 +118,8 @@ function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: st
 function beforeSend(res: Response, look: (body: unknown) => unknown) {
   const send = res.send.bind(res);
   res.send = (body?: unknown) => {
+    // Once: res.json (an object) calls res.send again with the string, which needs no second look.
+    res.send = send;
     let parsed: unknown;
     try {
       parsed = typeof body === 'string' ? JSON.parse(body) : Buffer.isBuffer(body) ? JSON.parse(body.toString('utf8')) : body;

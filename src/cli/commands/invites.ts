@@ -1,7 +1,6 @@
 import { defaultRole, describeRole } from '../../domain/access.js';
 import { inviteUrl } from '../../domain/invites.js';
-import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
-import { onOff } from './members.js';
+import { type CliCtx, type Command, UsageError, onOff, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
 /** roster invite <org> <email…>: one line per address; exit code 1 when any was refused. */

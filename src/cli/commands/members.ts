@@ -2,7 +2,7 @@ import { describeRole } from '../../domain/access.js';
 import type { OrgRow } from '../../db/schema.js';
 import type { Actor } from '../../domain/context.js';
 import type { MemberView } from '../../domain/members.js';
-import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
+import { type CliCtx, type Command, UsageError, onOff, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
 const verbs = ['list', 'role', 'remove', 'billing', 'transfer'] as const;
@@ -44,14 +44,6 @@ export const members: Command = async (c, args) => {
   }
   return 0;
 };
-
-/** "on" or "off" (also yes/no, true/false); anything else is a usage error naming the command. */
-export function onOff(value: string | undefined, usage: string): boolean {
-  const v = value?.toLowerCase();
-  if (v === 'on' || v === 'yes' || v === 'true') return true;
-  if (v === 'off' || v === 'no' || v === 'false') return false;
-  throw new UsageError(`Say on or off: ${usage}`);
-}
 
 const nameOf = (m: Pick<MemberView, 'displayName' | 'email'>) => (m.email ? `${m.displayName} <${m.email}>` : m.displayName);
 

@@ -1,6 +1,5 @@
 import { describeRole } from '../../domain/access.js';
-import { onOff } from './members.js';
-import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
+import { type CliCtx, type Command, UsageError, onOff, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
 
 /** roster scim token … | roster scim map … | roster scim unmap … */
