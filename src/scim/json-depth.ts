@@ -21,3 +21,19 @@ export function jsonNestingExceeds(body: Uint8Array | string, maxDepth: number):
   }
   return false;
 }
+
+/** Deeper than any SCIM resource or PatchOp (a PATCH value with emails is 5 levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/** express.json's verify hook: runs on the raw body, before JSON.parse builds anything. */
+export function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string) {
+  let text: Uint8Array | string = body;
+  if (encoding && encoding !== 'utf-8') {
+    try {
+      text = new TextDecoder(encoding).decode(body);
+    } catch {
+      throw Object.assign(new Error(`Unsupported charset "${encoding}".`), { status: 415, type: 'charset.unsupported' });
+    }
+  }
+  if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) throw Object.assign(new Error('JSON nested too deeply'), { status: 400, type: 'entity.too.deep' });
+}

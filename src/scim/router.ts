@@ -6,7 +6,7 @@ import type { Domain } from '../domain/index.js';
 import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim/index.js';
 import type { Logger } from '../logger.js';
 import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
-import { jsonNestingExceeds } from './json-depth.js';
+import { MAX_JSON_DEPTH, refuseDeepJson } from './json-depth.js';
 import {
   checkAttributes,
   normalizedAttributes,
@@ -93,22 +93,6 @@ async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
     if (e.status >= 500) ctx.log.error({ err }, 'SCIM handler failed');
     throw e;
   }
-}
-
-/** Deeper than any SCIM resource or PatchOp (a PATCH value with emails is 5 levels). */
-const MAX_JSON_DEPTH = 32;
-
-/** express.json's verify hook: runs on the raw body, before JSON.parse builds anything. */
-function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string) {
-  let text: Uint8Array | string = body;
-  if (encoding && encoding !== 'utf-8') {
-    try {
-      text = new TextDecoder(encoding).decode(body);
-    } catch {
-      throw Object.assign(new Error(`Unsupported charset "${encoding}".`), { status: 415, type: 'charset.unsupported' });
-    }
-  }
-  if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) throw Object.assign(new Error('JSON nested too deeply'), { status: 400, type: 'entity.too.deep' });
 }
 
 /**
