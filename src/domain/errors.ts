@@ -42,7 +42,7 @@ export const errorCatalogue = {
   scim_group_not_found: 'No SCIM group with that id in this organization.',
   scim_uniqueness: 'A user with that userName already exists in this organization.',
   scim_managed: 'This member is managed by your identity provider (SCIM). Change it there, or, if you may override your identity provider, force the change.',
-  scim_no_email: 'Roster needs an email for each user: send a work email in emails, or a userName that is an email address.',
+  scim_no_email: 'None of the emails given is an email address: send one such as someone@example.com in emails[].value.',
   // A SCIM filter, or an attributes/excludedAttributes list, Roster cannot read or answer; field names the parameter.
   invalid_filter: 'That filter is not supported. Use e.g. userName eq "someone@example.com".',
   invalid_domain: 'That is not a domain name. Give one like acme.com.',

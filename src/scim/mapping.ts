@@ -1,58 +1,13 @@
 import SCIMMY from 'scimmy';
-import { fail, isDatabaseUnavailable, isDomainError, isInvalidDataError, type ErrorCode } from '../domain/errors.js';
-import type { FilterOp, FilterTerm, ScimGroupInput, ScimGroupView, ScimUserInput, ScimUserView } from '../domain/scim/index.js';
+import { isDatabaseUnavailable, isDomainError, isInvalidDataError, type ErrorCode } from '../domain/errors.js';
+import type { ScimGroupInput, ScimGroupView, ScimUserInput } from '../domain/scim/index.js';
+import { keptResource } from './user-resource.js';
 
 /**
- * The one place SCIM attributes meet Roster's data: resources out, request bodies in, filters to
- * the domain's query terms, and domain errors to SCIM errors.
+ * The one place SCIM attributes meet Roster's data: request bodies in (Roster's columns derived from
+ * the resource the IdP sent), groups out, and domain errors to SCIM errors. Users out: user-resource.ts;
+ * filters: filters.ts.
  */
-
-export function toScimUser(u: ScimUserView): Record<string, unknown> {
-  const formatted = [u.givenName, u.familyName].filter(Boolean).join(' ');
-  return {
-    id: u.id,
-    ...(u.externalId ? { externalId: u.externalId } : {}),
-    userName: u.userName,
-    ...(u.givenName || u.familyName
-      ? { name: { ...(u.givenName ? { givenName: u.givenName } : {}), ...(u.familyName ? { familyName: u.familyName } : {}), formatted } }
-      : {}),
-    ...(u.displayName ? { displayName: u.displayName } : {}),
-    emails: [{ value: u.email, type: 'work', primary: true }],
-    active: u.active,
-    groups: u.groups.map((g) => ({ value: g.id, display: g.displayName, type: 'direct' })),
-    meta: { resourceType: 'User', created: u.createdAt, lastModified: u.updatedAt },
-  };
-}
-
-const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-
-/**
- * A user exactly as SCIMMY writes it for a request without `attributes`/`excludedAttributes` (same
- * attributes, same order; a test holds the two equal). Lists use it: shaping each user through
- * SCIMMY's schema costs more than the database lookup an IdP makes before every change.
- */
-export function userResource(u: ScimUserView, location: string): Record<string, unknown> {
-  const name =
-    u.givenName || u.familyName
-      ? {
-          formatted: [u.givenName, u.familyName].filter(Boolean).join(' '),
-          ...(u.familyName ? { familyName: u.familyName } : {}),
-          ...(u.givenName ? { givenName: u.givenName } : {}),
-        }
-      : undefined;
-  return {
-    schemas: [USER_SCHEMA],
-    id: u.id,
-    ...(u.externalId ? { externalId: u.externalId } : {}),
-    meta: { resourceType: 'User', created: u.createdAt.toISOString(), lastModified: u.updatedAt.toISOString(), location: `${location}/${u.id}` },
-    userName: u.userName,
-    ...(name ? { name } : {}),
-    ...(u.displayName ? { displayName: u.displayName } : {}),
-    active: u.active,
-    emails: [{ value: u.email, type: 'work', primary: true }],
-    groups: u.groups.map((g) => ({ value: g.id, display: g.displayName, type: 'direct' })),
-  };
-}
 
 /** JSON an IdP sent, as SCIMMY hands it over: read field by field, each one checked. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one loose type at the SCIM boundary
@@ -71,6 +26,7 @@ export function fromScimUser(instance: ScimJson): ScimUserInput {
           .map((e: ScimJson) => ({ value: e.value, type: e.type, primary: e.primary === true }))
       : undefined,
     active: instance.active === undefined ? true : instance.active !== false,
+    resource: keptResource(instance),
   };
 }
 
@@ -90,123 +46,6 @@ export function fromScimGroup(instance: ScimJson): ScimGroupInput {
     externalId: instance.externalId ?? null,
     memberIds: Array.isArray(instance.members) ? instance.members.map((m: ScimJson) => String(m?.value ?? '')).filter(Boolean) : [],
   };
-}
-
-/** A filter SCIMMY cannot parse, or one Roster cannot answer: a 400 invalidFilter. */
-function badFilter(message: string): never {
-  return fail('invalid_filter', message, { field: 'filter' });
-}
-
-/**
- * Rejects filters SCIMMY would crash on (a bare attribute, a lone "or": TypeErrors, which became 500s)
- * or silently shorten (a dangling "and"/"or", empty parentheses, which became an empty list): a filter
- * that does not parse is a 400 invalidFilter, never a guess.
- */
-export function checkFilter(expr: string): void {
-  const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  if (/^\s*(and|or)\b/i.test(bare) || /\b(and|or|not)\s*(\)|$)/i.test(bare) || /\(\s*(and|or)\b/i.test(bare) || /\(\s*\)/.test(bare)) {
-    badFilter(`The filter "${expr.slice(0, 100)}" is incomplete: "and"/"or" need a comparison on both sides.`);
-  }
-  try {
-    new SCIMMY.Types.Filter(expr);
-  } catch (err) {
-    if (err instanceof SCIMMY.Types.Error) throw err;
-    badFilter(`The filter "${expr.slice(0, 100)}" could not be parsed. Use e.g. userName eq "someone@example.com".`);
-  }
-}
-
-/** More attribute names than any client needs; SCIMMY turns each into a filter term (2,500 crashed it). */
-export const MAX_ATTRIBUTES = 100;
-/** An attribute name as RFC 7644 §3.10 writes it: optional schema URN, name, optional sub-attribute. */
-const attributePath = /^(?:urn:[A-Za-z0-9.:_-]+:)?[A-Za-z][\w$-]*(?:\.[A-Za-z][\w$-]*)?$/;
-/** Words SCIMMY's filter parser reads as logic or literals, never as attribute names (they crashed it). */
-const filterWords = /^(and|or|not|true|false)$/i;
-
-/**
- * `attributes` / `excludedAttributes`: a comma-separated list of attribute names, checked like a filter
- * before SCIMMY turns it into one (a huge list crashed it with a TypeError; an item like `a) or (b`
- * would be filter syntax). Refused with 400 invalidFilter, as SCIMMY refuses its own malformed lists.
- */
-export function checkAttributes(param: 'attributes' | 'excludedAttributes', value: unknown): void {
-  if (value === undefined || value === '') return;
-  if (typeof value !== 'string') fail('invalid_filter', `Give ${param} once, as a comma-separated list of attribute names.`, { field: param });
-  const items = value.split(',').map((a) => a.trim());
-  if (items.length > MAX_ATTRIBUTES)
-    fail('invalid_filter', `${param} can name at most ${MAX_ATTRIBUTES} attributes (this one names ${items.length}).`, { field: param });
-  for (const item of items) {
-    if (!attributePath.test(item) || filterWords.test(item)) {
-      fail('invalid_filter', `${JSON.stringify(item.slice(0, 100))} in ${param} is not an attribute name (e.g. userName, name.givenName).`, { field: param });
-    }
-  }
-  // The filter SCIMMY makes of the list, built once here: whatever it still cannot take is our 400, not its TypeError.
-  try {
-    new SCIMMY.Types.Filter(items.map((a) => `${a} pr`).join(' and '));
-  } catch (err) {
-    if (err instanceof SCIMMY.Types.Error) throw err;
-    fail('invalid_filter', `${param} could not be read as a list of attribute names.`, { field: param });
-  }
-}
-
-/**
- * An attributes/excludedAttributes list without repeats, and without sub-attributes whose parent is
- * listed too (`meta.created,meta` is `meta`): SCIMMY fails on a parent after its sub-attribute.
- */
-export function normalizedAttributes(value: string): string {
-  const items = value
-    .split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);
-  const lower = items.map((a) => a.toLowerCase());
-  const kept = items.filter((a, i) => {
-    const l = lower[i]!;
-    if (lower.indexOf(l) !== i) return false;
-    return !lower.some((other) => other !== l && l.startsWith(`${other}.`));
-  });
-  return kept.join(',');
-}
-
-/**
- * A parsed SCIMMY filter ([{attr: [op, value]}, …] OR-ed; keys AND-ed; nested objects for
- * sub-attributes and value paths) as the domain's OR-of-AND terms.
- */
-export function filterTerms(filter: SCIMMY.Types.Filter | undefined): FilterTerm[][] {
-  if (!filter || !filter.length) return [];
-  return [...filter].map((expr) => {
-    if (!expr || typeof expr !== 'object' || !Object.keys(expr).length) badFilter('The filter has an empty expression.');
-    return termsOf(expr as Record<string, unknown>, '');
-  });
-}
-
-const ops = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'pr', 'gt', 'ge', 'lt', 'le']);
-
-function termsOf(expr: Record<string, unknown>, prefix: string): FilterTerm[] {
-  const out: FilterTerm[] = [];
-  for (const [key, val] of Object.entries(expr)) {
-    if (key === '!') badFilter('"not" filters are not supported.');
-    const field = prefix ? `${prefix}.${key}` : key;
-    if (Array.isArray(val) && typeof val[0] === 'string') out.push(term(field, val));
-    else if (Array.isArray(val) && Array.isArray(val[0])) for (const v of val) out.push(term(field, v as unknown[]));
-    else if (val && typeof val === 'object') {
-      // emails[type eq "work"].value eq "x": Roster keeps one work email, so the type test always holds for "work".
-      const sub = termsOf(val as Record<string, unknown>, field);
-      for (const t of sub) {
-        if (/^emails\.type$/i.test(t.field)) {
-          if (t.op !== 'eq' || String(t.value).toLowerCase() !== 'work') badFilter('Only work emails are kept; filter with emails[type eq "work"].');
-          continue;
-        }
-        if (/^emails\.primary$/i.test(t.field)) continue;
-        out.push(t);
-      }
-    } else badFilter(`The filter on "${field}" could not be understood.`);
-  }
-  return out;
-}
-
-function term(field: string, v: unknown[]): FilterTerm {
-  const op = String(v[0]).toLowerCase();
-  if (!ops.has(op)) badFilter(`Unknown comparison "${v[0]}".`);
-  if (op !== 'pr' && v.length < 2) badFilter(`The "${op}" comparison on "${field}" needs a value.`);
-  return { field, op: op as FilterOp, value: v[1] as FilterTerm['value'] };
 }
 
 /** How deep normalizeBooleans walks; the router refuses deeper bodies before parsing them. */

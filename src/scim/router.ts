@@ -3,26 +3,14 @@ import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
-import { MAX_PAGE, type ScimGroupInput, type ScimUserInput } from '../domain/scim/index.js';
+import { MAX_PAGE, type ScimGroupInput } from '../domain/scim/index.js';
 import type { Logger } from '../logger.js';
 import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from './json-depth.js';
-import {
-  checkAttributes,
-  normalizedAttributes,
-  checkFilter,
-  filterTerms,
-  fromScimGroup,
-  fromScimUser,
-  normalizeBooleans,
-  normalizePatch,
-  patchProblem,
-  type ScimJson,
-  scimError,
-  toScimGroup,
-  toScimUser,
-  userResource,
-} from './mapping.js';
+import { checkAttributes, checkFilter, filterTerms, normalizedAttributes } from './filters.js';
+import { fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup } from './mapping.js';
+import { applyUserPatch } from './user-patch.js';
+import { toScimUser, userResource } from './user-resource.js';
 
 type ScimDeps = {
   domain: Domain;
@@ -35,8 +23,9 @@ type ScimDeps = {
 
 /**
  * What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not.
- * For a PATCH, SCIMMY reads the resource (egress), applies the operations and writes it back (ingress);
- * what it read is kept here so the domain writes only what the PATCH changed (domain PatchBase).
+ * For a group PATCH, SCIMMY reads the group (egress), applies the operations and writes it back
+ * (ingress); what it read is kept here so the domain writes only what the PATCH changed (domain
+ * PatchBase). A user PATCH is applied under the user's row lock instead (the route below).
  */
 type ScimContext = {
   actor: Actor;
@@ -45,7 +34,6 @@ type ScimContext = {
   patching: boolean;
   /** The response, so a handler can answer 503 itself (SCIMMY's error messages cannot carry it). */
   res: Response;
-  userBase?: ScimUserInput;
   groupBase?: ScimGroupInput;
 };
 
@@ -132,23 +120,23 @@ function declareResources() {
   // x509Certificates[].type (an empty list) and so refuses every value, Entra's
   // "WindowsAzureActiveDirectoryRole" included: take any.
   for (const path of ['roles.type', 'x509Certificates.type']) SCIMMY.Schemas.User.definition.attribute(path).config.canonicalValues = false;
+  // What the IdP should know before it maps attributes: Roster keys people by email.
+  const emails = SCIMMY.Schemas.User.definition.attribute('emails').config as { description: string };
+  emails.description +=
+    ' Roster keys each person by one email (the primary one, else a work one, else any; else a userName that is an email): two users of one organization with the same email are refused with 409 uniqueness. A user with no email is kept with no membership until one is known.';
   SCIMMY.Resources.declare(SCIMMY.Resources.User)
     .extend(SCIMMY.Schemas.EnterpriseUser, false)
     .ingress((resource, instance, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const input = fromScimUser(instance as ScimJson);
-        const view = resource.id
-          ? await ctx.domain.scim.replaceUser(ctx.actor, resource.id, input, { base: ctx.userBase })
-          : await ctx.domain.scim.createUser(ctx.actor, input);
+        const view = resource.id ? await ctx.domain.scim.replaceUser(ctx.actor, resource.id, input) : await ctx.domain.scim.createUser(ctx.actor, input);
         return toScimUser(view) as never;
       }),
     )
     .egress((resource, ctx: ScimContext) =>
       guarded(ctx, async () => {
         if (!resource.id) throw new SCIMMY.Types.Error(501, null as never, 'Use GET /Users to list users.');
-        const out = toScimUser(await ctx.domain.scim.getUser(ctx.actor, resource.id));
-        if (ctx.patching) ctx.userBase = fromScimUser(out);
-        return out as never;
+        return toScimUser(await ctx.domain.scim.getUser(ctx.actor, resource.id)) as never;
       }),
     )
     .degress((resource, ctx: ScimContext) => guarded(ctx, () => ctx.domain.scim.deleteUser(ctx.actor, resource.id!)));
@@ -294,7 +282,7 @@ export function createScimRouter(deps: ScimDeps): Router {
         const shape = new Resource(params as never);
         const startIndex = Math.max(1, Number.parseInt(q.startIndex ?? '1', 10) || 1);
         const count = Math.min(MAX_PAGE, Math.max(0, Number.parseInt(q.count ?? String(DEFAULT_COUNT), 10) || (q.count === '0' ? 0 : DEFAULT_COUNT)));
-        const query = { anyOf: filterTerms(shape.filter), startIndex, count, withMembers: !/\bmembers\b/i.test(q.excludedAttributes ?? '') };
+        const query = { anyOf: filterTerms(shape.filter, kind), startIndex, count, withMembers: !/\bmembers\b/i.test(q.excludedAttributes ?? '') };
         const page = kind === 'Users' ? await ctx.domain.scim.listUsers(ctx.actor, query) : await ctx.domain.scim.listGroups(ctx.actor, query);
         const location = `${base(req)}/${kind}`;
         const plain = !params.attributes && !params.excludedAttributes;
@@ -325,6 +313,16 @@ export function createScimRouter(deps: ScimDeps): Router {
       res.type('application/scim+json').send(JSON.stringify(userResource(user, `${base(req)}/Users`)));
     } catch (err) {
       sendFailure(res, ctx.log, err, 'read');
+    }
+  });
+  // PATCH of a user: applied to the user as it is under its row lock, answered like a GET by id.
+  router.patch('/Users/:id', async (req, res) => {
+    const ctx = ctxOf(req);
+    try {
+      const user = await ctx.domain.scim.patchUser(ctx.actor, String(req.params.id), (current) => applyUserPatch(req.body as ScimJson, current));
+      res.type('application/scim+json').send(JSON.stringify(userResource(user, `${base(req)}/Users`)));
+    } catch (err) {
+      sendFailure(res, ctx.log, err, 'patch');
     }
   });
   router.get('/Groups', listRoute('Groups'));

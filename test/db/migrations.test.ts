@@ -11,6 +11,7 @@ import { migrationsFolder, runMigrations } from '../../src/db/migrate.js';
 import { createDomain } from '../../src/domain/index.js';
 import { accountActor, systemClock } from '../../src/domain/context.js';
 import { TEST_INVITE_KEY } from '../helpers/domain.js';
+import { userResource } from '../../src/scim/user-resource.js';
 
 type Journal = { entries: { idx: number; tag: string }[] };
 
@@ -24,6 +25,96 @@ async function migrationsUpTo(lastIdx: number): Promise<string> {
   await writeFile(journalFile, JSON.stringify(journal));
   return dir;
 }
+
+/** A fresh database of its own, for one upgrade. */
+function useScratchDatabase() {
+  const ref: { db?: Database } = {};
+  let name: string;
+  const adminUrl = inject('pgAdminUrl');
+  beforeAll(async () => {
+    name = `m_${Math.random().toString(16).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    ref.db = connect(adminUrl.replace(/\/[^/]*$/, `/${name}`), 3);
+  });
+  afterAll(async () => {
+    await ref.db?.close();
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+  return ref;
+}
+
+async function migrateUpTo(db: Database, lastIdx: number) {
+  const old = await migrationsUpTo(lastIdx);
+  try {
+    const client = await db.pool.connect();
+    try {
+      await migrate(drizzle(client), { migrationsFolder: old });
+    } finally {
+      client.release();
+    }
+  } finally {
+    await rm(old, { recursive: true, force: true });
+  }
+}
+
+describe('upgrading a database of release 0021 (SCIM users without their resource)', () => {
+  const scratch = useScratchDatabase();
+
+  it('a SCIM user provisioned before reads the same after migration 0022 keeps resources', async () => {
+    const db = scratch.db!;
+    await migrateUpTo(db, 21);
+    const q = (text: string, values: unknown[] = []) => db.pool.query(text, values);
+    const owner = (await q(`insert into accounts (display_name, email) values ('Olga', 'olga@example.com') returning id`)).rows[0].id;
+    const dev = (await q(`insert into accounts (display_name, email) values ('Dev', 'dev@example.com') returning id`)).rows[0].id;
+    const org = (await q(`insert into orgs (name, slug, primary_owner_id) values ('Acme', 'acme', $1) returning id`, [owner])).rows[0].id;
+    const token = (await q(`insert into scim_tokens (org_id, name, token_hash) values ($1, 'okta', 'h') returning id`, [org])).rows[0].id;
+    const ids = [];
+    for (const [userName, given, family, display] of [
+      ['dev@example.com', 'Dev', 'Eloper', 'Dev Eloper'],
+      ['dev2', null, null, null],
+    ]) {
+      const account = userName === 'dev@example.com' ? dev : owner;
+      ids.push(
+        (
+          await q(
+            `insert into scim_users (org_id, account_id, user_name, external_id, given_name, family_name, display_name, email, active) values ($1, $2, $3, 'x1', $4, $5, $6, $7, false) returning id`,
+            [org, account, userName, given, family, display, userName === 'dev@example.com' ? userName : 'olga@example.com'],
+          )
+        ).rows[0].id,
+      );
+    }
+
+    await runMigrations(db.pool);
+
+    const domain = createDomain({ db: db.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: TEST_INVITE_KEY } });
+    const actor = { type: 'scim' as const, tokenId: token, orgId: org, label: 'okta' };
+    const first = userResource(await domain.scim.getUser(actor, ids[0]), 'https://roster.test/scim/v2/Users');
+    expect(first).toMatchObject({
+      userName: 'dev@example.com',
+      externalId: 'x1',
+      name: { formatted: 'Dev Eloper', familyName: 'Eloper', givenName: 'Dev' },
+      displayName: 'Dev Eloper',
+      active: false,
+      emails: [{ value: 'dev@example.com', type: 'work', primary: true }],
+    });
+    const second = userResource(await domain.scim.getUser(actor, ids[1]), 'https://roster.test/scim/v2/Users');
+    expect(second.name).toBeUndefined();
+    expect(second.emails).toEqual([{ value: 'olga@example.com', type: 'work', primary: true }]);
+    // Filters on the kept resource find them.
+    const found = await domain.scim.listUsers(actor, {
+      anyOf: [[{ field: 'emails.value', op: 'eq', value: 'DEV@example.com', at: { path: ['value'], within: ['emails'], caseExact: false, kind: 'text' } }]],
+      startIndex: 1,
+      count: 10,
+    });
+    expect(found.items.map((u) => u.id)).toEqual([ids[0]]);
+  });
+});
 
 describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, events not numbered)', () => {
   let db: Database;

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DomainError, errorCatalogue } from '../../src/domain/errors.js';
 import { parseInput } from '../../src/domain/validation.js';
-import { checkAttributes, checkFilter, scimError } from '../../src/scim/mapping.js';
+import { checkAttributes, checkFilter } from '../../src/scim/filters.js';
+import { scimError } from '../../src/scim/mapping.js';
 import { z } from 'zod';
 
 // Domain errors are for every surface: a code, a message without any surface's command syntax, and

@@ -31,7 +31,7 @@ async function scimOrg(w: World) {
 
 async function provision(w: World, idp: Actor, email: string) {
   const u = await w.domain.scim.createUser(idp, { userName: email, emails: [{ value: email, type: 'work', primary: true }] });
-  return { scimUserId: u.id, accountId: u.accountId, email };
+  return { scimUserId: u.id, accountId: u.accountId!, email };
 }
 
 async function membership(w: World, org: OrgRow, accountId: string) {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import SCIMMY from 'scimmy';
 import { describe, expect, it } from 'vitest';
 import type { ScimUserView } from '../../src/domain/scim/index.js';
-import { toScimUser, userResource } from '../../src/scim/mapping.js';
+import { ENTERPRISE_USER, toScimUser, userResource } from '../../src/scim/user-resource.js';
 import { GROUP_SCHEMA, patchBody, useScimRoster, userBody } from '../helpers/scim.js';
 
 /**
@@ -12,6 +12,44 @@ import { GROUP_SCHEMA, patchBody, useScimRoster, userBody } from '../helpers/sci
 const roster = useScimRoster();
 
 const optional = (a: fc.Arbitrary<string>) => fc.option(a, { nil: null });
+const word = fc.string({ minLength: 1, maxLength: 12 });
+/** A kept resource as the IdP may send it: attributes in any order, extension included. */
+const resource = fc.record(
+  {
+    emails: fc.array(
+      fc.record({ value: fc.emailAddress(), type: fc.constantFrom('work', 'home', 'other'), primary: fc.boolean() }, { requiredKeys: ['value'] }),
+      {
+        minLength: 1,
+        maxLength: 3,
+      },
+    ),
+    [ENTERPRISE_USER]: fc.record(
+      { manager: fc.record({ displayName: word, value: word }, { requiredKeys: ['value'] }), department: word, employeeNumber: word, costCenter: word },
+      { requiredKeys: ['employeeNumber'] },
+    ),
+    name: fc.record({ middleName: word, givenName: word, formatted: word, familyName: word, honorificPrefix: word }, { requiredKeys: ['formatted'] }),
+    title: word,
+    nickName: word,
+    locale: fc.constantFrom('en-US', 'fr-FR'),
+    timezone: fc.constantFrom('Europe/Paris', 'America/New_York'),
+    preferredLanguage: fc.constantFrom('en', 'de'),
+    userType: word,
+    profileUrl: fc.webUrl(),
+    phoneNumbers: fc.array(fc.record({ type: fc.constantFrom('work', 'mobile'), value: word, primary: fc.boolean() }, { requiredKeys: ['value'] }), {
+      minLength: 1,
+      maxLength: 2,
+    }),
+    addresses: fc.array(
+      fc.record(
+        { country: fc.constantFrom('US', 'FR'), type: fc.constantFrom('work', 'home'), streetAddress: word, formatted: word, postalCode: word, locality: word },
+        { requiredKeys: ['streetAddress'] },
+      ),
+      { minLength: 1, maxLength: 2 },
+    ),
+    roles: fc.array(fc.record({ value: word, type: fc.constant('WindowsAzureActiveDirectoryRole'), primary: fc.boolean() }), { minLength: 1, maxLength: 2 }),
+  },
+  { requiredKeys: [] },
+);
 const userView: fc.Arbitrary<ScimUserView> = fc.record({
   id: fc.uuid(),
   orgId: fc.uuid(),
@@ -26,11 +64,12 @@ const userView: fc.Arbitrary<ScimUserView> = fc.record({
   createdAt: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
   updatedAt: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
   groups: fc.array(fc.record({ id: fc.uuid(), displayName: fc.string({ minLength: 1, maxLength: 20 }) }), { maxLength: 3 }),
+  resource,
 });
 
 describe('SCIM user representation', () => {
-  it('a user in a list is byte for byte the user SCIMMY writes (same attributes, same order)', () => {
-    SCIMMY.Resources.declare(SCIMMY.Resources.User);
+  it('a user in a list is byte for byte the user SCIMMY writes (same attributes, same order, the enterprise extension too)', () => {
+    SCIMMY.Resources.declare(SCIMMY.Resources.User).extend(SCIMMY.Schemas.EnterpriseUser, false);
     const location = 'https://roster.example.com/scim/v2/Users';
     fc.assert(
       fc.property(userView, (u) => {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { roleKey } from './enums.js';
 import { orgs } from './orgs.js';
 import { accounts } from './people.js';
@@ -30,7 +30,12 @@ export const scimTokens = pgTable(
   ],
 );
 
-/** A user as the org's identity provider knows them; linked to the account and its membership. */
+/**
+ * A user as the org's identity provider knows them; linked to the account and its membership. `resource`
+ * is the user as the IdP sent it (every attribute /Schemas advertises, without id, meta and groups); the
+ * other columns are derived from it (scim/mapping.ts) for matching, uniqueness and Roster's own use. A
+ * user whose userName is no email and who has no emails has no account (and so no membership) yet.
+ */
 export const scimUsers = pgTable(
   'scim_users',
   {
@@ -38,16 +43,15 @@ export const scimUsers = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => orgs.id, { onDelete: 'cascade' }),
-    accountId: uuid('account_id')
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: uuid('account_id').references(() => accounts.id, { onDelete: 'cascade' }),
     userName: text('user_name').notNull(),
     externalId: text('external_id'),
     givenName: text('given_name'),
     familyName: text('family_name'),
     displayName: text('display_name'),
-    email: text('email').notNull(),
+    email: text('email'),
     active: boolean('active').notNull().default(true),
+    resource: jsonb('resource').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

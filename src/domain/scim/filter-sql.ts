@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { scimGroups, scimUsers } from '../../db/schema.js';
 import { fail } from '../errors.js';
 import { textProblem } from '../validation.js';
-import { MAX_PAGE, type FilterTerm, type ScimQuery } from './types.js';
+import { MAX_PAGE, type FilterTerm, type ResourcePath, type ScimQuery } from './types.js';
 
 /**
  * LIMIT and OFFSET for a list request. A startIndex past 2^53 is refused: JavaScript numbers lose
@@ -27,9 +27,6 @@ export function userField(field: string): FieldSql | undefined {
       return { expr: sql`${scimUsers.userName}`, caseInsensitive: true, kind: 'text' };
     case 'externalid':
       return { expr: sql`${scimUsers.externalId}`, caseInsensitive: false, kind: 'text' };
-    case 'emails.value':
-    case 'emails':
-      return { expr: sql`${scimUsers.email}`, caseInsensitive: true, kind: 'text' };
     case 'displayname':
       return { expr: sql`${scimUsers.displayName}`, caseInsensitive: true, kind: 'text' };
     case 'name.givenname':
@@ -90,11 +87,48 @@ export function singleEqLookup(anyOf: FilterTerm[][]): { field: 'username' | 'ex
   return { field: field as 'username' | 'externalid', value: f.caseInsensitive ? t.value.toLowerCase() : t.value };
 }
 
-export function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSql | undefined): SQL | undefined {
+/** A text[] path for #> and #>>, as one parameter. */
+function pathParam(path: string[]): SQL {
+  return sql`${`{${path.map((p) => `"${p.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`}::text[]`;
+}
+
+/** An attribute in a jsonb value (the kept resource, or one element of a multi-valued attribute). */
+function jsonField(json: SQL, at: ResourcePath): FieldSql {
+  const p = pathParam(at.path);
+  if (at.kind === 'bool')
+    return { expr: sql`(case when jsonb_typeof(${json} #> ${p}) = 'boolean' then (${json} #>> ${p})::boolean end)`, caseInsensitive: false, kind: 'bool' };
+  return { expr: sql`(${json} #>> ${p})`, caseInsensitive: !at.caseExact, kind: 'text' };
+}
+
+/**
+ * The filter as SQL. `resource` is the kept resource's column: attributes Roster keeps no column for
+ * are compared in it, and the terms on one element of a multi-valued attribute (emails[type eq "work"
+ * and value eq "x"]) on one element of it.
+ */
+export function filterSql(anyOf: FilterTerm[][], fieldOf: (f: string) => FieldSql | undefined, resource?: SQL): SQL | undefined {
   if (!anyOf.length) return undefined;
   const ors = anyOf.map((all) => {
-    const ands = all.map((t) => termSql(t, fieldOf));
-    // No terms left (e.g. only emails[type eq "work"], which every user has): matches all, not "()".
+    const ands: SQL[] = [];
+    const elements = new Map<string, { within: string[]; terms: FilterTerm[] }>();
+    for (const t of all) {
+      const column = fieldOf(t.field);
+      if (column || !t.at || !resource) ands.push(termSql(t, () => column));
+      else if (!t.at.within) ands.push(termSql(t, () => jsonField(resource, t.at!)));
+      else {
+        const key = `${t.element ?? `t${ands.length}-${elements.size}`}:${t.at.within.join('.')}`;
+        const group = elements.get(key) ?? { within: t.at.within, terms: [] };
+        group.terms.push(t);
+        elements.set(key, group);
+      }
+    }
+    for (const { within, terms } of elements.values()) {
+      const list = sql`(${resource} #> ${pathParam(within)})`;
+      const conds = terms.map((t) => (t.op === 'pr' && !t.at!.path.length ? sql`true` : termSql(t, () => jsonField(sql`e.v`, t.at!))));
+      ands.push(
+        sql`exists (select 1 from jsonb_array_elements(case when jsonb_typeof(${list}) = 'array' then ${list} else '[]'::jsonb end) as e(v) where ${sql.join(conds, sql` and `)})`,
+      );
+    }
+    // No terms left: matches all, not "()".
     if (!ands.length) return sql`true`;
     return ands.length === 1 ? ands[0]! : sql`(${sql.join(ands, sql` and `)})`;
   });

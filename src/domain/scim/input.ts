@@ -5,6 +5,8 @@ import { fail } from '../errors.js';
 import { isValidEmail, textProblem } from '../validation.js';
 import type { ScimUserInput } from './types.js';
 
+/** More than any IdP sends for one person (a full Entra user with addresses and phones is ~3 kB). */
+export const MAX_RESOURCE_BYTES = 64 * 1024;
 // The shape of SCIM input. Its characters are checked after it (assertCleanText), attribute by
 // attribute, because a PATCH is held to the rule only for what it changes.
 const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
@@ -19,8 +21,12 @@ export const userSchema = z.object({
     .max(20)
     .optional(),
   active: z.boolean().optional(),
+  resource: z
+    .record(z.string(), z.unknown())
+    .refine((r) => JSON.stringify(r).length <= MAX_RESOURCE_BYTES, `the user's attributes take more than ${MAX_RESOURCE_BYTES / 1024} kB`)
+    .optional(),
 });
-export const userTextKeys = ['userName', 'externalId', 'givenName', 'familyName', 'displayName', 'emails'] as const;
+export const userTextKeys = ['userName', 'externalId', 'givenName', 'familyName', 'displayName', 'emails', 'resource'] as const;
 export const groupSchema = z.object({
   displayName: text(256).min(1, 'displayName is required'),
   externalId: text(256).nullish(),
@@ -32,7 +38,7 @@ export const groupTextKeys = ['displayName', 'externalId', 'memberIds'] as const
 function stringsAt(value: unknown, path: string, out: [string, string][] = []): [string, string][] {
   if (typeof value === 'string') out.push([path, value]);
   else if (Array.isArray(value)) value.forEach((v, i) => stringsAt(v, `${path}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsAt(v, `${path}.${k}`, out);
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsAt(v, path ? `${path}.${k}` : k, out);
   return out;
 }
 
@@ -43,7 +49,8 @@ function stringsAt(value: unknown, path: string, out: [string, string][] = []): 
  */
 export function assertCleanText<T extends Record<string, unknown>>(input: T, keys: readonly (keyof T & string)[]): void {
   for (const key of keys) {
-    for (const [path, value] of stringsAt(input[key], key)) {
+    // The kept resource's attributes are named as the IdP names them (addresses[0].streetAddress).
+    for (const [path, value] of stringsAt(input[key], key === 'resource' ? '' : key)) {
       const problem = textProblem(value);
       if (problem) fail('invalid_input', `${path}: contains ${problem}. Remove it and try again.`, { field: path });
     }
@@ -55,8 +62,12 @@ export function scimOrgId(actor: Actor): string {
   return actor.orgId;
 }
 
-/** The email Roster keys accounts by: primary work email, any email, or a userName that is one. */
-export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): string {
+/**
+ * The email Roster keys accounts by: the primary email, a work email, any email, or a userName that is
+ * one. None at all (RFC 7643 requires only userName) is undefined: the user is kept, with no account
+ * and so no membership until an email is known. Emails given and none of them an address is a 400.
+ */
+export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): string | undefined {
   const emails = input.emails ?? [];
   const pick =
     emails.find((e) => e.primary && isValidEmail(e.value.trim())) ??
@@ -64,7 +75,8 @@ export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): stri
     emails.find((e) => isValidEmail(e.value.trim()));
   if (pick) return pick.value.trim();
   if (isValidEmail(input.userName.trim())) return input.userName.trim();
-  fail('scim_no_email');
+  if (emails.length) fail('scim_no_email');
+  return undefined;
 }
 
 export { isUuid } from '../validation.js';

@@ -23,7 +23,7 @@ export function primaryOwnerThroughScim(what: string): string {
  */
 export async function syncRole(tx: Tx, actor: Actor, org: OrgRow, scimUserId: string, now: Date): Promise<void> {
   const [u] = await tx.select({ accountId: scimUsers.accountId }).from(scimUsers).where(eq(scimUsers.id, scimUserId));
-  if (!u || u.accountId === org.primaryOwnerId) return;
+  if (!u?.accountId || u.accountId === org.primaryOwnerId) return;
   const m = await findMembership(tx, org.id, u.accountId, { lock: true });
   if (!m) return;
   const granted = (

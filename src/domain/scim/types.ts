@@ -10,6 +10,11 @@ export type ScimUserInput = {
   displayName?: string | null | undefined;
   emails?: ScimEmail[] | undefined;
   active?: boolean | undefined;
+  /**
+   * The user as the IdP sent it (every attribute, without id, meta, groups and password): kept as it
+   * is and answered back. The fields above are what Roster derives from it (scim/mapping.ts).
+   */
+  resource?: Record<string, unknown> | undefined;
 };
 export type ScimUserView = ScimUserRow & { groups: { id: string; displayName: string }[] };
 export type ScimGroupInput = { displayName: string; externalId?: string | null | undefined; memberIds: string[] };
@@ -22,7 +27,22 @@ export type ScimGroupView = ScimGroupRow & { members: { id: string; display: str
 export type PatchBase<T> = { base?: T | undefined };
 
 export type FilterOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'pr' | 'gt' | 'ge' | 'lt' | 'le';
-export type FilterTerm = { field: string; op: FilterOp; value?: string | boolean | number | null };
+/**
+ * Where an attribute Roster keeps no column for is in the kept resource, as the adapter resolved it
+ * against /Schemas: `path` from the resource (or from an element of `within`, a multi-valued attribute).
+ */
+export type ResourcePath = { path: string[]; caseExact: boolean; kind: 'text' | 'bool'; within?: string[] | undefined };
+/**
+ * One comparison. Terms of one AND with the same `element` number compare one element of a
+ * multi-valued attribute: emails[type eq "work" and value eq "x"] is one email that is both.
+ */
+export type FilterTerm = {
+  field: string;
+  op: FilterOp;
+  value?: string | boolean | number | null;
+  at?: ResourcePath | undefined;
+  element?: number | undefined;
+};
 /** OR of ANDs, as SCIM filters come. */
 export type ScimQuery = { anyOf: FilterTerm[][]; startIndex: number; count: number; withMembers?: boolean };
 

@@ -1,28 +1,46 @@
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { scimUsers } from '../../db/schema.js';
-import { findOrCreateAccountByEmail } from '../accounts.js';
 import { emit } from '../events.js';
 import { type Actor, type Deps, isUniqueViolation } from '../context.js';
 import { fail } from '../errors.js';
-import { addMembership, assertMayJoinAnotherOrg, assertSeatAvailable, declinedBefore } from '../membership-rules/index.js';
-import { isOnVerifiedDomain } from '../domains/service.js';
 import { findMembership } from '../standing.js';
-import { isValidEmail, parseInput } from '../validation.js';
+import { parseInput } from '../validation.js';
 import { pageOf, singleEqLookup, filterSql, userField } from './filter-sql.js';
 import { assertCleanText, auditUser, emailOf, isUuid, scimOrgId, userSchema, userTextKeys } from './input.js';
 import { countWhere, findUser, groupsOfUser, lockOrgForScim } from './queries.js';
 import { primaryOwnerThroughScim, setStatus } from './roles.js';
 import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules/index.js';
-import type { PatchBase, ScimQuery, ScimUserInput, ScimUserView } from './types.js';
+import { accountFor, admit, sameJson } from './provision.js';
+import type { ScimQuery, ScimUserInput, ScimUserView } from './types.js';
 
-/** How the person asked for consent hears of the IdP: "Acme's identity provider (SCIM token okta)". */
-function idpLabel(actor: Actor): string {
-  return actor.type === 'scim' ? `SCIM token ${actor.label}` : 'identity provider';
+/** Roster's columns of a SCIM user, derived from what the adapter read (email and account aside). */
+function columnsOf(input: ScimUserInput) {
+  return {
+    userName: input.userName,
+    externalId: input.externalId ?? null,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    displayName: input.displayName ?? null,
+    active: input.active ?? true,
+    resource: input.resource ?? {},
+  };
+}
+
+function idpNameOf(input: ScimUserInput): string | undefined {
+  return input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined;
+}
+
+/** A unique index refused the write: the 409 says which attribute is taken. */
+function uniqueness(err: unknown, userName: string | undefined, email: string | undefined): never {
+  if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${userName}" already exists in this organization.`);
+  if (isUniqueViolation(err, 'scim_users_org_account_uq'))
+    fail('scim_uniqueness', `A user with the email ${email} is already provisioned in this organization (one SCIM user per person).`);
+  throw err;
 }
 
 /** /Users: provisioning people. The org always comes from the token (the actor), never from the body. */
 export function createScimUsers(deps: Deps) {
-  const { db, clock, settings } = deps;
+  const { db, clock } = deps;
 
   /**
    * The lookups an IdP makes before every change (userName eq, externalId eq), as prepared statements:
@@ -42,7 +60,8 @@ export function createScimUsers(deps: Deps) {
 
   /**
    * POST /Users: finds or creates the account by email, links it, and adds a membership with the org's
-   * default SCIM role (or keeps the membership a person already had).
+   * default SCIM role (or keeps the membership a person already had). A user with no email is kept
+   * without an account until one is known.
    */
   async function createUser(actor: Actor, raw: ScimUserInput): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
@@ -53,48 +72,18 @@ export function createScimUsers(deps: Deps) {
       return await db.transaction(async (tx) => {
         const org = await lockOrgForScim(tx, orgId);
         const now = clock.now();
-        // The org's IdP speaks for people on the org's verified domains only (see README, Domains and trust).
-        const trusted = await isOnVerifiedDomain(tx, orgId, email);
-        // A taken userName is caught by the unique index at the insert below (no read first). What the IdP
-        // calls the person stays on this org's SCIM user; a new account takes it only from a trusted IdP.
-        const idpName = input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined;
-        const { account, created } = await findOrCreateAccountByEmail(tx, { email, displayName: trusted ? idpName : undefined }, actor, now);
+        // A taken userName is caught by the unique index at the insert below (no read first).
+        const linked = email ? await accountFor(tx, actor, orgId, email, idpNameOf(input), now) : undefined;
         const [row] = await tx
           .insert(scimUsers)
-          .values({
-            orgId,
-            accountId: account.id,
-            userName: input.userName,
-            externalId: input.externalId ?? null,
-            givenName: input.givenName ?? null,
-            familyName: input.familyName ?? null,
-            displayName: input.displayName ?? null,
-            email,
-            active: input.active ?? true,
-            createdAt: now,
-            updatedAt: now,
-          })
+          .values({ orgId, accountId: linked?.account.id ?? null, ...columnsOf(input), email: email ?? null, createdAt: now, updatedAt: now })
           .returning();
-        // A person Roster has never seen has no membership to look for.
-        const membership = created ? undefined : await findMembership(tx, orgId, account.id, { lock: true });
-        if (!membership) {
-          // Someone else's address waits for their consent: no access, and no refusal the IdP would retry.
-          if (trusted) await assertMayJoinAnotherOrg(tx, settings, account.id, orgId);
-          await assertSeatAvailable(tx, org, now);
-          // Someone who declined this org before is not asked again (an IdP re-creating them cannot spam them).
-          const pending = trusted ? undefined : { email, idp: idpLabel(actor), quiet: !created && (await declinedBefore(tx, orgId, account.id)) };
-          await addMembership(tx, actor, { org, accountId: account.id, role: org.scimDefaultRole, billingEmails: false, source: 'scim', pending }, now);
-        }
-        if (!row!.active) await setStatus(tx, actor, org, account.id, 'suspended', now);
+        if (linked) await admit(tx, deps, actor, org, linked, row!.active, now);
         await emit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
         return { ...row!, groups: [] };
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'scim_users_org_username_uq'))
-        fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
-      if (isUniqueViolation(err, 'scim_users_org_account_uq'))
-        fail('scim_uniqueness', `A user with the email ${email} is already provisioned in this organization.`);
-      throw err;
+      uniqueness(err, input.userName, email);
     }
   }
 
@@ -109,35 +98,53 @@ export function createScimUsers(deps: Deps) {
     return row;
   }
 
-  /** PUT, and PATCH (the adapter applies it to what it read: see PatchBase). active=false suspends at once. */
-  async function replaceUser(actor: Actor, id: string, raw: ScimUserInput, opts: PatchBase<ScimUserInput> = {}): Promise<ScimUserView> {
+  /** PUT: the user becomes what the IdP sent. active=false suspends at once. */
+  async function replaceUser(actor: Actor, id: string, raw: ScimUserInput): Promise<ScimUserView> {
+    return write(actor, id, async () => raw);
+  }
+
+  /**
+   * PATCH: `apply` (the adapter's, RFC 7644 §3.5.2) turns the user as it is now, read under its row
+   * lock, into the user it becomes; parallel PATCHes of one user (Okta and Entra send them) apply one
+   * after the other, each to what the one before wrote. Nothing changed writes nothing.
+   */
+  async function patchUser(actor: Actor, id: string, apply: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
+    return write(actor, id, apply);
+  }
+
+  async function write(actor: Actor, id: string, next: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
-    const input = parseInput(userSchema, raw);
-    const base = opts.base ? parseInput(userSchema, opts.base) : undefined;
-    const changed = (k: keyof typeof input) => !base || JSON.stringify(input[k] ?? null) !== JSON.stringify(base[k] ?? null);
-    assertCleanText(input, userTextKeys.filter(changed));
+    let input: ScimUserInput | undefined;
+    let email: string | undefined;
     try {
       return await db.transaction(async (tx) => {
         const org = await lockOrgForScim(tx, orgId);
         const before = await findUser(tx, orgId, id, true);
         const now = clock.now();
-        const email =
-          !changed('emails') && !changed('userName') ? before.email : input.emails?.length || isValidEmail(input.userName) ? emailOf(input) : before.email;
+        input = parseInput(userSchema, await next({ ...before, groups: [] }));
+        const columns = columnsOf(input);
+        const resource = input.resource ?? {};
+        const changedColumns = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => k !== 'resource' && columns[k] !== before[k]);
+        const changedAttributes = Object.fromEntries(Object.entries(resource).filter(([k, v]) => !sameJson(v, before.resource[k])));
+        // The character rule holds for what changes only: a value stored before it never blocks a PATCH.
+        assertCleanText(
+          { ...input, resource: changedAttributes },
+          userTextKeys.filter((k) => k === 'resource' || changedColumns.includes(k as never)),
+        );
+        email = emailOf(input) ?? before.email ?? undefined;
+        const linking = !before.accountId && email ? await accountFor(tx, actor, orgId, email, idpNameOf(input), now) : undefined;
+        if (!changedColumns.length && email === (before.email ?? undefined) && sameJson(resource, before.resource) && !linking) {
+          const [{ groups }] = (await tx.select({ groups: groupsOfUser }).from(scimUsers).where(eq(scimUsers.id, id))) as [{ groups: ScimUserView['groups'] }];
+          return { ...before, groups };
+        }
         const [after] = await tx
           .update(scimUsers)
-          .set({
-            userName: changed('userName') ? input.userName : before.userName,
-            externalId: changed('externalId') ? (input.externalId ?? null) : before.externalId,
-            givenName: changed('givenName') ? (input.givenName ?? null) : before.givenName,
-            familyName: changed('familyName') ? (input.familyName ?? null) : before.familyName,
-            displayName: changed('displayName') ? (input.displayName ?? null) : before.displayName,
-            email,
-            active: changed('active') ? (input.active ?? true) : before.active,
-            updatedAt: now,
-          })
+          .set({ ...columns, email: email ?? null, accountId: linking?.account.id ?? before.accountId, updatedAt: now })
           .where(eq(scimUsers.id, id))
           .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser });
-        if (before.active !== after!.active) await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
+        if (linking) await admit(tx, deps, actor, org, linking, after!.active, now);
+        else if (before.accountId && before.active !== after!.active)
+          await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
         const { groups: _, ...afterRow } = after!;
         await emit(
           tx,
@@ -148,9 +155,7 @@ export function createScimUsers(deps: Deps) {
         return after!;
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'scim_users_org_username_uq'))
-        fail('scim_uniqueness', `A user with userName "${input.userName}" already exists in this organization.`);
-      throw err;
+      uniqueness(err, input?.userName, email);
     }
   }
 
@@ -161,7 +166,7 @@ export function createScimUsers(deps: Deps) {
       const org = await lockOrgForScim(tx, orgId);
       const row = await findUser(tx, orgId, id, true);
       const now = clock.now();
-      const m = await findMembership(tx, orgId, row.accountId, { lock: true });
+      const m = row.accountId ? await findMembership(tx, orgId, row.accountId, { lock: true }) : undefined;
       const refusal = { message: primaryOwnerThroughScim('deprovisioned') };
       if (m) assertNotPrimaryOwner(org, m, refusal);
       await tx.delete(scimUsers).where(eq(scimUsers.id, id));
@@ -180,7 +185,7 @@ export function createScimUsers(deps: Deps) {
 
   async function listUsers(actor: Actor, q: ScimQuery): Promise<{ total: number; items: ScimUserView[] }> {
     const orgId = scimOrgId(actor);
-    const where = and(eq(scimUsers.orgId, orgId), filterSql(q.anyOf, userField));
+    const where = and(eq(scimUsers.orgId, orgId), filterSql(q.anyOf, userField, sql`${scimUsers.resource}`));
     const { limit, offset } = pageOf(q);
     // Each user's groups come in the same query: one round trip for the IdP's lookup by userName.
     const lookup = singleEqLookup(q.anyOf);
@@ -214,5 +219,5 @@ export function createScimUsers(deps: Deps) {
       .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id));
   }
 
-  return { createUser, getUser, replaceUser, deleteUser, listUsers };
+  return { createUser, getUser, replaceUser, patchUser, deleteUser, listUsers };
 }
