@@ -54,11 +54,79 @@ function renumbered(err: unknown, n: number): unknown {
   return err;
 }
 
+const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
 /**
- * The user a PATCH makes of `current`; the same input when it changes nothing. Operations that need
- * the user as the ones before left it (an element by type) apply one at a time.
+ * Single-valued attributes a PATCH can set without SCIMMY: what IdPs change most (Okta's and Entra's
+ * deactivation is `replace active`), with their canonical names and types. Anything else goes through
+ * SCIMMY; a property test holds the two to the same result.
  */
-export async function applyUserPatch(body: ScimJson, current: ScimUserView): Promise<ScimUserInput> {
+const simple = new Map<string, { path: string[]; type: 'boolean' | 'string'; required?: boolean }>(
+  (
+    [
+      ['active', 'boolean'],
+      ['userName', 'string', true],
+      ['externalId', 'string'],
+      ['displayName', 'string'],
+      ['nickName', 'string'],
+      ['title', 'string'],
+      ['userType', 'string'],
+      ['preferredLanguage', 'string'],
+      ['locale', 'string'],
+      ['timezone', 'string'],
+      ['name.formatted', 'string'],
+      ['name.familyName', 'string'],
+      ['name.givenName', 'string'],
+      ['name.middleName', 'string'],
+    ] as const
+  ).map(([name, type, required]) => [name.toLowerCase(), { path: name.split('.'), type, required }]),
+);
+
+/** `ops` applied straight to the user, or undefined when one of them needs SCIMMY. */
+function appliedSimply(body: ScimJson, current: ScimUserView): ScimUserInput | undefined {
+  if (!Array.isArray(body.schemas) || body.schemas.length !== 1 || body.schemas[0] !== PATCH_SCHEMA) return undefined;
+  const user = toScimUser(current);
+  const sets: [string, unknown][] = [];
+  for (const op of body.Operations as Operation[]) {
+    const verb = op.op.toLowerCase();
+    if (verb === 'remove') {
+      const attr = typeof op.path === 'string' ? simple.get(op.path.trim().toLowerCase()) : undefined;
+      if (!attr || attr.required || op.value !== undefined) return undefined;
+      sets.push([op.path!.trim().toLowerCase(), undefined]);
+      continue;
+    }
+    const pairs: [string, unknown][] =
+      op.path === undefined ? Object.entries(op.value as object) : typeof op.path === 'string' ? [[op.path.trim(), op.value]] : [];
+    for (const [key, value] of pairs) {
+      const attr = simple.get(key.toLowerCase());
+      if (!attr || typeof value !== attr.type || (attr.required && value === '')) return undefined;
+      sets.push([key.toLowerCase(), value]);
+    }
+  }
+  for (const [key, value] of sets) {
+    const { path } = simple.get(key)!;
+    if (path.length === 1) user[path[0]!] = value;
+    else {
+      const parent = { ...((user[path[0]!] as Record<string, unknown> | undefined) ?? {}) };
+      parent[path[1]!] = value;
+      user[path[0]!] = parent;
+    }
+  }
+  return fromScimUser(user);
+}
+
+/**
+ * The user a PATCH makes of `current`; the same input when it changes nothing. Simple operations apply
+ * directly; the others through SCIMMY, those that need the user as the ones before left it (an
+ * element by type) one at a time.
+ */
+export async function applyUserPatch(body: ScimJson, current: ScimUserView, opts: { viaScimmy?: boolean } = {}): Promise<ScimUserInput> {
+  const direct = opts.viaScimmy ? undefined : appliedSimply(body, current);
+  if (direct) return direct;
+  return appliedByScimmy(body, current);
+}
+
+async function appliedByScimmy(body: ScimJson, current: ScimUserView): Promise<ScimUserInput> {
   let resource = new SCIMMY.Schemas.User(toScimUser(current) as never, 'out');
   const operations = body.Operations as Operation[];
   const stepwise = operations.some((op) => typeof op.path === 'string' && elementPath.test(op.path.trim()));

@@ -112,7 +112,28 @@ export function createScimUsers(deps: Deps) {
     return write(actor, id, apply);
   }
 
-  async function write(actor: Actor, id: string, next: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
+  /**
+   * Writes to one user from this process, one at a time (the row lock still orders them across
+   * processes): an IdP retrying a PATCH on several connections then queues here, first come first
+   * served, instead of as transactions waking each other on the row lock, each holding a connection.
+   */
+  const queues = new Map<string, Promise<unknown>>();
+  function inTurn<T>(id: string, run: () => Promise<T>): Promise<T> {
+    const before = queues.get(id) ?? Promise.resolve();
+    const mine = before.then(run, run);
+    const settled = mine.catch(() => undefined);
+    queues.set(id, settled);
+    void settled.then(() => {
+      if (queues.get(id) === settled) queues.delete(id);
+    });
+    return mine;
+  }
+
+  function write(actor: Actor, id: string, next: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
+    return inTurn(id, () => writeNow(actor, id, next));
+  }
+
+  async function writeNow(actor: Actor, id: string, next: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
     let input: ScimUserInput | undefined;
     let email: string | undefined;
