@@ -1,46 +1,24 @@
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { scimUsers } from '../../db/schema.js';
 import { emit } from '../events.js';
-import { type Actor, type Deps, isUniqueViolation } from '../context.js';
+import { type Actor, type Deps } from '../context.js';
 import { fail } from '../errors.js';
 import { findMembership } from '../standing.js';
 import { parseInput } from '../validation.js';
 import { pageOf, singleEqLookup, filterSql, userField } from './filter-sql.js';
 import { assertCleanText, auditUser, emailOf, isUuid, scimOrgId, userSchema, userTextKeys } from './input.js';
 import { countWhere, findUser, groupsOfUser, lockOrgForScim } from './queries.js';
-import { primaryOwnerThroughScim, setStatus } from './roles.js';
+import { primaryOwnerThroughScim } from './roles.js';
 import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules/index.js';
-import { accountFor, admit, sameJson } from './provision.js';
+import { accountFor, admit } from './provision.js';
 import type { ScimQuery, ScimUserInput, ScimUserView } from './types.js';
-
-/** Roster's columns of a SCIM user, derived from what the adapter read (email and account aside). */
-function columnsOf(input: ScimUserInput) {
-  return {
-    userName: input.userName,
-    externalId: input.externalId ?? null,
-    givenName: input.givenName ?? null,
-    familyName: input.familyName ?? null,
-    displayName: input.displayName ?? null,
-    active: input.active ?? true,
-    resource: input.resource ?? {},
-  };
-}
-
-function idpNameOf(input: ScimUserInput): string | undefined {
-  return input.displayName || [input.givenName, input.familyName].filter(Boolean).join(' ') || undefined;
-}
-
-/** A unique index refused the write: the 409 says which attribute is taken. */
-function uniqueness(err: unknown, userName: string | undefined, email: string | undefined): never {
-  if (isUniqueViolation(err, 'scim_users_org_username_uq')) fail('scim_uniqueness', `A user with userName "${userName}" already exists in this organization.`);
-  if (isUniqueViolation(err, 'scim_users_org_account_uq'))
-    fail('scim_uniqueness', `A user with the email ${email} is already provisioned in this organization (one SCIM user per person).`);
-  throw err;
-}
+import { columnsOf, idpNameOf, uniqueness } from './user-columns.js';
+import { createUserWrites, type NextUser } from './user-writes.js';
 
 /** /Users: provisioning people. The org always comes from the token (the actor), never from the body. */
 export function createScimUsers(deps: Deps) {
   const { db, clock } = deps;
+  const writes = createUserWrites(deps);
 
   /**
    * The lookups an IdP makes before every change (userName eq, externalId eq), as prepared statements:
@@ -100,7 +78,7 @@ export function createScimUsers(deps: Deps) {
 
   /** PUT: the user becomes what the IdP sent. active=false suspends at once. */
   async function replaceUser(actor: Actor, id: string, raw: ScimUserInput): Promise<ScimUserView> {
-    return write(actor, id, async () => raw);
+    return writes.write(actor, id, async () => raw);
   }
 
   /**
@@ -108,76 +86,8 @@ export function createScimUsers(deps: Deps) {
    * lock, into the user it becomes; parallel PATCHes of one user (Okta and Entra send them) apply one
    * after the other, each to what the one before wrote. Nothing changed writes nothing.
    */
-  async function patchUser(actor: Actor, id: string, apply: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
-    return write(actor, id, apply);
-  }
-
-  /**
-   * Writes to one user from this process, one at a time (the row lock still orders them across
-   * processes): an IdP retrying a PATCH on several connections then queues here, first come first
-   * served, instead of as transactions waking each other on the row lock, each holding a connection.
-   */
-  const queues = new Map<string, Promise<unknown>>();
-  function inTurn<T>(id: string, run: () => Promise<T>): Promise<T> {
-    const before = queues.get(id) ?? Promise.resolve();
-    const mine = before.then(run, run);
-    const settled = mine.catch(() => undefined);
-    queues.set(id, settled);
-    void settled.then(() => {
-      if (queues.get(id) === settled) queues.delete(id);
-    });
-    return mine;
-  }
-
-  function write(actor: Actor, id: string, next: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
-    return inTurn(id, () => writeNow(actor, id, next));
-  }
-
-  async function writeNow(actor: Actor, id: string, next: (current: ScimUserView) => Promise<ScimUserInput> | ScimUserInput): Promise<ScimUserView> {
-    const orgId = scimOrgId(actor);
-    let input: ScimUserInput | undefined;
-    let email: string | undefined;
-    try {
-      return await db.transaction(async (tx) => {
-        const org = await lockOrgForScim(tx, orgId);
-        const before = await findUser(tx, orgId, id, true);
-        const now = clock.now();
-        input = parseInput(userSchema, await next({ ...before, groups: [] }));
-        const columns = columnsOf(input);
-        const resource = input.resource ?? {};
-        const changedColumns = (Object.keys(columns) as (keyof typeof columns)[]).filter((k) => k !== 'resource' && columns[k] !== before[k]);
-        const changedAttributes = Object.fromEntries(Object.entries(resource).filter(([k, v]) => !sameJson(v, before.resource[k])));
-        // The character rule holds for what changes only: a value stored before it never blocks a PATCH.
-        assertCleanText(
-          { ...input, resource: changedAttributes },
-          userTextKeys.filter((k) => k === 'resource' || changedColumns.includes(k as never)),
-        );
-        email = emailOf(input) ?? before.email ?? undefined;
-        const linking = !before.accountId && email ? await accountFor(tx, actor, orgId, email, idpNameOf(input), now) : undefined;
-        if (!changedColumns.length && email === (before.email ?? undefined) && sameJson(resource, before.resource) && !linking) {
-          const [{ groups }] = (await tx.select({ groups: groupsOfUser }).from(scimUsers).where(eq(scimUsers.id, id))) as [{ groups: ScimUserView['groups'] }];
-          return { ...before, groups };
-        }
-        const [after] = await tx
-          .update(scimUsers)
-          .set({ ...columns, email: email ?? null, accountId: linking?.account.id ?? before.accountId, updatedAt: now })
-          .where(eq(scimUsers.id, id))
-          .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser });
-        if (linking) await admit(tx, deps, actor, org, linking, after!.active, now);
-        else if (before.accountId && before.active !== after!.active)
-          await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
-        const { groups: _, ...afterRow } = after!;
-        await emit(
-          tx,
-          actor,
-          { orgId, action: 'scim.user_updated', targetType: 'scim_user', targetId: id, before: auditUser(before), after: auditUser(afterRow) },
-          now,
-        );
-        return after!;
-      });
-    } catch (err) {
-      uniqueness(err, input?.userName, email);
-    }
+  async function patchUser(actor: Actor, id: string, apply: NextUser): Promise<ScimUserView> {
+    return writes.write(actor, id, apply);
   }
 
   /** DELETE: the SCIM identity goes; the membership goes too if SCIM created it (SCIM only takes away what it granted). */
