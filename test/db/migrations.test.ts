@@ -117,39 +117,11 @@ describe('upgrading a database of release 0021 (SCIM users without their resourc
 });
 
 describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, events not numbered)', () => {
-  let db: Database;
-  let name: string;
-  const adminUrl = inject('pgAdminUrl');
-
-  beforeAll(async () => {
-    name = `m_${Math.random().toString(16).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    db = connect(adminUrl.replace(/\/[^/]*$/, `/${name}`), 3);
-  });
-
-  afterAll(async () => {
-    await db?.close();
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  });
+  const scratch = useScratchDatabase();
 
   it('keeps every stored role and leaves the roles usable by the domain', async () => {
-    const old = await migrationsUpTo(7);
-    try {
-      const client = await db.pool.connect();
-      try {
-        await migrate(drizzle(client), { migrationsFolder: old });
-      } finally {
-        client.release();
-      }
-    } finally {
-      await rm(old, { recursive: true, force: true });
-    }
+    const db = scratch.db!;
+    await migrateUpTo(db, 7);
     // Data as release 0007 wrote it: roles are enum values.
     const q = (text: string, values: unknown[] = []) => db.pool.query(text, values);
     const owner = (await q(`insert into accounts (display_name, email) values ('Olga', 'olga@example.com') returning id`)).rows[0].id;
