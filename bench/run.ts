@@ -8,11 +8,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type autocannon from 'autocannon';
-import pg from 'pg';
 import { freePort } from '../src/db/embedded.js';
 import { runFuzzBench } from './fuzz.js';
 import { ackRow, compareAck } from './slack-distribution.js';
 import { webhookDeliveryRate, webhookRow } from './webhooks.js';
+import { importBench, importRows } from './import.js';
 import {
   CONNECTIONS,
   cannon as cannonFor,
@@ -25,7 +25,7 @@ import {
   scimPatchActive,
   signedPosts,
 } from './lib/load.js';
-import { benchDomain, migratedDatabase, orgWithScimToken, seedScimUsers, startBenchPostgres } from './lib/postgres.js';
+import { benchDomain, migratedDatabase, orgWithScimToken, pgWriteCeiling, seedScimUsers, startBenchPostgres } from './lib/postgres.js';
 import { systemActor } from '../src/domain/context.js';
 import { ROOT as root, buildRoster, killChildren, ready, rssMb, spawnNode, spawnRoster, stopChild, stopChildren, waitForHealth } from './lib/roster.js';
 import { POST_CEILING_SOURCE, fakeSlack, signedSlashCommands, slackEnv } from './lib/slack.js';
@@ -123,7 +123,7 @@ async function main() {
     log('SCIM POST /Users');
     const post = await cannon({ url: base, headers: auth, requests: scimCreateUsers() });
     log('pg ceiling: the same rows written directly');
-    const pgWrites = await pgWriteCeiling(dbUrl, org.id);
+    const pgWrites = await pgWriteCeiling(dbUrl, org.id, CONNECTIONS, DURATION);
     rows.push({
       name: 'ceiling: the same rows through pg (account, membership, SCIM user, 2 audit events)',
       result: `${pgWrites}/s`,
@@ -199,6 +199,10 @@ async function main() {
     // --- webhooks: a backlog for one endpoint (in order), sent by a worker process to a loopback receiver ---
     log('webhook delivery rate');
     rows.push(webhookRow(await webhookDeliveryRate(dbUrl, domain)));
+
+    // --- roster import: the CLI process on a CSV file (dry run, real run, the same file again; peak RSS) ---
+    log('roster import');
+    rows.push(...importRows(await importBench(dbUrl, domain, log)));
 
     log('SCIM list page');
     const page = await cannon({ url: `${base}/scim/v2/Users?startIndex=50000&count=100`, headers: auth });
@@ -300,43 +304,6 @@ async function main() {
 }
 
 /** The write ceiling: the rows one SCIM POST writes, inserted straight through pg by 10 concurrent clients. */
-async function pgWriteCeiling(url: string, orgId: string): Promise<number> {
-  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS });
-  let done = 0;
-  const until = performance.now() + DURATION * 1000;
-  async function worker(w: number) {
-    let i = 0;
-    while (performance.now() < until) {
-      const email = `pgc-${w}-${i++}-${randomUUID().slice(0, 8)}@bench.test`;
-      const c = await pool.connect();
-      try {
-        await c.query('begin');
-        const a = await c.query(`insert into accounts (email, display_name) values ($1, 'B U') returning id`, [email]);
-        const m = await c.query(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'member', 'scim') returning id`, [
-          orgId,
-          a.rows[0].id,
-        ]);
-        const u = await c.query(`insert into scim_users (org_id, account_id, user_name, email) values ($1, $2, $3, $3) returning id`, [
-          orgId,
-          a.rows[0].id,
-          email,
-        ]);
-        await c.query(
-          `insert into audit_events (org_id, actor_type, action, target_type, target_id) values ($1, 'scim', 'member.added', 'membership', $2), ($1, 'scim', 'scim.user_provisioned', 'scim_user', $3)`,
-          [orgId, m.rows[0].id, u.rows[0].id],
-        );
-        await c.query('commit');
-        done++;
-      } finally {
-        c.release();
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, w) => worker(w)));
-  await pool.end();
-  return Math.round(done / DURATION);
-}
-
 async function report(started: Date) {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, PostgreSQL 18 (embedded, fsync on)`;

@@ -1,14 +1,14 @@
 /**
  * `npx tsx bench/scim.ts [post|get|both|page|patch]`: the SCIM rows of `npm run bench` alone, for profiling
  * (page and patch run a POST row first unless SKIP_POST=1)
- * (set PROFILE=1 to run Roster under `node --cpu-prof`; the profile lands in bench/profiles/).
+ * (POST is shown beside the plain-pg write ceiling of the same run; set PROFILE=1 to run Roster under `node --cpu-prof`; the profile lands in bench/profiles/).
  * Uses the compiled build, which it builds first.
  */
 import path from 'node:path';
 import type autocannon from 'autocannon';
 import { freePort } from '../src/db/embedded.js';
 import { cannon as cannonFor, scimCreateUsers, scimFilterUsers, scimHeaders, scimPatchActive } from './lib/load.js';
-import { scimBenchSetup, seedScimUsers } from './lib/postgres.js';
+import { pgWriteCeiling, scimBenchSetup, seedScimUsers } from './lib/postgres.js';
 import { ROOT as root, cpuSeconds as cpuOf, spawnRoster, stopChild, waitForHealth } from './lib/roster.js';
 
 const what = process.argv[2] ?? 'both';
@@ -49,8 +49,12 @@ const sampler = process.env.WAITS
   : undefined;
 try {
   if (what !== 'get' && !process.env.SKIP_POST) {
+    // The plain-pg ceiling in the same run (the target is half of it), then Roster's POST.
+    const ceiling = await pgWriteCeiling(url, org.id, 10, DURATION);
     cpuMark = cpuOf(child.pid!);
-    show('POST /Users', await cannon({ url: base, headers, requests: scimCreateUsers() }));
+    const post = await cannon({ url: base, headers, requests: scimCreateUsers() });
+    show('POST /Users', post);
+    console.log(`plain-pg ceiling: ${ceiling}/s · POST at ${Math.round((100 * post.requests.average) / ceiling)}% (target ≥ 50%)`);
   }
   if (what === 'page' || what === 'patch' || what === 'patch-one') {
     if (what === 'page') show(`GET page at offset ${SEED / 2}`, await cannon({ url: `${base}/scim/v2/Users?startIndex=${SEED / 2}&count=100`, headers }));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -148,4 +149,45 @@ export async function scimBenchSetup(name: string, poolSize = 5, emailDomain = `
     [org.id, emailDomain],
   );
   return { postgres, dir: postgres.dir, pgPort, url: database.url, database, domain, org, token };
+}
+
+/**
+ * The plain-pg ceiling of a SCIM create: the same rows (account, membership, SCIM user, two audit events)
+ * in one transaction straight through pg, from `connections` concurrent clients, as rows per second.
+ */
+export async function pgWriteCeiling(url: string, orgId: string, connections: number, seconds: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: connections });
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  async function worker(w: number) {
+    let i = 0;
+    while (performance.now() < until) {
+      const email = `pgc-${w}-${i++}-${randomUUID().slice(0, 8)}@bench.test`;
+      const c = await pool.connect();
+      try {
+        await c.query('begin');
+        const a = await c.query(`insert into accounts (email, display_name) values ($1, 'B U') returning id`, [email]);
+        const m = await c.query(`insert into memberships (org_id, account_id, role, source) values ($1, $2, 'member', 'scim') returning id`, [
+          orgId,
+          a.rows[0].id,
+        ]);
+        const u = await c.query(`insert into scim_users (org_id, account_id, user_name, email) values ($1, $2, $3, $3) returning id`, [
+          orgId,
+          a.rows[0].id,
+          email,
+        ]);
+        await c.query(
+          `insert into audit_events (org_id, actor_type, action, target_type, target_id) values ($1, 'scim', 'member.added', 'membership', $2), ($1, 'scim', 'scim.user_provisioned', 'scim_user', $3)`,
+          [orgId, m.rows[0].id, u.rows[0].id],
+        );
+        await c.query('commit');
+        done++;
+      } finally {
+        c.release();
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, (_, w) => worker(w)));
+  await pool.end();
+  return Math.round(done / seconds);
 }

@@ -12,8 +12,10 @@ export const APP_SECRET = 'b'.repeat(40);
 /** Every child a bench started, so that a failed run can end them all. */
 const children = new Set<ChildProcess>();
 
-/** Builds dist/ (`npm run build`): the benches measure Roster as `npm start` runs it. */
+/** Builds dist/ (`npm run build`): the benches measure Roster as `npm start` runs it. MAIN=<dist/main.js> skips it. */
 export function buildRoster(): void {
+  // MAIN names a build made elsewhere (an A/B against another commit's worktree): nothing to build here.
+  if (process.env.MAIN) return;
   execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
 }
 

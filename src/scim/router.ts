@@ -9,8 +9,9 @@ import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from './json-depth.js';
 import { checkAttributes, checkFilter, filterTerms, normalizedAttributes } from './filters.js';
 import { fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup } from './mapping.js';
-import { applyUserPatch } from './user-patch.js';
+import { sendError, sendFailure, tooMany } from './responses.js';
 import { toScimUser, userResource } from './user-resource.js';
+import { userRoutes } from './user-routes.js';
 
 type ScimDeps = {
   domain: Domain;
@@ -27,7 +28,7 @@ type ScimDeps = {
  * (ingress); what it read is kept here so the domain writes only what the PATCH changed (domain
  * PatchBase). A user PATCH is applied under the user's row lock instead (the route below).
  */
-type ScimContext = {
+export type ScimContext = {
   actor: Actor;
   domain: Domain;
   log: Logger;
@@ -39,29 +40,7 @@ type ScimContext = {
 
 const BODY_LIMIT = '1mb';
 const DEFAULT_COUNT = 100;
-const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-
-function sendError(res: Response, status: number, detail: string, scimType?: string) {
-  res
-    .status(status)
-    .type('application/scim+json')
-    .send(JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }));
-}
-
-/** 429 in SCIM's error form; Okta and Entra wait as long as Retry-After says. */
-function tooMany(res: Response, retryAfterSeconds: number, detail: string) {
-  res.set('Retry-After', String(retryAfterSeconds));
-  sendError(res, 429, detail);
-}
-
-/** A failed request answered as a SCIM error: our own trouble is logged, and a 503 says when to retry. */
-function sendFailure(res: Response, log: Logger, err: unknown, what: string) {
-  const e = scimError(err);
-  if (e.status >= 500) log.error({ err }, `SCIM ${what} failed`);
-  if (e.status === 503) res.set('Retry-After', '30');
-  sendError(res, e.status, e.message, e.scimType);
-}
 
 /** Runs a domain call inside a SCIMMY handler: domain errors become SCIM errors, never SCIMMY's catch-all 404. */
 async function guarded<T>(ctx: ScimContext, run: () => Promise<T>): Promise<T> {
@@ -113,7 +92,7 @@ function clientErrorStatus(err: unknown): number | undefined {
 
 let declared = false;
 /** SCIMMY's resource registry is global: declare once, with handlers that take everything from ctx. */
-function declareResources() {
+export function declareResources() {
   if (declared) return;
   declared = true;
   // RFC 7643 §7: canonical values are suggestions. SCIMMY lists none for roles[].type and
@@ -302,29 +281,7 @@ export function createScimRouter(deps: ScimDeps): Router {
     };
   }
   router.get('/Users', listRoute('Users'));
-  // GET by id without attribute selection: the IdP's read before each change, answered like a list item
-  // (userResource is SCIMMY's exact output, held equal by a test); with `attributes`, SCIMMY shapes it.
-  router.get('/Users/:id', async (req, res, next) => {
-    const q = req.query as Record<string, unknown>;
-    if (q.attributes !== undefined || q.excludedAttributes !== undefined) return next();
-    const ctx = ctxOf(req);
-    try {
-      const user = await ctx.domain.scim.getUser(ctx.actor, String(req.params.id));
-      res.type('application/scim+json').send(JSON.stringify(userResource(user, `${base(req)}/Users`)));
-    } catch (err) {
-      sendFailure(res, ctx.log, err, 'read');
-    }
-  });
-  // PATCH of a user: applied to the user as it is under its row lock, answered like a GET by id.
-  router.patch('/Users/:id', async (req, res) => {
-    const ctx = ctxOf(req);
-    try {
-      const user = await ctx.domain.scim.patchUser(ctx.actor, String(req.params.id), (current) => applyUserPatch(req.body as ScimJson, current));
-      res.type('application/scim+json').send(JSON.stringify(userResource(user, `${base(req)}/Users`)));
-    } catch (err) {
-      sendFailure(res, ctx.log, err, 'patch');
-    }
-  });
+  userRoutes(router, { ctxOf, base });
   router.get('/Groups', listRoute('Groups'));
   router.post(['/.search', '/Users/.search', '/Groups/.search'], (_req, res) => sendError(res, 501, 'POST .search is not supported; use GET with a filter.'));
   // SCIMMY would look the token's actor type up as a user id (a 404 "no such user"): a token is no user.
