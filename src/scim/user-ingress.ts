@@ -103,6 +103,9 @@ export function plainUserInstance(body: unknown): Json | undefined {
     } else if (k === 'password') {
       // Write-only: SCIMMY reads it and never writes it out; Roster keeps no password.
       if (!isText(v)) return undefined;
+    } else if (k === 'id') {
+      // Read-only: Okta's PUT repeats it; SCIMMY drops it (the path names the user).
+      if (!isText(v)) return undefined;
     } else if (k === 'groups') {
       // Read-only (RFC 7643 §4.1.2): Okta sends an empty list; SCIMMY drops it.
       if (!Array.isArray(v) || v.length) return undefined;

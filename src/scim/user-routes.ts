@@ -8,7 +8,7 @@ import { userResource } from './user-resource.js';
 
 /**
  * The /Users routes an IdP calls most, answered without SCIMMY's coercion (it costs more than the
- * database work): GET by id, PATCH, and POST of a body of the usual shape. Each answer is SCIMMY's
+ * database work): GET by id, PATCH, and POST and PUT of a body of the usual shape. Each answer is SCIMMY's
  * exact output (userResource; property tests hold both readings and writings equal). Everything else
  * falls through to SCIMMY.
  */
@@ -54,6 +54,19 @@ export function userRoutes(router: Express, { ctxOf, base }: { ctxOf: (req: Requ
       send(res, 201, resource);
     } catch (err) {
       sendFailure(res, ctx.log, err, 'create');
+    }
+  });
+
+  // PUT (Okta's profile updates) of a usual body: the user becomes what it says, as through SCIMMY.
+  router.put('/Users/:id', async (req, res, next) => {
+    const instance = selects(req) ? undefined : plainUserInstance(req.body);
+    if (!instance) return next();
+    const ctx = ctxOf(req);
+    try {
+      const user = await ctx.domain.scim.replaceUser(ctx.actor, String(req.params.id), fromScimUser(instance));
+      send(res, 200, userResource(user, `${base(req)}/Users`));
+    } catch (err) {
+      sendFailure(res, ctx.log, err, 'replace');
     }
   });
 }

@@ -44,6 +44,7 @@ const usual = fc.record(
     timezone: ok(fc.constantFrom('Europe/Paris', 'America/New_York')),
     active: ok(fc.boolean()),
     password: ok(word),
+    id: ok(fc.uuid()),
     groups: ok(fc.constant([])),
     meta: ok(fc.constantFrom({ resourceType: 'User' }, { resourceType: 'User' }, { resourceType: 'Group' }, { resourceType: 'User', created: '2020' })),
     name: ok(
@@ -82,6 +83,7 @@ const usualBody = fc
         'timezone',
         'active',
         'password',
+        'id',
         'groups',
         'meta',
         'name',
@@ -98,7 +100,6 @@ const other = fc.constantFrom<Record<string, unknown>>(
   {},
   {},
   { UserName: 'ada@example.com' },
-  { id: '5f0c' },
   { phoneNumbers: [{ value: '+1 555', type: 'work' }] },
   { Active: true },
   { emails: [{ Value: 'ada@example.com' }] },
@@ -122,7 +123,7 @@ describe('a user body read without SCIMMY', () => {
     expect(fast).toBeGreaterThan(150);
   });
 
-  it('takes the bodies Okta and Entra ID send when they create a user', () => {
+  it("takes the bodies Okta and Entra ID send when they create a user, and Okta's PUT of a profile", () => {
     const okta = {
       schemas: [USER_SCHEMA],
       userName: 'ada@example.com',
@@ -147,7 +148,8 @@ describe('a user body read without SCIMMY', () => {
       title: 'Rear Admiral',
       [ENTERPRISE_USER]: { employeeNumber: '1906', department: 'Navy', manager: { value: 'c0ffee' } },
     };
-    for (const b of [okta, entra]) {
+    const oktaPut = { ...okta, id: '0f8fad5b-d9cb-469f-a165-70867728950e' };
+    for (const b of [okta, entra, oktaPut]) {
       expect(plainUserInstance(b)).toBeDefined();
       expect(plainUserInstance(b)).toEqual(scimmyReads(b));
     }
