@@ -12,6 +12,7 @@ export function parseFlags(argv: string[]) {
       slug: { type: 'string' },
       role: { type: 'string' },
       'billing-emails': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       confirm: { type: 'string' },
       as: { type: 'string' },

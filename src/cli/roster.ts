@@ -8,6 +8,7 @@ import { createLogger } from '../logger.js';
 import { createRosterDomain } from '../wiring.js';
 import { audit } from './commands/audit.js';
 import { domain } from './commands/domain.js';
+import { importCommand } from './commands/import.js';
 import { invite, invites } from './commands/invites.js';
 import { members } from './commands/members.js';
 import { org } from './commands/org.js';
@@ -35,6 +36,9 @@ Usage:
   roster invites <org>
   roster invites revoke|resend <org> <email>
   roster invites update <org> <email> [--role <role>] [--billing-emails on|off]
+  roster import <org> <file.csv> [--dry-run] [--role <role>] [--billing-emails] [--as <email>]
+                                 invites the file's rows (columns email, role, billing_emails, name);
+                                 --dry-run tells what each row would do; failed rows go to <file>.failed.csv
   roster audit <org> [--action <action>] [--since 7d|<date>] [--until 24h|<date>] [--actor <email|id>]
                      [--target-type <type>] [--target-id <id>] [--limit <n>] [--format table|jsonl|csv]
   roster scim token create <org> [--name <name>]    prints the new token alone on its last line
@@ -66,7 +70,7 @@ ${aRole(credentialRoles.system)}'s rights, and are audited as "Operator (roster 
 Settings come from the environment (see .env.example); with no DATABASE_URL the CLI uses the local
 embedded PostgreSQL in DATA_DIR, whether or not \`npm start\` is running.`;
 
-const commands: Record<string, Command> = { org, members, invite, invites, audit, scim, domain, 'api-key': apiKey, webhooks };
+const commands: Record<string, Command> = { org, members, invite, invites, import: importCommand, audit, scim, domain, 'api-key': apiKey, webhooks };
 
 /** The domain's hints as commands here; where the CLI has no such command, the Slack one. */
 const cliHints: Record<Hint, string> = {

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { accounts, auditEvents, notifications } from '../db/schema.js';
 import { eq } from 'drizzle-orm';
 import type { Role } from './roles/catalogue.js';
-import type { Actor, Db, Executor } from './context.js';
+import type { Actor, Db, Executor, Tx } from './context.js';
 import { channelsFor, type Notification, type NotificationKind } from './notifications.js';
 
 /**
@@ -182,6 +182,27 @@ export function withEvents(db: Db, committed?: (actions: readonly string[]) => v
     return result;
   };
   return new Proxy(db, { get: (target, prop, receiver) => (prop === 'transaction' ? transaction : Reflect.get(target, prop, receiver)) });
+}
+
+/**
+ * Runs `run` in a savepoint of `tx` (a nested transaction): if it throws, only its own writes are undone
+ * and `tx` goes on. Its events join the batch of `tx` when it succeeds (one insert at commit, and the
+ * commit hook hears them), and vanish with it when it fails.
+ */
+export async function inSavepoint<T>(tx: Tx, run: (sp: Tx) => Promise<T>): Promise<T> {
+  const outer = pendingEvents.get(tx);
+  const inner: EventRow[] = [];
+  const out = await tx.transaction(async (sp) => {
+    if (!outer) return run(sp);
+    pendingEvents.set(sp, inner);
+    try {
+      return await run(sp);
+    } finally {
+      pendingEvents.delete(sp);
+    }
+  });
+  outer?.push(...inner);
+  return out;
 }
 
 /**

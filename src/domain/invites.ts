@@ -2,6 +2,7 @@ import type { InviteRow } from '../db/schema.js';
 import type { Deps } from './context.js';
 import { tokenFor } from './invites/core.js';
 import { createInviteCreation } from './invites/create.js';
+import { createInviteImport } from './invites/import.js';
 import { createInviteManagement } from './invites/manage.js';
 import { createInviteReads } from './invites/read.js';
 import { createInviteResponses } from './invites/respond.js';
@@ -18,12 +19,14 @@ export {
   type InviteState,
   type InviteView,
 } from './invites/state.js';
+export { MAX_IMPORT_CHUNK, duplicateVerdict, type ImportField, type ImportOptions, type ImportRow, type ImportVerdict } from './invites/import.js';
 
 /** Invites: one service over the files in invites/, one per side of an invite's life. */
 export function createInviteService(deps: Deps) {
   const key = deps.settings.inviteTokenKey;
   return {
     ...createInviteCreation(deps),
+    ...createInviteImport(deps),
     ...createInviteManagement(deps),
     ...createInviteResponses(deps),
     ...createInviteReads(deps),

@@ -287,6 +287,7 @@ function inviteView(i: number, over: Partial<InviteView> = {}): InviteView {
     tokenNonce: 'n',
     invitedById: randomUUID(),
     invitedByLabel: null,
+    inviteeName: null,
     expiresAt: new Date(now.getTime() + 14 * 24 * 3_600_000),
     lastSentAt: now,
     remindersSent: [],

@@ -16,6 +16,8 @@ export const invites = pgTable(
     email: text('email').notNull(),
     role: roleKey('role').notNull(),
     billingEmails: boolean('billing_emails').notNull().default(false),
+    /** The invitee's name as the inviter gave it (a CSV import): the display name of an account the invite link creates. */
+    inviteeName: text('invitee_name'),
     status: inviteStatusEnum('status').notNull().default('pending'),
     /** sha256 of the secret token; the token itself is never stored. */
     tokenHash: text('token_hash').notNull(),

@@ -28,7 +28,7 @@ export function createInviteResponses(deps: Deps) {
 
   /**
    * Accepting through the link proves control of the invited email: the account with that email is
-   * found or created, and joins with the invite's role.
+   * found or created (named as the person says, else as the inviter did), and joins with the invite's role.
    */
   async function acceptByToken(token: string, opts: { displayName?: string } = {}) {
     return db.transaction(async (tx) => {
@@ -37,7 +37,8 @@ export function createInviteResponses(deps: Deps) {
       const now = clock.now();
       const { account } = await findOrCreateAccountByEmail(
         tx,
-        { email: invite.email, displayName: opts.displayName },
+        // The name the person typed wins; else the one the inviter gave (a CSV import's name column).
+        { email: invite.email, displayName: opts.displayName ?? invite.inviteeName ?? undefined },
         { type: 'system', job: 'invite-link' },
         now,
       );

@@ -1,0 +1,1 @@
+ALTER TABLE "invites" ADD COLUMN "invitee_name" text;
