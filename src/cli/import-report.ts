@@ -11,8 +11,7 @@ import type { Out } from './context.js';
 /** A verdict's short name: what the summary counts, and what a row's line starts with. */
 export function verdictLabel(v: ImportVerdict, dryRun: boolean): string {
   if (v.kind === 'new') return dryRun ? 'new invite' : 'invited';
-  if (v.kind === 'done') return v.code === 'already_member' ? 'already a member' : 'already invited';
-  if (v.code === 'duplicate_row') return 'duplicate row';
+  if (v.kind === 'done') return v.code === 'already_member' ? 'already a member' : v.code === 'duplicate_row' ? 'duplicate row' : 'already invited';
   if (v.code === 'seat_limit') return 'over the seat limit';
   if (v.field === 'role') return v.code === 'forbidden' ? "role above the importer's rights" : 'unknown role';
   if (v.field) return `invalid ${v.field}`;
@@ -23,7 +22,7 @@ export function verdictLabel(v: ImportVerdict, dryRun: boolean): string {
 export function verdictText(v: ImportVerdict, dryRun: boolean): string {
   const label = verdictLabel(v, dryRun);
   if (v.kind === 'new') return `${label} as ${describeRole(v.role)}${v.billingEmails ? ', with billing emails' : ''}`;
-  if (v.kind === 'done') return label;
+  if (v.kind === 'done' && v.code !== 'duplicate_row') return label;
   return `${label}: ${v.message}`;
 }
 
@@ -95,6 +94,8 @@ export function progressOn(out: Out, totalBytes: number, terminal: boolean): Pro
 export class FailedRows {
   private csv: Stringifier | undefined;
   private file: WriteStream | undefined;
+  /** A write that failed (disk full, the file removed from under it): the import stops with its message. */
+  private failure: Error | undefined;
   count = 0;
 
   constructor(
@@ -105,21 +106,36 @@ export class FailedRows {
   async add(cells: readonly string[], error: string): Promise<void> {
     if (!this.csv) {
       this.file = createWriteStream(this.path);
-      this.csv = stringify({ header: true, columns: [...this.columns, 'error'] });
+      // A byte order mark, so that spreadsheets read the names in it as UTF-8.
+      this.csv = stringify({ header: true, bom: true, columns: [...this.columns, 'error'] });
+      const failed = (err: Error) => (this.failure ??= new Error(`Cannot write ${this.path}: ${err.message}`));
+      this.file.on('error', failed);
+      this.csv.on('error', failed);
       this.csv.pipe(this.file);
     }
+    this.assertWritten();
     this.count++;
     // The file's columns as they were, padded where the row was short; extra cells had no column.
     const row = this.columns.map((_, i) => cells[i] ?? '');
-    if (!this.csv.write([...row, error])) await once(this.csv, 'drain');
+    if (!this.csv.write([...row, error])) await Promise.race([once(this.csv, 'drain'), this.failed()]);
+    this.assertWritten();
+  }
+
+  private assertWritten(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Settles when a write fails (the file's error listener has recorded why). */
+  private failed(): Promise<void> {
+    return new Promise((resolve) => this.file!.once('error', () => resolve()));
   }
 
   /** Finishes the file (when one was written). */
   async close(): Promise<void> {
     if (!this.csv || !this.file) return;
-    const file = this.file;
-    const finished = once(file, 'finish');
+    const finished = once(this.file, 'finish');
     this.csv.end();
-    await finished;
+    await Promise.race([finished, this.failed()]);
+    this.assertWritten();
   }
 }

@@ -15,7 +15,7 @@ type Shape<Target extends EventTarget, Before = Payload | undefined, After = Pay
 type Payload = Record<string, unknown>;
 type MemberRef = { accountId: string; role: Role };
 /** An invite as its events show it. */
-type InviteView = { email: string; role: Role; billingEmails: boolean; status: string; expiresAt: Date | null };
+type InviteView = { email: string; role: Role; billingEmails: boolean; status: string; expiresAt: Date | null; inviteeName?: string };
 type JoinDecision = { status: string; role: Role | null; reason: string | null };
 /** A SCIM user as its events show it. */
 type ScimUserView = { userName: string; externalId: string | null; email: string | null; active: boolean };

@@ -19,7 +19,7 @@ export {
   type InviteState,
   type InviteView,
 } from './invites/state.js';
-export { MAX_IMPORT_CHUNK, duplicateVerdict, type ImportField, type ImportOptions, type ImportRow, type ImportVerdict } from './invites/import.js';
+export { MAX_IMPORT_CHUNK, type ImportField, type ImportOptions, type ImportRow, type ImportVerdict } from './invites/import.js';
 
 /** Invites: one service over the files in invites/, one per side of an invite's life. */
 export function createInviteService(deps: Deps) {

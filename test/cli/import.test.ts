@@ -169,7 +169,10 @@ describe('roster import', () => {
 
     const failedPath = `${file}.failed.csv`;
     expect(r.stdout).toContain(failedPath);
-    const failed = parse(await readFile(failedPath, 'utf8')) as string[][];
+    const failedText = await readFile(failedPath, 'utf8');
+    // A byte order mark first, so that spreadsheets read it as UTF-8.
+    expect(failedText.startsWith('\ufeff')).toBe(true);
+    const failed = parse(failedText, { bom: true }) as string[][];
     expect(failed[0]).toEqual(['Name', 'Email', 'Role', 'Billing_Emails', 'Team', 'error']);
     expect(failed.slice(1)).toEqual([
       ['Nobody', 'not an email', '', '', 'x', 'That is not a valid email address.'],
@@ -204,6 +207,66 @@ describe('roster import', () => {
     expect(again.stdout).toMatch(/already a member: +1/);
     expect(await invitesOf(org.id)).toBe(invites);
     expect(await eventsOf(org.id)).toBe(events);
+  });
+
+  it('a row refused after a write of its own (an expired invite replaced, then no seat) undoes only itself; the rows beside it stay', async () => {
+    const { org, owner } = await newOrg();
+    const t = tag();
+    const expired = `expired.${t}@example.com`;
+    const [made] = await domain.invites.create(owner, org.id, { emails: expired });
+    await db.pool.query(`update invites set expires_at = now() - interval '1 day' where id = $1`, [made!.ok ? made!.invite.id : '']);
+    // The owner holds one seat (an expired invite holds none): one more may be invited.
+    await domain.orgs.updateSettings(owner, org.id, { seatLimit: 2 });
+    const file = await csvFile('seats.csv', ['email', `fresh.${t}@example.com`, expired].join('\n'));
+
+    const dry = await roster('import', org.slug, file, '--dry-run');
+    expect(dry.stdout, fmt(dry)).toMatch(/row 3 {2}expired\..* over the seat limit/);
+
+    const r = await roster('import', org.slug, file);
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr).toMatch(/row 3 {2}expired\..* over the seat limit/);
+    const rows = (await db.pool.query(`select email, status from invites where org_id = $1 order by email`, [org.id])).rows;
+    // Replacing the expired invite was undone with its row: it is still the one pending invite for that email.
+    expect(rows).toEqual([
+      { email: expired, status: 'pending' },
+      { email: `fresh.${t}@example.com`, status: 'pending' },
+    ]);
+    expect(await count(`select count(*)::int as n from audit_events where org_id = $1 and action = 'invite.expired'`, [org.id])).toBe(0);
+  });
+
+  it('a person whose earlier row failed is not a duplicate; a file with duplicates can be run again (exit 0)', async () => {
+    const { org } = await newOrg();
+    const t = tag();
+    const file = await csvFile(
+      'dups.csv',
+      ['email,role', `fix.${t}@example.com,wizard`, `fix.${t}@example.com,member`, `twice.${t}@example.com,`, `TWICE.${t}@example.com,`].join('\n'),
+    );
+    const first = await roster('import', org.slug, file);
+    expect(first.code, fmt(first)).toBe(1);
+    expect(first.stdout).toMatch(/4 rows imported: 2 invited, 1 failed/);
+    expect(first.stdout).toMatch(/duplicate row: +1/);
+    const rows = (await db.pool.query(`select email, role from invites where org_id = $1 order by email`, [org.id])).rows;
+    expect(rows).toEqual([
+      { email: `fix.${t}@example.com`, role: 'member' },
+      { email: `twice.${t}@example.com`, role: 'member' },
+    ]);
+    // Fixed: the bad row removed, the duplicate left in. Done rows and duplicates are no failures.
+    await writeFile(file, ['email,role', `fix.${t}@example.com,member`, `twice.${t}@example.com,`, `TWICE.${t}@example.com,`].join('\n'));
+    const again = await roster('import', org.slug, file, '--dry-run');
+    expect(again.code, fmt(again)).toBe(0);
+    expect(again.stdout).toMatch(/row 4 {2}twice\..* duplicate row: Row 3 has the same email/i);
+  });
+
+  it("a --role above the importer's rights is refused once, before any row (exit 1)", async () => {
+    const { org, owner } = await newOrg();
+    const admin = await newMember(domain, org, owner, 'admin');
+    const file = await csvFile('owners.csv', ['email', ...Array.from({ length: 5 }, (_, i) => `o${i}.${tag()}@example.com`)].join('\n'));
+    const r = await roster('import', org.slug, file, '--role', 'owner', '--as', admin.account.email!);
+    expect(r.code, fmt(r)).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/Only owners can make someone an owner/);
+    expect(await count(`select count(*)::int as n from invites where org_id = $1 and status = 'pending'`, [org.id])).toBe(0);
+    await expect(stat(`${file}.failed.csv`)).rejects.toThrow();
   });
 
   it('reads UTF-8 with a byte order mark and CRLF line ends', async () => {

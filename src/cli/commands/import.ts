@@ -1,7 +1,9 @@
-import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { CsvError, parse, type Info } from 'csv-parse';
 import { parseRole } from '../../domain/access.js';
-import { MAX_IMPORT_CHUNK, duplicateVerdict, type ImportRow, type ImportVerdict } from '../../domain/invites.js';
+import { MAX_IMPORT_CHUNK, type ImportRow } from '../../domain/invites.js';
 import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
 import { FailedRows, Tally, progressOn, verdictText, type Progress } from '../import-report.js';
 
@@ -21,16 +23,20 @@ type Column = (typeof known)[number];
 type Header = { names: string[]; index: Partial<Record<Column, number>> };
 
 /** A row of the file waiting for its chunk: its row number (its line, the header being row 1) and its cells. */
-type Pending = { row: number; cells: string[]; item: ImportRow; duplicateOf?: number };
+type Pending = { row: number; cells: string[]; item: ImportRow };
 
 export const importCommand: Command = async (c, [ref, file, ...extra]) => {
   if (!ref || !file || extra.length) throw new UsageError(`Name the organization and one CSV file: ${usageLine}`);
   // A role that is no role is refused before anything is read.
   if (c.flags.role !== undefined) parseRole(c.flags.role);
+  const dryRun = c.flags['dry-run'] ?? false;
   const handle = await openReadable(file);
   try {
     const { org, actor } = await orgAndActor(c, ref);
-    return await importFile(c, handle, file, { orgId: org.id, actor });
+    if (!dryRun) await assertWritable(`${file}.failed.csv`);
+    // Who may invite, and the default role, are checked once, before any row is read.
+    const session = await c.domain.invites.startImport(actor, org.id, { dryRun, role: c.flags.role, billingEmails: c.flags['billing-emails'] ?? false });
+    return await importFile(c, handle, file, session, dryRun);
   } finally {
     await handle.close();
   }
@@ -64,10 +70,9 @@ function readHeader(cells: string[], file: string): Header {
   return { names, index };
 }
 
-type Target = { orgId: string; actor: Awaited<ReturnType<typeof orgAndActor>>['actor'] };
+type Session = Awaited<ReturnType<CliCtx['domain']['invites']['startImport']>>;
 
-async function importFile(c: CliCtx, handle: FileHandle, file: string, target: Target): Promise<number> {
-  const dryRun = c.flags['dry-run'] ?? false;
+async function importFile(c: CliCtx, handle: FileHandle, file: string, session: Session, dryRun: boolean): Promise<number> {
   const totalBytes = (await handle.stat()).size;
   const input = handle.createReadStream({ autoClose: false });
   const parser = input.pipe(
@@ -76,40 +81,24 @@ async function importFile(c: CliCtx, handle: FileHandle, file: string, target: T
   input.once('error', (err) => parser.destroy(err));
 
   const tally = new Tally();
-  const seen = new Map<string, number>();
   let header: Header | undefined;
   let failed: FailedRows | undefined;
-  let plannedSeats = 0;
   let lastLine = 0;
   let bytes = 0;
   let chunk: Pending[] = [];
   // A real run shows its progress once the header is read (a dry run's rows are its progress).
   let progress: Progress | undefined;
-  const options = { role: c.flags.role, billingEmails: c.flags['billing-emails'] ?? false };
 
   async function flush(): Promise<void> {
     if (!chunk.length) return;
-    const fresh = chunk.filter((p) => p.duplicateOf === undefined);
-    const verdicts = fresh.length
-      ? await c.domain.invites.importRows(
-          target.actor,
-          target.orgId,
-          fresh.map((p) => p.item),
-          { ...options, dryRun, plannedSeats },
-        )
-      : [];
-    const byPending = new Map(fresh.map((p, i) => [p, verdicts[i]!]));
-    for (const p of chunk) {
-      const v: ImportVerdict = byPending.get(p) ?? duplicateVerdict(p.item.email, p.duplicateOf!);
-      await report(p, v);
-    }
+    const verdicts = await session.rows(chunk.map((p) => p.item));
+    for (const [i, p] of chunk.entries()) await report(p, verdicts[i]!);
     chunk = [];
     progress?.update(tally.rows, tally.failedRows, bytes);
   }
 
-  async function report(p: Pending, v: ImportVerdict): Promise<void> {
+  async function report(p: Pending, v: Awaited<ReturnType<Session['rows']>>[number]): Promise<void> {
     tally.add(v, dryRun);
-    if (v.kind === 'new' && dryRun) plannedSeats++;
     const line = `row ${p.row}  ${v.email || '(no email)'}  ${verdictText(v, dryRun)}`;
     if (dryRun) return c.out.print(line);
     if (v.kind !== 'failed') return;
@@ -130,7 +119,7 @@ async function importFile(c: CliCtx, handle: FileHandle, file: string, target: T
           if (!dryRun) progress = progressOn(c.out, totalBytes, process.stderr.isTTY === true);
           continue;
         }
-        chunk.push(pendingRow(record, row, header, seen));
+        chunk.push(pendingRow(record, row, header));
         if (chunk.length >= MAX_IMPORT_CHUNK) await flush();
       }
     } catch (err) {
@@ -151,24 +140,21 @@ async function importFile(c: CliCtx, handle: FileHandle, file: string, target: T
   else if (!dryRun && !parseError) await removeStale(c, `${file}.failed.csv`);
   if (parseError) {
     c.out.error(
-      `${file} is not valid CSV: ${parseError.message}. ${lastLine ? `Rows up to line ${lastLine} were read; nothing after it was.` : 'No row was read.'} Fix the file and import it again (rows already done are skipped).`,
+      `${file} is not valid CSV: ${parseError.message}. ${lastLine ? `Rows up to line ${lastLine} were read; nothing after it was.` : 'No row was read.'} ${dryRun ? 'Fix the file and check it again.' : 'Fix the file and import it again (rows already done are skipped).'}`,
     );
     return 2;
   }
   return tally.failedRows ? 1 : 0;
 }
 
-function pendingRow(record: string[], row: number, header: Header, seen: Map<string, number>): Pending {
+function pendingRow(record: string[], row: number, header: Header): Pending {
   const cell = (col: Column) => {
     const i = header.index[col];
     return i === undefined ? undefined : (record[i] ?? '');
   };
   const email = cell('email') ?? '';
-  const item: ImportRow = { email, role: cell('role'), billingEmails: cell('billing_emails'), name: cell('name') };
-  const key = email.trim().toLowerCase();
-  const first = key ? seen.get(key) : undefined;
-  if (key && first === undefined) seen.set(key, row);
-  return { row, cells: record, item, ...(first !== undefined ? { duplicateOf: first } : {}) };
+  const item: ImportRow = { row, email, role: cell('role'), billingEmails: cell('billing_emails'), name: cell('name') };
+  return { row, cells: record, item };
 }
 
 /** Line breaks inside quoted cells: a record's row is the line it starts on. */
@@ -176,6 +162,17 @@ function newlinesIn(record: string[]): number {
   let k = 0;
   for (const cell of record) for (let i = cell.indexOf('\n'); i >= 0; i = cell.indexOf('\n', i + 1)) k++;
   return k;
+}
+
+/** The failed rows are written beside the file: a folder that cannot take them is refused before any row is imported. */
+async function assertWritable(path: string): Promise<void> {
+  try {
+    await access(dirname(path), constants.W_OK);
+  } catch {
+    throw new UsageError(
+      `Cannot write ${path} (the failed rows go beside the file): ${dirname(path)} is not writable. Copy the file to a folder you can write to.`,
+    );
+  }
 }
 
 /** A failed-rows file of an earlier run, now that no row failed, would only mislead. */

@@ -1,10 +1,10 @@
-import { defaultRole, parseRole, type Role, type Standing } from '../access.js';
+import { assertCanGrant, authorize, defaultRole, parseRole, type Role, type Standing } from '../access.js';
 import { displayNameSchema } from '../account-by-email.js';
 import type { Actor, Deps, Tx } from '../context.js';
 import { inSavepoint } from '../events.js';
 import { fail, isDomainError, type ErrorCode } from '../errors.js';
 import type { OrgRow } from '../../db/schema.js';
-import { lockOrgFor } from '../standing.js';
+import { lockOrgFor, requireMembership } from '../standing.js';
 import { normalizeEmail } from '../validation.js';
 import { emailProblem, inviteOneIn, refusalOf } from './invite-one.js';
 
@@ -19,14 +19,15 @@ import { emailProblem, inviteOneIn, refusalOf } from './invite-one.js';
  */
 export const MAX_IMPORT_CHUNK = 50;
 
-/** One row as the file has it: the cells as text (billing emails: yes/no, true/false, 1/0, on/off). */
-export type ImportRow = { email: string; role?: string | undefined; billingEmails?: string | boolean | undefined; name?: string | undefined };
+/**
+ * One row as the file has it: the cells as text (billing emails: yes/no, true/false, 1/0, on/off), and
+ * its row number in the file (a duplicate's verdict names the row it repeats).
+ */
+export type ImportRow = { row: number; email: string; role?: string | undefined; billingEmails?: string | boolean | undefined; name?: string | undefined };
 
 export type ImportOptions = {
   /** Check every row as if it were invited, then undo it all: nothing changes, nobody is told. */
   dryRun?: boolean | undefined;
-  /** A dry run's invites planned by earlier chunks of the same file: they hold seats here too. */
-  plannedSeats?: number | undefined;
   /** The role of rows that name none (default: the default role). */
   role?: string | undefined;
   /** Billing emails for rows that leave the cell empty (default: no). */
@@ -37,13 +38,14 @@ export type ImportOptions = {
 export type ImportField = 'email' | 'role' | 'billing_emails' | 'name';
 
 /**
- * What became of a row: new (invited, or would be in a dry run), done already (a member, or invited:
- * importing the same file again changes nothing), or failed (with why).
+ * What became of a row: new (invited, or would be in a dry run), done already (a member, invited, or a
+ * person an earlier row of the file invited: importing the same file again changes nothing), or failed
+ * (with why).
  */
 export type ImportVerdict =
   | { kind: 'new'; code: 'invited'; email: string; role: Role; billingEmails: boolean }
-  | { kind: 'done'; code: 'already_member' | 'invite_pending'; email: string; message: string }
-  | { kind: 'failed'; code: ErrorCode | 'duplicate_row'; email: string; message: string; field?: ImportField };
+  | { kind: 'done'; code: 'already_member' | 'invite_pending' | 'duplicate_row'; email: string; message: string }
+  | { kind: 'failed'; code: ErrorCode; email: string; message: string; field?: ImportField };
 
 const yes = new Set(['yes', 'true', '1', 'on']);
 const no = new Set(['no', 'false', '0', 'off']);
@@ -58,42 +60,62 @@ function billingOf(cell: string | boolean | undefined, fallback: boolean): boole
   return undefined;
 }
 
-/** The verdict of a row whose email an earlier row of the same file has (any case). */
-export function duplicateVerdict(email: string, earlierRow: number): ImportVerdict {
-  return { kind: 'failed', code: 'duplicate_row', email, field: 'email', message: `Row ${earlierRow} has the same email; a person is invited once.` };
-}
-
 export function createInviteImport(deps: Deps) {
   const { db, clock, settings } = deps;
 
   /**
-   * Imports one chunk of rows (at most MAX_IMPORT_CHUNK) in one transaction: the org is locked once and
-   * each row is invited in its own savepoint, so a refused row undoes only itself. A dry run does the
-   * same and rolls the whole chunk back, so its verdicts are the ones a real run would give.
+   * Starts importing a file as `actor`: who may invite, and whether the default role is theirs to give,
+   * is checked once, before any row (one clear refusal, not one per row). The import then takes the
+   * file a chunk of rows at a time (at most MAX_IMPORT_CHUNK), in one transaction per chunk: the org is
+   * locked once and each row is invited in its own savepoint, so a refused row undoes only itself. A dry
+   * run does the same and rolls each chunk back, counting the seats its rows would take for the chunks
+   * after it, so its verdicts are the ones a real run would give. A row whose email an earlier row
+   * invited (or found done) is a duplicate; a row that failed does not make a later one a duplicate.
    */
-  async function importRows(actor: Actor, orgId: string, rows: readonly ImportRow[], opts: ImportOptions = {}): Promise<ImportVerdict[]> {
-    if (rows.length > MAX_IMPORT_CHUNK) fail('invalid_input', `Import at most ${MAX_IMPORT_CHUNK} rows at a time (this chunk has ${rows.length}).`);
+  async function startImport(actor: Actor, orgId: string, opts: ImportOptions = {}) {
+    const standing = await requireMembership(db, actor, orgId);
+    authorize(standing, 'member:invite');
     const fallback = { role: opts.role === undefined ? defaultRole : parseRole(opts.role), billingEmails: opts.billingEmails ?? false };
-    // Only a dry run has seats planned elsewhere: a real run's earlier invites are in the database.
-    const plannedSeats = opts.dryRun ? (opts.plannedSeats ?? 0) : 0;
-    const chunk = async (tx: Tx): Promise<ImportVerdict[]> => {
-      const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:invite');
-      const verdicts: ImportVerdict[] = [];
-      for (const row of rows) verdicts.push(await importOne(tx, actor, { org, standing, plannedSeats, fallback }, row));
-      return verdicts;
-    };
-    if (!opts.dryRun) return db.transaction(chunk);
-    const rollback = new DryRunRollback();
-    let planned: ImportVerdict[] = [];
-    try {
-      await db.transaction(async (tx) => {
-        planned = await chunk(tx);
-        throw rollback;
-      });
-    } catch (err) {
-      if (err !== rollback) throw err;
+    assertCanGrant(standing.role, fallback.role);
+    const seen = new Map<string, number>();
+    // Only a dry run has seats planned outside the database: a real run's earlier invites are in it.
+    let plannedSeats = 0;
+
+    async function rows(chunkRows: readonly ImportRow[]): Promise<ImportVerdict[]> {
+      if (chunkRows.length > MAX_IMPORT_CHUNK) fail('invalid_input', `Import at most ${MAX_IMPORT_CHUNK} rows at a time (this chunk has ${chunkRows.length}).`);
+      const chunk = async (tx: Tx): Promise<ImportVerdict[]> => {
+        const { org, standing } = await lockOrgFor(tx, actor, orgId, 'member:invite');
+        const c = { org, standing, plannedSeats, fallback };
+        const verdicts: ImportVerdict[] = [];
+        for (const row of chunkRows) {
+          const email = normalizeEmail(row.email ?? '');
+          const first = email ? seen.get(email.toLowerCase()) : undefined;
+          if (first !== undefined) {
+            verdicts.push({ kind: 'done', code: 'duplicate_row', email, message: `Row ${first} has the same email; a person is invited once.` });
+            continue;
+          }
+          const v = await importOne(tx, actor, c, row);
+          if (v.kind !== 'failed') seen.set(email.toLowerCase(), row.row);
+          verdicts.push(v);
+        }
+        return verdicts;
+      };
+      if (!opts.dryRun) return db.transaction(chunk);
+      const rollback = new DryRunRollback();
+      let planned: ImportVerdict[] = [];
+      try {
+        await db.transaction(async (tx) => {
+          planned = await chunk(tx);
+          throw rollback;
+        });
+      } catch (err) {
+        if (err !== rollback) throw err;
+      }
+      plannedSeats += planned.filter((v) => v.kind === 'new').length;
+      return planned;
     }
-    return planned;
+
+    return { rows };
   }
 
   type ChunkContext = { org: OrgRow; standing: Standing; plannedSeats: number; fallback: { role: Role; billingEmails: boolean } };
@@ -141,7 +163,7 @@ export function createInviteImport(deps: Deps) {
     }
   }
 
-  return { importRows };
+  return { startImport };
 }
 
 /** Thrown at the end of a dry run's chunk to roll it back; caught right there, never seen outside. */

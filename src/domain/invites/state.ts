@@ -70,7 +70,15 @@ export function expiryFrom(org: OrgRow, now: Date): Date | null {
 }
 
 export function inviteAuditView(i: InviteRow) {
-  return { email: i.email, role: i.role, billingEmails: i.billingEmails, status: i.status, expiresAt: i.expiresAt };
+  return {
+    email: i.email,
+    role: i.role,
+    billingEmails: i.billingEmails,
+    status: i.status,
+    expiresAt: i.expiresAt,
+    // The name the inviter gave (a CSV import's name column), when one was given.
+    ...(i.inviteeName ? { inviteeName: i.inviteeName } : {}),
+  };
 }
 
 export function stateCode(state: InviteState): ErrorCode {
