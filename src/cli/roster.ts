@@ -131,12 +131,23 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
       return 1;
     }
     if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      out.error(`${err.message}\n\n${usage}`);
+      out.error(`${argumentsInWords(err)} \`roster help\` lists every command and its options.`);
       return 2;
     }
     out.error(`Roster failed: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+/** Node's parseArgs messages ("Unknown option '--x'. To specify a positional argument…") in a few words. */
+function argumentsInWords(err: Error): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) return `There is no option ${unknown[1]}.`;
+  const missing = /^Option '(--[a-z-]+)[^']*' argument missing/.exec(err.message);
+  if (missing) return `${missing[1]} needs a value after it.`;
+  const unexpected = /^Option '(--[a-z-]+)' does not take an argument/.exec(err.message);
+  if (unexpected) return `${unexpected[1]} takes no value.`;
+  return err.message;
 }
 
 /**

@@ -2,6 +2,7 @@ import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { Actor, Deps } from './context.js';
+import { isDomainError } from './errors.js';
 import { requireMembership } from './standing.js';
 import { authorize } from './access.js';
 import { isUuid, parseInput, safeString } from './validation.js';
@@ -37,10 +38,29 @@ function labelFrom(payload: unknown): string | undefined {
   return undefined;
 }
 
+function accountIdFrom(payload: unknown): string | undefined {
+  const id = payload && typeof payload === 'object' ? (payload as Record<string, unknown>).accountId : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
+
 export function createAuditService(deps: Deps) {
+  /**
+   * Who may read an org's trail: its owners and admins, and the operator. A deleted org's trail is
+   * kept (SPEC §2): the operator (a system actor) may still read it by the org's id.
+   */
+  async function mayRead(actor: Actor, orgId: string): Promise<void> {
+    try {
+      authorize(await requireMembership(deps.db, actor, orgId), 'audit:read', 'read');
+    } catch (err) {
+      if (actor.type !== 'system' || !isDomainError(err) || err.code !== 'org_not_found') throw err;
+      const [kept] = await deps.db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.orgId, orgId)).limit(1);
+      if (!kept) throw err;
+    }
+  }
+
   async function query(actor: Actor, orgId: string, filter: AuditFilter = {}): Promise<AuditEventRow[]> {
     const f = parseInput(auditFilterSchema, filter);
-    await requireMembership(deps.db, actor, orgId).then((s) => authorize(s, 'audit:read', 'read'));
+    await mayRead(actor, orgId);
     const where: SQL[] = [eq(auditEvents.orgId, orgId)];
     if (f.since) where.push(gte(auditEvents.at, f.since));
     if (f.until) where.push(lte(auditEvents.at, f.until));
@@ -85,11 +105,24 @@ export function createAuditService(deps: Deps) {
    */
   async function targetLabels(rows: AuditEventRow[]): Promise<Map<number, string>> {
     const labels = new Map<number, string>();
-    const wanted = { membership: new Set<string>(), account: new Set<string>(), invite: new Set<string>(), scim_user: new Set<string>() };
+    const wanted = {
+      membership: new Set<string>(),
+      account: new Set<string>(),
+      invite: new Set<string>(),
+      scim_user: new Set<string>(),
+      org: new Set<string>(),
+    };
+    // A membership that has ended is named by the account its events name (member events carry it).
+    const accountOf = new Map<number, string>();
     for (const r of rows) {
       const said = labelFrom(r.after) ?? labelFrom(r.before);
       if (said) labels.set(r.id, said);
       else if (r.targetId && r.targetType in wanted) wanted[r.targetType as keyof typeof wanted].add(r.targetId);
+      const accountId = accountIdFrom(r.after) ?? accountIdFrom(r.before);
+      if (r.targetType === 'membership' && accountId) {
+        accountOf.set(r.id, accountId);
+        wanted.account.add(accountId);
+      }
     }
     const found = new Map<string, string>();
     const look = async (ids: Set<string>, text: SQL) => {
@@ -107,7 +140,12 @@ export function createAuditService(deps: Deps) {
     await look(wanted.account, sql`select id::text as id, coalesce(email, display_name) as label from accounts where id in`);
     await look(wanted.invite, sql`select id::text as id, email as label from invites where id in`);
     await look(wanted.scim_user, sql`select id::text as id, user_name as label from scim_users where id in`);
-    for (const r of rows) if (!labels.has(r.id) && r.targetId && found.has(r.targetId)) labels.set(r.id, found.get(r.targetId)!);
+    await look(wanted.org, sql`select id::text as id, name as label from orgs where id in`);
+    for (const r of rows) {
+      if (labels.has(r.id)) continue;
+      const label = (r.targetId && found.get(r.targetId)) || (accountOf.has(r.id) ? found.get(accountOf.get(r.id)!) : undefined);
+      if (label) labels.set(r.id, label);
+    }
     return labels;
   }
 

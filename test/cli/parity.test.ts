@@ -118,6 +118,26 @@ describe('roster members (real binary)', () => {
   });
 });
 
+describe('roster audit names its targets', () => {
+  it('the org by its name, and a member who has since left by their email (their earlier events too)', async () => {
+    const { org, name } = await newOrg();
+    const ownerActor = accountActor(org.primaryOwnerId, 'cli');
+    const dev = await newMember(domain, org, ownerActor, 'developer');
+    const email = dev.account.email!;
+    expect((await roster('members', 'role', org.slug, email, 'admin')).code).toBe(0);
+    expect((await roster('members', 'remove', org.slug, email)).code).toBe(0);
+    expect((await roster('org', 'settings', org.slug, '--seat-limit', '50')).code).toBe(0);
+
+    const r = await roster('audit', org.slug);
+    expect(r.code, fmt(r)).toBe(0);
+    const line = (action: string) => r.stdout.split('\n').find((l) => l.includes(` ${action} `)) ?? `(no ${action} line)`;
+    expect(line('member.role_changed')).toMatch(new RegExp(`membership ${email.replace(/\./g, '\\.')}$`));
+    expect(line('member.removed')).toMatch(new RegExp(`membership ${email.replace(/\./g, '\\.')}$`));
+    expect(line('org.settings_changed')).toMatch(new RegExp(`org ${name}$`));
+    expect(line('org.created')).toMatch(new RegExp(`org ${name}$`));
+  });
+});
+
 describe('roster invites (real binary)', () => {
   it('update, resend and revoke a pending invite named by its email', async () => {
     const { org } = await newOrg();
@@ -149,8 +169,8 @@ describe('roster invites (real binary)', () => {
 });
 
 describe('roster org rename|delete and roster scim default-role|allow-owner (real binary)', () => {
-  it('rename keeps the URL name; delete needs the exact name; SCIM settings change', async () => {
-    const { org, name } = await newOrg();
+  it('rename keeps the URL name; delete needs the exact name and keeps the trail; SCIM settings change', async () => {
+    const { org, name, owner: owner_ } = await newOrg();
     const renamed = await binary('org', 'rename', org.slug, 'Parity', 'Renamed');
     expect(renamed.code, fmt(renamed)).toBe(0);
     expect((await domain.orgs.resolve(org.slug)).name).toBe('Parity Renamed');
@@ -174,6 +194,15 @@ describe('roster org rename|delete and roster scim default-role|allow-owner (rea
     const deleted = await binary('org', 'delete', org.slug, '--confirm', 'Parity Renamed');
     expect(deleted.code, fmt(deleted)).toBe(0);
     expect(await q(`select count(*)::int as n from orgs where id = $1`, [org.id])).toEqual([{ n: 0 }]);
+
+    // The trail is kept, and the operator reads it by the id the deletion printed (its URL name is free again).
+    expect(deleted.stdout).toContain(`Its audit trail is kept: roster audit ${org.id}`);
+    const trail = await roster('audit', org.id);
+    expect(trail.code, fmt(trail)).toBe(0);
+    expect(trail.stdout).toMatch(/\sorg\.deleted\s/);
+    expect(trail.stdout).toMatch(/\sorg\.created\s/);
+    // Nobody else may: no member of a deleted org is left to ask as.
+    expect((await roster('audit', org.id, '--as', owner_)).code).toBe(1);
   });
 });
 

@@ -353,10 +353,13 @@ describe('roster usage', () => {
     expect(r.stderr).toMatch(/Usage:\n\s+roster org create/);
   });
 
-  it('an unknown option is a usage error (exit 2)', async () => {
+  it('an unknown option, or an option without its value, is a usage error (exit 2) said in words', async () => {
     const r = await roster('org', 'list', '--colour');
     expect(r.code, fmt(r)).toBe(2);
-    expect(r.stderr).toMatch(/Unknown option '--colour'/);
+    expect(r.stderr).toBe('There is no option --colour. `roster help` lists every command and its options.');
+    const missing = await roster('invite', 'acme', '--role');
+    expect(missing.code, fmt(missing)).toBe(2);
+    expect(missing.stderr).toMatch(/^--role needs a value after it\./);
   });
 
   it('an argument with a control character is a usage error (exit 2) naming the argument and the character, and changes nothing', async () => {

@@ -1,6 +1,22 @@
 import { pointInTime, pointInTimeHelp } from '../../shared/when.js';
+import { systemActor, type Actor } from '../../domain/context.js';
+import { isDomainError } from '../../domain/errors.js';
+import { isUuid } from '../../domain/validation.js';
 import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
 import { table, when } from '../table.js';
+
+/**
+ * The org whose trail is read: by URL name or id; a deleted org's trail is kept, and the operator reads
+ * it by the id `roster org delete` printed (the domain says whether there is one).
+ */
+async function auditedOrg(c: CliCtx, ref: string | undefined): Promise<{ org: { id: string }; actor: Actor }> {
+  try {
+    return await orgAndActor(c, ref);
+  } catch (err) {
+    if (!ref || !isUuid(ref) || c.flags.as || !isDomainError(err) || err.code !== 'org_not_found') throw err;
+    return { org: { id: ref }, actor: systemActor('cli') };
+  }
+}
 
 /** An actor id no event has: an email nobody has matches no event (as in Slack). */
 const NOBODY = 'nobody:unknown-email';
@@ -12,7 +28,7 @@ const MAX_LIMIT = 100_000;
  * [--target-id] [--limit n] [--format table|jsonl|csv]. The table says when it was cut at the limit.
  */
 export const audit: Command = async (c, [ref]) => {
-  const { org, actor } = await orgAndActor(c, ref);
+  const { org, actor } = await auditedOrg(c, ref);
   const { flags } = c;
   const now = new Date();
   const filter = {

@@ -31,7 +31,7 @@ async function remove(c: CliCtx, [ref]: string[]): Promise<number> {
       `Deleting ${org.name} ends every member's access and cannot be undone. To go on: roster org delete ${org.slug} --confirm "${org.name}"`,
     );
   await c.domain.orgs.delete(actor, org.id, c.flags.confirm);
-  c.out.print(`${org.name} was deleted; its members no longer have access. Its audit trail is kept.`);
+  c.out.print(`${org.name} was deleted; its members no longer have access. Its audit trail is kept: roster audit ${org.id}`);
   return 0;
 }
 
