@@ -1,6 +1,7 @@
 /**
  * `npx tsx bench/api.ts`: the API's authorize call alone, beside the trivial express GET ceiling, in one
- * run (the same rows as in bench/run.ts, without the SCIM load before them).
+ * run (the same rows as in bench/run.ts, without the SCIM load before them). NODE_FLAGS passes Node flags to
+ * Roster (--cpu-prof, --trace-gc); ROSTER_OUT=1 shows its output.
  */
 import { randomUUID } from 'node:crypto';
 import { freePort } from '../src/db/embedded.js';
@@ -27,7 +28,10 @@ async function main() {
     const ceilingAtRate = await paced(SECONDS, RATE, { url: `http://127.0.0.1:${cport}/ping` });
     await stopChild(ceilingProc);
     const port = await freePort();
-    const roster = spawnRoster(port, database.url, { nodeArgs: (process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean) });
+    const roster = spawnRoster(port, database.url, {
+      nodeArgs: (process.env.NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+      ...(process.env.ROSTER_OUT ? { stdio: ['ignore', 'inherit', 'inherit'] as const } : {}),
+    });
     await waitForHealth(port);
     const request = {
       url: `http://127.0.0.1:${port}/api/v1/orgs/${org.id}/authorize`,
