@@ -22,6 +22,7 @@ import { createSlackLinkPages } from './web/slack-link-page.js';
 import { createApiRouter } from './api/router.js';
 import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
+import { slackOffMessage } from './slack/off.js';
 import { createRosterDomain } from './wiring.js';
 
 export type StartOptions = {
@@ -99,11 +100,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
           : 'Slack on: HTTP events at /slack/events',
     );
   } else {
-    log.info(
-      signingSecret || botToken || clientId
-        ? `Slack is off: ${!signingSecret ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many)'} is missing (see README).`
-        : 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many) to turn it on (see README).',
-    );
+    log.info(slackOffMessage({ signingSecret, botToken, clientId, clientSecret }));
   }
 
   const metrics = createMetrics();
