@@ -60,7 +60,7 @@ export function rosterEnv(port: number, databaseUrl: string | undefined, opts: R
 
 /** Spawns the built Roster on the port, on the database (or, without one, the embedded PostgreSQL in env.DATA_DIR). */
 export function spawnRoster(port: number, databaseUrl: string | undefined, opts: RosterOptions = {}): ChildProcess {
-  return spawnNode([...(opts.nodeArgs ?? []), opts.main ?? 'dist/main.js'], rosterEnv(port, databaseUrl, opts), opts.stdio);
+  return spawnNode([...(opts.nodeArgs ?? []), opts.main ?? process.env.MAIN ?? 'dist/main.js'], rosterEnv(port, databaseUrl, opts), opts.stdio);
 }
 
 /** Waits until /healthz on the port answers 200; returns how long that took (ms). Fails with `output()` if it does not. */
