@@ -143,9 +143,10 @@ export async function run(argv: string[], out: Out, env: NodeJS.ProcessEnv = pro
 function argumentsInWords(err: Error): string {
   const unknown = /^Unknown option '([^']+)'/.exec(err.message);
   if (unknown) return `There is no option ${unknown[1]}.`;
-  const missing = /^Option '(--[a-z-]+)[^']*' argument missing/.exec(err.message);
+  // "Option '--role <value>' argument missing", "Option '--actor' argument is ambiguous" (a flag came next).
+  const missing = /^Option '(?:-\w, )?(--[a-z-]+)[^']*' argument (?:missing|is ambiguous)/.exec(err.message);
   if (missing) return `${missing[1]} needs a value after it.`;
-  const unexpected = /^Option '(--[a-z-]+)' does not take an argument/.exec(err.message);
+  const unexpected = /^Option '(?:-\w, )?(--[a-z-]+)' does not take an argument/.exec(err.message);
   if (unexpected) return `${unexpected[1]} takes no value.`;
   return err.message;
 }

@@ -6,11 +6,13 @@ import { scimError } from './mapping.js';
 
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
+/** A resource (or list) as SCIM's JSON, with its status. */
+export function sendScim(res: Response, status: number, body: unknown) {
+  res.status(status).type('application/scim+json').send(JSON.stringify(body));
+}
+
 export function sendError(res: Response, status: number, detail: string, scimType?: string) {
-  res
-    .status(status)
-    .type('application/scim+json')
-    .send(JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail }));
+  sendScim(res, status, { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail });
 }
 
 /** 429 in SCIM's error form; Okta and Entra wait as long as Retry-After says. */

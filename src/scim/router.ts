@@ -9,7 +9,7 @@ import { createScimLimits, type ScimLimitSettings } from './rate-limit.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from './json-depth.js';
 import { checkAttributes, checkFilter, filterTerms, normalizedAttributes } from './filters.js';
 import { fromScimGroup, fromScimUser, normalizeBooleans, normalizePatch, patchProblem, type ScimJson, scimError, toScimGroup } from './mapping.js';
-import { sendError, sendFailure, tooMany } from './responses.js';
+import { sendError, sendFailure, sendScim, tooMany } from './responses.js';
 import { toScimUser, userResource } from './user-resource.js';
 import { userRoutes } from './user-routes.js';
 
@@ -26,7 +26,7 @@ type ScimDeps = {
  * What each request carries into SCIMMY's handlers: SCIMMY's registry is process-wide, this is not.
  * For a group PATCH, SCIMMY reads the group (egress), applies the operations and writes it back
  * (ingress); what it read is kept here so the domain writes only what the PATCH changed (domain
- * PatchBase). A user PATCH is applied under the user's row lock instead (the route below).
+ * PatchBase). A user PATCH is applied under the user's row lock instead (user-routes.ts).
  */
 export type ScimContext = {
   actor: Actor;
@@ -143,7 +143,8 @@ export function declareResources() {
 
 /**
  * /scim/v2 for Okta, Entra ID and any RFC 7644 client. The bearer token decides the org; lists are
- * filtered and paged in SQL; everything else goes through SCIMMY (schemas, PATCH, discovery).
+ * filtered and paged in SQL; the user reads and writes IdPs make most are answered without SCIMMY's
+ * coercion (user-routes.ts); the rest goes through SCIMMY (groups, unusual bodies, discovery).
  */
 export function createScimRouter(deps: ScimDeps): Router {
   declareResources();
@@ -227,9 +228,15 @@ export function createScimRouter(deps: ScimDeps): Router {
     next();
   });
   // attributes/excludedAttributes become SCIMMY filters (lists and reads, ours and SCIMMY's): checked first.
+  // So is a filter sent with a write: SCIMMY parses it (and can fail with a TypeError, a 500), ours ignores it.
   router.use((req, res, next) => {
     const q = req.query as Record<string, unknown>;
     try {
+      if (req.method !== 'GET' && q.filter !== undefined) {
+        if (typeof q.filter !== 'string' || !q.filter.trim())
+          throw new SCIMMY.Types.Error(400, 'invalidFilter', 'Send one filter expression, e.g. filter=userName eq "ada@example.com".');
+        checkFilter(q.filter);
+      }
       checkAttributes('attributes', q.attributes);
       checkAttributes('excludedAttributes', q.excludedAttributes);
       for (const k of ['attributes', 'excludedAttributes'] as const) if (typeof q[k] === 'string' && q[k]) q[k] = normalizedAttributes(q[k] as string);
@@ -272,9 +279,7 @@ export function createScimRouter(deps: ScimDeps): Router {
               : new SCIMMY.Schemas.User(toScimUser(item) as never, 'out', location, shape.attributes as never)
             : new SCIMMY.Schemas.Group(toScimGroup(item) as never, 'out', location, shape.attributes as never),
         );
-        res
-          .type('application/scim+json')
-          .send(JSON.stringify({ schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources }));
+        sendScim(res, 200, { schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources });
       } catch (err) {
         sendFailure(res, ctx.log, err, 'list');
       }
@@ -326,7 +331,11 @@ export function createScimRouter(deps: ScimDeps): Router {
   // outside a handler) is a SCIM error, never an HTML page. SCIMMY hands 5xx errors on after answering;
   // express would then cut the connection.
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (res.headersSent) return;
+    if (res.headersSent) {
+      // SCIMMY answered already (a 500 from inside it): the cause is still ours to see.
+      if (!clientErrorStatus(err)) deps.log.error({ err }, 'SCIM request failed after its answer was sent');
+      return;
+    }
     const status = clientErrorStatus(err);
     if (status)
       return sendError(

@@ -1,6 +1,7 @@
-import type { Express, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { ScimUserView } from '../domain/scim/index.js';
 import { fromScimUser, type ScimJson } from './mapping.js';
-import { sendFailure } from './responses.js';
+import { sendFailure, sendScim } from './responses.js';
 import type { ScimContext } from './router.js';
 import { plainUserInstance } from './user-ingress.js';
 import { applyUserPatch } from './user-patch.js';
@@ -24,7 +25,7 @@ export function userRoutes(router: Express, { ctxOf, base }: { ctxOf: (req: Requ
     const ctx = ctxOf(req);
     try {
       const user = await ctx.domain.scim.getUser(ctx.actor, String(req.params.id));
-      send(res, 200, userResource(user, `${base(req)}/Users`));
+      sendScim(res, 200, userResource(user, `${base(req)}/Users`));
     } catch (err) {
       sendFailure(res, ctx.log, err, 'read');
     }
@@ -35,42 +36,38 @@ export function userRoutes(router: Express, { ctxOf, base }: { ctxOf: (req: Requ
     const ctx = ctxOf(req);
     try {
       const user = await ctx.domain.scim.patchUser(ctx.actor, String(req.params.id), (current) => applyUserPatch(req.body as ScimJson, current));
-      send(res, 200, userResource(user, `${base(req)}/Users`));
+      sendScim(res, 200, userResource(user, `${base(req)}/Users`));
     } catch (err) {
       sendFailure(res, ctx.log, err, 'patch');
     }
   });
 
-  // POST of a usual body: read as SCIMMY would read it, created by the domain, answered with Location
-  // (RFC 7644 §3.3). Another body (or an attribute selection) is SCIMMY's to read.
-  router.post('/Users', async (req, res, next) => {
-    const instance = selects(req) ? undefined : plainUserInstance(req.body);
-    if (!instance) return next();
-    const ctx = ctxOf(req);
-    try {
-      const user = await ctx.domain.scim.createUser(ctx.actor, fromScimUser(instance));
-      const resource = userResource(user, `${base(req)}/Users`);
-      res.set('Location', (resource.meta as { location: string }).location);
-      send(res, 201, resource);
-    } catch (err) {
-      sendFailure(res, ctx.log, err, 'create');
-    }
-  });
-
-  // PUT (Okta's profile updates) of a usual body: the user becomes what it says, as through SCIMMY.
-  router.put('/Users/:id', async (req, res, next) => {
-    const instance = selects(req) ? undefined : plainUserInstance(req.body);
-    if (!instance) return next();
-    const ctx = ctxOf(req);
-    try {
-      const user = await ctx.domain.scim.replaceUser(ctx.actor, String(req.params.id), fromScimUser(instance));
-      send(res, 200, userResource(user, `${base(req)}/Users`));
-    } catch (err) {
-      sendFailure(res, ctx.log, err, 'replace');
-    }
-  });
-}
-
-function send(res: Response, status: number, body: unknown) {
-  res.status(status).type('application/scim+json').send(JSON.stringify(body));
+  /**
+   * POST and PUT of a usual body: read as SCIMMY would read it (Okta's and Entra's everyday creates and
+   * Okta's profile updates, where SCIMMY's coercion costs more than the writes). Another body, or an
+   * attribute selection, is SCIMMY's to read.
+   */
+  const write =
+    (status: 200 | 201, run: (ctx: ScimContext, input: ReturnType<typeof fromScimUser>, req: Request) => Promise<ScimUserView>) =>
+    async (req: Request, res: Response, next: NextFunction) => {
+      const instance = selects(req) ? undefined : plainUserInstance(req.body);
+      if (!instance) return next();
+      const ctx = ctxOf(req);
+      try {
+        const resource = userResource(await run(ctx, fromScimUser(instance), req), `${base(req)}/Users`);
+        // RFC 7644 §3.3: a 201 SHALL carry Location, the same URI as meta.location.
+        if (status === 201) res.set('Location', (resource.meta as { location: string }).location);
+        sendScim(res, status, resource);
+      } catch (err) {
+        sendFailure(res, ctx.log, err, status === 201 ? 'create' : 'replace');
+      }
+    };
+  router.post(
+    '/Users',
+    write(201, (ctx, input) => ctx.domain.scim.createUser(ctx.actor, input)),
+  );
+  router.put(
+    '/Users/:id',
+    write(200, (ctx, input, req) => ctx.domain.scim.replaceUser(ctx.actor, String(req.params.id), input)),
+  );
 }

@@ -1,4 +1,7 @@
-/** What the start log says when Slack stays off: with some of its settings given, the one still missing. */
+/**
+ * What the start log says when Slack stays off: with some of its settings given, the one still missing.
+ * (A client id without its secret, or the reverse, is refused by the configuration before this.)
+ */
 export function slackOffMessage(s: {
   signingSecret?: string | undefined;
   botToken?: string | undefined;
@@ -7,12 +10,6 @@ export function slackOffMessage(s: {
 }): string {
   const how = 'SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many)';
   if (!s.signingSecret && !s.botToken && !s.clientId && !s.clientSecret) return `Slack is off: set ${how} to turn it on (see README).`;
-  const missing = !s.signingSecret
-    ? 'SLACK_SIGNING_SECRET'
-    : s.clientId && !s.clientSecret
-      ? 'SLACK_CLIENT_SECRET'
-      : s.clientSecret && !s.clientId
-        ? 'SLACK_CLIENT_ID'
-        : 'SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many)';
+  const missing = s.signingSecret ? 'SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many)' : 'SLACK_SIGNING_SECRET';
   return `Slack is off: ${missing} is missing (see README).`;
 }

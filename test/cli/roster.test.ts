@@ -360,6 +360,10 @@ describe('roster usage', () => {
     const missing = await roster('invite', 'acme', '--role');
     expect(missing.code, fmt(missing)).toBe(2);
     expect(missing.stderr).toMatch(/^--role needs a value after it\./);
+    // A flag where a value was due (parseArgs calls it ambiguous).
+    const ambiguous = await roster('audit', 'acme', '--actor', '--since', '7d');
+    expect(ambiguous.code, fmt(ambiguous)).toBe(2);
+    expect(ambiguous.stderr).toMatch(/^--actor needs a value after it\./);
   });
 
   it('an argument with a control character is a usage error (exit 2) naming the argument and the character, and changes nothing', async () => {

@@ -72,6 +72,21 @@ describe('request bodies', () => {
     expect(plainJson.body.displayName).toBe('Json');
   });
 
+  it('a filter sent with a POST or PUT is held to the filter rules (400 invalidFilter, nothing created), never a 500', async () => {
+    const h = roster();
+    const { org, token, mail } = await h.newOrgWithToken();
+    const before = await orgState(h, org.id);
+    for (const filter of ['userName', '(', '']) {
+      const r = await h.scim(token, 'POST', `/Users?filter=${encodeURIComponent(filter)}`, userBody(mail('filtered')));
+      expectScimError(r, 400, 'invalidFilter');
+      const g = await h.scim(token, 'POST', `/Groups?filter=${encodeURIComponent(filter)}`, { schemas: [GROUP_SCHEMA], displayName: `G ${h.tag()}` });
+      expectScimError(g, 400, 'invalidFilter');
+    }
+    const twice = await h.scim(token, 'POST', '/Users?filter=userName%20pr&filter=active%20pr', userBody(mail('twice')));
+    expectScimError(twice, 400, 'invalidFilter');
+    expect(await orgState(h, org.id)).toEqual(before);
+  });
+
   it('a body over 1 MB is 413 and creates nothing', async () => {
     const h = roster();
     const { org, token } = await h.newOrgWithToken();

@@ -22,7 +22,8 @@ const scimmyReads = (body: unknown): unknown => {
 // Each value is usually one an IdP sends, else an edge SCIMMY may refuse or coerce: empty, look-alike, of another type.
 const edge = fc.constantFrom<unknown>('', 'Work', 'True', 'true', 1, null, [], {}, ['x'], { value: 'x' });
 const ok = <T>(a: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: a as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: edge });
-const word = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom(' ', 'ünï 名字', 'a@b.example'));
+// Any UTF-16 (control characters and lone surrogates included), not only ASCII.
+const word = fc.oneof(fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }), fc.constantFrom(' ', 'ünï 名字', 'a@b.example', '\u0000', '\ud800'));
 const email = fc.record(
   { value: ok(fc.emailAddress()), type: ok(fc.constantFrom('work', 'home', 'other')), primary: ok(fc.constantFrom(false, false, true)), display: ok(word) },
   { requiredKeys: [] },
@@ -33,7 +34,7 @@ const usual = fc.record(
       { weight: 8, arbitrary: fc.constantFrom([USER_SCHEMA], [USER_SCHEMA, ENTERPRISE_USER], [USER_SCHEMA, ENTERPRISE_USER]) },
       { weight: 1, arbitrary: fc.constantFrom([ENTERPRISE_USER, USER_SCHEMA], [], ['urn:other'], USER_SCHEMA) },
     ),
-    userName: ok(fc.emailAddress()),
+    userName: ok(fc.oneof(fc.emailAddress(), word)),
     externalId: ok(word),
     displayName: ok(word),
     nickName: ok(word),
@@ -48,7 +49,10 @@ const usual = fc.record(
     groups: ok(fc.constant([])),
     meta: ok(fc.constantFrom({ resourceType: 'User' }, { resourceType: 'User' }, { resourceType: 'Group' }, { resourceType: 'User', created: '2020' })),
     name: ok(
-      fc.record({ givenName: ok(word), familyName: ok(word), formatted: ok(word), middleName: ok(word), honorificPrefix: ok(word) }, { requiredKeys: [] }),
+      fc.record(
+        { givenName: ok(word), familyName: ok(word), formatted: ok(word), middleName: ok(word), honorificPrefix: ok(word), honorificSuffix: ok(word) },
+        { requiredKeys: [] },
+      ),
     ),
     emails: ok(fc.array(email, { minLength: 1, maxLength: 3 })),
     [ENTERPRISE_USER]: ok(
@@ -105,7 +109,35 @@ const other = fc.constantFrom<Record<string, unknown>>(
   { emails: [{ Value: 'ada@example.com' }] },
   { groups: [{ value: 'g' }] },
 );
-const body = fc.tuple(usualBody, other).map(([u, o]) => ({ ...u, ...o }));
+/** Or one of the attributes the fast reading takes, spelled in another case (SCIMMY matches names in any case). */
+const respelled = fc
+  .constantFrom(
+    'userName',
+    'externalId',
+    'displayName',
+    'nickName',
+    'title',
+    'userType',
+    'locale',
+    'timezone',
+    'active',
+    'name',
+    'emails',
+    'password',
+    ENTERPRISE_USER,
+  )
+  .chain((k) => fc.constantFrom(k.toUpperCase(), k[0]!.toUpperCase() + k.slice(1), k.toLowerCase()).filter((v) => v !== k))
+  .map((k) => ({
+    [k]:
+      k.toLowerCase() === 'active'
+        ? true
+        : k.toLowerCase() === 'emails'
+          ? [{ value: 'ada@example.com' }]
+          : k.toLowerCase() === 'name'
+            ? { givenName: 'Ada' }
+            : 'x',
+  }));
+const body = fc.tuple(usualBody, fc.oneof({ weight: 3, arbitrary: other }, { weight: 1, arbitrary: respelled })).map(([u, o]) => ({ ...u, ...o }));
 
 describe('a user body read without SCIMMY', () => {
   it('reads exactly as SCIMMY reads it, or is left to SCIMMY', () => {

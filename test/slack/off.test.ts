@@ -8,7 +8,6 @@ describe('the start log when Slack stays off', () => {
     expect(slackOffMessage({ signingSecret: 's' })).toBe(
       'Slack is off: SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many) is missing (see README).',
     );
-    expect(slackOffMessage({ signingSecret: 's', clientId: 'c' })).toBe('Slack is off: SLACK_CLIENT_SECRET is missing (see README).');
-    expect(slackOffMessage({ signingSecret: 's', clientSecret: 'x' })).toBe('Slack is off: SLACK_CLIENT_ID is missing (see README).');
+    expect(slackOffMessage({ clientId: 'c', clientSecret: 'x' })).toBe('Slack is off: SLACK_SIGNING_SECRET is missing (see README).');
   });
 });
