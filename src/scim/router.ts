@@ -201,8 +201,10 @@ export function createScimRouter(deps: ScimDeps): Router {
       res,
     };
     (req as Request & { scim?: ScimContext }).scim = ctx;
-    // A created user may have been asked for consent (an address off the org's verified domains).
-    if (deps.kickOutbox && req.method === 'POST') res.on('finish', () => res.statusCode === 201 && deps.kickOutbox!());
+    // A user created, or given a first email, may have been asked for consent (an address off the org's
+    // verified domains): deliver that notice now, not at the next poll.
+    if (deps.kickOutbox && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH'))
+      res.on('finish', () => res.statusCode < 300 && deps.kickOutbox!());
     next();
   });
 
