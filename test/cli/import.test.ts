@@ -10,8 +10,7 @@ import { createDomain, type Domain } from '../../src/domain/index.js';
 import { deriveKey } from '../../src/secrets.js';
 import { freshDatabase } from '../helpers/db.js';
 import { newMember } from '../helpers/fixtures.js';
-import { runCliProcess, show } from '../helpers/process.js';
-import { run } from '../../src/cli/roster.js';
+import { runCliHere, runCliProcess, show } from '../helpers/process.js';
 
 /**
  * `roster import` (issue 16 §4), run as the real bin/roster.js: a CSV file of people becomes invites
@@ -45,13 +44,7 @@ async function roster(...argv: string[]): Promise<Result> {
   return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Refusals run in-process (the same run() the binary calls), which is quicker than a process each. */
-async function rosterHere(...argv: string[]): Promise<Result> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await run(argv, { print: (s) => stdout.push(s), error: (s) => stderr.push(s) }, env);
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-}
+const rosterHere = (...argv: string[]): Promise<Result> => runCliHere(argv, env);
 
 const fmt = (r: Result) => show({ code: r.code, stdout: r.stdout, stderr: r.stderr });
 const tag = () => randomBytes(3).toString('hex');
@@ -274,6 +267,9 @@ describe('roster import', () => {
     expect(r.code, fmt(r)).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/Only owners can make someone an owner/);
+    const unknown = await rosterHere('import', org.slug, file, '--role', 'wizard');
+    expect(unknown.code, fmt(unknown)).toBe(1);
+    expect(unknown.stderr).toMatch(/"wizard" is not a role/);
     expect(await count(`select count(*)::int as n from invites where org_id = $1 and status = 'pending'`, [org.id])).toBe(0);
     await expect(stat(`${file}.failed.csv`)).rejects.toThrow();
   });

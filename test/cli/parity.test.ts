@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/roster.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { accountActor, systemClock } from '../../src/domain/context.js';
 import { freshDatabase } from '../helpers/db.js';
 import { newMember } from '../helpers/fixtures.js';
-import { runCliProcess, show } from '../helpers/process.js';
+import { runCliHere, runCliProcess, show } from '../helpers/process.js';
 import { renderEmail } from '../../src/delivery/email-templates.js';
 
 /**
@@ -35,12 +34,7 @@ async function binary(...argv: string[]): Promise<Result> {
   return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function roster(...argv: string[]): Promise<Result> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await run(argv, { print: (s) => stdout.push(s), error: (s) => stderr.push(s) }, env);
-  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-}
+const roster = (...argv: string[]): Promise<Result> => runCliHere(argv, env);
 
 const fmt = (r: Result) => show({ code: r.code, stdout: r.stdout, stderr: r.stderr });
 const tag = () => randomBytes(3).toString('hex');

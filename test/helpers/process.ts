@@ -189,3 +189,12 @@ export async function removeDataDir(dataDir: string): Promise<void> {
   }
   await rm(dataDir, { recursive: true, force: true });
 }
+
+/** The CLI run in this process (the run() bin/roster.js calls): quicker than a process, for refusals. */
+export async function runCliHere(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { run } = await import('../../src/cli/roster.js');
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await run(argv, { print: (s) => stdout.push(s), error: (s) => stderr.push(s) }, env);
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+}

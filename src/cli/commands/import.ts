@@ -2,7 +2,6 @@ import { constants } from 'node:fs';
 import { access, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CsvError, parse, type Info } from 'csv-parse';
-import { parseRole } from '../../domain/access.js';
 import { MAX_IMPORT_CHUNK, type ImportRow } from '../../domain/invites.js';
 import { type CliCtx, type Command, UsageError, orgAndActor } from '../context.js';
 import { FailedRows, Tally, progressOn, verdictText, type Progress } from '../import-report.js';
@@ -27,8 +26,6 @@ type Pending = { row: number; cells: string[]; item: ImportRow };
 
 export const importCommand: Command = async (c, [ref, file, ...extra]) => {
   if (!ref || !file || extra.length) throw new UsageError(`Name the organization and one CSV file: ${usageLine}`);
-  // A role that is no role is refused before anything is read.
-  if (c.flags.role !== undefined) parseRole(c.flags.role);
   const dryRun = c.flags['dry-run'] ?? false;
   const handle = await openReadable(file);
   try {
