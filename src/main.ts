@@ -1,4 +1,7 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Express } from 'express';
+import proxyaddr from 'proxy-addr';
+import type { DirectRoute } from './api/direct.js';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -13,13 +16,13 @@ import { createMailer, type Mailer } from './delivery/email.js';
 import { createWebhookSender } from './delivery/webhook-http.js';
 import { createWorker, type Worker } from './jobs/agenda.js';
 import { createScimRouter } from './scim/router.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { createSlackChannel } from './slack/notifications.js';
 import { createSlack, type SlackSurface } from './slack/app.js';
 import { version } from './version.js';
 import { createConsentPages } from './web/consent-page.js';
 import { createSlackLinkPages } from './web/slack-link-page.js';
-import { createApiRouter } from './api/router.js';
+import { createApi } from './api/router.js';
 import { createInvitePages } from './web/invite-page.js';
 import { createWebApp } from './web/server.js';
 import { slackOffMessage } from './slack/off.js';
@@ -149,6 +152,16 @@ export async function start(config: Config, opts: StartOptions = {}) {
   }
   if (slack && web) await slack.start();
 
+  const api = web
+    ? createApi({
+        domain,
+        log,
+        publicUrl: config.publicUrl,
+        version,
+        kickOutbox: kickOutboxSoon,
+        limits: { perKeyPerMinute: config.rateLimits.apiPerKeyPerMinute, authFailuresPerMinute: config.rateLimits.authFailuresPerMinute },
+      })
+    : undefined;
   const app = createWebApp({
     pool: database.pool,
     databaseUp: () => ping(database.pool),
@@ -171,14 +184,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
           inviteRouter: createInvitePages({ domain, log, clock, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
           consentRouter: createConsentPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
           slackLinkRouter: createSlackLinkPages({ domain, log, csrfKey: deriveKey(secret, 'csrf'), publicUrl: config.publicUrl }),
-          apiRouter: createApiRouter({
-            domain,
-            log,
-            publicUrl: config.publicUrl,
-            version,
-            kickOutbox: kickOutboxSoon,
-            limits: { perKeyPerMinute: config.rateLimits.apiPerKeyPerMinute, authFailuresPerMinute: config.rateLimits.authFailuresPerMinute },
-          }),
+          apiRouter: api?.router,
         }
       : {}),
   });
@@ -191,7 +197,7 @@ export async function start(config: Config, opts: StartOptions = {}) {
       // clients pile up for that long).
       connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs / 2),
     },
-    app,
+    requestListener(app, api?.direct, metrics),
   );
   server.maxConnections = config.http.maxConnections;
   await new Promise<void>((resolve, reject) => {
@@ -268,4 +274,19 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error(`Roster could not start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });
+}
+
+/**
+ * What Node's server calls for each request: the API's direct authorize path when the request is one it
+ * takes (src/api/direct.ts), else the express app. The client address is express's own reading of it
+ * (its compiled `trust proxy`), so limits per address are the same on both paths.
+ */
+function requestListener(app: Express, direct?: DirectRoute, metrics?: Metrics) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const org = direct?.match(req);
+    if (org === undefined) return void app(req, res);
+    metrics?.track('api', res);
+    const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+    void direct!.serve(req, res, org, proxyaddr(req, trust));
+  };
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Histogram, Registry } from 'prom-client';
 
@@ -46,13 +47,15 @@ export function createMetrics() {
   });
 
   /** Counts and times every request (express middleware, first in the chain). */
-  const http = (req: Request, res: Response, next: NextFunction) => {
-    const surface = surfaceOf(req.path);
+  const track = (surface: string, res: ServerResponse) => {
     const stop = latency.startTimer({ surface });
     res.once('finish', () => {
       stop();
       requests.inc({ surface, status: `${Math.floor(res.statusCode / 100)}xx` });
     });
+  };
+  const http = (req: Request, res: Response, next: NextFunction) => {
+    track(surfaceOf(req.path), res);
     next();
   };
 
@@ -65,7 +68,7 @@ export function createMetrics() {
     };
   };
 
-  return { http, jobStarted, text: () => registry.metrics() };
+  return { http, track, jobStarted, text: () => registry.metrics() };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,5 +1,6 @@
-import type { Response } from 'express';
-import type { ErrorCode } from '../domain/errors.js';
+import type { ServerResponse } from 'node:http';
+import { isDatabaseUnavailable, isDomainError, type ErrorCode } from '../domain/errors.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Domain refusals as RFC 9457 problem details (application/problem+json): the HTTP status each code
@@ -86,11 +87,50 @@ export function problem(status: number, code: string, detail: string, field?: st
   return { status, code, title: titles[status] ?? 'Error', detail, ...(field ? { field } : {}) };
 }
 
-export function sendProblem(res: Response, p: Problem) {
+/**
+ * Writes a problem on any Node response (express's included: both the routed and the direct path answer
+ * with this one writer). Headers set before (Retry-After) are kept.
+ */
+export function sendProblem(res: ServerResponse, p: Problem) {
   if (res.headersSent) return;
-  if (p.status === 401) res.set('WWW-Authenticate', 'Bearer realm="roster-api"');
-  res
-    .status(p.status)
-    .type('application/problem+json')
-    .send(JSON.stringify({ type: 'about:blank', ...p }));
+  if (p.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="roster-api"');
+  write(res, p.status, 'application/problem+json; charset=utf-8', JSON.stringify({ type: 'about:blank', ...p }));
+}
+
+/** A JSON answer (no ETag: API answers are not cached). */
+export function sendJson(res: ServerResponse, status: number, value: unknown) {
+  if (res.headersSent) return;
+  write(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+function write(res: ServerResponse, status: number, type: string, text: string) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+export const bodyTooLarge = () => problem(413, 'payload_too_large', 'The body is over 100 kB. Send less at a time (e.g. invites in batches).');
+export const bodyUnreadable = (status = 400) =>
+  problem(status, 'invalid_request', 'The request could not be read: send JSON (Content-Type: application/json), at most 100 kB.');
+
+/**
+ * What a request that threw is answered: a domain refusal as its problem, an unreadable body as 4xx, the
+ * database being away as 503 (retry in 30 s); anything else is logged and is a 500 that says nothing changed.
+ */
+export function problemOf(err: unknown, log: Logger): { problem: Problem; retryAfter?: string } {
+  if (isDomainError(err)) return { problem: problem(problemStatus[err.code], err.code, err.message, err.field) };
+  const status = Number((err as { status?: number })?.status);
+  if (status === 413) return { problem: bodyTooLarge() };
+  if (status >= 400 && status < 500) return { problem: bodyUnreadable(status) };
+  if (isDatabaseUnavailable(err)) return { problem: problem(503, 'unavailable', 'Roster is briefly unavailable. Try again in a minute.'), retryAfter: '30' };
+  log.error({ err }, 'API request failed');
+  return { problem: problem(500, 'internal', 'Something went wrong on our side. Nothing was changed.') };
+}
+
+/** problemOf, sent. */
+export function sendError(res: ServerResponse, err: unknown, log: Logger) {
+  const { problem: p, retryAfter } = problemOf(err, log);
+  if (retryAfter && !res.headersSent) res.setHeader('Retry-After', retryAfter);
+  sendProblem(res, p);
 }

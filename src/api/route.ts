@@ -1,9 +1,10 @@
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
-import { problem, sendProblem } from './problem.js';
+import { problem, sendJson, sendProblem, type Problem } from './problem.js';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 
 /**
@@ -30,8 +31,6 @@ export type RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
     params: z.infer<P>;
     query: z.infer<Q>;
     body: z.infer<B>;
-    req: Request;
-    res: Response;
     publicUrl: string;
     /** Deliver what the change queued (invite emails) now, not at the next poll. */
     kickOutbox: () => void;
@@ -62,41 +61,64 @@ function inputProblem(where: string, err: z.ZodError) {
   );
 }
 
-/** Mounts the route on the router: validation first, then the handler with the key's actor. */
-export function mount(
-  router: Router,
-  route: AnyRoute,
-  deps: { domain: Domain; publicUrl: string; kickOutbox?: (() => void) | undefined; log?: Logger | undefined },
-) {
+export type RouteDeps = { domain: Domain; publicUrl: string; kickOutbox?: (() => void) | undefined; log?: Logger | undefined };
+
+/** A request as a route sees it, whichever HTTP path read it. */
+export type RouteRequest = {
+  actor: Actor;
+  params: unknown;
+  query: unknown;
+  /** The parsed JSON body (undefined when none was sent). */
+  body: unknown;
+  /** A body was sent, and whether it was declared JSON. */
+  sent: boolean;
+  json: boolean;
+};
+
+/**
+ * One route's work, framework-free: validation first (path, query, media type, body), then the handler
+ * with the key's actor; its answer or the problem to send. Errors the handler throws go to the caller.
+ */
+export async function runRoute(route: AnyRoute, deps: RouteDeps, r: RouteRequest): Promise<{ status: number; json?: unknown } | { problem: Problem }> {
+  const params = route.params ? route.params.safeParse(r.params) : { success: true as const, data: {} };
+  if (!params.success) return { problem: inputProblem('path', params.error) };
+  const query = route.query ? route.query.safeParse(r.query) : { success: true as const, data: {} };
+  if (!query.success) return { problem: inputProblem('query', query.error) };
+  if (route.body && r.sent && !r.json)
+    return { problem: problem(415, 'unsupported_media_type', 'Send the body as JSON, with Content-Type: application/json.') };
+  const body = route.body ? route.body.safeParse(r.body ?? {}) : { success: true as const, data: undefined };
+  if (!body.success) return { problem: inputProblem('body', body.error) };
+  const out = await route.handle({
+    actor: r.actor,
+    domain: deps.domain,
+    params: params.data,
+    query: query.data,
+    body: body.data,
+    publicUrl: deps.publicUrl,
+    kickOutbox: deps.kickOutbox ?? (() => {}),
+  });
+  if (route.ok.status === 204 || out === undefined) return { status: route.ok.status };
+  // The change (if any) is committed: an answer that strays from its declared shape is logged, not refused.
+  const shaped = route.ok.schema?.safeParse(out);
+  if (shaped && !shaped.success)
+    deps.log?.warn({ route: `${route.method} ${route.path}`, issue: shaped.error.issues[0]?.message }, 'API answer does not match its schema');
+  return { status: route.ok.status, json: shaped?.success ? shaped.data : out };
+}
+
+/** Sends what runRoute answered. */
+export function sendAnswer(res: ServerResponse, answer: Awaited<ReturnType<typeof runRoute>>) {
+  if ('problem' in answer) return sendProblem(res, answer.problem);
+  if (answer.json === undefined) return void res.writeHead(answer.status).end();
+  sendJson(res, answer.status, answer.json);
+}
+
+/** Mounts the route on express's router (runRoute, on what express parsed). */
+export function mount(router: Router, route: AnyRoute, deps: RouteDeps) {
   router[route.method](route.path, async (req, res, next) => {
     try {
-      const actor = res.locals.actor as Actor;
-      const params = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
-      if (!params.success) return sendProblem(res, inputProblem('path', params.error));
-      const query = route.query ? route.query.safeParse(req.query) : { success: true as const, data: {} };
-      if (!query.success) return sendProblem(res, inputProblem('query', query.error));
       const sent = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-      if (route.body && sent && !req.is(['application/json', 'application/*+json']))
-        return sendProblem(res, problem(415, 'unsupported_media_type', 'Send the body as JSON, with Content-Type: application/json.'));
-      const body = route.body ? route.body.safeParse(req.body ?? {}) : { success: true as const, data: undefined };
-      if (!body.success) return sendProblem(res, inputProblem('body', body.error));
-      const out = await route.handle({
-        actor,
-        domain: deps.domain,
-        params: params.data,
-        query: query.data,
-        body: body.data,
-        req,
-        res,
-        publicUrl: deps.publicUrl,
-        kickOutbox: deps.kickOutbox ?? (() => {}),
-      });
-      if (route.ok.status === 204 || out === undefined) return void res.status(route.ok.status).end();
-      // The change (if any) is committed: an answer that strays from its declared shape is logged, not refused.
-      const shaped = route.ok.schema?.safeParse(out);
-      if (shaped && !shaped.success)
-        deps.log?.warn({ route: `${route.method} ${route.path}`, issue: shaped.error.issues[0]?.message }, 'API answer does not match its schema');
-      res.status(route.ok.status).json(shaped?.success ? shaped.data : out);
+      const json = Boolean(req.is(['application/json', 'application/*+json']));
+      sendAnswer(res, await runRoute(route, deps, { actor: res.locals.actor as Actor, params: req.params, query: req.query, body: req.body, sent, json }));
     } catch (err) {
       next(err);
     }

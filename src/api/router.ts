@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { isDatabaseUnavailable, isDomainError } from '../domain/errors.js';
 import type { Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { API_BASE, openApiDocument } from './openapi.js';
 import { basePathOf } from '../shared/url.js';
-import { problem, problemStatus, sendProblem } from './problem.js';
+import { problem, sendError, sendProblem } from './problem.js';
+import { createGate, type Gate, type GateLimits } from './gate.js';
+import { directAuthorize, type DirectRoute } from './direct.js';
 import { mount, type AnyRoute } from './route.js';
 import { getMember, listMembers } from './routes/members.js';
 import { authorizeInOrg, getOrg } from './routes/orgs.js';
@@ -33,7 +33,7 @@ export type ApiDeps = {
   version: string;
   kickOutbox?: (() => void) | undefined;
   /** Requests per minute per key (0: no limit); failed key checks per minute per address. */
-  limits: { perKeyPerMinute: number; authFailuresPerMinute: number };
+  limits: GateLimits;
 };
 
 /** Every route of /api/v1: what is mounted is what the document describes. */
@@ -59,52 +59,26 @@ export const apiRoutes: AnyRoute[] = [
   userOrgs,
 ];
 
-/** `Authorization: Bearer <key>`: the key's actor on res.locals, or 401 (429 for an address guessing keys). */
-function authenticate(deps: ApiDeps) {
-  const failures =
-    deps.limits.authFailuresPerMinute > 0
-      ? new RateLimiterMemory({ points: deps.limits.authFailuresPerMinute, duration: 60, blockDuration: 300, keyPrefix: 'api-auth' })
-      : undefined;
-  const perKey = deps.limits.perKeyPerMinute > 0 ? new RateLimiterMemory({ points: deps.limits.perKeyPerMinute, duration: 60, keyPrefix: 'api' }) : undefined;
-  const tooMany = (res: Response, ms: number) => {
-    res.set('Retry-After', String(Math.max(1, Math.ceil(ms / 1000))));
-    sendProblem(res, problem(429, 'rate_limited', 'Too many requests. Wait as long as Retry-After says, then try again.'));
-  };
+/** The gate as express middleware: the key's actor on res.locals, or the gate's problem. */
+function authenticate(gate: Gate) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    // An address blocked for guessing is answered before any key is looked up.
-    const blocked = failures ? await failures.get(req.ip ?? 'unknown') : null;
-    if (blocked && blocked.consumedPoints > deps.limits.authFailuresPerMinute) return tooMany(res, blocked.msBeforeNext);
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    const actor = m ? await deps.domain.apiKeys.authenticate(m[1]!) : undefined;
-    if (!actor) {
-      const wait = await waitMs(failures, req.ip ?? 'unknown');
-      if (wait !== undefined) return tooMany(res, wait);
-      return sendProblem(
-        res,
-        problem(401, 'api_unauthorized', m ? 'That API key is wrong, expired or revoked.' : 'Send an API key: Authorization: Bearer <key>.'),
-      );
+    const verdict = await gate(req.ip ?? 'unknown', req.get('authorization'));
+    if ('actor' in verdict) {
+      res.locals.actor = verdict.actor;
+      return next();
     }
-    const wait = await waitMs(perKey, actor.keyId);
-    if (wait !== undefined) return tooMany(res, wait);
-    res.locals.actor = actor;
-    next();
+    if (verdict.retryAfter) res.setHeader('Retry-After', verdict.retryAfter);
+    sendProblem(res, verdict.problem);
   };
-}
-
-/** Counts one request for the key: undefined when it may go on, else how long to wait (ms). */
-async function waitMs(limiter: RateLimiterMemory | undefined, key: string): Promise<number | undefined> {
-  if (!limiter) return undefined;
-  try {
-    await limiter.consume(key);
-    return undefined;
-  } catch (r) {
-    if (r instanceof RateLimiterRes) return r.msBeforeNext;
-    throw r;
-  }
 }
 
 /** /api/v1 (JSON, bearer keys, problem+json errors), /api/v1/openapi.json and the reference page /api/docs. */
-export function createApiRouter(deps: ApiDeps): Router {
+export function createApi(deps: ApiDeps): { router: Router; direct: DirectRoute } {
+  const gate = createGate(deps.domain, deps.limits);
+  return { router: createApiRouter(deps, gate), direct: directAuthorize(deps, gate) };
+}
+
+function createApiRouter(deps: ApiDeps, gate: Gate): Router {
   const router = express.Router();
   const document = openApiDocument(apiRoutes, { publicUrl: deps.publicUrl, version: deps.version });
   router.get(`${API_BASE}/openapi.json`, (_req, res) => void res.json(document));
@@ -112,23 +86,11 @@ export function createApiRouter(deps: ApiDeps): Router {
 
   const api = express.Router();
   // The key first: a caller without one is told so (401), whatever its body.
-  api.use(authenticate(deps));
+  api.use(authenticate(gate));
   api.use(express.json({ limit: '100kb', strict: true, type: ['application/json', 'application/*+json'] }));
   for (const route of apiRoutes) mount(api, route, deps);
   api.use((req, res) => sendProblem(res, problem(404, 'not_found', `No API route is ${req.method} ${req.path.slice(0, 100)}.`)));
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (isDomainError(err)) return sendProblem(res, problem(problemStatus[err.code], err.code, err.message, err.field));
-    const status = Number((err as { status?: number })?.status);
-    if (status === 413) return sendProblem(res, problem(413, 'payload_too_large', 'The body is over 100 kB. Send less at a time (e.g. invites in batches).'));
-    if (status >= 400 && status < 500)
-      return sendProblem(res, problem(status, 'invalid_request', 'The request could not be read: send JSON (Content-Type: application/json), at most 100 kB.'));
-    if (isDatabaseUnavailable(err)) {
-      res.set('Retry-After', '30');
-      return sendProblem(res, problem(503, 'unavailable', 'Roster is briefly unavailable. Try again in a minute.'));
-    }
-    deps.log.error({ err }, 'API request failed');
-    sendProblem(res, problem(500, 'internal', 'Something went wrong on our side. Nothing was changed.'));
-  });
+  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err, deps.log));
   router.use(API_BASE, api);
   return router;
 }

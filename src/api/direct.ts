@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Gate } from './gate.js';
+import { API_BASE } from './openapi.js';
+import { bodyTooLarge, bodyUnreadable, sendError, sendProblem, type Problem } from './problem.js';
+import { runRoute, sendAnswer, type RouteDeps } from './route.js';
+import { authorizeInOrg } from './routes/orgs.js';
+
+/**
+ * The authorize call without express: the one request a product makes on every one of its own, so it is
+ * read straight off Node's request (express's router and send allocate about half of what an authorize
+ * costs, and that garbage set the p99; bench/RESULTS.md). It is the same route as the routed path: the
+ * same gate (limits shared), the same runRoute (validation, handler, answer shape), the same writers.
+ * Only the common request takes this path — `POST /api/v1/orgs/{org}/authorize` with a JSON body,
+ * uncompressed; anything else (another media type, gzip, a trailing slash) goes to express, which answers
+ * it the same way it always has.
+ */
+export type DirectRoute = {
+  /** The org named in the path when this request is for the direct path, else undefined. */
+  match: (req: IncomingMessage) => string | undefined;
+  /** Answers it (never throws; a failure is answered like express's error handler would). */
+  serve: (req: IncomingMessage, res: ServerResponse, org: string, ip: string) => Promise<void>;
+};
+
+const PATH = new RegExp(`^${API_BASE}/orgs/([^/?#]+)/authorize(?:\\?.*)?$`);
+const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+/** express.json's limit, '100kb'. */
+const LIMIT = 100 * 1024;
+
+export function directAuthorize(deps: RouteDeps & { log: NonNullable<RouteDeps['log']> }, gate: Gate): DirectRoute {
+  const match = (req: IncomingMessage) => {
+    if (req.method !== 'POST') return undefined;
+    const m = PATH.exec(req.url ?? '');
+    const type = req.headers['content-type'];
+    const encoding = req.headers['content-encoding'];
+    if (!m || type === undefined || !JSON_TYPE.test(type) || (encoding !== undefined && encoding.toLowerCase() !== 'identity')) return undefined;
+    try {
+      return decodeURIComponent(m[1]!);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, org: string, ip: string) => {
+    try {
+      // The key first, as on every API path: a caller without one is told so (401), whatever its body.
+      const verdict = await gate(ip, req.headers.authorization);
+      if (!('actor' in verdict)) {
+        if (verdict.retryAfter) res.setHeader('Retry-After', verdict.retryAfter);
+        return sendProblem(res, verdict.problem);
+      }
+      const text = await readBody(req);
+      if (text === undefined) return; // the caller went away
+      if (typeof text !== 'string') {
+        // The rest of an over-long body is not read: the connection ends with the answer.
+        res.setHeader('Connection', 'close');
+        return sendProblem(res, text);
+      }
+      const body = parseStrict(text);
+      if (body instanceof Error) return sendProblem(res, bodyUnreadable());
+      const sent = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+      sendAnswer(res, await runRoute(authorizeInOrg, deps, { actor: verdict.actor, params: { org }, query: {}, body, sent, json: true }));
+    } catch (err) {
+      sendError(res, err, deps.log);
+    }
+  };
+
+  return { match, serve };
+}
+
+/** The body as text; a problem when it is over the limit; undefined when the request broke off. */
+function readBody(req: IncomingMessage): Promise<string | Problem | undefined> {
+  if (Number(req.headers['content-length']) > LIMIT) return Promise.resolve(bodyTooLarge());
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= LIMIT) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.pause();
+      resolve(bodyTooLarge());
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    req.once('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * JSON as express.json (strict) reads it: an empty body is {}, and only an object or an array is a body
+ * (body-parser's first-character check); anything else is an Error.
+ */
+function parseStrict(text: string): unknown {
+  const first = /^[ \t\n\r]*([\s\S])/.exec(text)?.[1];
+  if (first === undefined) return {};
+  if (first !== '{' && first !== '[') return new Error('not an object or array');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    return err as Error;
+  }
+}
