@@ -287,6 +287,6 @@ function requestListener(app: Express, direct?: DirectRoute, metrics?: Metrics) 
     if (org === undefined) return void app(req, res);
     metrics?.track('api', res);
     const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
-    void direct!.serve(req, res, org, proxyaddr(req, trust));
+    void direct!.serve(req, res, org, proxyaddr(req, trust) ?? 'unknown');
   };
 }

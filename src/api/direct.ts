@@ -22,7 +22,9 @@ export type DirectRoute = {
 };
 
 const PATH = new RegExp(`^${API_BASE}/orgs/([^/?#]+)/authorize(?:\\?.*)?$`);
-const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*"?utf-8"?[ \t]*)?$/i;
+/** Decodes as body-parser does (iconv-lite's utf-8): invalid bytes become U+FFFD, a leading BOM is dropped. */
+const utf8 = new TextDecoder();
 /** express.json's limit, '100kb'. */
 const LIMIT = 100 * 1024;
 
@@ -50,11 +52,7 @@ export function directAuthorize(deps: RouteDeps & { log: NonNullable<RouteDeps['
       }
       const text = await readBody(req);
       if (text === undefined) return; // the caller went away
-      if (typeof text !== 'string') {
-        // The rest of an over-long body is not read: the connection ends with the answer.
-        res.setHeader('Connection', 'close');
-        return sendProblem(res, text);
-      }
+      if (typeof text !== 'string') return sendProblem(res, text);
       const body = parseStrict(text);
       if (body instanceof Error) return sendProblem(res, bodyUnreadable());
       const sent = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
@@ -67,22 +65,28 @@ export function directAuthorize(deps: RouteDeps & { log: NonNullable<RouteDeps['
   return { match, serve };
 }
 
-/** The body as text; a problem when it is over the limit; undefined when the request broke off. */
+/** The body as text (UTF-8, a BOM dropped, as body-parser reads it); a problem when it is over the limit; undefined when the request broke off. */
 function readBody(req: IncomingMessage): Promise<string | Problem | undefined> {
-  if (Number(req.headers['content-length']) > LIMIT) return Promise.resolve(bodyTooLarge());
+  if (req.destroyed) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // As body-parser: an over-long body is read off to its end (and thrown away) before the 413, so the
+    // connection stays usable and a client that writes its whole body before reading is not reset.
+    let over = Number(req.headers['content-length']) > LIMIT;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= LIMIT) return void chunks.push(chunk);
+      over = true;
+      chunks.length = 0;
       req.off('data', onData);
-      req.pause();
-      resolve(bodyTooLarge());
+      req.resume();
     };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    if (over) req.resume();
+    else req.on('data', onData);
+    req.once('end', () => resolve(over ? bodyTooLarge() : utf8.decode(Buffer.concat(chunks, size))));
     req.once('error', () => resolve(undefined));
+    req.once('close', () => resolve(undefined));
   });
 }
 

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { accountActor, systemActor } from '../../src/domain/context.js';
@@ -93,6 +94,52 @@ describe('authorize, direct and routed paths', () => {
     });
     expect(status).toBe(413);
     expect((await post(url, key, JSON.stringify({ user: { email: 'a@b.test' }, permission: 'org:view' }))).status).toBe(200);
+  });
+
+  it('a 5 MB body written in full before reading is answered 413 (not reset), and the same connection answers next', async () => {
+    const { key, email, url } = await orgWithKey();
+    const target = new URL(url);
+    const ok = JSON.stringify({ user: { email }, permission: 'org:view' });
+    const head = (length: number) =>
+      `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x20);
+    const answers = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(target.port), target.hostname);
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+        if ((text.match(/HTTP\/1\.1 /g) ?? []).length >= 2 && text.endsWith('}')) {
+          socket.end();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      socket.write(head(big.length));
+      socket.write(big);
+      socket.write(head(Buffer.byteLength(ok)) + ok);
+    });
+    expect([...answers.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1])).toEqual(['413', '200']);
+    expect(answers).toContain('payload_too_large');
+  });
+
+  it('a body that starts with a UTF-8 byte-order mark is read as express reads it (the mark dropped)', async () => {
+    const { key, email, url } = await orgWithKey();
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ user: { email }, permission: 'resources:use' }))]);
+    const direct = await post(url, key, body);
+    const routed = await post(`${url}/`, key, body);
+    expect(direct.status).toBe(200);
+    expect(JSON.parse(direct.text)).toEqual(JSON.parse(routed.text));
+    expect(JSON.parse(direct.text)).toMatchObject({ allowed: true });
+  });
+
+  it('Content-Type parameters are read as express reads them', async () => {
+    const { key, email, url } = await orgWithKey();
+    const text = JSON.stringify({ user: { email }, permission: 'org:view' });
+    for (const type of ['APPLICATION/JSON;CHARSET=UTF-8', 'application/json ; charset="utf-8"', 'application/json\u00a0']) {
+      const direct = await post(url, key, text, { 'content-type': type });
+      const routed = await post(`${url}/`, key, text, { 'content-type': type });
+      expect(direct.status, type).toBe(routed.status);
+    }
   });
 
   it('a charset other than UTF-8 goes to express and is refused as it always was; a JSON string body is 400', async () => {
