@@ -282,11 +282,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
  * (its compiled `trust proxy`), so limits per address are the same on both paths.
  */
 function requestListener(app: Express, direct?: DirectRoute, metrics?: Metrics) {
+  const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
   return (req: IncomingMessage, res: ServerResponse) => {
     const org = direct?.match(req);
     if (org === undefined) return void app(req, res);
     metrics?.track('api', res);
-    const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
     void direct!.serve(req, res, org, proxyaddr(req, trust) ?? 'unknown');
   };
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gate } from './gate.js';
 import { API_BASE } from './openapi.js';
-import { bodyTooLarge, bodyUnreadable, sendError, sendProblem, type Problem } from './problem.js';
-import { runRoute, sendAnswer, type RouteDeps } from './route.js';
+import { bodyTooLarge, bodyUnreadable, sendError, sendProblem, sendRefusal, type Problem } from './problem.js';
+import { bodySent, runRoute, sendAnswer, type RouteDeps } from './route.js';
 import { authorizeInOrg } from './routes/orgs.js';
 
 /**
@@ -46,17 +46,13 @@ export function directAuthorize(deps: RouteDeps & { log: NonNullable<RouteDeps['
     try {
       // The key first, as on every API path: a caller without one is told so (401), whatever its body.
       const verdict = await gate(ip, req.headers.authorization);
-      if (!('actor' in verdict)) {
-        if (verdict.retryAfter) res.setHeader('Retry-After', verdict.retryAfter);
-        return sendProblem(res, verdict.problem);
-      }
+      if (!('actor' in verdict)) return sendRefusal(res, verdict);
       const text = await readBody(req);
       if (text === undefined) return; // the caller went away
       if (typeof text !== 'string') return sendProblem(res, text);
       const body = parseStrict(text);
       if (body instanceof Error) return sendProblem(res, bodyUnreadable());
-      const sent = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-      sendAnswer(res, await runRoute(authorizeInOrg, deps, { actor: verdict.actor, params: { org }, query: {}, body, sent, json: true }));
+      sendAnswer(res, await runRoute(authorizeInOrg, deps, { actor: verdict.actor, params: { org }, query: {}, body, sent: bodySent(req), json: true }));
     } catch (err) {
       sendError(res, err, deps.log);
     }

@@ -118,19 +118,23 @@ export const bodyUnreadable = (status = 400) =>
  * What a request that threw is answered: a domain refusal as its problem, an unreadable body as 4xx, the
  * database being away as 503 (retry in 30 s); anything else is logged and is a 500 that says nothing changed.
  */
-export function problemOf(err: unknown, log: Logger): { problem: Problem; retryAfter?: string } {
+export function problemOf(err: unknown, log: Logger): Refusal {
   if (isDomainError(err)) return { problem: problem(problemStatus[err.code], err.code, err.message, err.field) };
   const status = Number((err as { status?: number })?.status);
   if (status === 413) return { problem: bodyTooLarge() };
   if (status >= 400 && status < 500) return { problem: bodyUnreadable(status) };
-  if (isDatabaseUnavailable(err)) return { problem: problem(503, 'unavailable', 'Roster is briefly unavailable. Try again in a minute.'), retryAfter: '30' };
+  if (isDatabaseUnavailable(err)) return { problem: problem(503, 'unavailable', 'Roster is briefly unavailable. Try again in a minute.'), retryAfter: 30 };
   log.error({ err }, 'API request failed');
   return { problem: problem(500, 'internal', 'Something went wrong on our side. Nothing was changed.') };
 }
 
-/** problemOf, sent. */
-export function sendError(res: ServerResponse, err: unknown, log: Logger) {
-  const { problem: p, retryAfter } = problemOf(err, log);
-  if (retryAfter && !res.headersSent) res.setHeader('Retry-After', retryAfter);
-  sendProblem(res, p);
+/** A refusal: its problem, and for 429 and 503 the seconds to say in Retry-After. */
+export type Refusal = { problem: Problem; retryAfter?: number };
+
+export function sendRefusal(res: ServerResponse, r: Refusal) {
+  if (r.retryAfter !== undefined && !res.headersSent) res.setHeader('Retry-After', String(r.retryAfter));
+  sendProblem(res, r.problem);
 }
+
+/** problemOf, sent. */
+export const sendError = (res: ServerResponse, err: unknown, log: Logger) => sendRefusal(res, problemOf(err, log));

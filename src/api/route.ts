@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Actor } from '../domain/context.js';
 import type { Domain } from '../domain/index.js';
 import { problem, sendJson, sendProblem, type Problem } from './problem.js';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 
 /**
@@ -105,6 +105,9 @@ export async function runRoute(route: AnyRoute, deps: RouteDeps, r: RouteRequest
   return { status: route.ok.status, json: shaped?.success ? shaped.data : out };
 }
 
+/** Whether the request carries a body (chunked, or a Content-Length other than 0). */
+export const bodySent = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+
 /** Sends what runRoute answered. */
 export function sendAnswer(res: ServerResponse, answer: Awaited<ReturnType<typeof runRoute>>) {
   if ('problem' in answer) return sendProblem(res, answer.problem);
@@ -116,9 +119,11 @@ export function sendAnswer(res: ServerResponse, answer: Awaited<ReturnType<typeo
 export function mount(router: Router, route: AnyRoute, deps: RouteDeps) {
   router[route.method](route.path, async (req, res, next) => {
     try {
-      const sent = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
       const json = Boolean(req.is(['application/json', 'application/*+json']));
-      sendAnswer(res, await runRoute(route, deps, { actor: res.locals.actor as Actor, params: req.params, query: req.query, body: req.body, sent, json }));
+      sendAnswer(
+        res,
+        await runRoute(route, deps, { actor: res.locals.actor as Actor, params: req.params, query: req.query, body: req.body, sent: bodySent(req), json }),
+      );
     } catch (err) {
       next(err);
     }

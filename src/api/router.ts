@@ -5,7 +5,7 @@ import type { Domain } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { API_BASE, openApiDocument } from './openapi.js';
 import { basePathOf } from '../shared/url.js';
-import { problem, sendError, sendProblem } from './problem.js';
+import { problem, sendError, sendProblem, sendRefusal } from './problem.js';
 import { createGate, type Gate, type GateLimits } from './gate.js';
 import { directAuthorize, type DirectRoute } from './direct.js';
 import { mount, type AnyRoute } from './route.js';
@@ -63,12 +63,9 @@ export const apiRoutes: AnyRoute[] = [
 function authenticate(gate: Gate) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const verdict = await gate(req.ip ?? 'unknown', req.get('authorization'));
-    if ('actor' in verdict) {
-      res.locals.actor = verdict.actor;
-      return next();
-    }
-    if (verdict.retryAfter) res.setHeader('Retry-After', verdict.retryAfter);
-    sendProblem(res, verdict.problem);
+    if (!('actor' in verdict)) return sendRefusal(res, verdict);
+    res.locals.actor = verdict.actor;
+    next();
   };
 }
 

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { secondsToWait } from '../shared/rate-limit.js';
 
 /**
  * SCIM's abuse limits, per process (rate-limiter-flexible in memory: no database round trip per
@@ -12,8 +13,6 @@ export type ScimLimitSettings = {
 };
 
 const AUTH_BLOCK_SECONDS = 5 * 60;
-
-const retryAfter = (r: RateLimiterRes) => Math.max(1, Math.ceil(r.msBeforeNext / 1000));
 
 /**
  * Answers, in seconds to wait, whether a request must be refused with 429 — or undefined to serve it.
@@ -31,20 +30,8 @@ export function createScimLimits(settings: ScimLimitSettings) {
   return {
     settings,
     /** A request with a valid token: its token's budget. */
-    tokenUsed: (tokenId: string) => waitFor(perToken, tokenId),
+    tokenUsed: (tokenId: string) => secondsToWait(perToken, tokenId),
     /** A request whose token did not authenticate: counted against its address at once. */
-    tokenRefused: (address: string) => waitFor(failures, address),
+    tokenRefused: (address: string) => secondsToWait(failures, address),
   };
-}
-
-/** Counts one request for the key: undefined when it may go on, else the seconds to wait. */
-async function waitFor(limiter: RateLimiterMemory | undefined, key: string): Promise<number | undefined> {
-  if (!limiter) return undefined;
-  try {
-    await limiter.consume(key);
-    return undefined;
-  } catch (r) {
-    if (r instanceof RateLimiterRes) return retryAfter(r);
-    throw r;
-  }
 }

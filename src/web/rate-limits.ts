@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { secondsToWait } from '../shared/rate-limit.js';
 
 /**
  * The invite page's limit per process (rate-limiter-flexible, in memory: no database round trip per
@@ -13,19 +14,13 @@ export type RateLimitSettings = {
 
 type Refuse = (res: Response, retryAfterSeconds: number) => void;
 
-const retryAfter = (r: RateLimiterRes) => Math.max(1, Math.ceil(r.msBeforeNext / 1000));
-
 /** In front of /invites: a budget per address, answered with a plain page. */
 export function invitePageRateLimit(settings: RateLimitSettings, refuse: Refuse): RequestHandler {
   if (settings.invitePagePerMinute <= 0) return (_req, _res, next) => next();
   const limiter = new RateLimiterMemory({ points: settings.invitePagePerMinute, duration: 60, keyPrefix: 'invites' });
   return async (req, res, next) => {
-    try {
-      await limiter.consume(req.ip ?? 'unknown');
-    } catch (r) {
-      if (!(r instanceof RateLimiterRes)) throw r;
-      return refuse(res, retryAfter(r));
-    }
+    const wait = await secondsToWait(limiter, req.ip ?? 'unknown');
+    if (wait !== undefined) return refuse(res, wait);
     next();
   };
 }
