@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as schema from './schema.js';
+import { pipelinedPool } from './pipeline.js';
 
 export type Db = NodePgDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -10,14 +11,15 @@ export type Executor = Db | Tx;
 export type Database = { db: Db; pool: pg.Pool; close: () => Promise<void> };
 
 export function connect(url: string, poolSize = 10): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
+  // Pipeline mode: a transaction's statements can go out together (pipeline.ts); one at a time, nothing changes.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000, pipeline: true });
   // A client losing its server must not crash the process: the pool reports idle clients' errors,
   // and a checked-out client (e.g. mid-transaction) emits its own, which the next query then reports.
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  const db = drizzle(pool, { schema });
+  const db = drizzle(pipelinedPool(pool), { schema });
   return { db, pool, close: () => pool.end() };
 }
 

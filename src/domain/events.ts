@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import type { Role } from './roles/catalogue.js';
 import type { Actor, Db, Executor, Tx } from './context.js';
 import { channelsFor, type Notification, type NotificationKind } from './notifications.js';
+import { writeWithNext } from '../db/pipeline.js';
 
 /**
  * The domain's events: every change a domain function makes emits one (or several) here, inside the
@@ -231,8 +232,8 @@ export async function emit(tx: Executor, actor: Actor, event: DomainEvent, at: D
 }
 
 /**
- * Inserts the events, all in one statement (one round trip: the events travel as one JSON parameter
- * and keep their order). They are numbered in their orgs' sequences after commit (event-numbers.ts), so
+ * Inserts the events, all in one statement (the events travel as one JSON parameter and keep their
+ * order), sent with the transaction's COMMIT. They are numbered in their orgs' sequences after commit (event-numbers.ts), so
  * writing them locks nothing org-wide.
  */
 async function write(tx: Executor, rows: EventRow[]): Promise<void> {
@@ -249,11 +250,15 @@ async function write(tx: Executor, rows: EventRow[]): Promise<void> {
     before: r.before,
     after: r.after,
   }));
-  await tx.execute(sql`
+  // Nothing reads this statement's answer: in a transaction it goes out with the COMMIT (or the next statement).
+  await writeWithNext(
+    tx,
+    sql`
     insert into audit_events (at, org_id, actor_type, actor_id, actor_label, via, action, target_type, target_id, before, after)
     select ev.at, ev.org_id, ev.actor_type, ev.actor_id, ev.actor_label, ev.via, ev.action, ev.target_type, ev.target_id, ev.before, ev.after
     from jsonb_populate_recordset(null::audit_events, ${JSON.stringify(events)}::jsonb) with ordinality as ev
-    order by ev.ordinality`);
+    order by ev.ordinality`,
+  );
 }
 
 /**
@@ -303,10 +308,14 @@ async function writeNotifications(tx: Executor, ...items: Notification[]): Promi
     })),
   );
   if (!rows.length) return;
-  await tx
-    .insert(notifications)
-    .values(rows)
-    .onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] });
+  // The outbox row goes out with the transaction's next statement; ON CONFLICT means it cannot be refused.
+  await writeWithNext(
+    tx,
+    tx
+      .insert(notifications)
+      .values(rows)
+      .onConflictDoNothing({ target: [notifications.dedupeKey, notifications.channel] }),
+  );
 }
 
 function viaOf(actor: Actor): string {

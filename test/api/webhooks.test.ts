@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountActor, systemActor } from '../../src/domain/context.js';
 import { RETRY_DELAYS_MS } from '../../src/domain/webhooks/index.js';
+import { NUMBERING_LOCK, numberEvents } from '../../src/domain/event-numbers.js';
 import { createWebhookSender, type WebhookSender } from '../../src/delivery/webhook-http.js';
 import { deliverDueWebhooks } from '../../src/jobs/deliver-webhooks.js';
 import { renderEmail } from '../../src/delivery/email-templates.js';
@@ -128,6 +129,29 @@ describe('webhook deliveries', () => {
     const before = receiver.at(a.path).length;
     await deliver();
     expect(receiver.at(a.path)).toHaveLength(before);
+  });
+
+  it('a new endpoint gets no event from before its creation, however late those events are numbered', async () => {
+    const { domain, db } = harness();
+    const tag = uniq();
+    const owner = await domain.accounts.findOrCreateByEmail(`owner.${tag}@hooks.test`, 'Owner');
+    const ownerActor = accountActor(owner.id, 'slack');
+    const org = await domain.orgs.create(ownerActor, { name: `Hooks ${tag}` });
+    await numberEvents(db.db);
+    // Numbering waits (as when the committing process is slow to number): a rename commits, then the endpoint is made.
+    const numbering = await db.pool.connect();
+    try {
+      await numbering.query('begin');
+      await numbering.query('select pg_advisory_xact_lock($1)', [NUMBERING_LOCK]);
+      await domain.orgs.rename(ownerActor, org.id, `Renamed before the endpoint ${tag}`);
+      const path = `/hooks/${tag}`;
+      await domain.webhooks.create(ownerActor, org.id, { url: receiver.url(path) });
+      await numbering.query('commit');
+      await deliver();
+      expect(payloads(path).map((p) => p.type)).toEqual(['webhook.created']);
+    } finally {
+      numbering.release();
+    }
   });
 
   it('a failing receiver gets the event again with the same webhook-id, and later events wait behind it (order per endpoint)', async () => {
