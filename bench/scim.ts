@@ -9,7 +9,16 @@ import type autocannon from 'autocannon';
 import { freePort } from '../src/db/embedded.js';
 import { cannon as cannonFor, scimCreateUsers, scimFilterUsers, scimHeaders, scimPatchActive } from './lib/load.js';
 import { pgWriteCeiling, postmasterPid, scimBenchSetup, seedScimUsers } from './lib/postgres.js';
-import { ROOT as root, cpuSeconds as cpuOf, machineBusySeconds, spawnRoster, stopChild, treeCpuSeconds, waitForHealth } from './lib/roster.js';
+import {
+  ROOT as root,
+  cpuSeconds as cpuOf,
+  machineBusySeconds,
+  spawnRoster,
+  stopChild,
+  systemCpuSeconds,
+  treeCpuSeconds,
+  waitForHealth,
+} from './lib/roster.js';
 
 const what = process.argv[2] ?? 'both';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -17,11 +26,13 @@ const SEED = Number(process.env.SEED ?? 10_000);
 
 const cannon = (opts: autocannon.Options) => cannonFor(DURATION, opts);
 let cpuMark = 0;
+let sysMark = 0;
 let pgMark = 0;
 let machineMark = 0;
 /** Where the CPU goes from here on: Roster, PostgreSQL (every backend), the whole machine (the load generator too). */
 const mark = () => {
   cpuMark = cpuOf(child.pid!);
+  sysMark = systemCpuSeconds(child.pid!);
   pgMark = treeCpuSeconds(pgPid);
   machineMark = machineBusySeconds();
 };
@@ -29,7 +40,7 @@ const show = (name: string, r: autocannon.Result) => {
   const per = (seconds: number) => ((1000 * seconds) / r.requests.total).toFixed(2);
   const cpu = cpuOf(child.pid!) - cpuMark;
   console.log(
-    `${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors} · CPU ms/request: Roster ${per(cpu)}, PostgreSQL ${per(treeCpuSeconds(pgPid) - pgMark)}, machine ${per(machineBusySeconds() - machineMark)}`,
+    `${name}: ${Math.round(r.requests.average)}/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non2xx ${r.non2xx} errors ${r.errors} · CPU ms/request: Roster ${per(cpu)} (${per(systemCpuSeconds(child.pid!) - sysMark)} in the kernel), PostgreSQL ${per(treeCpuSeconds(pgPid) - pgMark)}, machine ${per(machineBusySeconds() - machineMark)}`,
   );
 };
 

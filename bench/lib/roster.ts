@@ -104,6 +104,12 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** The process's CPU seconds in the kernel (system calls: socket reads and writes, mostly). */
+export function systemCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / 100;
+}
+
 /** CPU seconds of a process tree: the process, its living children, and the children it has reaped. */
 export function treeCpuSeconds(pid: number): number {
   const fields = (p: number | string) => {

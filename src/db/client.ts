@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import * as schema from './schema.js';
 import { pipelinedPool } from './pipeline.js';
 
-export type Db = NodePgDatabase<typeof schema>;
+/** No relational schema: nothing uses db.query, and a schema makes drizzle build a query helper per table for every transaction. */
+export type Db = NodePgDatabase;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** Anything queries can run on: the pool-backed database or an open transaction. */
 export type Executor = Db | Tx;
@@ -19,7 +19,7 @@ export function connect(url: string, poolSize = 10): Database {
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  const db = drizzle(pipelinedPool(pool), { schema });
+  const db = drizzle(pipelinedPool(pool));
   return { db, pool, close: () => pool.end() };
 }
 
