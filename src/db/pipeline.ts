@@ -26,6 +26,7 @@ export class TransactionClient {
   private held: Statement[] = [];
   /** BEGIN is held, so nothing of the transaction has reached the server yet. */
   private nothingSent = false;
+  private corked = false;
 
   constructor(private readonly client: pg.PoolClient) {}
 
@@ -54,6 +55,22 @@ export class TransactionClient {
     this.held.push(statement);
   }
 
+  /**
+   * Statements sent in the same tick (one after another without waiting, or from the continuations of
+   * one answer) leave in one socket write: the socket is corked until the current microtasks have run.
+   */
+  private corkForThisTick() {
+    if (this.corked) return;
+    const stream = (this.client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+    if (!stream?.cork || !stream.uncork) return;
+    this.corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      stream.uncork!();
+    });
+  }
+
   release(err?: Error | boolean): void {
     this.held = [];
     this.nothingSent = false;
@@ -68,16 +85,11 @@ export class TransactionClient {
   private async send(config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
     const held = this.held;
     this.held = [];
+    this.corkForThisTick();
     if (!held.length) return this.client.query(withPreparedName(config), values);
-    const stream = (this.client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
     const sent: Promise<pg.QueryResult>[] = [];
-    stream?.cork?.();
-    try {
-      for (const h of held) sent.push(this.client.query(withPreparedName(h.text), h.values));
-      sent.push(this.client.query(withPreparedName(config), values));
-    } finally {
-      stream?.uncork?.();
-    }
+    for (const h of held) sent.push(this.client.query(withPreparedName(h.text), h.values));
+    sent.push(this.client.query(withPreparedName(config), values));
     const settled = await Promise.allSettled(sent);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -98,6 +98,8 @@ describe('numbering and webhook endpoints changing at the same time', () => {
     });
     const { org, owner } = await w.org('Seq Hooks');
     const made = await domain.webhooks.create(owner.actor, org.id, { url: 'https://example.com/hook' });
+    // Both domains' background steps (due a moment after those commits) are done: none numbers the event below.
+    await Promise.all([domain.feed.idle(), w.domain.feed.idle()]);
     await numberEvents(w.db.db);
     // An event written straight through withEvents (no background numbering), then the endpoint's
     // deletion held open in another connection while the numbering step runs.

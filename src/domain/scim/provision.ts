@@ -16,8 +16,17 @@ function idpLabel(actor: Actor): string {
  * org's SCIM user; a new account takes that name only from a trusted IdP (one of the org's verified
  * domains: README, Domains and trust).
  */
-export async function accountFor(tx: Tx, actor: Actor, orgId: string, email: string, idpName: string | undefined, now: Date) {
-  const trusted = await isOnVerifiedDomain(tx, orgId, email);
+export async function accountFor(
+  tx: Tx,
+  actor: Actor,
+  orgId: string,
+  email: string,
+  idpName: string | undefined,
+  now: Date,
+  /** Whether the email is on one of the org's verified domains, if the caller has asked already. */
+  onVerifiedDomain?: boolean,
+) {
+  const trusted = onVerifiedDomain ?? (await isOnVerifiedDomain(tx, orgId, email));
   const { account, created } = await findOrCreateAccountByEmail(tx, { email, displayName: trusted ? idpName : undefined }, actor, now);
   return { account, created, trusted, email };
 }

@@ -59,8 +59,8 @@ export function createUserWrites(deps: Deps) {
     let decided: Decided | undefined;
     try {
       const view = await db.transaction(async (tx) => {
-        const org = await lockOrgForScim(tx, orgId);
-        const before = await findUser(tx, orgId, id, true);
+        // The org's lock and the user's row lock travel together (in this order: every SCIM write locks the org first).
+        const [org, before] = await Promise.all([lockOrgForScim(tx, orgId), findUser(tx, orgId, id, true)]);
         decided = await decide(w.next, before);
         return commit(tx, w.actor, org, before, decided);
       });
@@ -78,8 +78,8 @@ export function createUserWrites(deps: Deps) {
     let outcomes: ({ view: ScimUserView } | { err: unknown })[];
     try {
       outcomes = await db.transaction(async (tx) => {
-        const org = await lockOrgForScim(tx, orgId);
-        let before: ScimUserRow = await findUser(tx, orgId, id, true);
+        const [org, first] = await Promise.all([lockOrgForScim(tx, orgId), findUser(tx, orgId, id, true)]);
+        let before: ScimUserRow = first;
         const out: ({ view: ScimUserView } | { err: unknown })[] = [];
         for (const w of batch) {
           let decided: Decided;
@@ -135,14 +135,18 @@ export function createUserWrites(deps: Deps) {
       ];
       return { ...before, groups };
     }
-    const [after] = await tx
+    const updated = tx
       .update(scimUsers)
       .set({ ...d.columns, email: d.email ?? null, accountId: linking?.account.id ?? before.accountId, updatedAt: now })
       .where(eq(scimUsers.id, before.id))
-      .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser });
+      .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser })
+      .execute();
+    const { active } = d.columns;
+    // A suspension or restoring needs nothing the update answers: its statements follow the update in the same trip.
+    const status =
+      !linking && before.accountId && before.active !== active ? setStatus(tx, actor, org, before.accountId, active ? 'active' : 'suspended', now) : undefined;
+    const [[after]] = await Promise.all([updated, status]);
     if (linking) await admit(tx, deps, actor, org, linking, after!.active, now);
-    else if (before.accountId && before.active !== after!.active)
-      await setStatus(tx, actor, org, before.accountId, after!.active ? 'active' : 'suspended', now);
     const { groups: _, ...afterRow } = after!;
     await emit(
       tx,

@@ -11,6 +11,7 @@ import { countWhere, findUser, groupsOfUser, lockOrgForScim } from './queries.js
 import { primaryOwnerThroughScim } from './roles.js';
 import { assertNotPrimaryOwner, changeMembershipRole, endMembership } from '../membership-rules/index.js';
 import { accountFor, admit } from './provision.js';
+import { isOnVerifiedDomain } from '../domains/service.js';
 import type { ScimQuery, ScimUserInput, ScimUserView } from './types.js';
 import { columnsOf, idpNameOf, uniqueness } from './user-columns.js';
 import { createUserWrites, type NextUser } from './user-writes.js';
@@ -48,15 +49,20 @@ export function createScimUsers(deps: Deps) {
     const email = emailOf(input);
     try {
       return await db.transaction(async (tx) => {
-        const org = await lockOrgForScim(tx, orgId);
+        // The org's lock and the verified-domain check travel together (the lock first).
+        const [org, onVerifiedDomain] = await Promise.all([lockOrgForScim(tx, orgId), email ? isOnVerifiedDomain(tx, orgId, email) : false]);
         const now = clock.now();
-        // A taken userName is caught by the unique index at the insert below (no read first).
-        const linked = email ? await accountFor(tx, actor, orgId, email, idpNameOf(input), now) : undefined;
-        const [row] = await tx
+        const linked = email ? await accountFor(tx, actor, orgId, email, idpNameOf(input), now, onVerifiedDomain) : undefined;
+        const columns = columnsOf(input);
+        // A taken userName is caught by the unique index at this insert (no read first); the membership
+        // needs nothing the insert answers, so its statements follow in the same trip.
+        const inserted = tx
           .insert(scimUsers)
-          .values({ orgId, accountId: linked?.account.id ?? null, ...columnsOf(input), email: email ?? null, createdAt: now, updatedAt: now })
-          .returning();
-        if (linked) await admit(tx, deps, actor, org, linked, row!.active, now);
+          .values({ orgId, accountId: linked?.account.id ?? null, ...columns, email: email ?? null, createdAt: now, updatedAt: now })
+          .returning()
+          .execute();
+        const admitted = linked ? admit(tx, deps, actor, org, linked, columns.active, now) : undefined;
+        const [[row]] = await Promise.all([inserted, admitted]);
         await emit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
         return { ...row!, groups: [] };
       });
