@@ -10,8 +10,8 @@ import { withPreparedName } from './auto-prepare.js';
  * with the COMMIT. Statements sent together go out in one socket write and run in the order written.
  * A SCIM create went from 8 round trips to 6 this way (bench/RESULTS.md, 2026-12-04).
  *
- * Only the domain's drizzle handle uses this (connect() in client.ts): everything else on the pool
- * (agenda, LISTEN, migrations, pool.query) sees plain pooled clients.
+ * Only the domain's drizzle transactions hold statements (connect() in client.ts); the pool's clients
+ * are all in pipeline mode, so nothing on it may use cursors, query streams or the `rows` option.
  */
 
 type Statement = { text: string; values: unknown[] };
@@ -20,6 +20,11 @@ const EMPTY = (command: string): pg.QueryResult => ({ command, rowCount: null, o
 const BEGIN = /^\s*begin\b/i;
 const COMMIT = /^\s*commit\s*$/i;
 const ROLLBACK = /^\s*rollback\s*$/i;
+const ROLLBACK_TO_SAVEPOINT = /^\s*rollback\s+to\s+savepoint\b/i;
+/** What PostgreSQL answers for a statement after a failed one in the same transaction. */
+const ABORTED = '25P02';
+/** A prepared statement this connection believes in is gone (its Parse was refused): the connection is not reused. */
+const NO_SUCH_STATEMENT = '26000';
 
 /** A pooled client as a drizzle transaction sees it: it holds BEGIN and deferred writes until the next statement. */
 export class TransactionClient {
@@ -27,6 +32,10 @@ export class TransactionClient {
   /** BEGIN is held, so nothing of the transaction has reached the server yet. */
   private nothingSent = false;
   private corked = false;
+  /** The first error the server gave in this transaction: statements sent with or after it only say "aborted". */
+  private firstError: unknown;
+  /** A prepared statement of this connection can no longer be trusted: the connection is closed, not reused. */
+  private broken = false;
 
   constructor(private readonly client: pg.PoolClient) {}
 
@@ -74,7 +83,24 @@ export class TransactionClient {
   release(err?: Error | boolean): void {
     this.held = [];
     this.nothingSent = false;
-    this.client.release(err);
+    this.client.release(err || this.broken);
+  }
+
+  /** One statement, its failure reported as the transaction's first (the cause). */
+  private run(config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
+    return this.client.query(withPreparedName(config), values).catch((err: unknown) => {
+      throw this.causeOf(err);
+    });
+  }
+
+  private causeOf(err: unknown): unknown {
+    const { code, message } = (err ?? {}) as { code?: string; message?: string };
+    if (code === NO_SUCH_STATEMENT || (code === '0A000' && /cached plan/.test(message ?? ''))) this.broken = true;
+    if (this.firstError === undefined) {
+      this.firstError = err;
+      return err;
+    }
+    return code === ABORTED || code === NO_SUCH_STATEMENT ? this.firstError : err;
   }
 
   /**
@@ -86,14 +112,19 @@ export class TransactionClient {
     const held = this.held;
     this.held = [];
     this.corkForThisTick();
-    if (!held.length) return this.client.query(withPreparedName(config), values);
+    const text = typeof config === 'string' ? config : config.text;
     const sent: Promise<pg.QueryResult>[] = [];
-    for (const h of held) sent.push(this.client.query(withPreparedName(h.text), h.values));
-    sent.push(this.client.query(withPreparedName(config), values));
+    for (const h of held) sent.push(this.run(h.text, h.values));
+    sent.push(this.run(config, values));
     const settled = await Promise.allSettled(sent);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return (settled.at(-1) as PromiseFulfilledResult<pg.QueryResult>).value;
+    const result = (settled.at(-1) as PromiseFulfilledResult<pg.QueryResult>).value;
+    // The server answers COMMIT of a failed transaction with ROLLBACK, not an error: never report it committed.
+    if (COMMIT.test(text) && result.command === 'ROLLBACK')
+      throw this.firstError ?? new Error('The transaction was rolled back by the server: a statement in it had failed.');
+    if (ROLLBACK_TO_SAVEPOINT.test(text)) this.firstError = undefined;
+    return result;
   }
 }
 
@@ -105,7 +136,9 @@ export class TransactionClient {
 export function pipelinedPool(pool: pg.Pool): pg.Pool {
   const facade = Object.create(pool) as pg.Pool;
   Object.assign(facade, {
-    query: (config: string | pg.QueryConfig, values?: unknown[]) => pool.query(withPreparedName(config), values),
+    // Statements outside transactions are not auto-prepared: their texts include clients' SCIM filter
+    // shapes, which must not use up the prepared-statement slots (the IdPs' lookups are prepared explicitly).
+    query: pool.query.bind(pool),
     connect: async () => new TransactionClient(await pool.connect()),
   });
   return facade;

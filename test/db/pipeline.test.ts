@@ -3,6 +3,7 @@ import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/db/client.js';
 import { writeWithNext } from '../../src/db/pipeline.js';
 import { freshDatabase } from '../helpers/db.js';
 
@@ -76,6 +77,33 @@ describe('transactions in fewer round trips', () => {
     expect(await rows()).toEqual([]);
   });
 
+  it('statements sent together each report the first failure, the cause, not "the transaction is aborted"', async () => {
+    await db.pool.query('truncate t');
+    let after: unknown;
+    const attempt = db.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1`);
+      // Both sent at once, in this order (.execute() sends now).
+      const refused = tx.execute(sql`insert into t values (1, 'refused')`).execute();
+      const next = tx
+        .execute(sql`select count(*) from t`)
+        .execute()
+        .catch((err: unknown) => (after = err));
+      await Promise.all([refused, next]);
+    });
+    await expect(attempt).rejects.toMatchObject({ cause: { code: '23514' } });
+    expect(after).toMatchObject({ cause: { code: '23514' } });
+  });
+
+  it('a COMMIT the server answers with ROLLBACK (a failure was caught and ignored) fails the transaction', async () => {
+    await db.pool.query('truncate t');
+    const attempt = db.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into t values (1, 'looks written')`);
+      await tx.execute(sql`insert into t values (2, 'refused')`).catch(() => {});
+    });
+    await expect(attempt).rejects.toMatchObject({ cause: { code: '23514' } });
+    expect(await rows()).toEqual([]);
+  });
+
   it('a transaction that throws drops what it held, and one that ran nothing sends nothing', async () => {
     await db.pool.query('truncate t');
     await db.db.execute(sql`select 1`);
@@ -134,11 +162,18 @@ describe('transactions in fewer round trips', () => {
     }
   });
 
-  it('a statement run again and again becomes a prepared statement of its connection', async () => {
-    const named = await db.db.transaction(async (tx) => {
-      for (let i = 0; i < 4; i++) await tx.execute(sql`select count(*) from t where id > ${i}`);
-      return tx.execute(sql`select name, statement from pg_prepared_statements`);
-    });
-    expect(named.rows).toContainEqual({ name: expect.stringMatching(/^roster_auto_\d+$/), statement: 'select count(*) from t where id > $1' });
+  it('a statement a transaction runs again and again becomes a prepared statement of its connection; one outside does not', async () => {
+    const one = connect(db.url, 1); // one connection: both kinds of statement run on it
+    try {
+      for (let i = 0; i < 4; i++) await one.db.execute(sql`select count(*) from t where id < ${i}`);
+      const named = await one.db.transaction(async (tx) => {
+        for (let i = 0; i < 4; i++) await tx.execute(sql`select count(*) from t where id > ${i}`);
+        return tx.execute(sql`select name, statement from pg_prepared_statements`);
+      });
+      expect(named.rows).toContainEqual({ name: expect.stringMatching(/^roster_auto_\d+$/), statement: 'select count(*) from t where id > $1' });
+      expect(named.rows.map((r) => r.statement)).not.toContain('select count(*) from t where id < $1');
+    } finally {
+      await one.close();
+    }
   });
 });

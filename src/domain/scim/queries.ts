@@ -22,10 +22,13 @@ export const groupsOfUser = sql<{ id: string; displayName: string }[]>`coalesce(
  * mode on the one hot org row. Seat-limited orgs also serialize SCIM adds.
  */
 export async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
-  // Both statements are sent at once (and whatever the caller sends next with them): the seat lock is
-  // taken by the server if the org row just locked has a seat limit, so nothing waits for the first answer.
+  // Both statements are sent now, in this order (`.execute()` sends at once; a bare drizzle query waits to
+  // be awaited), with whatever the caller sends next: the seat lock is taken by the server if the org row
+  // just locked has a seat limit, so nothing waits for the first answer.
   const read = tx.select().from(orgs).where(eq(orgs.id, orgId)).for('key share').execute();
-  const seats = tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${orgId}::text, 7)) from orgs where id = ${orgId} and seat_limit is not null`);
+  const seats = tx
+    .execute(sql`select pg_advisory_xact_lock(hashtextextended(${orgId}::text, 7)) from orgs where id = ${orgId} and seat_limit is not null`)
+    .execute();
   const [[org]] = await Promise.all([read, seats]);
   if (!org) fail('org_not_found');
   return org;
