@@ -78,22 +78,29 @@ function queueWebhooks(from: string): SQL {
   // The endpoints are key-share locked, in id order (org deletion locks them in the same order): an
   // endpoint being deleted is waited for and then left out (READ COMMITTED re-checks a locked row), so
   // the insert never meets a vanished endpoint; changes to one (FOR NO KEY UPDATE) do not block this.
-  // An endpoint gets the events from its own creation on (its webhook.created event and those written
-  // after it), however long after their commit they are numbered.
+  // An endpoint gets the events numbered from its own webhook.created on, in the feed's order: not those
+  // committed before it (even if numbered after it was made). Its creation event is numbered by an
+  // earlier step, by this one (in `from`), or — beyond this step's batch — later, after all of this
+  // batch; one gone with the audit retention means an old endpoint, which takes everything.
+  const from_ = sql.identifier(from);
   return sql`
     endpoints as (
       select w.id, w.org_id, w.event_types,
-        coalesce((select min(e.id) from audit_events e
-                  where e.org_id = w.org_id and e.target_type = 'webhook' and e.target_id = w.id::text and e.action = 'webhook.created'), 0) as since
+        (select min(e.id) from audit_events e
+         where e.org_id = w.org_id and e.target_type = 'webhook' and e.target_id = w.id::text and e.action = 'webhook.created') as created_event
       from webhook_endpoints w
-      where w.org_id in (select distinct org_id from ${sql.identifier(from)})
+      where w.org_id in (select distinct org_id from ${from_})
       order by w.id
       for key share of w
     ), queued as (
       insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
       select w.id, r.id, r.seq, r.at, r.at
-      from ${sql.identifier(from)} r join endpoints w on w.org_id = r.org_id
-      where r.id >= w.since and (cardinality(w.event_types) = 0 or r.action = any(w.event_types))
+      from ${from_} r join endpoints w on w.org_id = r.org_id
+      where r.seq >= case when w.created_event is null then 0 else coalesce(
+              (select n.seq from ${from_} n where n.id = w.created_event),
+              (select e.seq from audit_events e where e.id = w.created_event),
+              9223372036854775807) end
+        and (cardinality(w.event_types) = 0 or r.action = any(w.event_types))
     )`;
 }
 

@@ -155,6 +155,33 @@ describe('webhook deliveries', () => {
     }
   });
 
+  it('an event committed after the endpoint was made reaches it, even one written (so numbered by id) before it', async () => {
+    const { domain, db, clock } = harness();
+    const tag = uniq();
+    const owner = await domain.accounts.findOrCreateByEmail(`owner.${tag}@hooks.test`, 'Owner');
+    const ownerActor = accountActor(owner.id, 'slack');
+    const org = await domain.orgs.create(ownerActor, { name: `Hooks ${tag}` });
+    const path = `/hooks/${tag}`;
+    const long = await db.pool.connect();
+    let ok = false;
+    try {
+      // A long transaction writes its event first, and commits after the endpoint's creation was numbered.
+      await long.query('begin');
+      await long.query(
+        `insert into audit_events (at, org_id, actor_type, actor_label, action, target_type, target_id) values ($1, $2, 'system', 'a long job', 'org.renamed', 'org', $3)`,
+        [clock.now(), org.id, org.id],
+      );
+      await domain.webhooks.create(ownerActor, org.id, { url: receiver.url(path) });
+      await numberEvents(db.db);
+      await long.query('commit');
+      ok = true;
+    } finally {
+      long.release(!ok);
+    }
+    await deliver();
+    expect(payloads(path).map((p) => p.type)).toEqual(['webhook.created', 'org.renamed']);
+  });
+
   it('a failing receiver gets the event again with the same webhook-id, and later events wait behind it (order per endpoint)', async () => {
     const { domain, clock } = harness();
     const { org, ownerActor, path } = await orgWithEndpoint({ events: ['org.renamed'] });
