@@ -140,6 +140,8 @@ export function createEventNumberer(db: Db, onError: (err: unknown) => void = ()
       .catch(onError)
       .finally(() => {
         running = undefined;
+        // A commit that came after the loop's last look but before this: its step is not lost.
+        if (again) soon();
       });
   };
   return { now: () => numberEvents(db), soon, idle: async () => void (await running) };
