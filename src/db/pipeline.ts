@@ -8,7 +8,8 @@ import { withPreparedName } from './auto-prepare.js';
  * a transaction's BEGIN is not sent on its own but with its first statement, and writes whose answer
  * nobody reads (the audit events, the outbox's notifications) travel with the statement after them, or
  * with the COMMIT. Statements sent together go out in one socket write and run in the order written.
- * A SCIM create went from 8 round trips to 6 this way (bench/RESULTS.md, 2026-12-04).
+ * With statements sent together (corked per tick), a SCIM create is 4 round trips instead of 8 and a
+ * PATCH 3 instead of 6 (bench/RESULTS.md, 2026-12-04).
  *
  * Only the domain's drizzle transactions hold statements (connect() in client.ts); the pool's clients
  * are all in pipeline mode, so nothing on it may use cursors, query streams or the `rows` option.
