@@ -63,7 +63,14 @@ export async function start(config: Config, opts: StartOptions = {}) {
   const slackInstallationChanges = config.slack.clientId ? listenTo(database.pool, 'roster_slack_installations') : undefined;
   // A process serving the API keeps the memberships authorize found while it hears every change to them.
   const accessChanges = config.role !== 'worker' ? listenTo(database.pool, 'roster_access') : undefined;
-  const domain = createRosterDomain(config, { db: database.db, clock, scimTokenChanges, slackInstallationChanges, accessChanges });
+  const domain = createRosterDomain(config, {
+    db: database.db,
+    clock,
+    scimTokenChanges,
+    slackInstallationChanges,
+    accessChanges,
+    onBackgroundError: (err, what) => log.warn({ err }, what),
+  });
 
   // Notifications queued by a change go out at once from this process when it runs the worker.
   let worker: Worker | undefined;

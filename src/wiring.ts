@@ -9,7 +9,7 @@ import { appSecret, deriveKey } from './secrets.js';
  */
 export function createRosterDomain(
   config: Config,
-  given: Pick<Deps, 'db' | 'scimTokenChanges' | 'slackInstallationChanges' | 'accessChanges'> & { clock?: Deps['clock'] },
+  given: Pick<Deps, 'db' | 'scimTokenChanges' | 'slackInstallationChanges' | 'accessChanges' | 'onBackgroundError'> & { clock?: Deps['clock'] },
 ): Domain {
   return createDomain({
     db: given.db,
@@ -17,6 +17,7 @@ export function createRosterDomain(
     scimTokenChanges: given.scimTokenChanges,
     slackInstallationChanges: given.slackInstallationChanges,
     accessChanges: given.accessChanges,
+    onBackgroundError: given.onBackgroundError,
     dns: createTxtLookup(config.dnsServers),
     settings: {
       membershipMode: config.membershipMode,

@@ -175,7 +175,7 @@ async function execute(argv: string[], out: Out, env: NodeJS.ProcessEnv): Promis
   const config = loadConfig(env, { dotenv: true });
   const log = createLogger(env.LOG_LEVEL ?? 'warn', { fd: 2 });
   const database = await openDatabase(config, log, { poolSize: 2 });
-  const domain = createRosterDomain(config, { db: database.db });
+  const domain = createRosterDomain(config, { db: database.db, onBackgroundError: (err, what) => log.warn({ err }, what) });
   try {
     const handler = Object.hasOwn(commands, command) ? commands[command] : undefined;
     if (!handler) throw new UsageError(`Unknown command "${command}".\n\n${usage}`);

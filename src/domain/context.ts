@@ -58,6 +58,11 @@ export type Deps = {
   dns?: TxtLookup | undefined;
   /** Set by createDomain: the one token cache its services share. */
   tokenCache?: TokenCache;
+  /**
+   * Told when work the domain does in the background fails (numbering committed events, which the next
+   * feed read or webhook run does again): the server logs it. Without it, such failures are silent.
+   */
+  onBackgroundError?: (err: unknown, what: string) => void;
   /** Set by createDomain: gives committed events their org's numbers (domain/event-numbers.ts). */
   numberer?: EventNumberer;
   /** Set by createDomain: the memberships authorize found (domain/access-cache.ts). */

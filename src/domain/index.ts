@@ -28,7 +28,9 @@ import { createWebhookService } from './webhooks/index.js';
 export function createDomain(given: Deps) {
   const accessCache = createAccessCache(given.accessChanges);
   // A step that fails here (the database went away) is retried by the next feed read or webhook run.
-  const numberer = createEventNumberer(given.db);
+  const numberer = createEventNumberer(given.db, (err) =>
+    given.onBackgroundError?.(err, 'Numbering committed events failed; the next feed read or webhook run numbers them'),
+  );
   const deps: Deps = {
     ...given,
     db: withEvents(given.db, (actions) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import type { World } from '../helpers/domain.js';
 import { useWorld } from '../helpers/domain.js';
 import { createDomain } from '../../src/domain/index.js';
@@ -89,6 +90,31 @@ describe("every event is numbered in its org's sequence", () => {
 });
 
 describe('numbering and webhook endpoints changing at the same time', () => {
+  it('a background numbering step the database refuses is reported (the server logs it), and the next reader numbers the events', async () => {
+    const w = world();
+    const failures: string[] = [];
+    const domain = createDomain({
+      db: w.db.db,
+      clock: w.clock,
+      settings: { membershipMode: 'multi', inviteTokenKey: Buffer.alloc(32, 1), webhookSecretKey: Buffer.alloc(32, 2) },
+      onBackgroundError: (err, what) => failures.push(`${what}: ${(err as { cause?: Error }).cause?.message}`),
+    });
+    const { org, owner } = await w.org('Seq Refused');
+    await Promise.all([domain.feed.idle(), w.domain.feed.idle()]);
+    await w.db.pool.query(`create function refuse_numbering() returns trigger language plpgsql as $$ begin raise exception 'numbering refused'; end $$`);
+    await w.db.pool.query(`create trigger refuse_numbering before insert or update on org_event_seqs for each row execute function refuse_numbering()`);
+    try {
+      await domain.orgs.rename(owner.actor, org.id, 'Seq Refused renamed');
+      await waitFor(() => failures.length > 0, 'the background step to fail');
+      expect(failures[0]).toMatch(/^Numbering committed events failed.*numbering refused/);
+    } finally {
+      await w.db.pool.query('drop trigger refuse_numbering on org_event_seqs; drop function refuse_numbering()');
+    }
+    const events = await orgEvents(w, org.id);
+    expect(events.map((e) => e.seq)).toEqual(oneToN(events.length));
+    expect(events.at(-1)!.action).toBe('org.renamed');
+  });
+
   it('an endpoint deleted while its events are being numbered is waited for and left out: the numbering step does not fail', async () => {
     const w = world();
     const domain = createDomain({
