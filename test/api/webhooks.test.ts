@@ -182,6 +182,21 @@ describe('webhook deliveries', () => {
     expect(payloads(path).map((p) => p.type)).toEqual(['webhook.created', 'org.renamed']);
   });
 
+  it("an endpoint's pending count includes events committed a moment ago, not yet numbered in the background", async () => {
+    const { domain, db, clock } = harness();
+    const { org, ownerActor, endpoint } = await orgWithEndpoint();
+    await deliver();
+    await domain.feed.idle();
+    // Committed straight in the database: no background step is due for it.
+    await db.pool.query(
+      `insert into audit_events (at, org_id, actor_type, actor_label, action, target_type, target_id) values ($1, $2, 'system', 'a job', 'org.renamed', 'org', $3)`,
+      [clock.now(), org.id, org.id],
+    );
+    const [listed] = (await domain.webhooks.list(ownerActor, org.id)).filter((e) => e.id === endpoint.id);
+    expect(listed?.pending).toBe(1);
+    await deliver(); // sent now, so the tests after this one start with nothing due
+  });
+
   it('a failing receiver gets the event again with the same webhook-id, and later events wait behind it (order per endpoint)', async () => {
     const { domain, clock } = harness();
     const { org, ownerActor, path } = await orgWithEndpoint({ events: ['org.renamed'] });

@@ -147,6 +147,8 @@ export function createWebhookEndpoints(deps: Deps) {
 
   async function list(actor: Actor, orgId: string): Promise<WebhookEndpointView[]> {
     authorize(await requireMembership(db, actor, orgId), 'api:manage', 'read');
+    // What committed is numbered (and so queued) first: `pending` counts every event waiting.
+    await numberCommitted(deps);
     const rows = await db
       .select({
         e: webhookEndpoints,
