@@ -1,7 +1,8 @@
 import type pg from 'pg';
 
 /**
- * Statements the domain sends again and again become prepared statements on each connection, as
+ * Statements the domain's transactions send again and again (pipeline.ts; not those outside one, whose
+ * texts include clients' filter shapes) become prepared statements on each connection, as
  * Npgsql's and pgx's automatic preparation do: the server parses and plans a SCIM create's CTEs once
  * per connection instead of on every request (planning alone was ~0.6 ms of PostgreSQL's CPU per
  * create; bench/RESULTS.md, 2026-12-04). A text is prepared once it has been seen a few times, and
