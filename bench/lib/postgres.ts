@@ -46,11 +46,14 @@ export async function createDatabase(server: EmbeddedDatabase, name: string): Pr
   return server.url(name);
 }
 
-/** A new database on the server, migrated, and a pool on it. */
+/**
+ * A new database on the server, migrated, and a pool on it. With MAIN=<another build's dist/main.js> (an
+ * A/B), that build's migrations: its schema, not this tree's.
+ */
 export async function migratedDatabase(server: EmbeddedDatabase, name: string, poolSize: number): Promise<Database & { url: string }> {
   const url = await createDatabase(server, name);
   const database = connect(url, poolSize);
-  await runMigrations(database.pool);
+  await runMigrations(database.pool, process.env.MAIN ? path.join(path.dirname(process.env.MAIN), 'db', 'migrations') : undefined);
   return { ...database, url };
 }
 

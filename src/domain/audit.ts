@@ -1,6 +1,6 @@
-import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { auditEvents, type AuditEventRow } from '../db/schema.js';
+import { auditEvents, eventSeqs, type AuditEventRow } from '../db/schema.js';
 import type { Actor, Deps } from './context.js';
 import { isDomainError } from './errors.js';
 import { requireMembership } from './standing.js';
@@ -70,8 +70,9 @@ export function createAuditService(deps: Deps) {
     if (f.action) where.push(eq(auditEvents.action, f.action));
     if (f.beforeId) where.push(lt(auditEvents.id, f.beforeId));
     return deps.db
-      .select()
+      .select({ ...getTableColumns(auditEvents), seq: eventSeqs.seq })
       .from(auditEvents)
+      .leftJoin(eventSeqs, eq(eventSeqs.eventId, auditEvents.id))
       .where(and(...where))
       .orderBy(desc(auditEvents.id))
       .limit(f.limit);

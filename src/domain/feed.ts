@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { auditEvents, orgEventSeqs, type AuditEventRow } from '../db/schema.js';
+import { auditEvents, eventSeqs, orgEventSeqs, type AuditEventRow } from '../db/schema.js';
 import { rowOf } from '../db/rows.js';
 import { authorize } from './access.js';
 import { numberCommitted } from './event-numbers.js';
@@ -65,11 +65,11 @@ export function createFeed(deps: Deps) {
     // (every number up to it is committed: a numbering step commits its numbers and last_seq together).
     const r = await db.execute<Record<string, unknown> & { hwm: string | number | null; oldest: string | number | null }>(sql`
       with h as (
-        select last_seq, (select min(seq) from ${auditEvents} o where o.org_id = ${orgId} and o.seq is not null) as oldest
+        select last_seq, (select min(seq) from ${eventSeqs} o where o.org_id = ${orgId}) as oldest
         from ${orgEventSeqs} where org_id = ${orgId})
       select e.*, h.last_seq as hwm, h.oldest from h left join lateral (
-        select * from ${auditEvents} a
-        where a.org_id = ${orgId} and a.seq is not null and a.seq > ${f.after}
+        select a.*, s.seq from ${eventSeqs} s join ${auditEvents} a on a.id = s.event_id
+        where s.org_id = ${orgId} and s.seq > ${f.after}
           ${
             f.types?.length
               ? sql`and a.action in (${sql.join(
@@ -78,14 +78,14 @@ export function createFeed(deps: Deps) {
                 )})`
               : sql``
           }
-        order by a.seq asc
+        order by s.seq asc
         limit ${f.limit}) e on true
       order by e.seq asc`);
     // Numbers after the cursor that are gone (pruned): the reader would skip them, so it is told instead.
     const hwm = Number(r.rows[0]?.hwm ?? 0);
     const oldest = r.rows[0]?.oldest === null || r.rows[0]?.oldest === undefined ? undefined : Number(r.rows[0].oldest);
     if (f.after > 0 && (oldest === undefined ? hwm > f.after : oldest > f.after + 1)) fail('feed_cursor_expired');
-    const rows = r.rows.filter((row) => row.id !== null).map((row) => rowOf(auditEvents, row));
+    const rows = r.rows.filter((row) => row.id !== null).map((row) => ({ ...rowOf(auditEvents, row), seq: Number(row.seq) }));
     const last = rows.at(-1)?.seq ?? f.after;
     // A short page (a types filter that matches rarely, or the end of the feed): nothing matching is left up
     // to the org's committed last number, so the next poll may start there instead of rescanning.
@@ -102,11 +102,20 @@ export function createFeed(deps: Deps) {
     const cutoff = new Date(deps.clock.now().getTime() - days * 86_400_000);
     let total = 0;
     for (;;) {
-      const r = await db.execute(
-        sql`delete from ${auditEvents} where id in (select id from ${auditEvents} where ${auditEvents.at} < ${cutoff} and ${auditEvents.orgId} is not null limit ${batch})`,
-      );
-      total += r.rowCount ?? 0;
-      if ((r.rowCount ?? 0) < batch) return total;
+      // An event goes with its number (and its place in the numbering queue, were it still waiting).
+      const r = await db.execute(sql`
+        with gone as (
+          delete from ${auditEvents} where id in (select id from ${auditEvents} where ${auditEvents.at} < ${cutoff} and ${auditEvents.orgId} is not null limit ${batch})
+          returning id
+        ), numbers as (
+          delete from ${eventSeqs} where event_id in (select id from gone)
+        ), waiting as (
+          delete from unnumbered_events where id in (select id from gone)
+        )
+        select count(*)::int as n from gone`);
+      const n = Number((r.rows[0] as { n: number } | undefined)?.n ?? 0);
+      total += n;
+      if (n < batch) return total;
     }
   }
 

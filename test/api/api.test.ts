@@ -475,7 +475,7 @@ describe('GET /orgs/{org}/events', () => {
     }
   });
 
-  it('events older than the retention are pruned, never fewer than 30 days; account-level events stay', async () => {
+  it('events older than the retention are pruned with their numbers, never fewer than 30 days; account-level events stay', async () => {
     const { domain, db, clock } = harness();
     const { org } = await orgWithKey();
     const before = await db.pool.query(`select count(*)::int as n from audit_events where org_id = $1`, [org.id]);
@@ -486,8 +486,12 @@ describe('GET /orgs/{org}/events', () => {
       await domain.feed.prune(7);
       expect((await db.pool.query(`select count(*)::int as n from audit_events where org_id = $1`, [org.id])).rows[0].n).toBe(before.rows[0].n);
       clock.advance(15 * 86_400_000);
+      await domain.feed.number();
+      expect((await db.pool.query(`select count(*)::int as n from event_seqs where org_id = $1`, [org.id])).rows[0].n).toBe(before.rows[0].n);
       await domain.feed.prune(30);
       expect((await db.pool.query(`select count(*)::int as n from audit_events where org_id = $1`, [org.id])).rows[0].n).toBe(0);
+      // Their numbers go with them (the feed's oldest number is read from what is left).
+      expect((await db.pool.query(`select count(*)::int as n from event_seqs where org_id = $1`, [org.id])).rows[0].n).toBe(0);
       expect((await db.pool.query(`select count(*)::int as n from audit_events where org_id is null`)).rows[0].n).toBeGreaterThan(0);
     } finally {
       clock.advance(-35 * 86_400_000);

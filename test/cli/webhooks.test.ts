@@ -117,7 +117,7 @@ describe('roster webhooks (real binary)', () => {
     expect(empty.stdout).toContain('has no webhook endpoints');
 
     const audit = await db.pool.query<{ action: string; via: string }>(
-      `select a.action, a.via from audit_events a join orgs o on o.id = a.org_id where o.slug = $1 and a.action like 'webhook.%' order by a.seq`,
+      `select a.action, a.via from audit_events a join orgs o on o.id = a.org_id where o.slug = $1 and a.action like 'webhook.%' order by a.id`,
       [slug],
     );
     expect(audit.rows.map((r) => r.action)).toEqual([

@@ -116,6 +116,52 @@ describe('upgrading a database of release 0021 (SCIM users without their resourc
   });
 });
 
+describe('upgrading a database of release 0024 (event numbers kept in the audit rows)', () => {
+  const scratch = useScratchDatabase();
+
+  it('migration 0025 keeps every number, keeps the events still waiting for one, and numbering goes on from there', async () => {
+    const db = scratch.db!;
+    await migrateUpTo(db, 24);
+    const q = (text: string, values: unknown[] = []) => db.pool.query(text, values);
+    const owner = (await q(`insert into accounts (display_name, email) values ('Olga', 'olga@example.com') returning id`)).rows[0].id;
+    const org = (await q(`insert into orgs (name, slug, primary_owner_id) values ('Acme', 'acme', $1) returning id`, [owner])).rows[0].id;
+    // Two numbered events, one committed but not numbered yet, and an account-level one (never numbered).
+    await q(
+      `insert into audit_events (org_id, actor_type, action, target_type, seq) values ($1, 'system', 'org.created', 'org', 1), ($1, 'system', 'member.added', 'membership', 2), ($1, 'system', 'org.renamed', 'org', null), (null, 'system', 'account.renamed', 'account', null)`,
+      [org],
+    );
+    await q(`insert into org_event_seqs (org_id, last_seq) values ($1, 2)`, [org]);
+
+    await runMigrations(db.pool);
+
+    const numbers = async () =>
+      (await q(`select a.action, s.seq from audit_events a left join event_seqs s on s.event_id = a.id order by a.id`)).rows.map((r) => [
+        r.action,
+        r.seq === null ? null : Number(r.seq),
+      ]);
+    expect(await numbers()).toEqual([
+      ['org.created', 1],
+      ['member.added', 2],
+      ['org.renamed', null],
+      ['account.renamed', null],
+    ]);
+    expect((await q(`select count(*)::int as n from unnumbered_events`)).rows[0].n).toBe(1);
+    const domain = createDomain({ db: db.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: TEST_INVITE_KEY } });
+    expect(await domain.feed.number()).toBe(1);
+    // An event written after the upgrade is queued by the trigger and takes the next number.
+    await q(`insert into audit_events (org_id, actor_type, action, target_type) values ($1, 'system', 'org.renamed', 'org')`, [org]);
+    expect(await domain.feed.number()).toBe(1);
+    expect(await numbers()).toEqual([
+      ['org.created', 1],
+      ['member.added', 2],
+      ['org.renamed', 3],
+      ['account.renamed', null],
+      ['org.renamed', 4],
+    ]);
+    expect((await q(`select count(*)::int as n from unnumbered_events`)).rows[0].n).toBe(0);
+  });
+});
+
 describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, events not numbered)', () => {
   const scratch = useScratchDatabase();
 
@@ -155,8 +201,12 @@ describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, even
     expect((await q(`select role from invites where org_id = $1`, [org])).rows[0].role).toBe('billing');
     expect((await q(`select scim_default_role from orgs where id = $1`, [org])).rows[0].scim_default_role).toBe('developer');
 
-    // Migration 0009 numbers the events written before it, and the org's next event follows them.
-    expect((await q(`select seq from audit_events where org_id = $1 order by id`, [org])).rows.map((r) => Number(r.seq))).toEqual([1, 2]);
+    // Migration 0009 numbers the events written before it (0025 keeps the numbers), and the org's next event follows them.
+    expect(
+      (await q(`select s.seq from audit_events a join event_seqs s on s.event_id = a.id where a.org_id = $1 order by a.id`, [org])).rows.map((r) =>
+        Number(r.seq),
+      ),
+    ).toEqual([1, 2]);
 
     // The domain reads and changes the migrated roles.
     const domain = createDomain({ db: db.db, clock: systemClock, settings: { membershipMode: 'multi', inviteTokenKey: TEST_INVITE_KEY } });
@@ -170,7 +220,10 @@ describe('upgrading a database of release 0007 (roles as a PostgreSQL enum, even
     const after = await domain.members.changeRole(ownerActor, org, devMember.accountId, 'admin');
     expect(after.role).toBe('admin');
     await domain.feed.number();
-    expect((await q(`select action, seq from audit_events where org_id = $1 order by seq desc nulls last limit 1`, [org])).rows[0]).toEqual({
+    expect(
+      (await q(`select a.action, s.seq from event_seqs s join audit_events a on a.id = s.event_id where s.org_id = $1 order by s.seq desc limit 1`, [org]))
+        .rows[0],
+    ).toEqual({
       action: 'member.role_changed',
       seq: '3',
     });

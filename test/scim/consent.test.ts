@@ -63,7 +63,7 @@ describe('SCIM for an address outside the org’s verified domains', () => {
     await expect(h.domain.orgs.switchActive(carol.actor, a.org.slug)).rejects.toMatchObject({ code: 'membership_pending' });
     expect((await h.domain.orgs.active(carol.actor)).org.id).toBe(b.org.id);
     // The audit says what happened: pending, not added.
-    const events = await h.db.pool.query(`select action, after from audit_events where org_id = $1 and target_type = 'membership' order by seq`, [a.org.id]);
+    const events = await h.db.pool.query(`select action, after from audit_events where org_id = $1 and target_type = 'membership' order by id`, [a.org.id]);
     expect(events.rows.map((e) => e.action)).toEqual(['member.added', 'member.pending']);
   });
 
@@ -127,7 +127,7 @@ describe('SCIM for an address outside the org’s verified domains', () => {
       expect(p.status, p.text).toBe(200);
     }
     expect(await membershipIn(h, a.org.id, carol.account.id)).toBeUndefined();
-    const events = await h.db.pool.query(`select action from audit_events where org_id = $1 and target_id = $2 order by seq`, [a.org.id, m.id]);
+    const events = await h.db.pool.query(`select action from audit_events where org_id = $1 and target_id = $2 order by id`, [a.org.id, m.id]);
     expect(events.rows.map((e) => e.action)).toEqual(['member.pending', 'member.declined']);
     // The old link now leads nowhere.
     expect((await page(h, `/consent/${token}`)).status).toBe(404);

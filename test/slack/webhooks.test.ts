@@ -45,7 +45,7 @@ describe('/org webhooks', () => {
     expect((await ask(h, olga, `webhooks remove ${short}`)).text).toMatch(/Removed webhook/);
     expect(await endpointsOf(h, org.id)).toEqual([]);
     const actions = await h.db.pool.query<{ action: string; via: string }>(
-      `select action, via from audit_events where org_id = $1 and action like 'webhook.%' order by seq`,
+      `select action, via from audit_events where org_id = $1 and action like 'webhook.%' order by id`,
       [org.id],
     );
     expect(actions.rows.map((r) => r.action)).toEqual([

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { auditEvents, memberships, webhookDeliveries, webhookEndpoints, type AuditEventRow } from '../../db/schema.js';
+import { auditEvents, memberships, webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { rowOf } from '../../db/rows.js';
 import { holdersOf } from '../access.js';
 import { systemActor, type Deps, type Executor } from '../context.js';
@@ -111,7 +111,7 @@ export function createWebhookDeliveries(deps: Deps) {
     const [e] = await db.select().from(webhookEndpoints).where(stillMine(c));
     if (!e) return undefined;
     const r = await db.execute<Record<string, unknown> & { delivery_id: string; attempts: number; due: Date | string }>(sql`
-      select a.*, d.id as delivery_id, d.attempts, d.next_attempt_at as due
+      select a.*, d.seq, d.id as delivery_id, d.attempts, d.next_attempt_at as due
       from webhook_deliveries d join audit_events a on a.id = d.event_id
       where d.endpoint_id = ${c.endpointId} and d.status = 'pending'
       order by d.seq
@@ -119,7 +119,7 @@ export function createWebhookDeliveries(deps: Deps) {
     const messages: WebhookMessage[] = [];
     for (const row of r.rows) {
       if (new Date(row.due).getTime() > now.getTime()) break;
-      const event = eventOf(rowOf(auditEvents, row) as AuditEventRow);
+      const event = eventOf({ ...rowOf(auditEvents, row), seq: Number(row.seq) });
       messages.push({
         deliveryId: row.delivery_id,
         id: messageIdOf(row.delivery_id),

@@ -265,9 +265,9 @@ export function createWebhookEndpoints(deps: Deps) {
       const now = clock.now();
       const r = await tx.execute(sql`
         insert into webhook_deliveries (endpoint_id, event_id, seq, next_attempt_at, created_at)
-        select ${id}, a.id, a.seq, ${now}, ${now}
-        from audit_events a
-        where a.org_id = ${orgId} and a.seq is not null and a.at >= ${since}
+        select ${id}, a.id, s.seq, ${now}, ${now}
+        from event_seqs s join audit_events a on a.id = s.event_id
+        where s.org_id = ${orgId} and a.org_id = ${orgId} and a.at >= ${since}
           and (cardinality(${sql.param(row.eventTypes)}::text[]) = 0 or a.action = any(${sql.param(row.eventTypes)}::text[]))
         on conflict (endpoint_id, event_id) do update
           set status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = null
