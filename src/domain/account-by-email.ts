@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { builtOnceSql, slot } from '../db/built-once.js';
 import { rowOf } from '../db/rows.js';
 import { accounts, type AccountRow } from '../db/schema.js';
 import { emit } from './events.js';
@@ -28,6 +29,22 @@ export function cleanDisplayName(name: string | undefined, email: string | undef
   return email ? nameFromEmail(email) : 'Unnamed';
 }
 
+// One round trip: the existing account, or a new one (an IdP provisioning thousands mostly creates).
+const accountForEmail = builtOnceSql<Record<string, unknown> & { created: boolean }>(
+  'account for email',
+  sql`
+    with found as (select * from accounts where lower(email) = lower(${slot('email')}))
+    , made as (
+      insert into accounts (email, display_name, created_at, updated_at)
+      select ${slot('email')}, ${slot('name')}, ${slot('now')}, ${slot('now')}
+      where not exists (select 1 from found)
+      on conflict do nothing
+      returning *)
+    select *, true as created from made
+    union all
+    select *, false as created from found`,
+);
+
 /**
  * The account owning this email, created if nobody has it yet. The same email from Slack, SCIM or an
  * invite is the same account (case-insensitive). Safe under concurrency: a racing insert is re-read.
@@ -40,17 +57,7 @@ export async function findOrCreateAccountByEmail(
 ): Promise<{ account: AccountRow; created: boolean }> {
   const email = parseInput(emailSchema, input.email);
   // One round trip: the existing account, or a new one (an IdP provisioning thousands mostly creates).
-  const r = await ex.execute<Record<string, unknown> & { created: boolean }>(sql`
-    with found as (select * from accounts where lower(email) = lower(${email}))
-    , made as (
-      insert into accounts (email, display_name, created_at, updated_at)
-      select ${email}, ${cleanDisplayName(input.displayName, email)}, ${now}, ${now}
-      where not exists (select 1 from found)
-      on conflict do nothing
-      returning *)
-    select *, true as created from made
-    union all
-    select *, false as created from found`);
+  const r = await accountForEmail(ex, { email, name: cleanDisplayName(input.displayName, email), now });
   const hit = r.rows[0];
   if (!hit) {
     // Another transaction created it after this statement's snapshot was taken: read it now.

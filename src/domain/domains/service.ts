@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { builtOnce, slot } from '../../db/built-once.js';
 import { accounts, memberships, orgDomains, type OrgDomainRow } from '../../db/schema.js';
 import { authorize, isRole, ownerRole, type Role } from '../access.js';
 import { type Actor, type Deps, type Executor, isUniqueViolation, systemActor } from '../context.js';
@@ -62,11 +63,15 @@ const audited = (r: OrgDomainRow) => ({ domain: r.domain, status: r.status });
  * may grant at once and whom the org may enroll. Exact domain match (a verified acme.com does not
  * cover eu.acme.com: that one is verified on its own).
  */
-export async function isOnVerifiedDomain(ex: Executor, orgId: string, email: string): Promise<boolean> {
-  const [row] = await ex
+const verifiedDomain = builtOnce('verified domain', (ex) =>
+  ex
     .select({ id: orgDomains.id })
     .from(orgDomains)
-    .where(and(eq(orgDomains.orgId, orgId), eq(orgDomains.domain, domainOfEmail(email)), eq(orgDomains.status, 'verified')));
+    .where(and(eq(orgDomains.orgId, slot('orgId')), eq(orgDomains.domain, slot('domain')), sql`${orgDomains.status} = 'verified'`)),
+);
+
+export async function isOnVerifiedDomain(ex: Executor, orgId: string, email: string): Promise<boolean> {
+  const [row] = await verifiedDomain(ex, { orgId, domain: domainOfEmail(email) });
   return !!row;
 }
 

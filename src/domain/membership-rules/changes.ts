@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
+import { builtOnceSql, slot } from '../../db/built-once.js';
 import { accounts, memberships, orgs, pastMemberships, type MembershipRow, type OrgRow } from '../../db/schema.js';
 import { ownerRole, type Role } from '../access.js';
 import { emit } from '../events.js';
@@ -144,6 +145,17 @@ export async function recordPastMembership(tx: Executor, orgId: string, accountI
 }
 
 /** Suspends or restores a person's membership (if they have one), in one statement: member.suspended or member.restored. */
+const updateStatus = builtOnceSql<{ id: string; was: MembershipRow['status'] }>(
+  'membership status',
+  sql`
+    with old as (
+      -- A pending membership stays pending: only the person's consent gives it access.
+      select id, status from memberships where org_id = ${slot('orgId')} and account_id = ${slot('accountId')} and status <> 'pending' for update)
+    update memberships m set status = ${slot('status')}, updated_at = ${slot('now')}
+    from old where m.id = old.id and old.status <> ${slot('status')}
+    returning m.id, old.status as was`,
+);
+
 export async function setMembershipStatus(
   tx: Executor,
   actor: Actor,
@@ -154,13 +166,7 @@ export async function setMembershipStatus(
   opts: { primaryOwner?: PrimaryOwnerRefusal } = {},
 ): Promise<void> {
   if (status === 'suspended') assertNotPrimaryOwner(org, { accountId }, opts.primaryOwner);
-  const r = await tx.execute<{ id: string; was: MembershipRow['status'] }>(sql`
-    with old as (
-      -- A pending membership stays pending: only the person's consent gives it access.
-      select id, status from memberships where org_id = ${org.id} and account_id = ${accountId} and status <> 'pending' for update)
-    update memberships m set status = ${status}, updated_at = ${now}
-    from old where m.id = old.id and old.status <> ${status}
-    returning m.id, old.status as was`);
+  const r = await updateStatus(tx, { orgId: org.id, accountId, status, now });
   const changed = r.rows[0];
   if (!changed) return;
   await emit(

@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import { builtOnceSql, slot } from '../../db/built-once.js';
 import { rowOf } from '../../db/rows.js';
 import { accounts, invites, memberships, type MembershipRow, type OrgRow } from '../../db/schema.js';
 import { oneWhoMay, type Role } from '../access.js';
@@ -53,6 +54,18 @@ export async function assertSeatAvailable(tx: Executor, org: OrgRow, now: Date, 
   }
 }
 
+// One round trip; a person with no active org lands in this one (not in one they have yet to accept).
+const insertMembership = builtOnceSql(
+  'membership insert',
+  sql`
+    with landed as (
+      update accounts set active_org_id = ${slot('orgId')}, updated_at = ${slot('now')}
+      where id = ${slot('accountId')} and ${slot('status')} = 'active' and (active_org_id is null or ${slot('makeActive')}))
+    insert into memberships (org_id, account_id, role, status, billing_emails, source, joined_at, updated_at)
+    values (${slot('orgId')}, ${slot('accountId')}, ${slot('role')}, ${slot('status')}, ${slot('billingEmails')}, ${slot('source')}, ${slot('now')}, ${slot('now')})
+    returning *`,
+);
+
 export async function addMembership(
   tx: Executor,
   actor: Actor,
@@ -74,13 +87,16 @@ export async function addMembership(
 ): Promise<MembershipRow> {
   const status = input.pending ? 'pending' : 'active';
   // One round trip; a person with no active org lands in this one (not in one they have yet to accept).
-  const r = await tx.execute<Record<string, unknown>>(sql`
-    with landed as (
-      update accounts set active_org_id = ${input.org.id}, updated_at = ${now}
-      where id = ${input.accountId} and ${status} = 'active' and (active_org_id is null or ${input.makeActive ?? false}))
-    insert into memberships (org_id, account_id, role, status, billing_emails, source, joined_at, updated_at)
-    values (${input.org.id}, ${input.accountId}, ${input.role}, ${status}, ${input.billingEmails}, ${input.source}, ${now}, ${now})
-    returning *`);
+  const r = await insertMembership(tx, {
+    orgId: input.org.id,
+    accountId: input.accountId,
+    role: input.role,
+    status,
+    billingEmails: input.billingEmails,
+    source: input.source,
+    makeActive: input.makeActive ?? false,
+    now,
+  });
   const m = rowOf(memberships, r.rows[0]!);
   if (input.pending) {
     await emit(

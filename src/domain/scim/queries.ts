@@ -1,5 +1,6 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { orgs, scimGroupMembers, scimGroups, scimUsers, type OrgRow, type ScimGroupRow, type ScimUserRow } from '../../db/schema.js';
+import { builtOnce, builtOnceSql, slot } from '../../db/built-once.js';
 import type { Executor, Tx } from '../context.js';
 import { fail } from '../errors.js';
 import { isUuid } from './input.js';
@@ -22,25 +23,39 @@ export const groupsOfUser = sql<{ id: string; displayName: string }[]>`coalesce(
  * mode on the one hot org row. Seat-limited orgs also serialize SCIM adds.
  */
 export async function lockOrgForScim(tx: Tx, orgId: string): Promise<OrgRow> {
-  // Both statements are sent now, in this order (`.execute()` sends at once; a bare drizzle query waits to
-  // be awaited), with whatever the caller sends next: the seat lock is taken by the server if the org row
-  // just locked has a seat limit, so nothing waits for the first answer.
-  const read = tx.select().from(orgs).where(eq(orgs.id, orgId)).for('key share').execute();
-  const seats = tx
-    .execute(sql`select pg_advisory_xact_lock(hashtextextended(${orgId}::text, 7)) from orgs where id = ${orgId} and seat_limit is not null`)
-    .execute();
+  // Both statements are sent now, in this order (built-once statements are sent when called), with
+  // whatever the caller sends next: the seat lock is taken by the server if the org row just locked has
+  // a seat limit, so nothing waits for the first answer.
+  const read = orgForScim(tx, { orgId });
+  const seats = seatLockForScim(tx, { orgId });
   const [[org]] = await Promise.all([read, seats]);
   if (!org) fail('org_not_found');
   return org;
 }
 
-export async function findUser(ex: Executor, orgId: string, id: string, lock = false): Promise<ScimUserRow> {
-  if (!isUuid(id)) fail('scim_user_not_found');
-  const q = ex
+const orgForScim = builtOnce('org for SCIM', (tx) =>
+  tx
+    .select()
+    .from(orgs)
+    .where(eq(orgs.id, slot('orgId')))
+    .for('key share'),
+);
+const seatLockForScim = builtOnceSql(
+  'seat lock for SCIM',
+  sql`select pg_advisory_xact_lock(hashtextextended(${slot('orgId')}::text, 7)) from orgs where id = ${slot('orgId')} and seat_limit is not null`,
+);
+
+const userOf = (ex: Executor) =>
+  ex
     .select()
     .from(scimUsers)
-    .where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
-  const [row] = lock ? await q.for('update') : await q;
+    .where(and(eq(scimUsers.orgId, slot('orgId')), eq(scimUsers.id, slot('id'))));
+const userById = builtOnce('SCIM user', userOf);
+const userByIdLocked = builtOnce('SCIM user, locked', (ex) => userOf(ex).for('update'));
+
+export async function findUser(ex: Executor, orgId: string, id: string, lock = false): Promise<ScimUserRow> {
+  if (!isUuid(id)) fail('scim_user_not_found');
+  const [row] = await (lock ? userByIdLocked : userById)(ex, { orgId, id });
   if (!row) fail('scim_user_not_found');
   return row;
 }

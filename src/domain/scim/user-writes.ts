@@ -1,4 +1,5 @@
 import { eq, getTableColumns } from 'drizzle-orm';
+import { builtOnce, slot, slotsFor } from '../../db/built-once.js';
 import { scimUsers, type OrgRow, type ScimUserRow } from '../../db/schema.js';
 import { emit } from '../events.js';
 import type { Actor, Deps, Tx } from '../context.js';
@@ -130,17 +131,10 @@ export function createUserWrites(deps: Deps) {
     const now = clock.now();
     const linking = !before.accountId && d.email ? await accountFor(tx, actor, org.id, d.email, idpNameOf(d.input), now) : undefined;
     if (d.unchanged && !linking) {
-      const [{ groups }] = (await tx.select({ groups: groupsOfUser }).from(scimUsers).where(eq(scimUsers.id, before.id))) as [
-        { groups: ScimUserView['groups'] },
-      ];
+      const [{ groups }] = (await groupsById(tx, { id: before.id })) as [{ groups: ScimUserView['groups'] }];
       return { ...before, groups };
     }
-    const updated = tx
-      .update(scimUsers)
-      .set({ ...d.columns, email: d.email ?? null, accountId: linking?.account.id ?? before.accountId, updatedAt: now })
-      .where(eq(scimUsers.id, before.id))
-      .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser })
-      .execute();
+    const updated = updateUser(tx, { ...d.columns, email: d.email ?? null, accountId: linking?.account.id ?? before.accountId, updatedAt: now, id: before.id });
     const { active } = d.columns;
     // A suspension or restoring needs nothing the update answers: its statements follow the update in the same trip.
     const status =
@@ -159,3 +153,20 @@ export function createUserWrites(deps: Deps) {
 
   return { write };
 }
+
+/** A user's groups alone (a write that changes nothing answers the user as it is). */
+const groupsById = builtOnce('SCIM user groups', (tx) =>
+  tx
+    .select({ groups: groupsOfUser })
+    .from(scimUsers)
+    .where(eq(scimUsers.id, slot('id'))),
+);
+
+/** Every column a SCIM write decides (columnsOf's, the email, the account), with the user's groups. */
+const updateUser = builtOnce('SCIM user update', (tx) =>
+  tx
+    .update(scimUsers)
+    .set(slotsFor(scimUsers, ['userName', 'externalId', 'givenName', 'familyName', 'displayName', 'active', 'resource', 'email', 'accountId', 'updatedAt']))
+    .where(eq(scimUsers.id, slot('id')))
+    .returning({ ...getTableColumns(scimUsers), groups: groupsOfUser }),
+);

@@ -1,4 +1,5 @@
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { builtOnce, slot, slotsFor } from '../../db/built-once.js';
 import { scimUsers } from '../../db/schema.js';
 import { emit } from '../events.js';
 import { type Actor, type Deps } from '../context.js';
@@ -17,6 +18,37 @@ import { columnsOf, idpNameOf, uniqueness } from './user-columns.js';
 import { createUserWrites, type NextUser } from './user-writes.js';
 
 /** /Users: provisioning people. The org always comes from the token (the actor), never from the body. */
+/** A new SCIM user, every column decided by the create (columnsOf's, the account, the email, the times). */
+const insertUser = builtOnce('SCIM user insert', (tx) =>
+  tx
+    .insert(scimUsers)
+    .values(
+      slotsFor(scimUsers, [
+        'orgId',
+        'accountId',
+        'userName',
+        'externalId',
+        'givenName',
+        'familyName',
+        'displayName',
+        'active',
+        'resource',
+        'email',
+        'createdAt',
+        'updatedAt',
+      ]),
+    )
+    .returning(),
+);
+
+/** GET by id: the user with its groups. */
+const userWithGroups = builtOnce('SCIM user with groups', (ex) =>
+  ex
+    .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
+    .from(scimUsers)
+    .where(and(eq(scimUsers.orgId, slot('orgId')), eq(scimUsers.id, slot('id')))),
+);
+
 export function createScimUsers(deps: Deps) {
   const { db, clock } = deps;
   const writes = createUserWrites(deps);
@@ -56,11 +88,7 @@ export function createScimUsers(deps: Deps) {
         const columns = columnsOf(input);
         // A taken userName is caught by the unique index at this insert (no read first); the membership
         // needs nothing the insert answers, so its statements follow in the same trip.
-        const inserted = tx
-          .insert(scimUsers)
-          .values({ orgId, accountId: linked?.account.id ?? null, ...columns, email: email ?? null, createdAt: now, updatedAt: now })
-          .returning()
-          .execute();
+        const inserted = insertUser(tx, { orgId, accountId: linked?.account.id ?? null, ...columns, email: email ?? null, createdAt: now, updatedAt: now });
         const admitted = linked ? admit(tx, deps, actor, org, linked, columns.active, now) : undefined;
         const [[row]] = await Promise.all([inserted, admitted]);
         await emit(tx, actor, { orgId, action: 'scim.user_provisioned', targetType: 'scim_user', targetId: row!.id, after: auditUser(row!) }, now);
@@ -74,10 +102,7 @@ export function createScimUsers(deps: Deps) {
   async function getUser(actor: Actor, id: string): Promise<ScimUserView> {
     const orgId = scimOrgId(actor);
     if (!isUuid(id)) fail('scim_user_not_found');
-    const [row] = await db
-      .select({ ...getTableColumns(scimUsers), groups: groupsOfUser })
-      .from(scimUsers)
-      .where(and(eq(scimUsers.orgId, orgId), eq(scimUsers.id, id)));
+    const [row] = await userWithGroups(db, { orgId, id });
     if (!row) fail('scim_user_not_found');
     return row;
   }
