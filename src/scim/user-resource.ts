@@ -18,30 +18,48 @@ const NOT_KEPT = new Set(['schemas', 'id', 'meta', 'groups', 'password', 'userNa
 
 /**
  * RFC 7643 §2.5: null, an empty array and an empty complex value all mean "no value". Kept as no value,
- * so a resource reads back the same whichever of them the IdP sent.
+ * so a resource reads back the same whichever of them the IdP sent. Also a copy as JSON would make it
+ * (dates as their JSON text, no functions, non-finite numbers as no value), in one pass.
  */
 function pruned(value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
-  if (Array.isArray(value)) {
-    const items = value.map(pruned).filter((v) => v !== undefined);
-    return items.length ? items : undefined;
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? value : undefined;
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'object': {
+      const json = (value as { toJSON?: unknown }).toJSON;
+      if (typeof json === 'function') return pruned(json.call(value));
+      if (Array.isArray(value)) {
+        const items: unknown[] = [];
+        for (const item of value) {
+          const p = pruned(item);
+          if (p !== undefined) items.push(p);
+        }
+        return items.length ? items : undefined;
+      }
+      let out: Record<string, unknown> | undefined;
+      for (const k of Object.keys(value)) {
+        // Not an attribute name (RFC 7643 §2.1: a name starts with a letter); assigned, it would set the prototype.
+        if (k === '__proto__') continue;
+        const p = pruned((value as Record<string, unknown>)[k]);
+        if (p !== undefined) (out ??= {})[k] = p;
+      }
+      return out;
+    }
+    default:
+      return value;
   }
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => [k, pruned(v)] as const)
-      .filter(([, v]) => v !== undefined);
-    return entries.length ? Object.fromEntries(entries) : undefined;
-  }
-  return value;
 }
 
 /** What of a user SCIMMY read from a request (its attributes checked and named as /Schemas names them) is kept. */
 export function keptResource(instance: Record<string, unknown>): Record<string, unknown> {
-  const plain = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
   const kept: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(plain)) {
+  for (const k of Object.keys(instance)) {
     if (NOT_KEPT.has(k)) continue;
-    const p = pruned(v);
+    const p = pruned(instance[k]);
     if (p !== undefined) kept[k] = p;
   }
   return kept;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import SCIMMY from 'scimmy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ScimUserView } from '../../src/domain/scim/index.js';
-import { ENTERPRISE_USER, toScimUser, userResource } from '../../src/scim/user-resource.js';
+import { ENTERPRISE_USER, keptResource, toScimUser, userResource } from '../../src/scim/user-resource.js';
 import { applyUserPatch } from '../../src/scim/user-patch.js';
 import { GROUP_SCHEMA, PATCH_SCHEMA, patchBody, useScimRoster, userBody } from '../helpers/scim.js';
 
@@ -98,6 +98,55 @@ describe('SCIM user representation', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('what is kept of a user is its JSON with no-value attributes (null, [], {}) left out, read in one pass', () => {
+    /** The reading it replaced: a JSON copy, then pruned. */
+    const viaJson = (instance: Record<string, unknown>) => {
+      const prune = (v: unknown): unknown => {
+        if (v === null || v === undefined) return undefined;
+        if (Array.isArray(v)) {
+          const items = v.map(prune).filter((x) => x !== undefined);
+          return items.length ? items : undefined;
+        }
+        if (typeof v === 'object') {
+          const e = Object.entries(v as Record<string, unknown>)
+            .map(([k, x]) => [k, prune(x)] as const)
+            .filter(([, x]) => x !== undefined);
+          return e.length ? Object.fromEntries(e) : undefined;
+        }
+        return v;
+      };
+      const plain = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.entries(plain)
+          .filter(([k]) => !['schemas', 'id', 'meta', 'groups', 'password', 'userName', 'externalId', 'active'].includes(k))
+          .map(([k, v]) => [k, prune(v)] as const)
+          .filter(([, v]) => v !== undefined),
+      );
+    };
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.constantFrom(null, undefined, Number.NaN, Infinity, 0, true, '', 'x'),
+        fc.double(),
+        fc.string({ maxLength: 6 }),
+        fc.date({ noInvalidDate: true }),
+        fc.array(tie('v'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('a', 'b', 'value', 'type', 'primary'), tie('v'), { maxKeys: 3 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom('name', 'emails', 'title', 'id', 'active', ENTERPRISE_USER), value, { maxKeys: 4 }), (instance) => {
+        expect(keptResource(instance)).toEqual(viaJson(instance));
+      }),
+      { numRuns: 500 },
+    );
+    const hostile = JSON.parse('{"name": {"__proto__": {"polluted": true}, "givenName": "Ann"}}') as Record<string, unknown>;
+    const kept = keptResource(hostile) as { name: Record<string, unknown> };
+    expect(kept).toEqual({ name: { givenName: 'Ann' } });
+    expect(Object.getPrototypeOf(kept.name)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('a user in a list is byte for byte the user SCIMMY writes (same attributes, same order, the enterprise extension too)', () => {
